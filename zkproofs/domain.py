@@ -1,0 +1,147 @@
+"""Radix-2 evaluation domains over F_r and the number-theoretic transform (NTT).
+
+The domain of size N (a power of two, N <= 2**32) is the subgroup {w^i} of the
+N-th roots of unity; ``fft`` maps coefficients to evaluations on it and ``ifft``
+back, each in O(N log N) field multiplications (iterative Cooley-Tukey). The
+coset variants evaluate on g*{w^i} with g = 7 (a generator of F_r^*, so the coset
+is disjoint from the domain); Groth16's prover divides by the vanishing
+polynomial Z(X) = X^N - 1 there, where it is the nonzero constant g^N - 1.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Sequence
+
+from zkproofs.field import GENERATOR, R, root_of_unity
+
+COSET_SHIFT = GENERATOR
+
+
+class EvaluationDomain:
+    """The multiplicative subgroup of order ``size`` (a power of two) in F_r."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.log_size = size.bit_length() - 1
+        self.omega = root_of_unity(size)
+        self.omega_inv = pow(self.omega, -1, R)
+        self.size_inv = pow(size, -1, R)
+
+    @staticmethod
+    def for_constraints(n: int) -> "EvaluationDomain":
+        """The smallest domain with at least ``n`` points (``n >= 1``)."""
+        return _domain(max(n - 1, 0).bit_length())
+
+    def elements(self) -> list[int]:
+        """[w^0, w^1, ..., w^(N-1)]."""
+        out = [1] * self.size
+        w = self.omega
+        for i in range(1, self.size):
+            out[i] = out[i - 1] * w % R
+        return out
+
+    def vanishing_at(self, x: int) -> int:
+        """Z(x) = x^N - 1."""
+        return (pow(x, self.size, R) - 1) % R
+
+    def lagrange_at(self, tau: int) -> list[int]:
+        """[L_0(tau), ..., L_{N-1}(tau)] for tau outside the domain, in O(N).
+
+        L_i(tau) = Z(tau) * w^i / (N * (tau - w^i)); one batch inversion.
+        Raises ValueError if tau is in the domain (Z(tau) = 0).
+        """
+        z = self.vanishing_at(tau)
+        if z == 0:
+            raise ValueError("tau lies in the evaluation domain")
+        elements = self.elements()
+        inverses = batch_inverse([(tau - w) % R for w in elements])
+        factor = z * self.size_inv % R
+        return [factor * w % R * d % R for w, d in zip(elements, inverses)]
+
+    def fft(self, coeffs: Sequence[int]) -> list[int]:
+        """Evaluations on the domain of the polynomial with ``coeffs`` (len <= N)."""
+        return _ntt(_padded(coeffs, self.size), self.omega)
+
+    def ifft(self, evals: Sequence[int]) -> list[int]:
+        """Coefficients (length N) of the polynomial with these N evaluations."""
+        out = _ntt(_padded(evals, self.size), self.omega_inv)
+        k = self.size_inv
+        return [x * k % R for x in out]
+
+    def coset_fft(self, coeffs: Sequence[int]) -> list[int]:
+        """Evaluations on the coset g*domain."""
+        return self.fft(_scale_powers(coeffs, COSET_SHIFT))
+
+    def coset_ifft(self, evals: Sequence[int]) -> list[int]:
+        """Coefficients from evaluations on the coset g*domain."""
+        return _scale_powers(self.ifft(evals), pow(COSET_SHIFT, -1, R))
+
+
+@lru_cache(maxsize=None)
+def _domain(log_size: int) -> EvaluationDomain:
+    return EvaluationDomain(1 << log_size)
+
+
+def _padded(values: Sequence[int], size: int) -> list[int]:
+    if len(values) > size:
+        raise ValueError(f"{len(values)} values do not fit a domain of size {size}")
+    return list(values) + [0] * (size - len(values))
+
+
+def _scale_powers(values: Sequence[int], g: int) -> list[int]:
+    out = list(values)
+    power = 1
+    for i in range(len(out)):
+        out[i] = out[i] * power % R
+        power = power * g % R
+    return out
+
+
+def batch_inverse(values: Sequence[int]) -> list[int]:
+    """Montgomery's trick: all inverses with one field inversion and 3(n-1) products.
+
+    Raises ZeroDivisionError if any value is 0 mod r.
+    """
+    n = len(values)
+    prefix = [1] * (n + 1)
+    for i, v in enumerate(values):
+        prefix[i + 1] = prefix[i] * v % R
+    if prefix[n] == 0:
+        raise ZeroDivisionError("batch_inverse of a zero element")
+    acc = pow(prefix[n], -1, R)
+    out = [0] * n
+    for i in range(n - 1, -1, -1):
+        out[i] = acc * prefix[i] % R
+        acc = acc * values[i] % R
+    return out
+
+
+def _ntt(a: list[int], omega: int) -> list[int]:
+    """In-place iterative radix-2 NTT of ``a`` (length a power of two) with root ``omega``."""
+    n = len(a)
+    j = 0
+    for i in range(1, n):  # bit-reversal permutation
+        bit = n >> 1
+        while j & bit:
+            j ^= bit
+            bit >>= 1
+        j |= bit
+        if i < j:
+            a[i], a[j] = a[j], a[i]
+    half = 1
+    while half < n:
+        step = half << 1
+        w_step = pow(omega, n // step, R)
+        twiddles = [1] * half
+        for k in range(1, half):
+            twiddles[k] = twiddles[k - 1] * w_step % R
+        for start in range(0, n, step):
+            for k in range(half):
+                i = start + k
+                u = a[i]
+                v = a[i + half] * twiddles[k] % R
+                a[i] = (u + v) % R
+                a[i + half] = (u - v) % R
+        half = step
+    return a

@@ -1,0 +1,49 @@
+"""Typed exceptions of zkproofs.
+
+Two channels, as arkworks' verifier has them: a proof that is well-formed but
+wrong makes ``verify`` return ``False``; input that cannot even be checked
+(a value >= r, a point off the curve, the wrong number of public inputs, a key
+of another circuit, a truncated file) raises one of the errors below.
+"""
+
+
+class ZkProofsError(Exception):
+    """Base class of every error zkproofs raises on purpose."""
+
+
+class MalformedInput(ZkProofsError):
+    """Input that cannot be decoded or does not have the expected shape."""
+
+
+class NonCanonicalFieldElement(MalformedInput):
+    """An encoding of a scalar that is not in [0, r)."""
+
+
+class InvalidPoint(MalformedInput):
+    """A curve point that is off the curve, outside the prime-order subgroup,
+    badly encoded, or the identity where the protocol forbids it."""
+
+
+class PublicInputCountMismatch(MalformedInput):
+    """A proof carries a different number of public inputs than the key expects."""
+
+
+class CircuitMismatch(MalformedInput):
+    """A key or proof belongs to another circuit (circuit digests differ)."""
+
+
+class UnsatisfiedConstraint(ZkProofsError):
+    """A witness violates a constraint; ``label`` names the first failing one."""
+
+    def __init__(self, label: str, index: int):
+        super().__init__(f"constraint {index} ({label}) is not satisfied")
+        self.label = label
+        self.index = index
+
+
+class CircuitError(ZkProofsError):
+    """A circuit was built incorrectly (bad parameters, missing input, misuse of a gadget)."""
+
+
+class BackendUnavailable(ZkProofsError):
+    """The requested curve backend is unknown or cannot be imported."""
