@@ -1,0 +1,211 @@
+"""Groth16 end to end: prove with one backend, verify with the other; every rejection path.
+
+Tier 2: full setup/prove/verify on small circuits. The pure-Python setup and
+larger circuits are marked slow.
+"""
+
+import dataclasses
+
+import pytest
+
+from circuits.balance_threshold import BalanceThreshold
+from circuits.cubic import Cubic
+from tests.helpers import g1_off_curve_compressed, g1_off_subgroup_compressed
+from zkproofs.errors import (
+    CircuitMismatch,
+    InvalidPoint,
+    MalformedInput,
+    NonCanonicalFieldElement,
+    PublicInputCountMismatch,
+    UnsatisfiedConstraint,
+)
+from zkproofs.field import R
+from zkproofs.groth16 import prove, setup, verify
+from zkproofs.groth16.serialize import (
+    pk_from_bytes,
+    pk_to_bytes,
+    proof_from_json,
+    proof_to_json,
+    vk_from_json,
+    vk_to_json,
+)
+
+BALANCE = {"balance": 1_000_000, "salt": 987654321, "threshold": 250_000}
+
+
+@pytest.fixture(scope="module")
+def cubic_pk():
+    return setup(Cubic(), backend="arkworks", generated_by="tests")
+
+
+@pytest.fixture(scope="module")
+def cubic_proof(cubic_pk):
+    r1cs, witness = Cubic().synthesize({"x": 3, "y": 35})
+    return prove(cubic_pk, r1cs, witness)
+
+
+@pytest.fixture(scope="module")
+def balance_pk():
+    return setup(BalanceThreshold(), backend="arkworks", generated_by="tests")
+
+
+@pytest.fixture(scope="module")
+def balance_proof(balance_pk):
+    r1cs, witness = BalanceThreshold().synthesize(BALANCE)
+    return prove(balance_pk, r1cs, witness), witness[1:3]
+
+
+def test_proof_is_192_bytes(cubic_proof):
+    assert len(cubic_proof.to_bytes()) == 192
+
+
+@pytest.mark.parametrize("verifier", ["arkworks", "py_ecc"])
+def test_cubic_proves_and_verifies_across_backends(cubic_pk, cubic_proof, verifier):
+    assert verify(cubic_pk.vk, [35], cubic_proof, backend=verifier) is True
+    assert verify(cubic_pk.vk, [36], cubic_proof, backend=verifier) is False
+
+
+@pytest.mark.parametrize("verifier", ["arkworks", "py_ecc"])
+def test_balance_threshold_across_backends(balance_pk, balance_proof, verifier):
+    proof, public = balance_proof
+    assert verify(balance_pk.vk, public, proof, backend=verifier) is True
+    threshold, commitment = public
+    assert verify(balance_pk.vk, [threshold + 1, commitment], proof, backend=verifier) is False
+    assert verify(balance_pk.vk, [threshold, commitment + 1], proof, backend=verifier) is False
+
+
+def test_proving_with_py_ecc_verifies_with_arkworks():
+    pk = setup(Cubic(), backend="py_ecc", generated_by="tests")
+    r1cs, witness = Cubic().synthesize({"x": 5, "y": 135})
+    proof = prove(pk, r1cs, witness)
+    assert verify(pk.vk, [135], proof, backend="arkworks") is True
+
+
+def test_proofs_are_randomised(cubic_pk, cubic_proof):
+    r1cs, witness = Cubic().synthesize({"x": 3, "y": 35})
+    again = prove(cubic_pk, r1cs, witness)
+    assert again.to_bytes() != cubic_proof.to_bytes()
+    assert verify(cubic_pk.vk, [35], again)
+
+
+def test_unsatisfied_witness_cannot_be_proven(balance_pk):
+    r1cs, witness = BalanceThreshold().synthesize({**BALANCE, "threshold": BALANCE["balance"] + 1})
+    with pytest.raises(UnsatisfiedConstraint) as info:
+        prove(balance_pk, r1cs, witness)
+    assert "greater_or_equal" in info.value.label
+
+
+def test_balance_at_boundaries_cannot_be_proven_above_2_64(balance_pk):
+    r1cs, witness = BalanceThreshold().synthesize({**BALANCE, "balance": 2**64 - 1})
+    assert r1cs.is_satisfied(witness)
+    r1cs, witness = BalanceThreshold().synthesize({**BALANCE, "balance": 2**64})
+    with pytest.raises(UnsatisfiedConstraint):
+        prove(balance_pk, r1cs, witness)
+
+
+def test_swapped_proof_elements_rejected(cubic_pk, cubic_proof):
+    swapped = dataclasses.replace(cubic_proof, a=cubic_proof.c, c=cubic_proof.a)
+    assert verify(cubic_pk.vk, [35], swapped) is False
+
+
+def test_wrong_public_input_count(cubic_pk, cubic_proof):
+    with pytest.raises(PublicInputCountMismatch):
+        verify(cubic_pk.vk, [], cubic_proof)
+    with pytest.raises(PublicInputCountMismatch):
+        verify(cubic_pk.vk, [35, 1], cubic_proof)
+
+
+@pytest.mark.parametrize("value", [R, R + 35, 2**256, -1])
+def test_non_canonical_public_input(cubic_pk, cubic_proof, value):
+    with pytest.raises(NonCanonicalFieldElement):
+        verify(cubic_pk.vk, [value], cubic_proof)
+
+
+@pytest.mark.parametrize("backend", ["arkworks", "py_ecc"])
+@pytest.mark.parametrize(
+    "field,data",
+    [
+        ("a", bytes([0xC0]) + bytes(47)),  # identity
+        ("c", bytes([0xC0]) + bytes(47)),
+        ("a", "off_curve"),
+        ("c", "off_subgroup"),
+        ("a", bytes(48)),  # no compression flag
+        ("b", bytes([0xC0]) + bytes(95)),  # identity in G2
+        ("b", bytes([0x80]) + bytes(95)),  # x = 0 on the twist: no valid point
+    ],
+)
+def test_invalid_proof_points(cubic_pk, cubic_proof, backend, field, data):
+    if data == "off_curve":
+        data = g1_off_curve_compressed()
+    elif data == "off_subgroup":
+        data = g1_off_subgroup_compressed()
+    with pytest.raises(InvalidPoint):
+        verify(cubic_pk.vk, [35], dataclasses.replace(cubic_proof, **{field: data}), backend=backend)
+
+
+def test_key_of_another_circuit(cubic_pk, balance_pk, cubic_proof):
+    with pytest.raises(CircuitMismatch):
+        verify(balance_pk.vk, [1, 2], cubic_proof)
+    # a proof relabelled with the other circuit's digest still fails: the equation does not hold
+    relabelled = dataclasses.replace(cubic_proof, circuit_digest=balance_pk.vk.circuit.digest)
+    assert verify(balance_pk.vk, [35, 0], relabelled) is False
+
+
+def test_proving_key_of_another_circuit(cubic_pk):
+    r1cs, witness = BalanceThreshold().synthesize(BALANCE)
+    with pytest.raises(CircuitMismatch):
+        prove(cubic_pk, r1cs, witness)
+
+
+def test_serialization_round_trip(balance_pk, balance_proof):
+    proof, public = balance_proof
+    vk = vk_from_json(vk_to_json(balance_pk.vk))
+    assert vk == balance_pk.vk
+    loaded, named = proof_from_json(proof_to_json(proof, vk, public))
+    assert loaded == proof and [named[n] for n in vk.public_names] == public
+    pk = pk_from_bytes(pk_to_bytes(balance_pk), backend="arkworks")
+    r1cs, witness = BalanceThreshold().synthesize(BALANCE)
+    assert verify(vk, public, prove(pk, r1cs, witness))
+
+
+def test_truncated_and_corrupted_proving_key(cubic_pk):
+    data = pk_to_bytes(cubic_pk)
+    with pytest.raises(MalformedInput, match="checksum"):
+        pk_from_bytes(data[:-100])
+    corrupted = bytearray(data)
+    corrupted[len(data) // 2] ^= 1
+    with pytest.raises(MalformedInput, match="checksum"):
+        pk_from_bytes(bytes(corrupted))
+    with pytest.raises(MalformedInput):
+        pk_from_bytes(b"not a key")
+
+
+@pytest.mark.parametrize(
+    "mutate,match",
+    [
+        (lambda d: d.pop("proof"), "missing field 'proof'"),
+        (lambda d: d.update(curve="bn254"), "bn254"),
+        (lambda d: d["proof"].update(a="zz"), "not valid hex"),
+        (lambda d: d["proof"].update(b="00" * 10), "expected 96 bytes"),
+        (lambda d: d["public_inputs"].update(y=str(R)), "not in \\[0, r\\)"),
+        (lambda d: d.update(version=99), "unsupported version"),
+    ],
+)
+def test_malformed_proof_files(cubic_pk, cubic_proof, mutate, match):
+    import json
+
+    doc = json.loads(proof_to_json(cubic_proof, cubic_pk.vk, [35]))
+    mutate(doc)
+    with pytest.raises(MalformedInput, match=match):
+        proof_from_json(json.dumps(doc))
+    with pytest.raises(MalformedInput, match="invalid JSON"):
+        proof_from_json('{"format": ')
+
+
+def test_verification_key_with_wrong_ic_count(cubic_pk):
+    import json
+
+    doc = json.loads(vk_to_json(cubic_pk.vk))
+    doc["ic"].append(doc["ic"][0])
+    with pytest.raises(MalformedInput, match="ic has 3 points"):
+        vk_from_json(json.dumps(doc))

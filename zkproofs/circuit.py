@@ -1,0 +1,117 @@
+"""Circuits as classes: declared inputs, one ``define`` method, shape and witness from the same code.
+
+As gnark's ``Define(api)`` and arkworks' ``generate_constraints(cs)``: a circuit
+class names its parameters, declares its public and private inputs and builds
+its constraints in :meth:`Circuit.define`. Running ``define`` without inputs gives
+the shape (for setup); with inputs it also gives the witness (for proving).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from functools import cached_property
+from typing import Any, ClassVar, Mapping
+
+from zkproofs.errors import CircuitError
+from zkproofs.r1cs import R1CS, ConstraintSystem
+
+
+class Circuit(ABC):
+    """Base class of every circuit.
+
+    Subclasses set ``name`` and ``description``, ``parameters`` (parameter name ->
+    (default, help)), and implement :meth:`public_inputs`, :meth:`private_inputs`
+    and :meth:`define`. Parameters are positive integers.
+    """
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    parameters: ClassVar[Mapping[str, tuple[int, str]]] = {}
+
+    def __init__(self, **params: int):
+        unknown = set(params) - set(self.parameters)
+        if unknown:
+            raise CircuitError(f"circuit {self.name!r} has no parameter(s) {', '.join(sorted(unknown))}")
+        values = {key: default for key, (default, _) in self.parameters.items()}
+        for key, value in params.items():
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise CircuitError(f"parameter {key} of {self.name!r} must be a positive integer, got {value!r}")
+            values[key] = value
+        self.params: dict[str, int] = values
+        self.validate_params()
+
+    def validate_params(self) -> None:
+        """Raise CircuitError for parameter combinations the circuit cannot support."""
+
+    @abstractmethod
+    def public_inputs(self) -> list[str]:
+        """Names of the public inputs, in the order the proof carries them."""
+
+    @abstractmethod
+    def private_inputs(self) -> list[str]:
+        """Names of the private inputs the prover supplies."""
+
+    @abstractmethod
+    def define(self, cs: ConstraintSystem) -> None:
+        """Build the constraints (and, in witness mode, the values) into ``cs``."""
+
+    def input_names(self) -> list[str]:
+        """Names the prover's inputs file must provide (public outputs excluded)."""
+        return [n for n in self.public_inputs() if n not in self.derived_public_inputs()] + self.private_inputs()
+
+    def derived_public_inputs(self) -> list[str]:
+        """Public inputs the circuit computes from private ones (e.g. a commitment)."""
+        return []
+
+    def synthesize(self, inputs: Mapping[str, Any] | None = None) -> tuple[R1CS, list[int] | None]:
+        """Run :meth:`define`; return (R1CS, full assignment or None in shape mode).
+
+        Raises CircuitError for missing or unknown inputs or a public layout that
+        does not match :meth:`public_inputs`; NonCanonicalFieldElement for inputs >= r.
+        """
+        cs = ConstraintSystem(flatten_inputs(inputs) if inputs is not None else None)
+        self.define(cs)
+        r1cs, witness = cs.finish()
+        if list(r1cs.public_names) != self.public_inputs():
+            raise CircuitError(
+                f"circuit {self.name!r} declared public inputs {self.public_inputs()} but built {list(r1cs.public_names)}"
+            )
+        return r1cs, witness
+
+    @cached_property
+    def shape(self) -> R1CS:
+        """The constraint system without values (what setup needs)."""
+        return self.synthesize(None)[0]
+
+    def describe(self) -> dict[str, Any]:
+        """Name, parameters, input names and constraint count, for listings."""
+        shape = self.shape
+        return {
+            "name": self.name,
+            "description": self.description,
+            "params": dict(self.params),
+            "public_inputs": self.public_inputs(),
+            "private_inputs": self.private_inputs(),
+            "constraints": shape.num_constraints,
+            "variables": shape.num_variables,
+            "digest": shape.digest(),
+        }
+
+
+def flatten_inputs(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """Expand list values into indexed names: {"x": [1, 2]} -> {"x[0]": 1, "x[1]": 2}.
+
+    Nested lists give "x[i][j]". Scalars are left as they are (decoded later).
+    """
+    out: dict[str, Any] = {}
+
+    def walk(name: str, value: Any) -> None:
+        if isinstance(value, (list, tuple)):
+            for i, item in enumerate(value):
+                walk(f"{name}[{i}]", item)
+        else:
+            out[name] = value
+
+    for key, value in inputs.items():
+        walk(key, value)
+    return out

@@ -1,0 +1,1 @@
+"""Exports to other tools' formats: iden3 binary R1CS / witness, snarkjs JSON."""

@@ -1,0 +1,56 @@
+"""Groth16 prover (Groth 2016, section 3.2, "Prove").
+
+With fresh r, s drawn uniformly from F_r for every proof (so proofs are
+zero-knowledge and two proofs of the same statement are unlinkable):
+
+    A = alpha + sum_j z_j A_j(tau) + r delta                       (G1)
+    B = beta  + sum_j z_j B_j(tau) + s delta                       (G2, and in G1 for C)
+    C = sum_{j>l} z_j L_j + sum_i h_i [tau^i Z(tau)/delta] + s A + r B - r s delta
+
+Cost: O(nnz) to evaluate the rows, 7 NTTs of size N for H (O(N log N)), and
+MSMs over m (A, B in G1 and G2), m - l - 1 (C) and N - 1 (H) points.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Sequence
+
+from zkproofs.backends import get_backend
+from zkproofs.errors import CircuitMismatch, CircuitError
+from zkproofs.field import R
+from zkproofs.groth16.keys import Proof, ProvingKey
+from zkproofs.groth16.qap import compute_h, domain_for
+from zkproofs.r1cs import R1CS
+
+
+def prove(pk: ProvingKey, r1cs: R1CS, witness: Sequence[int]) -> Proof:
+    """A proof that ``witness`` satisfies ``r1cs``, the circuit ``pk`` was made for.
+
+    Raises CircuitMismatch if ``r1cs`` is not the key's circuit (digest differs),
+    CircuitError if the key was made for another backend than the one loaded, and
+    UnsatisfiedConstraint (naming the constraint) if the witness does not satisfy
+    the system: zkproofs never emits a proof of a false statement.
+    """
+    if r1cs.digest() != pk.vk.circuit.digest:
+        raise CircuitMismatch(
+            f"the proving key is for circuit {pk.vk.circuit.name} ({pk.vk.circuit.digest[:16]}...), "
+            f"the witness for a circuit with digest {r1cs.digest()[:16]}..."
+        )
+    be = get_backend(pk.backend)
+    r1cs.check(witness)
+    domain = domain_for(r1cs)
+    if domain.size != pk.domain_size:
+        raise CircuitError("proving key domain size does not match the circuit")
+    h = compute_h(r1cs, witness, domain)
+    r, s = secrets.randbelow(R), secrets.randbelow(R)
+    l = r1cs.num_public
+
+    a = be.g1_add(be.g1_add(pk.alpha_g1, be.g1_msm(pk.a_query, witness)), be.g1_mul(pk.delta_g1, r))
+    b2 = be.g2_add(be.g2_add(pk.beta_g2, be.g2_msm(pk.b_g2_query, witness)), be.g2_mul(pk.delta_g2, s))
+    b1 = be.g1_add(be.g1_add(pk.beta_g1, be.g1_msm(pk.b_g1_query, witness)), be.g1_mul(pk.delta_g1, s))
+    c = be.g1_msm(
+        list(pk.l_query) + list(pk.h_query) + [a, b1, pk.delta_g1],
+        list(witness[l + 1 :]) + h + [s, r, (-r * s) % R],
+    )
+    return Proof(a=be.g1_to_bytes(a), b=be.g2_to_bytes(b2), c=be.g1_to_bytes(c), circuit_digest=pk.vk.circuit.digest)

@@ -1,0 +1,270 @@
+"""File formats: JSON verification keys and proofs, a compact binary proving key.
+
+Every artifact carries its identity (format, version, protocol, curve, circuit
+name, parameters and digest), so tools read it instead of asking for it.
+Decoders refuse anything unexpected with MalformedInput naming the field; point
+validity (curve, subgroup) is checked by the verifier's backend on use.
+
+Proving key layout (little-endian):
+    b"ZKPK" | u16 version | u32 header length | header (UTF-8 JSON: the verification
+    key, domain size, variable count) | points, uncompressed, in the order
+    alpha_g1 beta_g1 delta_g1 (G1), beta_g2 delta_g2 (G2), a_query, b_g1_query (G1),
+    b_g2_query (G2), l_query, h_query (G1) | SHA-256 of everything before it.
+The trailing hash makes a truncated or corrupted key fail to load; the points are
+then read without subgroup checks (they come from the verifier's own setup, and
+checking 10^5 points would cost more than proving).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import struct
+from typing import Any, Mapping, Sequence
+
+from zkproofs.backends import get_backend
+from zkproofs.errors import MalformedInput
+from zkproofs.field import decode_scalar
+from zkproofs.groth16.keys import CURVE, G1_BYTES, G2_BYTES, PROTOCOL, CircuitId, Proof, ProvingKey, VerifyingKey
+
+VK_FORMAT = "zkproofs/verification-key"
+PROOF_FORMAT = "zkproofs/proof"
+VERSION = 1
+PK_MAGIC = b"ZKPK"
+PK_VERSION = 1
+
+
+def _field(obj: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
+    if not isinstance(obj, Mapping) or key not in obj:
+        raise MalformedInput(f"{where}: missing field {key!r}")
+    value = obj[key]
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+        raise MalformedInput(f"{where}: field {key!r} must be {kind.__name__}, got {type(value).__name__}")
+    return value
+
+
+def _hex_bytes(value: Any, size: int, where: str) -> bytes:
+    if not isinstance(value, str):
+        raise MalformedInput(f"{where}: expected a hex string")
+    try:
+        data = bytes.fromhex(value.removeprefix("0x"))
+    except ValueError:
+        raise MalformedInput(f"{where}: not valid hex") from None
+    if len(data) != size:
+        raise MalformedInput(f"{where}: expected {size} bytes, got {len(data)}")
+    return data
+
+
+def _check_header(obj: Any, fmt: str, where: str) -> None:
+    if not isinstance(obj, dict):
+        raise MalformedInput(f"{where}: expected a JSON object")
+    if obj.get("format") != fmt:
+        raise MalformedInput(f"{where}: not a {fmt} file (format={obj.get('format')!r})")
+    if obj.get("version") != VERSION:
+        raise MalformedInput(f"{where}: unsupported version {obj.get('version')!r}")
+    if obj.get("protocol") != PROTOCOL or obj.get("curve") != CURVE:
+        raise MalformedInput(
+            f"{where}: expected protocol {PROTOCOL} on {CURVE}, got {obj.get('protocol')!r} on {obj.get('curve')!r}"
+        )
+
+
+def parse_json(text: str | bytes, where: str) -> Any:
+    """json.loads with MalformedInput naming ``where`` and the position on failure."""
+    try:
+        return json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise MalformedInput(f"{where}: invalid JSON ({exc})") from None
+
+
+# verification key ---------------------------------------------------------------
+def vk_to_dict(vk: VerifyingKey) -> dict[str, Any]:
+    return {
+        "format": VK_FORMAT,
+        "version": VERSION,
+        "protocol": PROTOCOL,
+        "curve": CURVE,
+        "circuit": {"name": vk.circuit.name, "params": vk.circuit.params_dict, "digest": vk.circuit.digest},
+        "public_inputs": list(vk.public_names),
+        "generated_by": vk.generated_by,
+        "created_at": vk.created_at,
+        "alpha_g1": vk.alpha_g1.hex(),
+        "beta_g2": vk.beta_g2.hex(),
+        "gamma_g2": vk.gamma_g2.hex(),
+        "delta_g2": vk.delta_g2.hex(),
+        "ic": [p.hex() for p in vk.ic],
+    }
+
+
+def vk_from_dict(obj: Any, where: str = "verification key") -> VerifyingKey:
+    """Decode a verification key; raises MalformedInput naming the bad field."""
+    _check_header(obj, VK_FORMAT, where)
+    circuit = _field(obj, "circuit", dict, where)
+    params = _field(circuit, "params", dict, f"{where}.circuit")
+    for key, value in params.items():
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise MalformedInput(f"{where}.circuit.params: {key!r} must be an integer")
+    names = _field(obj, "public_inputs", list, where)
+    if not all(isinstance(n, str) for n in names):
+        raise MalformedInput(f"{where}.public_inputs: expected a list of names")
+    ic = _field(obj, "ic", list, where)
+    if len(ic) != len(names) + 1:
+        raise MalformedInput(f"{where}: ic has {len(ic)} points, expected {len(names) + 1} (public inputs + 1)")
+    return VerifyingKey(
+        circuit=CircuitId(
+            name=_field(circuit, "name", str, f"{where}.circuit"),
+            params=tuple(sorted(params.items())),
+            digest=_field(circuit, "digest", str, f"{where}.circuit"),
+        ),
+        public_names=tuple(names),
+        alpha_g1=_hex_bytes(obj.get("alpha_g1"), G1_BYTES, f"{where}.alpha_g1"),
+        beta_g2=_hex_bytes(obj.get("beta_g2"), G2_BYTES, f"{where}.beta_g2"),
+        gamma_g2=_hex_bytes(obj.get("gamma_g2"), G2_BYTES, f"{where}.gamma_g2"),
+        delta_g2=_hex_bytes(obj.get("delta_g2"), G2_BYTES, f"{where}.delta_g2"),
+        ic=tuple(_hex_bytes(p, G1_BYTES, f"{where}.ic[{i}]") for i, p in enumerate(ic)),
+        generated_by=_field(obj, "generated_by", str, where),
+        created_at=_field(obj, "created_at", str, where),
+    )
+
+
+def vk_to_json(vk: VerifyingKey) -> str:
+    return json.dumps(vk_to_dict(vk), indent=2) + "\n"
+
+
+def vk_from_json(text: str | bytes, where: str = "verification key") -> VerifyingKey:
+    return vk_from_dict(parse_json(text, where), where)
+
+
+# proof -----------------------------------------------------------------------------
+def proof_to_dict(proof: Proof, vk: VerifyingKey, public_inputs: Sequence[int]) -> dict[str, Any]:
+    """The proof file: the proof, its circuit and its public inputs by name (decimal strings)."""
+    if len(public_inputs) != vk.num_public:
+        raise MalformedInput(f"expected {vk.num_public} public inputs, got {len(public_inputs)}")
+    return {
+        "format": PROOF_FORMAT,
+        "version": VERSION,
+        "protocol": PROTOCOL,
+        "curve": CURVE,
+        "circuit": {"name": vk.circuit.name, "params": vk.circuit.params_dict, "digest": proof.circuit_digest},
+        "public_inputs": {name: str(value) for name, value in zip(vk.public_names, public_inputs)},
+        "proof": {"a": proof.a.hex(), "b": proof.b.hex(), "c": proof.c.hex()},
+    }
+
+
+def proof_from_dict(obj: Any, where: str = "proof") -> tuple[Proof, dict[str, int]]:
+    """Decode a proof file into (proof, public inputs by name).
+
+    Public inputs are decoded canonically (NonCanonicalFieldElement for >= r);
+    the verifier orders them by the key's names.
+    """
+    _check_header(obj, PROOF_FORMAT, where)
+    circuit = _field(obj, "circuit", dict, where)
+    body = _field(obj, "proof", dict, where)
+    publics = _field(obj, "public_inputs", dict, where)
+    proof = Proof(
+        a=_hex_bytes(body.get("a"), G1_BYTES, f"{where}.proof.a"),
+        b=_hex_bytes(body.get("b"), G2_BYTES, f"{where}.proof.b"),
+        c=_hex_bytes(body.get("c"), G1_BYTES, f"{where}.proof.c"),
+        circuit_digest=_field(circuit, "digest", str, f"{where}.circuit"),
+    )
+    values = {}
+    for name, value in publics.items():
+        if not isinstance(value, (str, int)) or isinstance(value, bool):
+            raise MalformedInput(f"{where}.public_inputs.{name}: expected a decimal string")
+        values[name] = decode_scalar(value, what=f"{where}.public_inputs.{name}")
+    return proof, values
+
+
+def proof_to_json(proof: Proof, vk: VerifyingKey, public_inputs: Sequence[int]) -> str:
+    return json.dumps(proof_to_dict(proof, vk, public_inputs), indent=2) + "\n"
+
+
+def proof_from_json(text: str | bytes, where: str = "proof") -> tuple[Proof, dict[str, int]]:
+    return proof_from_dict(parse_json(text, where), where)
+
+
+def public_inputs_in_order(vk: VerifyingKey, named: Mapping[str, int]) -> list[int]:
+    """The values of ``named`` in the key's order; PublicInputCountMismatch if names differ."""
+    from zkproofs.errors import PublicInputCountMismatch
+
+    missing = [n for n in vk.public_names if n not in named]
+    extra = [n for n in named if n not in vk.public_names]
+    if missing or extra or len(named) != vk.num_public:
+        raise PublicInputCountMismatch(
+            f"the key expects public inputs {list(vk.public_names)}; missing {missing}, unexpected {extra}"
+        )
+    return [named[n] for n in vk.public_names]
+
+
+# proving key -----------------------------------------------------------------------
+def pk_to_bytes(pk: ProvingKey) -> bytes:
+    """Serialize a proving key (layout in the module docstring). O(size of the key)."""
+    be = get_backend(pk.backend)
+    header = json.dumps(
+        {"vk": vk_to_dict(pk.vk), "domain_size": pk.domain_size, "num_variables": pk.num_variables}
+    ).encode()
+    parts = [PK_MAGIC, struct.pack("<HI", PK_VERSION, len(header)), header]
+    g1 = be.g1_to_uncompressed
+    g2 = be.g2_to_uncompressed
+    parts += [g1(pk.alpha_g1), g1(pk.beta_g1), g1(pk.delta_g1), g2(pk.beta_g2), g2(pk.delta_g2)]
+    parts += [g1(p) for p in pk.a_query]
+    parts += [g1(p) for p in pk.b_g1_query]
+    parts += [g2(p) for p in pk.b_g2_query]
+    parts += [g1(p) for p in pk.l_query]
+    parts += [g1(p) for p in pk.h_query]
+    body = b"".join(parts)
+    return body + hashlib.sha256(body).digest()
+
+
+def pk_from_bytes(data: bytes, *, backend: str | None = None, where: str = "proving key") -> ProvingKey:
+    """Load a proving key into ``backend``; MalformedInput if truncated, corrupted or not a key."""
+    if len(data) < 4 + 6 + 32 or data[:4] != PK_MAGIC:
+        raise MalformedInput(f"{where}: not a zkproofs proving key")
+    body, checksum = data[:-32], data[-32:]
+    if hashlib.sha256(body).digest() != checksum:
+        raise MalformedInput(f"{where}: checksum mismatch (truncated or corrupted file)")
+    version, header_len = struct.unpack_from("<HI", body, 4)
+    if version != PK_VERSION:
+        raise MalformedInput(f"{where}: unsupported proving key version {version}")
+    header = parse_json(body[10 : 10 + header_len], f"{where} header")
+    vk = vk_from_dict(header.get("vk") if isinstance(header, dict) else None, f"{where}.vk")
+    n_domain = _field(header, "domain_size", int, where)
+    m = _field(header, "num_variables", int, where)
+    l = vk.num_public
+    be = get_backend(backend)
+    g1_raw, g2_raw = 2 * G1_BYTES, 2 * G2_BYTES
+    sizes = [g1_raw] * 3 + [g2_raw] * 2
+    counts = [(m, g1_raw), (m, g1_raw), (m, g2_raw), (m - l - 1, g1_raw), (n_domain - 1, g1_raw)]
+    expected = 10 + header_len + sum(sizes) + sum(c * s for c, s in counts)
+    if len(body) != expected:
+        raise MalformedInput(f"{where}: expected {expected} bytes of key data, found {len(body)}")
+    offset = 10 + header_len
+
+    def take(count: int, size: int, decode) -> list:
+        nonlocal offset
+        out = [decode(body[offset + i * size : offset + (i + 1) * size], check=False) for i in range(count)]
+        offset += count * size
+        return out
+
+    alpha_g1, beta_g1, delta_g1 = take(3, g1_raw, be.g1_from_uncompressed)
+    beta_g2, delta_g2 = take(2, g2_raw, be.g2_from_uncompressed)
+    a_query = take(m, g1_raw, be.g1_from_uncompressed)
+    b_g1_query = take(m, g1_raw, be.g1_from_uncompressed)
+    b_g2_query = take(m, g2_raw, be.g2_from_uncompressed)
+    l_query = take(m - l - 1, g1_raw, be.g1_from_uncompressed)
+    h_query = take(n_domain - 1, g1_raw, be.g1_from_uncompressed)
+    return ProvingKey(
+        vk=vk,
+        backend=be.name,
+        domain_size=n_domain,
+        num_variables=m,
+        alpha_g1=alpha_g1,
+        beta_g1=beta_g1,
+        beta_g2=beta_g2,
+        delta_g1=delta_g1,
+        delta_g2=delta_g2,
+        a_query=tuple(a_query),
+        b_g1_query=tuple(b_g1_query),
+        b_g2_query=tuple(b_g2_query),
+        h_query=tuple(h_query),
+        l_query=tuple(l_query),
+    )

@@ -1,0 +1,99 @@
+"""Groth16 key generation (Groth 2016, section 3.2, "Setup").
+
+Trust model: whoever runs setup samples the trapdoor (tau, alpha, beta, gamma,
+delta) and could forge proofs with it. In zkproofs the verifying side (the
+auditor or the settlement operator) runs setup and hands the proving key to the
+prover; the trapdoor lives only in local variables of :func:`setup` and is never
+written anywhere. Keys record the circuit digest and who generated them.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timezone
+
+from zkproofs.backends import get_backend
+from zkproofs.circuit import Circuit
+from zkproofs.field import R
+from zkproofs.groth16.keys import CircuitId, ProvingKey, VerifyingKey
+from zkproofs.groth16.qap import domain_for, evaluate_at
+
+
+def _nonzero_scalar() -> int:
+    return secrets.randbelow(R - 1) + 1
+
+
+def setup(circuit: Circuit, *, backend: str | None = None, generated_by: str = "unknown") -> ProvingKey:
+    """Generate a proving key (which embeds the verifying key, ``pk.vk``) for ``circuit``.
+
+    Cost: O(N + nnz) field operations to evaluate the QAP at tau, then about
+    4m + N fixed-base G1 and m G2 scalar multiplications (m variables, N domain
+    size) — the dominant cost. ``backend`` names the curve backend (see
+    :func:`zkproofs.backends.get_backend`).
+    """
+    be = get_backend(backend)
+    r1cs = circuit.shape
+    domain = domain_for(r1cs)
+    while True:
+        tau = _nonzero_scalar()
+        if domain.vanishing_at(tau) != 0:
+            break
+    alpha, beta, gamma, delta = (_nonzero_scalar() for _ in range(4))
+    gamma_inv, delta_inv = pow(gamma, -1, R), pow(delta, -1, R)
+
+    a_tau, b_tau, c_tau = evaluate_at(r1cs, domain, tau)
+    l = r1cs.num_public
+    combined = [(beta * a + alpha * b + c) % R for a, b, c in zip(a_tau, b_tau, c_tau)]
+    ic_scalars = [x * gamma_inv % R for x in combined[: l + 1]]
+    l_scalars = [x * delta_inv % R for x in combined[l + 1 :]]
+    h_scalars = []
+    power = domain.vanishing_at(tau) * delta_inv % R
+    for _ in range(domain.size - 1):
+        h_scalars.append(power)
+        power = power * tau % R
+
+    g1, g2 = be.g1_generator(), be.g2_generator()
+    g1_points = be.g1_batch_mul(g1, [alpha, beta, delta] + ic_scalars + a_tau + b_tau + l_scalars + h_scalars)
+    m = r1cs.num_variables
+    alpha_g1, beta_g1, delta_g1 = g1_points[:3]
+    offset = 3
+    ic = g1_points[offset : offset + l + 1]
+    offset += l + 1
+    a_query = g1_points[offset : offset + m]
+    offset += m
+    b_g1_query = g1_points[offset : offset + m]
+    offset += m
+    l_query = g1_points[offset : offset + m - l - 1]
+    offset += m - l - 1
+    h_query = g1_points[offset:]
+    g2_points = be.g2_batch_mul(g2, [beta, gamma, delta] + b_tau)
+    beta_g2, gamma_g2, delta_g2 = g2_points[:3]
+    b_g2_query = g2_points[3:]
+
+    vk = VerifyingKey(
+        circuit=CircuitId(circuit.name, tuple(sorted(circuit.params.items())), r1cs.digest()),
+        public_names=r1cs.public_names,
+        alpha_g1=be.g1_to_bytes(alpha_g1),
+        beta_g2=be.g2_to_bytes(beta_g2),
+        gamma_g2=be.g2_to_bytes(gamma_g2),
+        delta_g2=be.g2_to_bytes(delta_g2),
+        ic=tuple(be.g1_to_bytes(p) for p in ic),
+        generated_by=generated_by,
+        created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    )
+    return ProvingKey(
+        vk=vk,
+        backend=be.name,
+        domain_size=domain.size,
+        num_variables=m,
+        alpha_g1=alpha_g1,
+        beta_g1=beta_g1,
+        beta_g2=beta_g2,
+        delta_g1=delta_g1,
+        delta_g2=delta_g2,
+        a_query=tuple(a_query),
+        b_g1_query=tuple(b_g1_query),
+        b_g2_query=tuple(b_g2_query),
+        h_query=tuple(h_query),
+        l_query=tuple(l_query),
+    )
