@@ -1,0 +1,23 @@
+"""The circuit registry: every circuit zkproofs can set up, prove and verify by name."""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+from circuits.balance_threshold import BalanceThreshold
+from circuits.collateral_ratio import CollateralRatio
+from circuits.cubic import Cubic
+from circuits.range_poseidon import RangePoseidon
+from zkproofs.circuit import Circuit
+from zkproofs.errors import CircuitError
+
+CIRCUITS: dict[str, type[Circuit]] = {cls.name: cls for cls in (Cubic, BalanceThreshold, RangePoseidon, CollateralRatio)}
+
+
+def get_circuit(name: str, params: Mapping[str, int] | None = None) -> Circuit:
+    """Instantiate the circuit ``name`` with ``params``; CircuitError if unknown."""
+    try:
+        cls = CIRCUITS[name]
+    except KeyError:
+        raise CircuitError(f"unknown circuit {name!r}; known: {', '.join(sorted(CIRCUITS))}") from None
+    return cls(**dict(params or {}))

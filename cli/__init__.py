@@ -1,0 +1,1 @@
+"""The ``zkproofs`` command line (click)."""

@@ -1,0 +1,225 @@
+"""``zkproofs``: circuits, Groth16 setup / prove / verify, exports and the demo."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import click
+
+from circuits import CIRCUITS, get_circuit
+from cli.demo import demo
+from cli.common import (
+    EXIT_INVALID,
+    backend_option,
+    emit_json,
+    parse_params,
+    read_bytes,
+    read_json,
+    reports_errors,
+)
+from zkproofs.atomic import atomic_write_bytes, atomic_write_text
+from zkproofs.errors import CircuitMismatch, MalformedInput
+from zkproofs.export import iden3, snarkjs
+from zkproofs.groth16 import prove, setup, verify
+from zkproofs.groth16.serialize import (
+    pk_from_bytes,
+    pk_to_bytes,
+    proof_from_dict,
+    proof_to_json,
+    public_inputs_in_order,
+    vk_from_dict,
+    vk_to_json,
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="zkproofs")
+def main() -> None:
+    """Zero-knowledge proofs of solvency: Groth16 over BLS12-381 with circuits written in Python.
+
+    Typical flow: the verifier side runs `setup` and hands the proving key to the
+    prover; the prover runs `prove`; anyone with the verification key runs `verify`.
+    """
+
+
+@main.command("circuits")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Parameters for the counts shown.")
+@reports_errors
+def circuits_cmd(as_json: bool, params: tuple[str, ...]) -> None:
+    """List circuits, their parameters and constraint counts (at default parameters)."""
+    overrides = parse_params(params)
+    rows = []
+    for name, cls in sorted(CIRCUITS.items()):
+        own = {k: v for k, v in overrides.items() if k in cls.parameters}
+        info = get_circuit(name, own).describe()
+        info["parameters"] = {k: {"default": d, "help": h} for k, (d, h) in cls.parameters.items()}
+        rows.append(info)
+    if as_json:
+        emit_json(rows)
+        return
+    for info in rows:
+        params_text = ", ".join(f"{k}={v}" for k, v in info["params"].items()) or "-"
+        click.echo(f"{info['name']:<20} {info['constraints']:>8} constraints  params: {params_text}")
+        click.echo(f"    {info['description']}")
+        click.echo(f"    public: {', '.join(info['public_inputs'])}; private: {', '.join(info['private_inputs'])}")
+        for key, meta in info["parameters"].items():
+            click.echo(f"    --param {key}=N  {meta['help']} (default {meta['default']})")
+
+
+@main.command("setup")
+@click.argument("circuit")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Circuit parameter (repeatable).")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder for the keys.")
+@click.option("--generated-by", default="zkproofs setup", show_default=True, help="Who runs setup (recorded in the keys).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable summary.")
+@backend_option
+@reports_errors
+def setup_cmd(circuit: str, params: tuple[str, ...], out_dir: str, generated_by: str, as_json: bool, backend: str | None) -> None:
+    """Generate Groth16 keys for CIRCUIT: DIR/proving_key.bin and DIR/verification_key.json.
+
+    Whoever runs setup could forge proofs with its randomness (discarded here): the
+    verifying side (auditor, settlement operator) runs it and gives the proving key
+    to the prover.
+    """
+    instance = get_circuit(circuit, parse_params(params))
+    started = time.perf_counter()
+    pk = setup(instance, backend=backend, generated_by=generated_by)
+    elapsed = time.perf_counter() - started
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(out / "proving_key.bin", pk_to_bytes(pk))
+    atomic_write_text(out / "verification_key.json", vk_to_json(pk.vk))
+    summary = {
+        "circuit": instance.name,
+        "params": instance.params,
+        "digest": pk.vk.circuit.digest,
+        "constraints": instance.shape.num_constraints,
+        "proving_key": str(out / "proving_key.bin"),
+        "verification_key": str(out / "verification_key.json"),
+        "seconds": round(elapsed, 3),
+    }
+    if as_json:
+        emit_json(summary)
+    else:
+        click.echo(f"setup {instance.name} ({summary['constraints']} constraints) in {elapsed:.2f} s")
+        click.echo(f"  proving key:      {summary['proving_key']}")
+        click.echo(f"  verification key: {summary['verification_key']}")
+
+
+@main.command("prove")
+@click.option("--pk", "pk_path", required=True, type=click.Path(dir_okay=False), help="proving_key.bin from setup.")
+@click.option("--inputs", "inputs_path", required=True, type=click.Path(dir_okay=False), help="JSON object of decimal strings.")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="Proof file to write.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable summary.")
+@backend_option
+@reports_errors
+def prove_cmd(pk_path: str, inputs_path: str, out_path: str, as_json: bool, backend: str | None) -> None:
+    """Prove the statement of the key's circuit for INPUTS; write the proof and its public inputs."""
+    pk = pk_from_bytes(read_bytes(pk_path), backend=backend, where=pk_path)
+    inputs = read_json(inputs_path)
+    if not isinstance(inputs, dict):
+        raise MalformedInput(f"{inputs_path}: expected a JSON object of inputs")
+    instance = get_circuit(pk.vk.circuit.name, pk.vk.circuit.params_dict)
+    started = time.perf_counter()
+    r1cs, witness = instance.synthesize(inputs)
+    proof = prove(pk, r1cs, witness)
+    elapsed = time.perf_counter() - started
+    public = witness[1 : r1cs.num_public + 1]
+    atomic_write_text(out_path, proof_to_json(proof, pk.vk, public))
+    if as_json:
+        emit_json({"proof": out_path, "public_inputs": dict(zip(pk.vk.public_names, map(str, public))), "seconds": round(elapsed, 3)})
+    else:
+        click.echo(f"proof written to {out_path} ({elapsed:.2f} s)")
+        for name, value in zip(pk.vk.public_names, public):
+            click.echo(f"  {name} = {value}")
+
+
+@main.command("verify")
+@click.option("--vk", "vk_path", required=True, type=click.Path(dir_okay=False), help="verification_key.json")
+@click.option("--proof", "proof_path", required=True, type=click.Path(dir_okay=False), help="Proof file from prove.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable result.")
+@backend_option
+@reports_errors
+def verify_cmd(vk_path: str, proof_path: str, as_json: bool, backend: str | None) -> None:
+    """Verify a proof. Exit status: 0 valid, 1 invalid, 2 malformed input (with the reason)."""
+    vk = vk_from_dict(read_json(vk_path), vk_path)
+    proof, named = proof_from_dict(read_json(proof_path), proof_path)
+    if proof.circuit_digest != vk.circuit.digest:
+        raise CircuitMismatch(f"{proof_path} is a proof for another circuit than {vk_path} ({vk.circuit.name})")
+    started = time.perf_counter()
+    ok = verify(vk, public_inputs_in_order(vk, named), proof, backend=backend)
+    elapsed = time.perf_counter() - started
+    if as_json:
+        emit_json({"valid": ok, "circuit": vk.circuit.name, "public_inputs": {k: str(v) for k, v in named.items()}, "seconds": round(elapsed, 4)})
+    else:
+        click.echo(f"{'valid' if ok else 'INVALID'} proof for {vk.circuit.name} ({elapsed * 1000:.1f} ms)")
+    if not ok:
+        raise SystemExit(EXIT_INVALID)
+
+
+@main.group("export")
+def export_group() -> None:
+    """Write our circuits, keys and proofs in other tools' formats."""
+
+
+@export_group.command("snarkjs")
+@click.option("--vk", "vk_path", required=True, type=click.Path(dir_okay=False))
+@click.option("--proof", "proof_path", required=True, type=click.Path(dir_okay=False))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False))
+@reports_errors
+def export_snarkjs(vk_path: str, proof_path: str, out_dir: str) -> None:
+    """Write verification_key.json, proof.json and public.json in snarkjs' layout.
+
+    Check with: snarkjs groth16 verify DIR/verification_key.json DIR/public.json DIR/proof.json
+    """
+    vk = vk_from_dict(read_json(vk_path), vk_path)
+    proof, named = proof_from_dict(read_json(proof_path), proof_path)
+    public = public_inputs_in_order(vk, named)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, obj in (
+        ("verification_key.json", snarkjs.verification_key(vk)),
+        ("proof.json", snarkjs.proof(proof)),
+        ("public.json", snarkjs.public_signals(public)),
+    ):
+        atomic_write_text(out / name, json.dumps(obj, indent=1) + "\n")
+    click.echo(f"wrote {out}/verification_key.json, proof.json, public.json")
+
+
+@export_group.command("r1cs")
+@click.argument("circuit")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False))
+@reports_errors
+def export_r1cs(circuit: str, params: tuple[str, ...], out_path: str) -> None:
+    """Write CIRCUIT's constraint system in iden3's binary .r1cs format."""
+    instance = get_circuit(circuit, parse_params(params))
+    atomic_write_bytes(out_path, iden3.r1cs_to_bytes(instance.shape))
+    click.echo(f"wrote {out_path} ({instance.shape.num_constraints} constraints)")
+
+
+@export_group.command("wtns")
+@click.argument("circuit")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE")
+@click.option("--inputs", "inputs_path", required=True, type=click.Path(dir_okay=False))
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False))
+@reports_errors
+def export_wtns(circuit: str, params: tuple[str, ...], inputs_path: str, out_path: str) -> None:
+    """Compute CIRCUIT's witness for INPUTS and write it in iden3's binary .wtns format."""
+    instance = get_circuit(circuit, parse_params(params))
+    inputs = read_json(inputs_path)
+    if not isinstance(inputs, dict):
+        raise MalformedInput(f"{inputs_path}: expected a JSON object of inputs")
+    r1cs, witness = instance.synthesize(inputs)
+    r1cs.check(witness)
+    atomic_write_bytes(out_path, iden3.wtns_to_bytes(witness))
+    click.echo(f"wrote {out_path} ({len(witness)} values)")
+
+
+main.add_command(demo)
+
+if __name__ == "__main__":
+    main()
