@@ -54,3 +54,21 @@ def g1_off_curve_compressed() -> bytes:
             data[0] |= 0x80
             return bytes(data)
         x += 1
+
+
+def g2_off_subgroup_compressed() -> bytes:
+    """A compressed G2 encoding of a point on the twist y^2 = x^3 + 4(1 + i) outside the order-r subgroup."""
+    from py_ecc.bls.point_compression import compress_G2
+    from py_ecc.optimized_bls12_381 import FQ2, b2, curve_order, is_inf, multiply
+    from py_ecc.bls.point_compression import modular_squareroot_in_FQ2
+
+    c0 = 1
+    while True:
+        x = FQ2([c0, 1])
+        y = modular_squareroot_in_FQ2(x**3 + b2)
+        if y is not None:
+            point = (x, y, FQ2.one())
+            if not is_inf(multiply(point, curve_order)):
+                z1, z2 = compress_G2(point)
+                return z1.to_bytes(48, "big") + z2.to_bytes(48, "big")
+        c0 += 1

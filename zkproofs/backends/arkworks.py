@@ -13,7 +13,7 @@ from typing import Sequence
 
 from py_arkworks_bls12381 import GT, G1Point, G2Point, Scalar
 
-from zkproofs.backends.common import check_compressed, windowed_batch_mul
+from zkproofs.backends.common import Q, check_compressed, windowed_batch_mul
 from zkproofs.errors import InvalidPoint
 
 SMALL = 1 << 64
@@ -57,6 +57,10 @@ def _decode(cls, data: bytes, size: int, group: str):
 def _from_raw(cls, data: bytes, size: int, group: str, check: bool):
     if len(data) != size:
         raise InvalidPoint(f"{group} point: expected {size} uncompressed bytes, got {len(data)}")
+    if not any(data):
+        return cls.identity()
+    if any(int.from_bytes(data[i : i + 48], "little") >= Q for i in range(0, size, 48)):
+        raise InvalidPoint(f"{group} point: coordinate is not less than the field modulus q")
     try:
         if check:
             return cls.from_xy_bytes_le(bytes(data))

@@ -23,7 +23,7 @@ import struct
 from typing import Any, Mapping, Sequence
 
 from zkproofs.backends import get_backend
-from zkproofs.errors import MalformedInput
+from zkproofs.errors import MalformedInput, PublicInputCountMismatch
 from zkproofs.field import decode_scalar
 from zkproofs.groth16.keys import CURVE, G1_BYTES, G2_BYTES, PROTOCOL, CircuitId, Proof, ProvingKey, VerifyingKey
 
@@ -184,8 +184,6 @@ def proof_from_json(text: str | bytes, where: str = "proof") -> tuple[Proof, dic
 
 def public_inputs_in_order(vk: VerifyingKey, named: Mapping[str, int]) -> list[int]:
     """The values of ``named`` in the key's order; PublicInputCountMismatch if names differ."""
-    from zkproofs.errors import PublicInputCountMismatch
-
     missing = [n for n in vk.public_names if n not in named]
     extra = [n for n in named if n not in vk.public_names]
     if missing or extra or len(named) != vk.num_public:
