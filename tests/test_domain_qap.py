@@ -7,6 +7,7 @@ import pytest
 
 from circuits.cubic import Cubic
 from zkproofs.domain import EvaluationDomain, batch_inverse
+from zkproofs.errors import UnsatisfiedConstraint
 from zkproofs.field import R, galois_field
 from zkproofs.groth16.qap import compute_h, domain_for, evaluate_at
 
@@ -89,5 +90,13 @@ def test_quotient_satisfies_divisibility(GF):
 
 def test_quotient_refuses_unsatisfying_witness():
     r1cs, witness = Cubic().synthesize({"x": 3, "y": 36})
-    with pytest.raises(ArithmeticError):
+    with pytest.raises(UnsatisfiedConstraint, match="x\\^3 \\+ x \\+ 5 = y"):
         compute_h(r1cs, witness, domain_for(r1cs))
+
+
+def test_quotient_of_rows_that_do_not_multiply_is_not_a_polynomial():
+    r1cs, witness = Cubic().synthesize({"x": 3, "y": 35})
+    a, b, c = r1cs.evaluate(witness)
+    c[0] += 1  # row 0 no longer satisfies a * b = c
+    with pytest.raises(ArithmeticError):
+        compute_h(r1cs, witness, domain_for(r1cs), rows=(a, b, c))

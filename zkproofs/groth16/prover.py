@@ -8,12 +8,14 @@ zero-knowledge and two proofs of the same statement are unlinkable):
     C = sum_{j>l} z_j L_j + sum_i h_i [tau^i Z(tau)/delta] + s A + r B - r s delta
 
 Cost: O(nnz) to evaluate the rows, 7 NTTs of size N for H (O(N log N)), and
-MSMs over m (A, B in G1 and G2), m - l - 1 (C) and N - 1 (H) points.
+MSMs over m (A, B in G1 and G2), m - l - 1 (C) and N - 1 (H) points; the
+witness MSMs run on a second thread (arkworks releases the GIL) during the NTTs.
 """
 
 from __future__ import annotations
 
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 from typing import Sequence
 
 from zkproofs.backends import get_backend
@@ -38,19 +40,26 @@ def prove(pk: ProvingKey, r1cs: R1CS, witness: Sequence[int]) -> Proof:
             f"the witness for a circuit with digest {r1cs.digest()[:16]}..."
         )
     be = get_backend(pk.backend)
-    r1cs.check(witness)
+    rows = r1cs.evaluate(witness)  # raises UnsatisfiedConstraint before any work
     domain = domain_for(r1cs)
     if domain.size != pk.domain_size:
         raise CircuitError("proving key domain size does not match the circuit")
-    h = compute_h(r1cs, witness, domain)
     r, s = secrets.randbelow(R), secrets.randbelow(R)
     l = r1cs.num_public
-
-    a = be.g1_add(be.g1_add(pk.alpha_g1, be.g1_msm(pk.a_query, witness)), be.g1_mul(pk.delta_g1, r))
-    b2 = be.g2_add(be.g2_add(pk.beta_g2, be.g2_msm(pk.b_g2_query, witness)), be.g2_mul(pk.delta_g2, s))
-    b1 = be.g1_add(be.g1_add(pk.beta_g1, be.g1_msm(pk.b_g1_query, witness)), be.g1_mul(pk.delta_g1, s))
-    c = be.g1_msm(
-        list(pk.l_query) + list(pk.h_query) + [a, b1, pk.delta_g1],
-        list(witness[l + 1 :]) + h + [s, r, (-r * s) % R],
-    )
+    # The native MSMs release the GIL: run the witness MSMs on a second core while
+    # this thread computes H(X) with NTTs in Python.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        a_msm = pool.submit(be.g1_msm, pk.a_query, witness)
+        b2_msm = pool.submit(be.g2_msm, pk.b_g2_query, witness)
+        b1_msm = pool.submit(be.g1_msm, pk.b_g1_query, witness)
+        l_msm = pool.submit(be.g1_msm, pk.l_query, witness[l + 1 :])
+        h = compute_h(r1cs, witness, domain, rows)
+        h_msm = be.g1_msm(pk.h_query, h)
+        a = be.g1_add(be.g1_add(pk.alpha_g1, a_msm.result()), be.g1_mul(pk.delta_g1, r))
+        b2 = be.g2_add(be.g2_add(pk.beta_g2, b2_msm.result()), be.g2_mul(pk.delta_g2, s))
+        b1 = be.g1_add(be.g1_add(pk.beta_g1, b1_msm.result()), be.g1_mul(pk.delta_g1, s))
+        c = be.g1_add(
+            be.g1_add(l_msm.result(), h_msm),
+            be.g1_msm([a, b1, pk.delta_g1], [s, r, (-r * s) % R]),
+        )
     return Proof(a=be.g1_to_bytes(a), b=be.g2_to_bytes(b2), c=be.g1_to_bytes(c), circuit_digest=pk.vk.circuit.digest)

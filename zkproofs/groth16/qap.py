@@ -46,25 +46,19 @@ def evaluate_at(r1cs: R1CS, domain: EvaluationDomain, tau: int) -> tuple[list[in
     return tuple([x % R for x in col] for col in columns)  # type: ignore[return-value]
 
 
-def _row_values(rows: Sequence[dict[int, int]], z: Sequence[int]) -> list[int]:
-    return [sum(coeff * z[var] for var, coeff in row.items()) % R for row in rows]
-
-
-def compute_h(r1cs: R1CS, witness: Sequence[int], domain: EvaluationDomain) -> list[int]:
+def compute_h(r1cs: R1CS, witness: Sequence[int], domain: EvaluationDomain, rows=None) -> list[int]:
     """Coefficients h_0..h_{N-2} of H(X) = (A(X)B(X) - C(X)) / Z(X).
 
-    Cost: O(nnz) to evaluate the rows, then 7 NTTs of size N (O(N log N)):
-    interpolate A, B, C, evaluate them on the coset g*D where Z is the constant
-    g^N - 1, divide pointwise, interpolate back. Precondition: ``witness``
-    satisfies ``r1cs`` (else H is not a polynomial and the proof will not verify).
+    Cost: O(nnz) to evaluate the rows (skipped when ``rows`` = ``r1cs.evaluate(witness)``
+    is given), then 7 NTTs of size N (O(N log N)): interpolate A, B, C, evaluate
+    them on the coset g*D where Z is the constant g^N - 1, divide pointwise,
+    interpolate back. Raises UnsatisfiedConstraint (from ``r1cs.evaluate``) if the
+    witness does not satisfy the system, and ArithmeticError if the rows given
+    are not those of a satisfying assignment (H would not be a polynomial).
     """
-    a = _row_values(r1cs.a, witness)
-    b = _row_values(r1cs.b, witness)
-    c = _row_values(r1cs.c, witness)
-    a.extend(witness[: r1cs.num_public + 1])  # input-consistency rows: z_k * 0 = 0
-    evaluations = []
-    for values in (a, b, c):
-        evaluations.append(domain.coset_fft(domain.ifft(values)))
+    a, b, c = rows if rows is not None else r1cs.evaluate(witness)
+    a = a + list(witness[: r1cs.num_public + 1])  # input-consistency rows: z_k * 0 = 0
+    evaluations = [domain.coset_fft(domain.ifft(values)) for values in (a, b, c)]
     a_s, b_s, c_s = evaluations
     z_inv = pow(pow(COSET_SHIFT, domain.size, R) - 1, -1, R)
     quotient = [(x * y - w) * z_inv % R for x, y, w in zip(a_s, b_s, c_s)]
