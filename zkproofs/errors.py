@@ -6,6 +6,8 @@ wrong makes ``verify`` return ``False``; input that cannot even be checked
 of another circuit, a truncated file) raises one of the errors below.
 """
 
+import os
+
 
 class ZkProofsError(Exception):
     """Base class of every error zkproofs raises on purpose."""
@@ -47,3 +49,29 @@ class CircuitError(ZkProofsError):
 
 class BackendUnavailable(ZkProofsError):
     """The requested curve backend is unknown or cannot be imported."""
+
+
+class AccountsError(MalformedInput):
+    """An account file that cannot be loaded: ``path``, 1-based ``line`` and ``column`` name where.
+
+    ``line`` and ``column`` (a column name or JSON key) are ``None`` where they do
+    not apply (a file that is not UTF-8, a JSON syntax error has a line but no
+    column). The message reads ``accounts.csv, line 7, column BTC: <reason>``;
+    ``where`` replaces the computed location prefix when the caller has its own.
+    """
+
+    def __init__(self, reason: str, *, path=None, line: int | None = None, column: str | None = None, where: str | None = None):
+        self.reason = reason
+        self.path = path
+        self.line = line
+        self.column = column
+        if where is None:
+            parts = []
+            if path is not None:
+                parts.append(os.path.basename(os.fspath(path)))
+            if line is not None:
+                parts.append(f"line {line}")
+            if column is not None:
+                parts.append(f"column {column}")
+            where = ", ".join(parts)
+        super().__init__(f"{where}: {reason}" if where else reason)

@@ -1,0 +1,92 @@
+"""One entry point for every account format: :func:`load_accounts` and :func:`detect_format`.
+
+Formats: ``csv`` (zkproofs' own, :mod:`.csvfile`), ``summa`` (:mod:`.summa`),
+``dapol`` (:mod:`.dapol`), ``okx`` (:mod:`.okx`), ``binance`` (:mod:`.binance`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from zkproofs.accounts.binance import load_binance
+from zkproofs.accounts.csvfile import load_csv
+from zkproofs.accounts.dapol import load_dapol
+from zkproofs.accounts.model import AccountSet
+from zkproofs.accounts.okx import load_okx
+from zkproofs.accounts.source import csv_records, read_text
+from zkproofs.accounts.summa import load_summa
+from zkproofs.errors import AccountsError
+
+FORMATS = ("csv", "summa", "dapol", "okx", "binance")
+"""Names accepted by ``load_accounts(format=...)``."""
+
+
+def detect_format(path) -> str:
+    """The format of the account file at ``path``, from its extension and first bytes.
+
+    JSON (a ``.json`` name, or text starting with ``[`` or ``{``): ``okx`` when
+    it is an array whose first element has an ``"assets"`` key. Otherwise the
+    first CSV record decides: ``username,balance_...`` is ``summa``,
+    ``id,liability`` is ``dapol``, ``rn,id,e_...`` is ``binance``, ``id,...``
+    is ``csv``. Raises AccountsError, naming what was seen, when it cannot tell
+    (Summa's ``;``-separated state snapshots, proof or benchmark files, ...).
+    Reads the whole file; O(file size).
+    """
+    text = read_text(path)
+    start = text.lstrip()
+    if os.fspath(path).lower().endswith(".json") or start[:1] in ("[", "{"):
+        if start.startswith("[") and start[1:].lstrip().startswith("{") and '"assets"' in start[:4096]:
+            return "okx"
+        raise AccountsError('cannot tell the format: JSON that is not an OKX array of {"id", "assets"} accounts; pass format=', path=path)
+    first = next(csv_records(path, text), None)
+    if first is None:
+        raise AccountsError("empty file", path=path)
+    line, header = first
+    if header[0] == "username" and len(header) > 1 and all(name.startswith("balance_") for name in header[1:]):
+        return "summa"
+    if header == ["id", "liability"]:
+        return "dapol"
+    if header[:2] == ["rn", "id"] and len(header) > 2 and header[2].startswith("e_"):
+        return "binance"
+    if header[0] == "id":
+        return "csv"
+    if header == ["username;balances"]:
+        raise AccountsError(
+            "a Summa state snapshot (username;balances) names no currencies, so it is not an account file", path=path, line=line
+        )
+    shown = ",".join(header)
+    shown = shown if len(shown) <= 60 else shown[:57] + "..."
+    raise AccountsError(f'cannot tell the format from the header "{shown}"; pass format= (one of {", ".join(FORMATS)})', path=path, line=line)
+
+
+def load_accounts(
+    path,
+    *,
+    format: str | None = None,
+    decimals: Mapping[str, int] | None = None,
+    default_decimals: int | None = None,
+) -> AccountSet:
+    """Read the account file at ``path`` into an :class:`~zkproofs.accounts.model.AccountSet`.
+
+    ``format`` is one of :data:`FORMATS`, or None to :func:`detect_format`.
+    ``decimals`` (symbol -> decimals) and ``default_decimals`` apply to the
+    ``csv`` format only (see :func:`~zkproofs.accounts.csvfile.load_csv`);
+    the other formats fix their units (summa, dapol, okx: 0, integer base
+    units; binance: 8) and refuse them with ValueError. A Binance user file
+    is validated against the ``cex_assets_info.csv`` beside it (use
+    :func:`~zkproofs.accounts.binance.load_binance` to name another).
+
+    Raises AccountsError (file, line, column) for malformed input, ValueError
+    for an unknown format name. Nothing partial is returned.
+    """
+    if format is None:
+        format = detect_format(path)
+    if format not in FORMATS:
+        raise ValueError(f"unknown account format {format!r}; expected one of {', '.join(FORMATS)}")
+    if format == "csv":
+        return load_csv(path, decimals=decimals, default_decimals=default_decimals)
+    if decimals is not None or default_decimals is not None:
+        raise ValueError(f"format {format!r} fixes its decimals; decimals= and default_decimals= apply to csv only")
+    loaders = {"summa": load_summa, "dapol": load_dapol, "okx": load_okx, "binance": load_binance}
+    return loaders[format](path)

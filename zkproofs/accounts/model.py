@@ -1,0 +1,63 @@
+"""The account set a liability tree commits to: assets and per-account equity and debt.
+
+Amounts are non-negative integers in each asset's base units (10^-decimals of a
+whole unit). Equity is what the venue owes the customer; debt is what the
+customer owes the venue (loans, negative balances). Signed input balances are
+split into the two columns by the loaders in :mod:`zkproofs.accounts`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+MAX_AMOUNT = (1 << 64) - 1
+"""Largest equity or debt a leaf may carry (amounts are range-checked to 64 bits)."""
+
+
+@dataclass(frozen=True)
+class Asset:
+    """An asset column: ticker ``symbol`` and ``decimals`` (base units per unit = 10**decimals)."""
+
+    symbol: str
+    decimals: int
+
+
+@dataclass(frozen=True)
+class Account:
+    """One customer: ``equities[i]`` and ``debts[i]`` in base units of asset i (tuples of len(assets)).
+
+    ``collateral[i]`` (base units, <= equities[i]) is the part of the equity
+    pledged against debt, where the input format says so (Binance's samples);
+    empty means "not stated" and an audit then counts all equity as collateral.
+    Collateral is audit data only: the tree commits to equities and debts.
+    """
+
+    id: str
+    equities: tuple[int, ...]
+    debts: tuple[int, ...]
+    collateral: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class AccountSet:
+    """Accounts over a fixed asset list, ids unique, every amount in [0, MAX_AMOUNT].
+
+    ``rejected`` lists (source location, account id, reason) for input rows a
+    format marks invalid and the loader refused; they are reported, never
+    silently dropped. ``source`` names where the set was read from.
+    """
+
+    assets: tuple[Asset, ...]
+    accounts: tuple[Account, ...]
+    source: str = ""
+    rejected: tuple[tuple[str, str, str], ...] = field(default=())
+
+    def totals(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """(equity totals, debt totals) per asset, in base units."""
+        n = len(self.assets)
+        equity, debt = [0] * n, [0] * n
+        for account in self.accounts:
+            for i in range(n):
+                equity[i] += account.equities[i]
+                debt[i] += account.debts[i]
+        return tuple(equity), tuple(debt)

@@ -1,0 +1,114 @@
+"""Reading account files: text decoding, CSV records with line numbers, typed errors.
+
+Shared by the per-format loaders so that every one of them reports problems the
+same way: an :class:`~zkproofs.errors.AccountsError` naming the file, the
+1-based line where the record starts, and the column.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from zkproofs.accounts.amounts import AmountError, to_base_units
+from zkproofs.accounts.model import MAX_AMOUNT
+from zkproofs.errors import AccountsError
+
+
+def read_text(path: str | os.PathLike) -> str:
+    """The file's text (UTF-8, an optional BOM dropped); AccountsError if unreadable or not UTF-8."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        raise AccountsError(f"cannot read the file: {exc.strerror or exc}", path=path) from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise AccountsError(f"not UTF-8 text (byte {exc.start})", path=path, line=line) from None
+
+
+def csv_records(path, text: str, *, delimiter: str = ",") -> Iterator[tuple[int, list[str]]]:
+    """(line where the record starts, fields) for each non-blank CSV record of ``text``.
+
+    Blank lines (a trailing newline, as Summa's ``entry_17.csv`` has) are
+    skipped; quoting follows RFC 4180 as Python's :mod:`csv` reads it (``strict``
+    mode: a stray quote is an error, reported with its line).
+    """
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    start = 1
+    while True:
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise AccountsError(f"CSV syntax error: {exc}", path=path, line=reader.line_num) from None
+        if fields:
+            yield start, fields
+        start = reader.line_num + 1
+
+
+@dataclass(frozen=True)
+class Cell:
+    """Where a value sits: file, 1-based line, column name (any may be None)."""
+
+    path: object
+    line: int | None = None
+    column: str | None = None
+
+    def error(self, reason: str) -> AccountsError:
+        """An AccountsError at this place."""
+        return AccountsError(reason, path=self.path, line=self.line, column=self.column)
+
+    def amount(self, text: str, decimals: int, *, signed: bool = False, maximum: int = MAX_AMOUNT) -> int:
+        """:func:`~zkproofs.accounts.amounts.to_base_units` of ``text``, its errors located here."""
+        try:
+            return to_base_units(text, decimals, signed=signed, maximum=maximum)
+        except AmountError as exc:
+            raise self.error(str(exc)) from None
+
+
+def location(path, line: int) -> str:
+    """``"file.csv:7"``: the location string of an entry of ``AccountSet.rejected``."""
+    return f"{os.path.basename(os.fspath(path))}:{line}"
+
+
+class IdRegistry:
+    """Checks account ids: not empty, no surrounding whitespace, unique (first line remembered)."""
+
+    def __init__(self) -> None:
+        self._first_line: dict[str, int] = {}
+
+    def add(self, account_id: str, cell: Cell) -> str:
+        """Register ``account_id`` read at ``cell``; AccountsError if empty, padded or seen before."""
+        if account_id.strip() == "":
+            raise cell.error("empty account id")
+        if account_id != account_id.strip():
+            raise cell.error(f"account id {account_id!r} has surrounding whitespace")
+        first = self._first_line.get(account_id)
+        if first is not None:
+            raise cell.error(f'duplicate account id "{account_id}" (first on line {first})')
+        self._first_line[account_id] = cell.line if cell.line is not None else 0
+        return account_id
+
+
+def check_header(path, line: int, header: list[str]) -> None:
+    """AccountsError for an empty or duplicated field of the header read at ``line``."""
+    seen: set[str] = set()
+    for index, name in enumerate(header, start=1):
+        if name.strip() == "":
+            raise AccountsError(f"header field {index} is empty", path=path, line=line)
+        if name in seen:
+            raise AccountsError(f'duplicate header field "{name}"', path=path, line=line, column=name)
+        seen.add(name)
+
+
+def check_width(path, line: int, fields: list[str], header: list[str]) -> None:
+    """AccountsError when a record does not have one field per header column."""
+    if len(fields) != len(header):
+        raise AccountsError(f"{len(fields)} fields, the header has {len(header)}", path=path, line=line)
