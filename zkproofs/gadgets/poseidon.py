@@ -2,8 +2,10 @@
 
 Mirrors :func:`zkproofs.poseidon.permute_reference` round by round: add round
 constants (free), S-box x^5 as three products x2 = x*x, x4 = x2*x2, x5 = x4*x,
-MDS mixing (free: linear). Cost: 3 * (R_F * t + R_P) constraints per
-permutation, e.g. 243 at t = 3. The sponge convention is the native one
+MDS mixing (free: linear). Cost: at most 3 * (R_F * t + R_P) constraints per
+permutation (243 at t = 3, 300 at t = 5); S-boxes of elements that are still
+constants (the capacity and zero padding in the first round) are computed
+without constraints, so one 2-input hash at t = 3 costs 240. The sponge convention is the native one
 (:func:`zkproofs.poseidon.poseidon_hash`): capacity element initialised to
 len(inputs) * 2^64, rate t - 1, output the first rate element.
 """
