@@ -2,22 +2,50 @@
 
 Statement, with C collateral assets and D debt assets:
 
-    sum_i collateral_i * price_i * haircut_bps_i  >=  min_ratio_bps * sum_j debt_j * debt_price_j
+    sum_i collateral_i * price_i * (10^4 - haircut_bps_i)  >=  min_ratio_bps * sum_j debt_j * debt_price_j
 
-Both sides are exact integers (prices are fixed-point integers with 8 decimals,
-haircuts and the ratio are in basis points), so no division or rounding happens
-and nothing can round in the prover's favour: the haircut scales collateral by
-haircut_bps / 10^4 and the ratio scales debt by min_ratio_bps / 10^4; the common
-factor 10^4 cancels.
+``haircut_bps`` is the standard haircut, a *reduction*: 500 bps counts the
+collateral at 95 %. The issue's factor ``haircut_bps_i`` is therefore the
+retained share ``10^4 - haircut_bps_i`` here; ``haircut_bps_i <= 10^4`` is
+enforced, so the retained share lies in [0, 10^4].
 
-Public inputs: the position commitment (derived: Poseidon over the amounts and a
-secret salt), every price and haircut, the minimum ratio, and the settlement
-context (settlement id, expiry), which Groth16's input-consistency rows bind
-into the proof so it cannot be replayed for another settlement.
+Units: every amount is an integer in 10^-8 of a whole unit of its asset (the
+venue's settlement precision, for every asset) and every price is USD per whole
+unit as a fixed-point integer with 8 decimals, so amount * price is in 10^-16 USD
+for every asset and the values of different assets add exactly. Haircut and
+ratio are in basis points on both sides (the common factor 10^4 cancels), so the
+statement is an exact integer inequality: no division, no rounding, nothing can
+round in the prover's favour.
 
-Bounds (so nothing wraps around r ~ 2^254.9): amounts and prices < 2^64,
-haircuts <= 10^4 (< 2^14), the ratio < 2^24 bps. Left side < C * 2^142,
-right side < D * 2^152; compared with a range check of width 152 + ceil(log2(max(C, D))) + 1 <= 253.
+Public inputs: the position commitment (derived: Poseidon sponge, t = 3, over
+collateral amounts, debt amounts and a secret salt, in that order), every
+collateral price and haircut, every debt price, the minimum ratio, and the
+settlement context (settlement id as a field element, expiry in unix seconds).
+No constraint uses the context: Groth16's input-consistency rows
+(:mod:`zkproofs.groth16.qap` appends a row z_k * 0 = 0 per public input) bind
+every public input into the proof anyway, so a proof for one settlement does not
+verify for another.
+
+Domains, all enforced: amounts in [0, 2^64); prices in [1, 2^64] (a zero price
+is a broken oracle and would make debt free); haircuts in [0, 10^4];
+min_ratio_bps in [1, 2^24] (a ratio of 0 would accept an empty position with
+debt). Zero debt is solvent (0 >= 0); zero collateral with positive debt is not
+(0 < min_ratio * price * debt, all factors >= 1).
+
+Bounds (r ~ 2^254.86, nothing wraps): each collateral term is
+< 2^64 * 2^64 * 2^14 = 2^142 (amount <= 2^64 - 1, price <= 2^64, share <= 10^4 < 2^14),
+so the left side is < C * 2^142; the debt value is < D * 2^128 and the right side
+is < 2^24 * D * 2^128 = D * 2^152. With k = bit_length(max(C, D)) both sides are
+< 2^n for n = 152 + k (<= 169 at the cap of 2^16 assets), which is the width of
+the comparison, satisfying the precondition of
+:func:`zkproofs.gadgets.compare.assert_greater_or_equal_unchecked` (operands < 2^n,
+n <= 253): a violated statement leaves lhs - rhs = r - (rhs - lhs) > 2^n, which has
+no n-bit decomposition.
+
+Cost: 195 range-check constraints per collateral asset (amount, price, haircut
+and 10^4 - haircut), 130 per debt asset, 25 for the ratio, 2C + D + 1 products, a
+Poseidon sponge over C + D + 1 inputs and n + 1 for the comparison: 957
+constraints at 1x1, 2567 at 4x4, 9001 at 16x16.
 """
 
 from __future__ import annotations
@@ -30,11 +58,15 @@ from zkproofs.gadgets.poseidon import poseidon_hash
 from zkproofs.r1cs import ConstraintSystem, linear_sum
 
 AMOUNT_BITS = 64
+"""Amounts (10^-8 units) are in [0, 2^64)."""
 PRICE_BITS = 64
+"""Prices (8-decimal USD per whole unit) are in [1, 2^64]."""
 HAIRCUT_BITS = 14
 MAX_HAIRCUT_BPS = 10_000
 RATIO_BITS = 24
+"""min_ratio_bps is in [1, 2^24]."""
 BPS = 10_000
+MAX_ASSETS = 1 << 16
 
 
 class CollateralRatio(Circuit):
@@ -48,8 +80,8 @@ class CollateralRatio(Circuit):
     }
 
     def validate_params(self) -> None:
-        if max(self.params["collateral"], self.params["debt"]) > 1 << 16:
-            raise CircuitError("at most 65536 collateral or debt assets")
+        if max(self.params["collateral"], self.params["debt"]) > MAX_ASSETS:
+            raise CircuitError(f"at most {MAX_ASSETS} collateral or debt assets")
 
     def _n(self) -> tuple[int, int]:
         return self.params["collateral"], self.params["debt"]
@@ -72,8 +104,9 @@ class CollateralRatio(Circuit):
         return [f"collateral[{i}]" for i in range(c)] + [f"debt[{j}]" for j in range(d)] + ["salt"]
 
     def comparison_bits(self) -> int:
+        """Width n of the final comparison: both sides are < 2^n (see the module docstring)."""
         c, d = self._n()
-        return AMOUNT_BITS + PRICE_BITS + RATIO_BITS + max(c, d).bit_length() + 1
+        return AMOUNT_BITS + PRICE_BITS + RATIO_BITS + max(c, d).bit_length()
 
     def define(self, cs: ConstraintSystem) -> None:
         c, d = self._n()
@@ -86,25 +119,56 @@ class CollateralRatio(Circuit):
         haircuts = [cs.public_input(f"haircut_bps[{i}]") for i in range(c)]
         debt_prices = [cs.public_input(f"debt_price[{j}]") for j in range(d)]
         min_ratio = cs.public_input("min_ratio_bps")
-        cs.public_input("settlement_id")
-        cs.public_input("expiry")
+        cs.public_input("settlement_id")  # bound by the input-consistency rows only
+        cs.public_input("expiry")  # idem
 
         with cs.scope("bounds"):
             for i in range(c):
-                range_check(cs, collateral[i], AMOUNT_BITS)
-                range_check(cs, prices[i], PRICE_BITS)
-                range_check(cs, haircuts[i], HAIRCUT_BITS)
-                assert_greater_or_equal_unchecked(cs, cs.constant(MAX_HAIRCUT_BPS), haircuts[i], HAIRCUT_BITS)
+                with cs.scope(f"collateral[{i}]"):
+                    range_check(cs, collateral[i], AMOUNT_BITS)
+                with cs.scope(f"collateral_price[{i}]"):
+                    range_check(cs, prices[i] - 1, PRICE_BITS)
+                with cs.scope(f"haircut_bps[{i}]"):
+                    range_check(cs, haircuts[i], HAIRCUT_BITS)
+                    assert_greater_or_equal_unchecked(cs, cs.constant(MAX_HAIRCUT_BPS), haircuts[i], HAIRCUT_BITS)
             for j in range(d):
-                range_check(cs, debt[j], AMOUNT_BITS)
-                range_check(cs, debt_prices[j], PRICE_BITS)
-            range_check(cs, min_ratio, RATIO_BITS)
+                with cs.scope(f"debt[{j}]"):
+                    range_check(cs, debt[j], AMOUNT_BITS)
+                with cs.scope(f"debt_price[{j}]"):
+                    range_check(cs, debt_prices[j] - 1, PRICE_BITS)
+            with cs.scope("min_ratio_bps"):
+                range_check(cs, min_ratio - 1, RATIO_BITS)
 
         with cs.scope("collateral value"):
-            weighted = [cs.mul(cs.mul(collateral[i], prices[i]), haircuts[i]) for i in range(c)]
+            weighted = [cs.mul(cs.mul(collateral[i], prices[i]), BPS - haircuts[i]) for i in range(c)]
             lhs = linear_sum(weighted, cs.witness_mode)
         with cs.scope("debt value"):
             debt_value = linear_sum((cs.mul(debt[j], debt_prices[j]) for j in range(d)), cs.witness_mode)
             rhs = cs.mul(min_ratio, debt_value)
         with cs.scope("ratio"):
             assert_greater_or_equal_unchecked(cs, lhs, rhs, self.comparison_bits())
+
+
+def collateral_ratio_holds(
+    collateral: list[int],
+    prices: list[int],
+    haircuts_bps: list[int],
+    debt: list[int],
+    debt_prices: list[int],
+    min_ratio_bps: int,
+) -> bool:
+    """The statement in plain Python integers (the native reference of :class:`CollateralRatio`).
+
+    Checks the domains of the module docstring as well; True iff the circuit is
+    satisfiable for these values. O(C + D).
+    """
+    if not (
+        all(0 <= a < 1 << AMOUNT_BITS for a in collateral + debt)
+        and all(1 <= p <= 1 << PRICE_BITS for p in prices + debt_prices)
+        and all(0 <= h <= MAX_HAIRCUT_BPS for h in haircuts_bps)
+        and 1 <= min_ratio_bps <= 1 << RATIO_BITS
+    ):
+        return False
+    lhs = sum(a * p * (BPS - h) for a, p, h in zip(collateral, prices, haircuts_bps, strict=True))
+    rhs = min_ratio_bps * sum(a * p for a, p in zip(debt, debt_prices, strict=True))
+    return lhs >= rhs

@@ -10,6 +10,8 @@ import click
 
 from circuits import CIRCUITS, get_circuit
 from cli.demo import demo
+from cli.position import position
+from cli.serve import serve
 from cli.common import (
     EXIT_INVALID,
     backend_option,
@@ -220,6 +222,8 @@ def export_wtns(circuit: str, params: tuple[str, ...], inputs_path: str, out_pat
 
 
 main.add_command(demo)
+main.add_command(position)
+main.add_command(serve)
 
 if __name__ == "__main__":
     main()

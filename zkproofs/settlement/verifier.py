@@ -1,0 +1,261 @@
+"""The settlement verifier: policy, prices, replay and the proof, then a durable decision.
+
+``SettlementVerifier.submit(request)`` checks, in this order, and stops at the
+first failure (each has its :class:`Reason`):
+
+1. the body decodes (MALFORMED, naming the field);
+2. the market is known (UNKNOWN_MARKET);
+3. the proof is for the market's key: circuit name, parameters and digest (WRONG_KEY);
+4. the assets are the market's, in its order (UNACCEPTED_ASSET);
+5. the proof's public inputs are exactly the key's names, canonical, and equal
+   to the request's fields, the settlement id hashed with
+   :func:`~zkproofs.settlement.request.settlement_id_to_field` (MALFORMED);
+6. the expiry has not passed (EXPIRED: expiry <= now);
+7. the id was not accepted before (REPLAY; checked again inside the ledger's
+   write transaction, which is what makes it race-free);
+8. every price has a fresh feed quote (PRICE_UNAVAILABLE, STALE_PRICE:
+   now - updated_at > max_price_age_seconds) within tolerance
+   (PRICE_MISMATCH: |p - feed| * 10^4 > tolerance_bps * feed);
+9. haircuts are at least the policy's (HAIRCUT_BELOW_POLICY) and the ratio at
+   least the policy's (RATIO_BELOW_POLICY);
+10. the Groth16 proof verifies (INVALID_PROOF; a point off the curve or outside
+    the subgroup is MALFORMED).
+
+Replay protection is on the settlement id, not on proof bytes: Groth16 proofs
+are malleable (anyone can re-randomise an accepted proof) and a prover can make
+any number of fresh proofs of the same position. Every decision, rejections
+included, is appended to the ledger in one transaction.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+from zkproofs.errors import MalformedInput
+from zkproofs.groth16 import VerifyingKey, verify
+from zkproofs.settlement.ledger import Ledger, LedgerEntry
+from zkproofs.settlement.policy import CIRCUIT_NAME, Policy, PolicyError
+from zkproofs.settlement.prices import PriceFeed, PriceUnavailable
+from zkproofs.settlement.request import SETTLEMENT_ID_PATTERN, SettlementRequest, expected_public_inputs, parse_request
+from zkproofs.settlement.units import format_fixed
+
+
+class Reason(str, enum.Enum):
+    """Why a settlement was accepted or rejected (stored in the ledger by value)."""
+
+    ACCEPTED = "ACCEPTED"
+    MALFORMED = "MALFORMED"
+    UNKNOWN_MARKET = "UNKNOWN_MARKET"
+    WRONG_KEY = "WRONG_KEY"
+    UNACCEPTED_ASSET = "UNACCEPTED_ASSET"
+    EXPIRED = "EXPIRED"
+    REPLAY = "REPLAY"
+    PRICE_UNAVAILABLE = "PRICE_UNAVAILABLE"
+    STALE_PRICE = "STALE_PRICE"
+    PRICE_MISMATCH = "PRICE_MISMATCH"
+    HAIRCUT_BELOW_POLICY = "HAIRCUT_BELOW_POLICY"
+    RATIO_BELOW_POLICY = "RATIO_BELOW_POLICY"
+    INVALID_PROOF = "INVALID_PROOF"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The outcome of one submission, as stored in the ledger (``seq`` is its row)."""
+
+    accepted: bool
+    reason: Reason
+    message: str
+    settlement_id: str
+    market: str | None = None
+    proof_digest: str | None = None
+    received_at: float = 0.0
+    seq: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "accepted": self.accepted,
+            "reason": self.reason.value,
+            "message": self.message,
+            "settlement_id": self.settlement_id,
+            "market": self.market,
+            "proof_digest": self.proof_digest,
+            "received_at": self.received_at,
+            "seq": self.seq,
+        }
+
+
+class _Reject(Exception):
+    def __init__(self, reason: Reason, message: str):
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+def proof_digest(request: SettlementRequest) -> str:
+    """SHA-256 (hex) of the proof's compressed points A || B || C (for the audit trail only)."""
+    return hashlib.sha256(request.proof.to_bytes()).hexdigest()
+
+
+class SettlementVerifier:
+    """Checks settlement requests against a policy, a price feed and the ledger.
+
+    ``verification_keys``: market name -> the verifying key of that market's
+    ``collateral_ratio`` circuit; a key of another shape raises PolicyError here.
+    ``clock`` gives unix seconds. ``backend`` selects the curve backend (arkworks
+    by default). Thread-safe: the ledger serialises the decisions.
+    """
+
+    def __init__(
+        self,
+        policy: Policy,
+        verification_keys: Mapping[str, VerifyingKey],
+        price_feed: PriceFeed,
+        ledger: Ledger,
+        clock: Callable[[], float] = time.time,
+        *,
+        backend: str | None = None,
+    ):
+        for name, spec in policy.markets.items():
+            vk = verification_keys.get(name)
+            if vk is None:
+                raise PolicyError(f"no verification key for market {name}")
+            if vk.circuit.name != CIRCUIT_NAME or vk.circuit.params_dict != spec.circuit_params:
+                raise PolicyError(
+                    f"market {name} needs a key for {CIRCUIT_NAME} {spec.circuit_params}, "
+                    f"got {vk.circuit.name} {vk.circuit.params_dict}"
+                )
+        self.policy = policy
+        self.keys = dict(verification_keys)
+        self.price_feed = price_feed
+        self.ledger = ledger
+        self.clock = clock
+        self.backend = backend
+
+    def submit(self, body: Any) -> Decision:
+        """Decide on one request (a parsed JSON body or a SettlementRequest) and record it.
+
+        Never raises for bad input: every problem is a rejected Decision with its
+        reason and a specific message. Cost: a few lookups and one Groth16 verification.
+        """
+        now = self.clock()
+        settlement_id = body.get("settlement_id") if isinstance(body, dict) else getattr(body, "settlement_id", None)
+        if not isinstance(settlement_id, str) or not SETTLEMENT_ID_PATTERN.fullmatch(settlement_id):
+            settlement_id = ""  # recorded under the empty id: there is no valid one to key it on
+        market = digest = None
+        try:
+            request = body if isinstance(body, SettlementRequest) else parse_request(body)
+            market, digest = request.market, proof_digest(request)
+            self._check(request, now)
+        except _Reject as rejection:
+            reason, message = rejection.reason, rejection.message
+        except MalformedInput as exc:
+            reason, message = Reason.MALFORMED, str(exc)
+        else:
+            reason, message = Reason.ACCEPTED, f"settlement {settlement_id} accepted"
+        entry = self.ledger.append(
+            LedgerEntry(
+                settlement_id=settlement_id,
+                market=market,
+                accepted=reason is Reason.ACCEPTED,
+                reason=reason.value,
+                message=message,
+                proof_digest=digest,
+                received_at=now,
+            ),
+            replay_reason=Reason.REPLAY.value,
+            replay_message=f"settlement {settlement_id} was already accepted",
+        )
+        return Decision(
+            accepted=entry.accepted,
+            reason=Reason(entry.reason),
+            message=entry.message,
+            settlement_id=entry.settlement_id,
+            market=entry.market,
+            proof_digest=entry.proof_digest,
+            received_at=entry.received_at,
+            seq=entry.seq,
+        )
+
+    def _check(self, req: SettlementRequest, now: float) -> None:
+        spec = self.policy.market(req.market)
+        if spec is None:
+            raise _Reject(Reason.UNKNOWN_MARKET, f"unknown market {req.market!r}")
+        vk = self.keys[spec.name]
+        if (req.circuit_name, dict(req.circuit_params)) != (vk.circuit.name, vk.circuit.params_dict) or (
+            req.proof.circuit_digest != vk.circuit.digest
+        ):
+            raise _Reject(
+                Reason.WRONG_KEY,
+                f"market {spec.name} verifies {vk.circuit.name} {vk.circuit.params_dict} "
+                f"(digest {vk.circuit.digest[:16]}...); the proof is for {req.circuit_name} "
+                f"{dict(req.circuit_params)} (digest {req.proof.circuit_digest[:16]}...)",
+            )
+        collateral = tuple(line.asset for line in req.collateral)
+        debt = tuple(line.asset for line in req.debt)
+        for side, got, want in (("collateral", collateral, spec.collateral_assets), ("debt", debt, spec.debt_assets)):
+            if got != want:
+                raise _Reject(
+                    Reason.UNACCEPTED_ASSET,
+                    f"{side} assets {list(got)} are not market {spec.name}'s {side} assets {list(want)} (in this order)",
+                )
+        self.check_public_inputs(req, vk)
+        if req.expiry <= now:
+            raise _Reject(Reason.EXPIRED, f"expiry {req.expiry} has passed (now {int(now)})")
+        if self.ledger.is_accepted(req.settlement_id):
+            raise _Reject(Reason.REPLAY, f"settlement {req.settlement_id} was already accepted")
+        lines = [(f"collateral[{i}]", c.asset, c.price) for i, c in enumerate(req.collateral)]
+        lines += [(f"debt[{j}]", d.asset, d.price) for j, d in enumerate(req.debt)]
+        for field, asset, price in lines:
+            self._check_price(field, asset, price, now)
+        for i, (line, floor) in enumerate(zip(req.collateral, spec.min_haircut_bps)):
+            if line.haircut_bps < floor:
+                raise _Reject(
+                    Reason.HAIRCUT_BELOW_POLICY,
+                    f"collateral[{i}].haircut_bps {line.haircut_bps} is below the policy's {floor} for {line.asset}",
+                )
+        if req.min_ratio_bps < spec.min_ratio_bps:
+            raise _Reject(
+                Reason.RATIO_BELOW_POLICY,
+                f"min_ratio_bps {req.min_ratio_bps} is below market {spec.name}'s {spec.min_ratio_bps}",
+            )
+        public = [req.public_inputs[name] for name in vk.public_names]
+        if not verify(vk, public, req.proof, backend=self.backend):
+            raise _Reject(Reason.INVALID_PROOF, "the proof does not verify for these public inputs")
+
+    @staticmethod
+    def check_public_inputs(req: SettlementRequest, vk: VerifyingKey) -> None:
+        """MalformedInput unless the proof's public inputs are exactly ``vk``'s names and equal the request's fields."""
+        names = set(req.public_inputs)
+        missing = [n for n in vk.public_names if n not in names]
+        extra = sorted(names - set(vk.public_names))
+        if missing or extra:
+            raise MalformedInput(
+                f"proof.public_inputs: missing {missing}, unexpected {extra} (the key expects {list(vk.public_names)})"
+            )
+        for name, value in expected_public_inputs(req).items():
+            if req.public_inputs[name] != value:
+                raise MalformedInput(
+                    f"proof.public_inputs.{name}: {req.public_inputs[name]} does not match the request's value {value}"
+                )
+
+    def _check_price(self, field: str, asset: str, price: int, now: float) -> None:
+        try:
+            quote = self.price_feed.quote(asset)
+        except PriceUnavailable as exc:
+            raise _Reject(Reason.PRICE_UNAVAILABLE, f"{field}: {exc}") from None
+        age = now - quote.updated_at
+        if age > self.policy.max_price_age_seconds:
+            raise _Reject(
+                Reason.STALE_PRICE,
+                f"{field}: the feed's {asset} price is {int(age)} s old (limit {self.policy.max_price_age_seconds} s)",
+            )
+        if abs(price - quote.price) * 10_000 > self.policy.price_tolerance_bps * quote.price:
+            raise _Reject(
+                Reason.PRICE_MISMATCH,
+                f"{field}.price {format_fixed(price)} differs from the feed's {format_fixed(quote.price)} for {asset} "
+                f"by more than {self.policy.price_tolerance_bps} bps",
+            )
