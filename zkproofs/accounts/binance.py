@@ -45,7 +45,7 @@ from pathlib import Path
 
 from zkproofs.accounts.amounts import AmountError, AmountOutOfRange, format_amount, to_base_units
 from zkproofs.accounts.model import Account, AccountSet, Asset
-from zkproofs.accounts.source import Cell, IdRegistry, check_header, check_width, csv_records, location, read_text
+from zkproofs.accounts.source import Cell, IdRegistry, check_width, location, open_csv
 from zkproofs.errors import AccountsError
 
 AMOUNT_DECIMALS = 8
@@ -164,12 +164,7 @@ def load_binance_assets_info(path, *, price_decimals: int = 8) -> dict[str, Bina
     5 fields, an empty/invalid/duplicate symbol, a price that is not an exact
     decimal at ``price_decimals``, and malformed or inconsistent tiers.
     """
-    records = csv_records(path, read_text(path))
-    first = next(records, None)
-    if first is None:
-        raise AccountsError("empty file", path=path)
-    header_line, header = first
-    check_header(path, header_line, header)
+    header_line, header, records = open_csv(path)
     if header not in _INFO_HEADERS:
         raise AccountsError(f'unexpected header "{",".join(header)}"', path=path, line=header_line)
     out: dict[str, BinanceAssetInfo] = {}
@@ -224,12 +219,7 @@ def load_binance(path, assets_info=None, *, price_decimals: int = 8) -> AccountS
     """
     info_path = Path(assets_info) if assets_info is not None else Path(os.fspath(path)).parent / "cex_assets_info.csv"
     info = load_binance_assets_info(info_path, price_decimals=price_decimals)
-    records = csv_records(path, read_text(path))
-    first = next(records, None)
-    if first is None:
-        raise AccountsError("empty file", path=path)
-    header_line, header = first
-    check_header(path, header_line, header)
+    header_line, header, records = open_csv(path)
     tokens = _token_columns(path, header_line, header)
     for token in tokens:
         if token.upper() not in info:

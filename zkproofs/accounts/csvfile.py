@@ -28,7 +28,7 @@ from collections.abc import Mapping
 
 from zkproofs.accounts.amounts import DEFAULT_DECIMALS
 from zkproofs.accounts.model import Account, AccountSet, Asset
-from zkproofs.accounts.source import Cell, IdRegistry, check_header, check_width, csv_records, read_text
+from zkproofs.accounts.source import Cell, IdRegistry, check_width, open_csv
 from zkproofs.errors import AccountsError
 
 _SYMBOL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*", re.ASCII)
@@ -72,12 +72,7 @@ def load_csv(
     duplicate id, a malformed amount, too many decimals, a negative amount, an
     amount above 2^64 - 1, and collateral above equity.
     """
-    records = csv_records(path, read_text(path))
-    first = next(records, None)
-    if first is None:
-        raise AccountsError("empty file", path=path)
-    header_line, header = first
-    check_header(path, header_line, header)
+    header_line, header, records = open_csv(path)
     if header[0] != "id":
         raise AccountsError(f'the first header field must be "id", not "{header[0]}"', path=path, line=header_line, column=header[0])
 

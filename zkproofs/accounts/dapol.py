@@ -9,7 +9,7 @@ file carries no unit). O(file size).
 from __future__ import annotations
 
 from zkproofs.accounts.model import Account, AccountSet, Asset
-from zkproofs.accounts.source import Cell, IdRegistry, check_header, check_width, csv_records, read_text
+from zkproofs.accounts.source import Cell, IdRegistry, check_width, open_csv
 from zkproofs.errors import AccountsError
 
 ASSET = Asset("LIABILITY", 0)
@@ -23,12 +23,7 @@ def load_dapol(path) -> AccountSet:
     other than ``id,liability``, a record of the wrong width, an empty or
     duplicate id, and a liability that is not an unsigned integer <= 2^64 - 1.
     """
-    records = csv_records(path, read_text(path))
-    first = next(records, None)
-    if first is None:
-        raise AccountsError("empty file", path=path)
-    header_line, header = first
-    check_header(path, header_line, header)
+    header_line, header, records = open_csv(path)
     if header != ["id", "liability"]:
         raise AccountsError(f'the header must be "id,liability", not "{",".join(header)}"', path=path, line=header_line)
     ids = IdRegistry()

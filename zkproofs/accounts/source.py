@@ -108,6 +108,21 @@ def check_header(path, line: int, header: list[str]) -> None:
         seen.add(name)
 
 
+def open_csv(path) -> tuple[int, list[str], Iterator[tuple[int, list[str]]]]:
+    """(header line, header fields, the remaining records) of the CSV file at ``path``.
+
+    AccountsError for an unreadable file, an empty one, or a header with an
+    empty or duplicated field (see :func:`check_header`).
+    """
+    records = csv_records(path, read_text(path))
+    first = next(records, None)
+    if first is None:
+        raise AccountsError("empty file", path=path)
+    header_line, header = first
+    check_header(path, header_line, header)
+    return header_line, header, records
+
+
 def check_width(path, line: int, fields: list[str], header: list[str]) -> None:
     """AccountsError when a record does not have one field per header column."""
     if len(fields) != len(header):

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 
 from zkproofs.accounts.model import Account, AccountSet, Asset
-from zkproofs.accounts.source import Cell, IdRegistry, check_header, check_width, csv_records, read_text
+from zkproofs.accounts.source import Cell, IdRegistry, check_width, open_csv
 from zkproofs.errors import AccountsError
 
 _BALANCE = re.compile(r"balance_([A-Za-z0-9]+_[A-Za-z0-9]+)", re.ASCII)
@@ -31,12 +31,7 @@ def load_summa(path) -> AccountSet:
     width, an empty or duplicate username, a balance that is not an unsigned
     integer, and a balance above 2^64 - 1.
     """
-    records = csv_records(path, read_text(path))
-    first = next(records, None)
-    if first is None:
-        raise AccountsError("empty file", path=path)
-    header_line, header = first
-    check_header(path, header_line, header)
+    header_line, header, records = open_csv(path)
     if header[0] != "username":
         raise AccountsError(f'the first header field must be "username", not "{header[0]}"', path=path, line=header_line, column=header[0])
     symbols = []
