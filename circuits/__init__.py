@@ -7,11 +7,12 @@ from typing import Mapping
 from circuits.balance_threshold import BalanceThreshold
 from circuits.collateral_ratio import CollateralRatio
 from circuits.cubic import Cubic
+from circuits.merkle_sum_inclusion import MerkleSumInclusion
 from circuits.range_poseidon import RangePoseidon
 from zkproofs.circuit import Circuit
 from zkproofs.errors import CircuitError
 
-CIRCUITS: dict[str, type[Circuit]] = {cls.name: cls for cls in (Cubic, BalanceThreshold, RangePoseidon, CollateralRatio)}
+CIRCUITS: dict[str, type[Circuit]] = {cls.name: cls for cls in (Cubic, BalanceThreshold, RangePoseidon, CollateralRatio, MerkleSumInclusion)}
 
 
 def get_circuit(name: str, params: Mapping[str, int] | None = None) -> Circuit:

@@ -10,6 +10,7 @@ import click
 
 from circuits import CIRCUITS, get_circuit
 from cli.demo import demo
+from cli.tree import tree, audit
 from cli.position import position
 from cli.serve import serve
 from cli.common import (
@@ -222,6 +223,8 @@ def export_wtns(circuit: str, params: tuple[str, ...], inputs_path: str, out_pat
 
 
 main.add_command(demo)
+main.add_command(tree)
+main.add_command(audit)
 main.add_command(position)
 main.add_command(serve)
 

@@ -1,0 +1,237 @@
+"""``zkproofs tree build|prove|verify`` and ``zkproofs audit``: the liability tree from the shell.
+
+Exit status as everywhere in the CLI: 0 ok (included / solvent), 1 invalid (not
+included / insolvent or a failed audit check), 2 malformed input (file, line and
+field named on stderr).
+
+Tree secret: ``tree build`` draws a fresh 32-byte secret for every build (salts,
+padding and leaf order change, so the root does too), unless ``--reuse-secret``
+is given and the ``--db`` file already exists: then the secret stored there is
+reused, and the same accounts give the same root again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import time
+from pathlib import Path
+from typing import Iterator
+
+import click
+
+from cli.common import EXIT_INVALID, backend_option, emit_json, read_bytes, read_json, reports_errors
+from zkproofs.accounts import FORMATS, AccountsError, format_amount, load_accounts
+from zkproofs.atomic import atomic_write_text
+from zkproofs.errors import MalformedInput
+from zkproofs.groth16.serialize import pk_from_bytes, vk_from_dict
+from zkproofs.tree import TreeStore, build_tree, make_inclusion_proof, published_root
+from zkproofs.tree.audit import audit_tree, load_prices, load_reserves
+from zkproofs.tree.proof import inclusion_failure, proof_from_dict, proof_to_json
+from zkproofs.tree.root import root_from_dict, root_to_dict, root_to_json
+from zkproofs.tree.zk import is_zk_proof, make_zk_proof, zk_failure, zk_to_json
+
+
+def _parse_decimals(values: tuple[str, ...]) -> dict[str, int] | None:
+    out = {}
+    for item in values:
+        symbol, sep, number = item.partition("=")
+        if not sep or not symbol.strip() or not number.strip().isdigit():
+            raise MalformedInput(f"--decimals {item!r}: expected SYMBOL=INTEGER")
+        out[symbol.strip()] = int(number)
+    return out or None
+
+
+@contextlib.contextmanager
+def _progress(label: str, enabled: bool) -> Iterator:
+    """A progress(done, total) callback drawing a click progress bar on stderr (or nothing)."""
+    if not enabled:
+        yield None
+        return
+    state = {"bar": None, "done": 0}
+
+    def update(done: int, total: int) -> None:
+        if state["bar"] is None:
+            state["bar"] = click.progressbar(length=total, label=label, file=sys.stderr)
+            state["bar"].__enter__()
+        state["bar"].update(done - state["done"])
+        state["done"] = done
+
+    try:
+        yield update
+    finally:
+        if state["bar"] is not None:
+            state["bar"].__exit__(None, None, None)
+
+
+@click.group("tree")
+def tree() -> None:
+    """Merkle-sum liability tree: build it, prove and verify a customer's inclusion."""
+
+
+@tree.command("build")
+@click.argument("accounts", type=click.Path(dir_okay=False))
+@click.option("--db", "db_path", required=True, type=click.Path(dir_okay=False), help="SQLite file to (re)create.")
+@click.option("--root-out", "root_out", type=click.Path(dir_okay=False), help="Published root JSON [default: DB with .root.json].")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), help="Input format [default: detected].")
+@click.option("--decimals", "decimals", multiple=True, metavar="SYMBOL=N", help="Decimals of an asset (csv format; repeatable).")
+@click.option("--reuse-secret", is_flag=True, help="Reuse the tree secret of an existing --db (same input, same root).")
+@click.option("--workers", type=click.IntRange(1, 64), help="Hashing processes [default: all cores].")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable summary.")
+@reports_errors
+def build_cmd(accounts: str, db_path: str, root_out: str | None, fmt: str | None, decimals: tuple[str, ...], reuse_secret: bool, workers: int | None, as_json: bool) -> None:
+    """Build the tree of ACCOUNTS into --db and write the published root.
+
+    Nothing is written when the input is bad (exit 2, naming file, line and column).
+    """
+    try:
+        account_set = load_accounts(accounts, format=fmt, decimals=_parse_decimals(decimals))
+    except ValueError as exc:
+        if isinstance(exc, AccountsError):
+            raise
+        raise MalformedInput(f"{accounts}: {exc}") from None
+    secret = None
+    if reuse_secret and Path(db_path).exists():
+        with TreeStore(db_path) as old:
+            secret = old.secret
+    started = time.perf_counter()
+    with _progress("hashing", not as_json) as progress:
+        summary = build_tree(account_set, db_path, secret=secret, progress=progress, workers=workers)
+    elapsed = time.perf_counter() - started
+    root_path = root_out or str(Path(db_path).with_suffix(".root.json"))
+    with TreeStore(db_path) as store:
+        root = published_root(store)
+    atomic_write_text(root_path, root_to_json(root))
+    rejected = [{"where": where, "id": ident, "reason": reason} for where, ident, reason in account_set.rejected]
+    if as_json:
+        doc = root_to_dict(root)
+        doc.update(
+            db=db_path,
+            root_file=root_path,
+            accounts=summary.account_count,
+            leaves=summary.leaf_count,
+            rejected=rejected,
+            seconds=round(elapsed, 3),
+        )
+        emit_json(doc)
+        return
+    click.echo(f"tree of {summary.account_count} accounts ({summary.leaf_count} leaves, depth {summary.depth}) in {elapsed:.2f} s")
+    click.echo(f"  root hash: {summary.root_hash}")
+    for asset, equity, debt in zip(summary.assets, summary.equity_totals, summary.debt_totals):
+        click.echo(
+            f"  {asset.symbol:<8} liabilities {format_amount(equity, asset.decimals):>28}   debts {format_amount(debt, asset.decimals):>24}"
+        )
+    click.echo(f"  database: {db_path}\n  root file: {root_path}")
+    if rejected:
+        click.echo(f"  {len(rejected)} rejected input row(s):")
+        for row in rejected:
+            click.echo(f"    {row['where']}: {row['id']}: {row['reason']}")
+
+
+@tree.command("prove")
+@click.argument("user_id")
+@click.option("--db", "db_path", required=True, type=click.Path(dir_okay=False), help="Tree database from `tree build`.")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="Proof file to write.")
+@click.option("--zk", is_flag=True, help="Zero-knowledge proof (hides sibling hashes and sums); needs --pk.")
+@click.option("--pk", "pk_path", type=click.Path(dir_okay=False), help="proving_key.bin of merkle_sum_inclusion (depth, assets of the tree).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable summary.")
+@backend_option
+@reports_errors
+def prove_cmd(user_id: str, db_path: str, out_path: str, zk: bool, pk_path: str | None, as_json: bool, backend: str | None) -> None:
+    """Write USER_ID's inclusion proof (with their salt): plain by default, Groth16 with --zk."""
+    if zk and not pk_path:
+        raise MalformedInput("--zk needs --pk (from `zkproofs setup merkle_sum_inclusion --param depth=D --param assets=A`)")
+    with TreeStore(db_path) as store:
+        proof = make_inclusion_proof(store, user_id)
+    started = time.perf_counter()
+    if zk:
+        pk = pk_from_bytes(read_bytes(pk_path), backend=backend, where=pk_path)
+        atomic_write_text(out_path, zk_to_json(make_zk_proof(pk, proof)))
+    else:
+        atomic_write_text(out_path, proof_to_json(proof))
+    elapsed = time.perf_counter() - started
+    kind = "zero-knowledge" if zk else "plain"
+    if as_json:
+        emit_json({"proof": out_path, "kind": kind, "user_id": user_id, "depth": proof.depth, "seconds": round(elapsed, 3)})
+    else:
+        click.echo(f"{kind} inclusion proof for {user_id!r} written to {out_path} ({elapsed:.2f} s)")
+
+
+@tree.command("verify")
+@click.argument("proof_path", type=click.Path(dir_okay=False))
+@click.option("--root", "root_path", required=True, type=click.Path(dir_okay=False), help="The published root JSON.")
+@click.option("--vk", "vk_path", type=click.Path(dir_okay=False), help="verification_key.json (zero-knowledge proofs).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable result.")
+@backend_option
+@reports_errors
+def verify_cmd(proof_path: str, root_path: str, vk_path: str | None, as_json: bool, backend: str | None) -> None:
+    """Check that PROOF shows its user's balances in the tree of the published --root.
+
+    Exit status: 0 included, 1 not included, 2 malformed input.
+    """
+    root = root_from_dict(read_json(root_path), root_path)
+    doc = read_json(proof_path)
+    if is_zk_proof(doc):
+        if not vk_path:
+            raise MalformedInput(f"{proof_path} is a zero-knowledge proof: pass --vk")
+        vk = vk_from_dict(read_json(vk_path), vk_path)
+        failure = zk_failure(doc, root, vk, backend=backend, where=proof_path)
+        kind, user = "zero-knowledge", doc.get("user_id")
+        balances = (doc.get("equities"), doc.get("debts"))
+    else:
+        proof = proof_from_dict(doc, proof_path)
+        failure = inclusion_failure(proof, root)
+        kind, user = "plain", proof.user_id
+        balances = ([str(v) for v in proof.equities], [str(v) for v in proof.debts])
+    if as_json:
+        emit_json({"included": failure is None, "reason": failure, "kind": kind, "user_id": user, "root_hash": str(root.root_hash)})
+    elif failure is None:
+        click.echo(f"included: {user!r} ({kind} proof) is in the tree with root {root.root_hash}")
+        for asset, equity, debt in zip(root.assets, *balances):
+            click.echo(f"  {asset.symbol:<8} equity {format_amount(int(equity), asset.decimals):>24}   debt {format_amount(int(debt), asset.decimals):>24}")
+    else:
+        click.echo(f"NOT included: {failure}")
+    if failure is not None:
+        raise SystemExit(EXIT_INVALID)
+
+
+@click.command("audit")
+@click.option("--db", "db_path", required=True, type=click.Path(dir_okay=False), help="Tree database from `tree build`.")
+@click.option("--root", "root_path", required=True, type=click.Path(dir_okay=False), help="The published root JSON.")
+@click.option("--reserves", "reserves_path", type=click.Path(dir_okay=False), help='RESERVES.json: {"BTC": "12.5", ...} whole units.')
+@click.option("--prices", "prices_path", type=click.Path(dir_okay=False), help='PRICES.json: {"BTC": {"price": "27000.12", "haircut_bps": 500}}.')
+@click.option("--workers", type=click.IntRange(1, 64), help="Hashing processes [default: all cores].")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable report.")
+@reports_errors
+def audit(db_path: str, root_path: str, reserves_path: str | None, prices_path: str | None, workers: int | None, as_json: bool) -> None:
+    """Recompute the whole tree, check ranges, sums, reserves and debt cover; print the verdict.
+
+    Exit status: 0 solvent (or no reserves given and every check passed),
+    1 insolvent or a failed check, 2 malformed input.
+    """
+    root = root_from_dict(read_json(root_path), root_path)
+    with TreeStore(db_path) as store:
+        assets = store.assets
+    reserves = load_reserves(reserves_path, assets) if reserves_path else None
+    prices = load_prices(prices_path) if prices_path else None
+    with _progress("recomputing", not as_json) as progress:
+        report = audit_tree(db_path, root, reserves=reserves, prices=prices, progress=progress, workers=workers)
+    if as_json:
+        emit_json(report.to_dict())
+    else:
+        for check in report.checks:
+            click.echo(f"[{'ok' if check.ok else 'FAIL'}] {check.name}: {check.detail}")
+        for i, asset in enumerate(report.assets):
+            line = f"  {asset.symbol:<8} liabilities {format_amount(report.liabilities[i], asset.decimals):>28}"
+            if report.reserves is not None:
+                line += f"   reserves {format_amount(report.reserves[i], asset.decimals):>28}"
+            click.echo(line)
+        if report.uncovered:
+            click.echo(f"{len(report.uncovered)} account(s) whose debt is not covered (values in USD):")
+            for u in report.uncovered:
+                click.echo(f"  {u.id}: collateral {format_amount(u.collateral_value, 12)} < debt {format_amount(u.debt_value, 12)}")
+        click.echo(f"verdict: {report.verdict}")
+        for reason in report.reasons:
+            click.echo(f"  - {reason}")
+    if not report.ok:
+        raise SystemExit(EXIT_INVALID)

@@ -1,0 +1,375 @@
+"""Native Merkle-sum tree: build, storage, plain inclusion proofs (and their forgeries), audit."""
+
+import dataclasses
+import json
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from zkproofs.accounts import load_accounts
+from zkproofs.accounts.model import Account, AccountSet, Asset
+from zkproofs.field import R
+from zkproofs.poseidon import poseidon_hash
+from zkproofs.tree import (
+    TreeError,
+    TreeStore,
+    UnknownAccount,
+    build_tree,
+    inclusion_failure,
+    leaf_layout,
+    make_inclusion_proof,
+    published_root,
+    root_from_dict,
+    root_to_dict,
+    verify_inclusion,
+)
+from zkproofs.tree import build as build_module
+from zkproofs.tree.audit import audit_tree, debt_cover, load_prices, load_reserves, parse_prices
+from zkproofs.tree.hashing import LEAF_TAG, NODE_TAG, leaf_hash, node_hash, user_commitment
+from zkproofs.tree.proof import InclusionProof, proof_from_dict, proof_to_dict
+from zkproofs.tree.root import PublishedRoot
+
+FIXTURES = Path(__file__).parent / "fixtures" / "tree"
+SECRET = bytes(range(32))
+ASSETS = (Asset("BTC", 8), Asset("ETH", 8))
+
+
+def account_set(n: int, assets=ASSETS) -> AccountSet:
+    accounts = tuple(
+        Account(f"user{i}", tuple(1000 * i + j for j in range(len(assets))), tuple((i * 7 + j) % 5 for j in range(len(assets))))
+        for i in range(n)
+    )
+    return AccountSet(assets, accounts, source="test")
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    """The 6-account fixture built with a fixed secret: (db path, root, account set)."""
+    accounts = load_accounts(FIXTURES / "accounts_6.csv")
+    db = tmp_path_factory.mktemp("tree") / "liabilities.db"
+    build_tree(accounts, db, secret=SECRET)
+    with TreeStore(db) as store:
+        root = published_root(store)
+    return db, root, accounts
+
+
+def proof_of(db, user):
+    with TreeStore(db) as store:
+        return make_inclusion_proof(store, user)
+
+
+# build ------------------------------------------------------------------------
+def test_same_input_and_secret_give_the_same_root(tmp_path):
+    accounts = account_set(5)
+    a = build_tree(accounts, tmp_path / "a.db", secret=SECRET)
+    b = build_tree(accounts, tmp_path / "b.db", secret=SECRET)
+    c = build_tree(accounts, tmp_path / "c.db", secret=bytes(32))
+    assert a.root_hash == b.root_hash != c.root_hash
+    assert a.equity_totals == c.equity_totals == accounts.totals()[0]
+    assert a.debt_totals == accounts.totals()[1]
+
+
+def test_input_order_does_not_change_the_root(tmp_path):
+    accounts = account_set(5)
+    reordered = dataclasses.replace(accounts, accounts=tuple(reversed(accounts.accounts)))
+    assert build_tree(accounts, tmp_path / "a.db", secret=SECRET).root_hash == build_tree(reordered, tmp_path / "b.db", secret=SECRET).root_hash
+
+
+@pytest.mark.parametrize("n,depth", [(1, 1), (2, 1), (3, 2), (5, 3), (8, 3), (9, 4)])
+def test_padding_to_a_power_of_two(tmp_path, n, depth):
+    summary = build_tree(account_set(n), tmp_path / "t.db", secret=SECRET)
+    assert (summary.depth, summary.leaf_count) == (depth, 1 << depth)
+    with TreeStore(tmp_path / "t.db") as store:
+        assert store.count_nodes() == 2 * summary.leaf_count - 1
+
+
+def test_padding_leaves_have_distinct_random_looking_commitments():
+    slots = leaf_layout(account_set(3), SECRET)
+    pads = [s for s in slots if s.account is None]
+    assert len(pads) == 1 and pads[0].sums == (0,) * 4
+    slots = leaf_layout(account_set(9), SECRET)
+    commitments = [s.commitment for s in slots]
+    assert len(set(commitments)) == 16
+    # a real zero-balance account and a pad leaf have the same shape: (commitment, zeros)
+    real = leaf_layout(AccountSet(ASSETS, (Account("z", (0, 0), (0, 0)),)), SECRET)
+    assert {s.sums for s in real} == {(0, 0, 0, 0)}
+
+
+def test_leaf_order_is_shuffled_by_the_secret():
+    a = [s.account.id if s.account else None for s in leaf_layout(account_set(16), SECRET)]
+    b = [s.account.id if s.account else None for s in leaf_layout(account_set(16), bytes(32))]
+    assert sorted(a) == sorted(b) and a != b and a != [f"user{i}" for i in range(16)]
+
+
+def test_parallel_build_equals_sequential(tmp_path, monkeypatch):
+    accounts = account_set(40)
+    sequential = build_tree(accounts, tmp_path / "s.db", secret=SECRET, workers=1)
+    monkeypatch.setattr(build_module, "PARALLEL_THRESHOLD", 8)
+    monkeypatch.setattr(build_module, "CHUNK", 5)
+    seen = []
+    parallel = build_tree(accounts, tmp_path / "p.db", secret=SECRET, workers=2, progress=lambda d, t: seen.append((d, t)))
+    assert parallel.root_hash == sequential.root_hash
+    assert seen[-1] == (127, 127) and len(seen) > 10
+
+
+@pytest.mark.parametrize(
+    "accounts,message",
+    [
+        (AccountSet(ASSETS, ()), "zero accounts"),
+        (AccountSet(ASSETS, (Account("a", (1 << 64, 0), (0, 0)),)), "not in [0, 2^64)"),
+        (AccountSet(ASSETS, (Account("a", (1, 0), (0, -1)),)), "not in [0, 2^64)"),
+        (AccountSet(ASSETS, (Account("a", (1,), (0,)),)), "expected 2 equities"),
+        (AccountSet(ASSETS, (Account("a", (1, 0), (0, 0)), Account("a", (1, 0), (0, 0)))), "duplicate"),
+    ],
+)
+def test_bad_input_writes_nothing(tmp_path, accounts, message):
+    db = tmp_path / "t.db"
+    build_tree(account_set(3), db, secret=SECRET)
+    before = db.read_bytes()
+    with pytest.raises(TreeError) as info:
+        build_tree(accounts, db, secret=SECRET)
+    assert message in str(info.value)
+    assert db.read_bytes() == before
+    assert os.listdir(tmp_path) == ["t.db"]
+
+
+def test_secret_must_be_32_bytes():
+    with pytest.raises(TreeError, match="32 bytes"):
+        leaf_layout(account_set(2), b"short")
+
+
+def test_store_refuses_a_non_tree_file(tmp_path):
+    (tmp_path / "x.db").write_bytes(b"not sqlite at all" * 100)
+    with pytest.raises(TreeError, match="not a zkproofs tree"):
+        TreeStore(tmp_path / "x.db")
+    with pytest.raises(TreeError, match="no such"):
+        TreeStore(tmp_path / "missing.db")
+
+
+def test_tags_separate_leaves_from_nodes():
+    assert LEAF_TAG != NODE_TAG
+    preimage = [5, 1, 2, 6, 3, 4]
+    assert node_hash(5, (1, 2), 6, (3, 4)) == poseidon_hash([NODE_TAG, *preimage], t=5)
+    assert node_hash(5, (1, 2), 6, (3, 4)) != poseidon_hash([LEAF_TAG, *preimage], t=5)
+    assert leaf_hash(5, (1, 2), (3, 4)) != poseidon_hash([NODE_TAG, 5, 1, 2, 3, 4], t=5)
+
+
+# root file --------------------------------------------------------------------
+def test_root_round_trip_and_whole_units(sample):
+    _, root, _ = sample
+    doc = root_to_dict(root)
+    assert doc["totals"]["BTC"] == {"equity": "375000001", "debt": "60000000", "equity_units": "3.75000001", "debt_units": "0.6"}
+    assert doc["hash"]["leaf_tag"] == LEAF_TAG and doc["hash"]["tree_t"] == 5
+    assert "secret" not in json.dumps(doc)
+    assert root_from_dict(json.loads(json.dumps(doc))) == root
+
+
+@pytest.mark.parametrize(
+    "mutate,message",
+    [
+        (lambda d: d.update(format="x"), "not a zkproofs/liability-root"),
+        (lambda d: d["hash"].update(node_tag=3), "hash parameters"),
+        (lambda d: d.update(depth=0), "depth"),
+        (lambda d: d.update(root_hash=str(R)), r"not in \[0, r\)"),
+        (lambda d: d["totals"]["BTC"].update(equity="-1"), "decimal string"),
+        (lambda d: d["totals"]["BTC"].update(equity=str(1 << 80)), "2\\^67"),
+        (lambda d: d["totals"].pop("ETH"), "exactly the assets"),
+    ],
+)
+def test_malformed_root_is_refused(sample, mutate, message):
+    doc = root_to_dict(sample[1])
+    mutate(doc)
+    with pytest.raises(Exception, match=message):
+        root_from_dict(doc)
+
+
+# plain proofs -------------------------------------------------------------------
+def test_every_account_is_included(sample):
+    db, root, accounts = sample
+    for account in accounts.accounts:
+        proof = proof_of(db, account.id)
+        assert (proof.equities, proof.debts) == (account.equities, account.debts)
+        assert inclusion_failure(proof, root) is None
+        assert proof_from_dict(json.loads(json.dumps(proof_to_dict(proof)))) == proof
+
+
+def test_proof_reads_one_row_per_level(sample):
+    db, root, _ = sample
+    with TreeStore(db) as store:
+        statements = []
+        store.conn.set_trace_callback(statements.append)
+        make_inclusion_proof(store, "carol")
+    assert len(statements) == 1 + root.depth + 1  # account, siblings, root
+    assert all("WHERE" in s for s in statements)
+
+
+def test_unknown_user(sample):
+    with pytest.raises(UnknownAccount):
+        proof_of(sample[0], "mallory")
+
+
+def _forgeries(sample):
+    db, root, _ = sample
+    other = proof_of(db, "bob")
+
+    def sibling(proof, k, fn):
+        siblings = list(proof.siblings)
+        h, sums = siblings[k]
+        siblings[k] = fn(h, sums)
+        return dataclasses.replace(proof, siblings=tuple(siblings))
+
+    return {
+        "tampered_sibling_sum": lambda p: sibling(p, 0, lambda h, s: (h, (s[0] + 1, *s[1:]))),
+        "swapped_sibling_order": lambda p: dataclasses.replace(p, leaf_index=p.leaf_index ^ 1),
+        "balance_2_64": lambda p: dataclasses.replace(p, equities=(1 << 64, *p.equities[1:])),
+        "wrapping_sum": lambda p: sibling(p, p.depth - 1, lambda h, s: (h, (R - 1, *s[1:]))),
+        "wrong_salt": lambda p: dataclasses.replace(p, salt=p.salt + 1),
+        "other_user": lambda p: dataclasses.replace(p, user_id=other.user_id, salt=other.salt),
+        "truncated_path": lambda p: dataclasses.replace(p, siblings=p.siblings[:-1]),
+    }
+
+
+def test_forgery_fixture_matches_the_tests(sample):
+    assert set(json.loads((FIXTURES / "forged_proofs.json").read_text())) == set(_forgeries(sample))
+
+
+@pytest.mark.parametrize("name", sorted(json.loads((FIXTURES / "forged_proofs.json").read_text())))
+def test_forged_plain_proof_fails(sample, name):
+    db, root, _ = sample
+    proof = proof_of(db, "alice")
+    forged = _forgeries(sample)[name](proof)
+    assert forged != proof
+    assert not verify_inclusion(forged, root)
+
+
+def test_wrapping_sibling_is_refused_even_when_the_root_is_consistent():
+    """A depth-1 tree whose second leaf has equity r - 90: the root sum wraps to 10."""
+    c1, c2 = user_commitment("alice", 1), user_commitment("mallory", 2)
+    alice, mallory = (100, 0), (R - 90, 0)
+    l1, l2 = leaf_hash(c1, alice[:1], alice[1:]), leaf_hash(c2, mallory[:1], mallory[1:])
+    root_hash = node_hash(l1, alice, l2, mallory)
+    root = PublishedRoot(root_hash, 1, (Asset("BTC", 8),), (10,), (0,), "")
+    proof = InclusionProof("alice", 1, 0, ("BTC",), (100,), (0,), ((l2, mallory),), root_hash, (10, 0))
+    assert "not in [0, 2^64)" in inclusion_failure(proof, root)
+
+
+def test_proof_against_another_root_fails(sample, tmp_path):
+    db, root, accounts = sample
+    build_tree(accounts, tmp_path / "other.db", secret=bytes(32))
+    with TreeStore(tmp_path / "other.db") as store:
+        other_root = published_root(store)
+    proof = proof_of(db, "alice")
+    assert verify_inclusion(proof, root) and not verify_inclusion(proof, other_root)
+    lower = dataclasses.replace(root, equity_totals=(root.equity_totals[0] - 1, root.equity_totals[1]))
+    assert inclusion_failure(proof, lower) == "the path's sums differ from the published totals"
+
+
+def test_malformed_proof_file(sample):
+    doc = proof_to_dict(proof_of(sample[0], "alice"))
+    doc["path"][0]["equities"] = ["1"]
+    with pytest.raises(TreeError, match=r"path\[0\].equities"):
+        proof_from_dict(doc)
+
+
+# audit ----------------------------------------------------------------------------
+def test_audit_of_a_sound_tree(sample):
+    db, root, accounts = sample
+    report = audit_tree(db, root, reserves=load_reserves(FIXTURES / "reserves_ok.json", accounts.assets), prices=load_prices(FIXTURES / "prices.json"))
+    assert report.verdict == "solvent", report.reasons
+    assert all(c.ok for c in report.checks)
+    assert [u.id for u in report.uncovered] == ["carol", "frank"]
+    assert report.to_dict()["assets"]["BTC"]["liabilities_units"] == "3.75000001"
+    assert audit_tree(db, root).verdict == "unknown"
+
+
+def test_audit_reserves_one_unit_short(sample):
+    db, root, accounts = sample
+    report = audit_tree(db, root, reserves=load_reserves(FIXTURES / "reserves_short.json", accounts.assets))
+    assert report.verdict == "insolvent"
+    assert report.reasons == ("BTC: liabilities 3.75000001 > reserves 3.75",)
+
+
+def _tampered_copy(db, tmp_path, sql, args=()):
+    copy = tmp_path / "copy.db"
+    copy.write_bytes(Path(db).read_bytes())
+    conn = sqlite3.connect(copy)
+    conn.execute(sql, args)
+    conn.commit()
+    conn.close()
+    return copy
+
+
+@pytest.mark.parametrize(
+    "sql,check",
+    [
+        ("UPDATE accounts SET equities = '[150000001, 1000000000]' WHERE id = 'alice'", "recompute"),
+        ("UPDATE nodes SET hash = '1' WHERE height = 1 AND idx = 0", "recompute"),
+        ("UPDATE nodes SET sums = '[1, 2, 3, 4]' WHERE height = 0 AND idx = 3", "recompute"),
+        ("DELETE FROM accounts WHERE id = 'erin'", "recompute"),
+        ("UPDATE accounts SET debts = '[18446744073709551616, 0]' WHERE id = 'dave'", "ranges"),
+        ("UPDATE accounts SET salt = '7' WHERE id = 'bob'", "recompute"),
+    ],
+)
+def test_audit_detects_tampering(sample, tmp_path, sql, check):
+    db, root, _ = sample
+    report = audit_tree(_tampered_copy(db, tmp_path, sql), root)
+    assert report.verdict == "insolvent"
+    assert not {c.name: c.ok for c in report.checks}[check]
+
+
+def test_audit_detects_a_root_file_of_another_tree(sample):
+    db, root, _ = sample
+    report = audit_tree(db, dataclasses.replace(root, root_hash=root.root_hash ^ 1))
+    assert report.verdict == "insolvent" and not {c.name: c.ok for c in report.checks}["root file"]
+
+
+def test_debt_cover_rounds_against_the_account():
+    assets = (Asset("A", 0), Asset("B", 0))
+    prices = parse_prices({"A": {"price": "0.000000015", "haircut_bps": 0}, "B": {"price": "0.000000015", "haircut_bps": 0}})
+    # one unit of A against one unit of B at the same price: collateral rounds down to 1e-8, debt up to 2e-8
+    coll, debt = debt_cover(Account("x", (1, 0), (0, 1)), assets, prices)
+    assert coll < debt
+    exact = parse_prices({"A": {"price": "2", "haircut_bps": 0}, "B": {"price": "2", "haircut_bps": 0}})
+    assert debt_cover(Account("x", (1, 0), (0, 1)), assets, exact) == (2 * 10**8 * 10**4, 2 * 10**8 * 10**4)
+
+
+def test_audit_missing_price_fails_closed(sample):
+    db, root, _ = sample
+    report = audit_tree(db, root, prices=parse_prices({"BTC": {"price": "1", "haircut_bps": 0}}))
+    assert report.verdict == "insolvent" and "no price for ETH" in report.reasons[0]
+
+
+@pytest.mark.parametrize(
+    "prices,message",
+    [
+        ({"BTC": {"price": "1e5", "haircut_bps": 0}}, "field 'price'"),
+        ({"BTC": {"price": "-1", "haircut_bps": 0}}, "field 'price'"),
+        ({"BTC": {"price": "1", "haircut_bps": 10001}}, "haircut_bps"),
+        ({"BTC": "1"}, "expected an object"),
+    ],
+)
+def test_malformed_prices(prices, message):
+    with pytest.raises(TreeError, match=message):
+        parse_prices(prices)
+
+
+@settings(max_examples=6, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, (1 << 64) - 1), st.integers(0, (1 << 64) - 1), st.integers(0, 3)),
+        min_size=1,
+        max_size=9,
+    )
+)
+def test_random_trees_include_everyone_with_exact_totals(tmp_path_factory, rows):
+    accounts = AccountSet(ASSETS[:1], tuple(Account(f"id{i}", (e,), (d if k else 0,)) for i, (e, d, k) in enumerate(rows)))
+    db = tmp_path_factory.mktemp("random") / "t.db"
+    summary = build_tree(accounts, db, secret=SECRET)
+    assert (summary.equity_totals, summary.debt_totals) == accounts.totals()
+    with TreeStore(db) as store:
+        root = published_root(store)
+        assert all(verify_inclusion(make_inclusion_proof(store, a.id), root) for a in accounts.accounts)

@@ -1,0 +1,122 @@
+"""`zkproofs tree build|prove|verify` and `zkproofs audit` end to end (click's CliRunner)."""
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cli.main import main
+
+FIXTURES = Path(__file__).parent / "fixtures" / "tree"
+DATA = Path(__file__).parent.parent / "zkproofs" / "data"
+ANCHORS = Path(__file__).parent.parent.parent / "shared" / "data" / "anchors"
+
+
+def run(*args, code=0):
+    result = CliRunner().invoke(main, [str(a) for a in args])
+    assert result.exit_code == code, f"exit {result.exit_code}: {result.output}{result.stderr if result.stderr_bytes else ''}"
+    return result
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("cli")
+    result = run("tree", "build", FIXTURES / "accounts_6.csv", "--db", folder / "l.db", "--root-out", folder / "root.json", "--json")
+    return folder, json.loads(result.output)
+
+
+def test_build_summary_and_root_file(built):
+    folder, summary = built
+    assert summary["depth"] == 3 and summary["accounts"] == 6 and summary["leaves"] == 8
+    assert summary["totals"]["BTC"]["equity_units"] == "3.75000001"
+    root = json.loads((folder / "root.json").read_text())
+    assert root["root_hash"] == summary["root_hash"]
+    text = run("tree", "build", FIXTURES / "accounts_6.csv", "--db", folder / "again.db").output
+    assert "liabilities" in text and (folder / "again.root.json").exists()
+
+
+def test_reuse_secret_gives_the_same_root(tmp_path):
+    first = json.loads(run("tree", "build", FIXTURES / "accounts_6.csv", "--db", tmp_path / "t.db", "--json").output)
+    same = json.loads(run("tree", "build", FIXTURES / "accounts_6.csv", "--db", tmp_path / "t.db", "--reuse-secret", "--json").output)
+    fresh = json.loads(run("tree", "build", FIXTURES / "accounts_6.csv", "--db", tmp_path / "t.db", "--json").output)
+    assert first["root_hash"] == same["root_hash"] != fresh["root_hash"]
+
+
+@pytest.mark.parametrize(
+    "fixture,message",
+    [
+        ("accounts_6_overflow.csv", "accounts_6_overflow.csv, line 3, column BTC"),
+        ("accounts_6_negative.csv", "accounts_6_negative.csv, line 3, column BTC"),
+    ],
+)
+def test_bad_input_exit_2_and_nothing_written(tmp_path, built, fixture, message):
+    folder, _ = built
+    shutil.copy(folder / "l.db", tmp_path / "l.db")
+    before = (tmp_path / "l.db").read_bytes()
+    result = run("tree", "build", FIXTURES / fixture, "--db", tmp_path / "l.db", "--root-out", tmp_path / "root.json", code=2)
+    assert message in result.stderr
+    assert (tmp_path / "l.db").read_bytes() == before
+    assert sorted(os.listdir(tmp_path)) == ["l.db"]
+
+
+def test_plain_prove_and_verify(built, tmp_path):
+    folder, _ = built
+    run("tree", "prove", "carol", "--db", folder / "l.db", "--out", tmp_path / "p.json")
+    result = run("tree", "verify", tmp_path / "p.json", "--root", folder / "root.json")
+    assert "included" in result.output and "0.5" in result.output
+    doc = json.loads((tmp_path / "p.json").read_text())
+    doc["equities"][1] = str(int(doc["equities"][1]) + 1)
+    (tmp_path / "forged.json").write_text(json.dumps(doc))
+    result = run("tree", "verify", tmp_path / "forged.json", "--root", folder / "root.json", "--json", code=1)
+    assert json.loads(result.output)["included"] is False
+    doc["path"] = "nope"
+    (tmp_path / "bad.json").write_text(json.dumps(doc))
+    assert "field 'path'" in run("tree", "verify", tmp_path / "bad.json", "--root", folder / "root.json", code=2).stderr
+    assert "mallory" in run("tree", "prove", "mallory", "--db", folder / "l.db", "--out", tmp_path / "m.json", code=2).stderr
+
+
+def test_zk_prove_and_verify(built, tmp_path):
+    folder, _ = built
+    run("setup", "merkle_sum_inclusion", "--param", "depth=3", "--param", "assets=2", "--out", tmp_path / "keys")
+    keys = tmp_path / "keys"
+    run("tree", "prove", "alice", "--db", folder / "l.db", "--out", tmp_path / "z.json", "--zk", "--pk", keys / "proving_key.bin")
+    result = run("tree", "verify", tmp_path / "z.json", "--root", folder / "root.json", "--vk", keys / "verification_key.json", "--json")
+    assert json.loads(result.output) | {"root_hash": None} == {
+        "included": True, "reason": None, "kind": "zero-knowledge", "user_id": "alice", "root_hash": None
+    }
+    assert "--vk" in run("tree", "verify", tmp_path / "z.json", "--root", folder / "root.json", code=2).stderr
+    doc = json.loads((tmp_path / "z.json").read_text())
+    doc["user_id"] = "bob"
+    (tmp_path / "bob.json").write_text(json.dumps(doc))
+    run("tree", "verify", tmp_path / "bob.json", "--root", folder / "root.json", "--vk", keys / "verification_key.json", code=1)
+    assert "--pk" in run("tree", "prove", "alice", "--db", folder / "l.db", "--out", tmp_path / "x.json", "--zk", code=2).stderr
+
+
+def test_audit_verdicts(built):
+    folder, _ = built
+    db, root = folder / "l.db", folder / "root.json"
+    ok = run("audit", "--db", db, "--root", root, "--reserves", FIXTURES / "reserves_ok.json", "--prices", FIXTURES / "prices.json")
+    assert "verdict: solvent" in ok.output and "carol" in ok.output and "frank" in ok.output
+    short = run("audit", "--db", db, "--root", root, "--reserves", FIXTURES / "reserves_short.json", "--json", code=1)
+    report = json.loads(short.output)
+    assert report["verdict"] == "insolvent" and report["reasons"] == ["BTC: liabilities 3.75000001 > reserves 3.75"]
+    assert "invalid JSON" in run("audit", "--db", db, "--root", FIXTURES / "accounts_6.csv", code=2).stderr
+
+
+def test_bundled_sample_end_to_end(tmp_path):
+    run("tree", "build", DATA / "sample_accounts.csv", "--db", tmp_path / "s.db", "--root-out", tmp_path / "r.json")
+    user = (DATA / "sample_accounts.csv").read_text().splitlines()[1].split(",")[0]
+    run("tree", "prove", user, "--db", tmp_path / "s.db", "--out", tmp_path / "p.json")
+    run("tree", "verify", tmp_path / "p.json", "--root", tmp_path / "r.json")
+    result = run("audit", "--db", tmp_path / "s.db", "--root", tmp_path / "r.json", "--reserves", DATA / "sample_reserves.json", "--prices", DATA / "sample_prices.json")
+    assert "verdict: solvent" in result.output
+
+
+@pytest.mark.skipif(not ANCHORS.is_dir(), reason="anchor samples not present")
+@pytest.mark.parametrize("sample", ["summa/entry_16.csv", "okx/batch0.json", "dapol/entities_example.csv", "binance/sample_users0.csv"])
+def test_anchor_samples_build_and_audit(tmp_path, sample):
+    run("tree", "build", ANCHORS / sample, "--db", tmp_path / "a.db", "--root-out", tmp_path / "a.json")
+    run("audit", "--db", tmp_path / "a.db", "--root", tmp_path / "a.json")

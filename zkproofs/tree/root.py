@@ -1,0 +1,142 @@
+"""The published root: what an exchange publishes and every inclusion proof is checked against.
+
+JSON layout (``format`` "zkproofs/liability-root", ``version`` 1)::
+
+    {"format", "version", "created_at", "root_hash" (decimal string),
+     "depth", "assets": [{"symbol", "decimals"}],
+     "totals": {SYMBOL: {"equity", "debt" (base units, decimal strings),
+                         "equity_units", "debt_units" (whole units, decimal strings)}},
+     "hash": {...}   (zkproofs.tree.hashing.hash_parameters())}
+
+Total liabilities per asset are the root's equity sums. The tree secret is never
+part of it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from zkproofs.accounts.amounts import format_amount
+from zkproofs.accounts.model import Asset
+from zkproofs.field import decode_scalar
+from zkproofs.tree.hashing import MAX_DEPTH, TreeError, check_sums, hash_parameters
+from zkproofs.tree.store import TreeStore
+
+ROOT_FORMAT = "zkproofs/liability-root"
+ROOT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class PublishedRoot:
+    """A decoded root file: hash, depth, assets, per-asset equity and debt totals (base units)."""
+
+    root_hash: int
+    depth: int
+    assets: tuple[Asset, ...]
+    equity_totals: tuple[int, ...]
+    debt_totals: tuple[int, ...]
+    created_at: str
+
+    @property
+    def sums(self) -> tuple[int, ...]:
+        """Equity totals then debt totals: the root node's sums."""
+        return (*self.equity_totals, *self.debt_totals)
+
+
+def root_to_dict(root: PublishedRoot) -> dict[str, Any]:
+    """The JSON object of a published root (layout in the module docstring)."""
+    return {
+        "format": ROOT_FORMAT,
+        "version": ROOT_VERSION,
+        "created_at": root.created_at,
+        "root_hash": str(root.root_hash),
+        "depth": root.depth,
+        "assets": [{"symbol": a.symbol, "decimals": a.decimals} for a in root.assets],
+        "totals": {
+            a.symbol: {
+                "equity": str(e),
+                "debt": str(d),
+                "equity_units": format_amount(e, a.decimals),
+                "debt_units": format_amount(d, a.decimals),
+            }
+            for a, e, d in zip(root.assets, root.equity_totals, root.debt_totals)
+        },
+        "hash": hash_parameters(),
+    }
+
+
+def root_to_json(root: PublishedRoot) -> str:
+    """:func:`root_to_dict` as indented JSON text."""
+    return json.dumps(root_to_dict(root), indent=2) + "\n"
+
+
+def _get(obj: Any, key: str, kind: type, where: str) -> Any:
+    if not isinstance(obj, dict) or key not in obj:
+        raise TreeError(f"{where}: missing field {key!r}")
+    value = obj[key]
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+        raise TreeError(f"{where}: field {key!r} must be {kind.__name__}")
+    return value
+
+
+def _amount(value: Any, where: str) -> int:
+    if not isinstance(value, str) or not value.isdigit():
+        raise TreeError(f"{where}: expected a non-negative decimal string, got {value!r}")
+    return int(value)
+
+
+def root_from_dict(obj: Any, where: str = "root") -> PublishedRoot:
+    """Decode and check a root object. TreeError naming the field for anything unexpected.
+
+    Checks format and version, that the hash parameters are exactly ours (a root
+    made with other parameters cannot be verified here), depth in [1, 64], and
+    totals below 2^(64 + depth).
+    """
+    if not isinstance(obj, dict):
+        raise TreeError(f"{where}: expected a JSON object")
+    if obj.get("format") != ROOT_FORMAT or obj.get("version") != ROOT_VERSION:
+        raise TreeError(f"{where}: not a {ROOT_FORMAT} v{ROOT_VERSION} file")
+    if obj.get("hash") != hash_parameters():
+        raise TreeError(f"{where}: field 'hash': hash parameters differ from this verifier's")
+    depth = _get(obj, "depth", int, where)
+    if not 1 <= depth <= MAX_DEPTH:
+        raise TreeError(f"{where}: depth {depth} not in [1, {MAX_DEPTH}]")
+    root_hash = decode_scalar(_get(obj, "root_hash", str, where), what=f"{where}.root_hash")
+    assets = []
+    for i, item in enumerate(_get(obj, "assets", list, where)):
+        symbol = _get(item, "symbol", str, f"{where}.assets[{i}]")
+        decimals = _get(item, "decimals", int, f"{where}.assets[{i}]")
+        assets.append(Asset(symbol, decimals))
+    if not assets or len({a.symbol for a in assets}) != len(assets):
+        raise TreeError(f"{where}.assets: expected distinct asset symbols")
+    totals = _get(obj, "totals", dict, where)
+    if set(totals) != {a.symbol for a in assets}:
+        raise TreeError(f"{where}.totals: must name exactly the assets")
+    equity = tuple(_amount(_get(totals, a.symbol, dict, f"{where}.totals").get("equity"), f"{where}.totals.{a.symbol}.equity") for a in assets)
+    debt = tuple(_amount(totals[a.symbol].get("debt"), f"{where}.totals.{a.symbol}.debt") for a in assets)
+    check_sums((*equity, *debt), depth, f"{where}.totals")
+    return PublishedRoot(root_hash, depth, tuple(assets), equity, debt, str(obj.get("created_at", "")))
+
+
+def root_from_json(text: str | bytes, where: str = "root") -> PublishedRoot:
+    """:func:`root_from_dict` of JSON text; TreeError for invalid JSON."""
+    try:
+        obj = json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise TreeError(f"{where}: invalid JSON ({exc})") from None
+    return root_from_dict(obj, where)
+
+
+def published_root(store: TreeStore) -> PublishedRoot:
+    """The root a stored tree publishes: its root node, depth, assets and creation time.
+
+    Reads the root node (one primary-key read) rather than trusting the meta table.
+    """
+    depth = store.depth
+    root_hash, sums = store.node(depth, 0)
+    n = len(store.assets)
+    if len(sums) != 2 * n:
+        raise TreeError(f"{store.path}: root node has {len(sums)} sums for {n} assets")
+    return PublishedRoot(root_hash, depth, store.assets, tuple(sums[:n]), tuple(sums[n:]), store.meta.get("created_at", ""))
