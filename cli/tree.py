@@ -13,6 +13,7 @@ reused, and the same accounts give the same root again.
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import time
 from pathlib import Path
@@ -95,13 +96,20 @@ def build_cmd(accounts: str, db_path: str, root_out: str | None, fmt: str | None
         with TreeStore(db_path) as old:
             secret = old.secret
     started = time.perf_counter()
-    with _progress("hashing", not as_json) as progress:
-        summary = build_tree(account_set, db_path, secret=secret, progress=progress, workers=workers)
-    elapsed = time.perf_counter() - started
     root_path = root_out or str(Path(db_path).with_suffix(".root.json"))
-    with TreeStore(db_path) as store:
-        root = published_root(store)
-    atomic_write_text(root_path, root_to_json(root))
+    # Build beside the target and swap the database in only once the root file is
+    # written, so a failure at any point leaves the old database and root as they were.
+    staging = Path(db_path).with_name(f".{Path(db_path).name}.staging")
+    try:
+        with _progress("hashing", not as_json) as progress:
+            summary = build_tree(account_set, staging, secret=secret, progress=progress, workers=workers)
+        with TreeStore(staging) as store:
+            root = published_root(store)
+        atomic_write_text(root_path, root_to_json(root))
+        os.replace(staging, db_path)
+    finally:
+        staging.unlink(missing_ok=True)
+    elapsed = time.perf_counter() - started
     rejected = [{"where": where, "id": ident, "reason": reason} for where, ident, reason in account_set.rejected]
     if as_json:
         doc = root_to_dict(root)

@@ -62,6 +62,16 @@ def test_bad_input_exit_2_and_nothing_written(tmp_path, built, fixture, message)
     assert sorted(os.listdir(tmp_path)) == ["l.db"]
 
 
+def test_root_file_failure_leaves_the_old_database(tmp_path, built):
+    folder, _ = built
+    shutil.copy(folder / "l.db", tmp_path / "l.db")
+    before = (tmp_path / "l.db").read_bytes()
+    (tmp_path / "root.json").mkdir()  # the root file cannot be written over a folder
+    run("tree", "build", FIXTURES / "accounts_6.csv", "--db", tmp_path / "l.db", "--root-out", tmp_path / "root.json", code=2)
+    assert (tmp_path / "l.db").read_bytes() == before
+    assert sorted(os.listdir(tmp_path)) == ["l.db", "root.json"]
+
+
 def test_plain_prove_and_verify(built, tmp_path):
     folder, _ = built
     run("tree", "prove", "carol", "--db", folder / "l.db", "--out", tmp_path / "p.json")
