@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from typing import Sequence
+from typing import Any, Sequence
 
 from zkproofs.errors import MalformedInput
 from zkproofs.field import R
@@ -51,6 +51,16 @@ SECRET_BYTES = 32
 
 class TreeError(MalformedInput):
     """A tree, proof or root file that is inconsistent or out of range (names what and where)."""
+
+
+def json_field(obj: Any, key: str, kind: type, where: str) -> Any:
+    """``obj[key]`` if ``obj`` is a dict holding a ``kind`` there (bool is not an int); else TreeError naming ``where``."""
+    if not isinstance(obj, dict) or key not in obj:
+        raise TreeError(f"{where}: missing field {key!r}")
+    value = obj[key]
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+        raise TreeError(f"{where}: field {key!r} must be {kind.__name__}")
+    return value
 
 
 def _hmac_field(secret: bytes, message: bytes) -> int:

@@ -23,7 +23,7 @@ from typing import Any
 
 from zkproofs.errors import NonCanonicalFieldElement
 from zkproofs.field import R, decode_scalar
-from zkproofs.tree.hashing import TreeError, check_sums, leaf_hash, node_hash, user_commitment
+from zkproofs.tree.hashing import TreeError, check_sums, json_field, leaf_hash, node_hash, user_commitment
 from zkproofs.tree.root import PublishedRoot
 from zkproofs.tree.store import TreeStore
 
@@ -177,15 +177,6 @@ def proof_to_json(proof: InclusionProof) -> str:
     return json.dumps(proof_to_dict(proof), indent=2) + "\n"
 
 
-def _field(obj: Any, key: str, kind: type, where: str) -> Any:
-    if not isinstance(obj, dict) or key not in obj:
-        raise TreeError(f"{where}: missing field {key!r}")
-    value = obj[key]
-    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
-        raise TreeError(f"{where}: field {key!r} must be {kind.__name__}")
-    return value
-
-
 def _ints(values: Any, n: int, where: str) -> tuple[int, ...]:
     if not isinstance(values, list) or len(values) != n:
         raise TreeError(f"{where}: expected a list of {n} decimal strings")
@@ -216,30 +207,30 @@ def proof_from_dict(obj: Any, where: str = "proof") -> InclusionProof:
         raise TreeError(f"{where}: not a {PROOF_FORMAT} v{PROOF_VERSION} file")
     if obj.get("kind") != "plain":
         raise TreeError(f"{where}: field 'kind' must be 'plain'")
-    assets = _field(obj, "assets", list, where)
+    assets = json_field(obj, "assets", list, where)
     if not assets or not all(isinstance(a, str) for a in assets):
         raise TreeError(f"{where}.assets: expected a list of symbols")
     n = len(assets)
     path = []
-    for k, item in enumerate(_field(obj, "path", list, where)):
+    for k, item in enumerate(json_field(obj, "path", list, where)):
         at = f"{where}.path[{k}]"
-        sums = _ints(_field(item, "equities", list, at), n, f"{at}.equities") + _ints(_field(item, "debts", list, at), n, f"{at}.debts")
-        path.append((_scalar(_field(item, "hash", str, at), f"{at}.hash"), sums))
+        sums = _ints(json_field(item, "equities", list, at), n, f"{at}.equities") + _ints(json_field(item, "debts", list, at), n, f"{at}.debts")
+        path.append((_scalar(json_field(item, "hash", str, at), f"{at}.hash"), sums))
     if not path:
         raise TreeError(f"{where}.path: empty")
-    root = _field(obj, "root", dict, where)
-    leaf_index = _field(obj, "leaf_index", int, where)
+    root = json_field(obj, "root", dict, where)
+    leaf_index = json_field(obj, "leaf_index", int, where)
     if leaf_index < 0:
         raise TreeError(f"{where}.leaf_index: negative")
     return InclusionProof(
-        user_id=_field(obj, "user_id", str, where),
-        salt=_scalar(_field(obj, "salt", str, where), f"{where}.salt"),
+        user_id=json_field(obj, "user_id", str, where),
+        salt=_scalar(json_field(obj, "salt", str, where), f"{where}.salt"),
         leaf_index=leaf_index,
         assets=tuple(assets),
-        equities=_ints(_field(obj, "equities", list, where), n, f"{where}.equities"),
-        debts=_ints(_field(obj, "debts", list, where), n, f"{where}.debts"),
+        equities=_ints(json_field(obj, "equities", list, where), n, f"{where}.equities"),
+        debts=_ints(json_field(obj, "debts", list, where), n, f"{where}.debts"),
         siblings=tuple(path),
-        root_hash=_scalar(_field(root, "hash", str, f"{where}.root"), f"{where}.root.hash"),
-        root_sums=_ints(_field(root, "equities", list, f"{where}.root"), n, f"{where}.root.equities")
-        + _ints(_field(root, "debts", list, f"{where}.root"), n, f"{where}.root.debts"),
+        root_hash=_scalar(json_field(root, "hash", str, f"{where}.root"), f"{where}.root.hash"),
+        root_sums=_ints(json_field(root, "equities", list, f"{where}.root"), n, f"{where}.root.equities")
+        + _ints(json_field(root, "debts", list, f"{where}.root"), n, f"{where}.root.debts"),
     )

@@ -21,7 +21,7 @@ from typing import Any
 from zkproofs.accounts.amounts import format_amount
 from zkproofs.accounts.model import Asset
 from zkproofs.field import decode_scalar
-from zkproofs.tree.hashing import MAX_DEPTH, TreeError, check_sums, hash_parameters
+from zkproofs.tree.hashing import MAX_DEPTH, TreeError, check_sums, hash_parameters, json_field
 from zkproofs.tree.store import TreeStore
 
 ROOT_FORMAT = "zkproofs/liability-root"
@@ -72,15 +72,6 @@ def root_to_json(root: PublishedRoot) -> str:
     return json.dumps(root_to_dict(root), indent=2) + "\n"
 
 
-def _get(obj: Any, key: str, kind: type, where: str) -> Any:
-    if not isinstance(obj, dict) or key not in obj:
-        raise TreeError(f"{where}: missing field {key!r}")
-    value = obj[key]
-    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
-        raise TreeError(f"{where}: field {key!r} must be {kind.__name__}")
-    return value
-
-
 def _amount(value: Any, where: str) -> int:
     if not isinstance(value, str) or not value.isdigit():
         raise TreeError(f"{where}: expected a non-negative decimal string, got {value!r}")
@@ -100,21 +91,21 @@ def root_from_dict(obj: Any, where: str = "root") -> PublishedRoot:
         raise TreeError(f"{where}: not a {ROOT_FORMAT} v{ROOT_VERSION} file")
     if obj.get("hash") != hash_parameters():
         raise TreeError(f"{where}: field 'hash': hash parameters differ from this verifier's")
-    depth = _get(obj, "depth", int, where)
+    depth = json_field(obj, "depth", int, where)
     if not 1 <= depth <= MAX_DEPTH:
         raise TreeError(f"{where}: depth {depth} not in [1, {MAX_DEPTH}]")
-    root_hash = decode_scalar(_get(obj, "root_hash", str, where), what=f"{where}.root_hash")
+    root_hash = decode_scalar(json_field(obj, "root_hash", str, where), what=f"{where}.root_hash")
     assets = []
-    for i, item in enumerate(_get(obj, "assets", list, where)):
-        symbol = _get(item, "symbol", str, f"{where}.assets[{i}]")
-        decimals = _get(item, "decimals", int, f"{where}.assets[{i}]")
+    for i, item in enumerate(json_field(obj, "assets", list, where)):
+        symbol = json_field(item, "symbol", str, f"{where}.assets[{i}]")
+        decimals = json_field(item, "decimals", int, f"{where}.assets[{i}]")
         assets.append(Asset(symbol, decimals))
     if not assets or len({a.symbol for a in assets}) != len(assets):
         raise TreeError(f"{where}.assets: expected distinct asset symbols")
-    totals = _get(obj, "totals", dict, where)
+    totals = json_field(obj, "totals", dict, where)
     if set(totals) != {a.symbol for a in assets}:
         raise TreeError(f"{where}.totals: must name exactly the assets")
-    equity = tuple(_amount(_get(totals, a.symbol, dict, f"{where}.totals").get("equity"), f"{where}.totals.{a.symbol}.equity") for a in assets)
+    equity = tuple(_amount(json_field(totals, a.symbol, dict, f"{where}.totals").get("equity"), f"{where}.totals.{a.symbol}.equity") for a in assets)
     debt = tuple(_amount(totals[a.symbol].get("debt"), f"{where}.totals.{a.symbol}.debt") for a in assets)
     check_sums((*equity, *debt), depth, f"{where}.totals")
     return PublishedRoot(root_hash, depth, tuple(assets), equity, debt, str(obj.get("created_at", "")))

@@ -25,8 +25,8 @@ from circuits.merkle_sum_inclusion import MerkleSumInclusion
 from zkproofs.errors import CircuitMismatch
 from zkproofs.groth16 import ProvingKey, VerifyingKey, prove, verify
 from zkproofs.groth16.serialize import proof_from_dict, proof_to_dict, public_inputs_in_order
-from zkproofs.tree.hashing import TreeError, user_commitment
-from zkproofs.tree.proof import InclusionProof, _field, _ints, _scalar
+from zkproofs.tree.hashing import TreeError, json_field, user_commitment
+from zkproofs.tree.proof import InclusionProof, _ints, _scalar
 from zkproofs.tree.root import PublishedRoot
 
 ZK_FORMAT = "zkproofs/zk-inclusion-proof"
@@ -96,16 +96,16 @@ def zk_failure(obj: Any, root: PublishedRoot, vk: VerifyingKey, *, backend: str 
     """
     if not isinstance(obj, dict) or obj.get("format") != ZK_FORMAT or obj.get("version") != ZK_VERSION:
         raise TreeError(f"{where}: not a {ZK_FORMAT} v{ZK_VERSION} file")
-    assets = _field(obj, "assets", list, where)
+    assets = json_field(obj, "assets", list, where)
     n = len(assets)
     if assets != [a.symbol for a in root.assets]:
         return f"the proof's assets {assets} differ from the root's"
-    user_id = _field(obj, "user_id", str, where)
-    salt = _scalar(_field(obj, "salt", str, where), f"{where}.salt")
-    equities = _ints(_field(obj, "equities", list, where), n, f"{where}.equities")
-    debts = _ints(_field(obj, "debts", list, where), n, f"{where}.debts")
+    user_id = json_field(obj, "user_id", str, where)
+    salt = _scalar(json_field(obj, "salt", str, where), f"{where}.salt")
+    equities = _ints(json_field(obj, "equities", list, where), n, f"{where}.equities")
+    debts = _ints(json_field(obj, "debts", list, where), n, f"{where}.debts")
     _check_circuit(vk, root.depth, n, "verification key")
-    groth, named = proof_from_dict(_field(obj, "groth16", dict, where), f"{where}.groth16")
+    groth, named = proof_from_dict(json_field(obj, "groth16", dict, where), f"{where}.groth16")
     if groth.circuit_digest != vk.circuit.digest:
         raise CircuitMismatch(f"{where}: the proof is for another circuit than the verification key")
     expected = {"commitment": user_commitment(user_id, salt), "root": root.root_hash}
