@@ -1,8 +1,10 @@
 """`zkproofs tree build|prove|verify` and `zkproofs audit` end to end (click's CliRunner)."""
 
+import csv
 import json
 import os
 import shutil
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -125,8 +127,45 @@ def test_bundled_sample_end_to_end(tmp_path):
     assert "verdict: solvent" in result.output
 
 
-@pytest.mark.skipif(not ANCHORS.is_dir(), reason="anchor samples not present")
+def _independent_totals(sample: str) -> dict[str, tuple[int, int]]:
+    """Per-asset (equity, debt) base-unit totals of an anchor file, computed with csv/json and Decimal only."""
+    path = ANCHORS / sample
+    totals: dict[str, list[int]] = {}
+
+    def add(asset: str, equity: int, debt: int) -> None:
+        entry = totals.setdefault(asset, [0, 0])
+        entry[0] += equity
+        entry[1] += debt
+
+    if sample.startswith("okx/"):
+        for account in json.loads(path.read_text()):
+            for token, value in account["assets"].items():
+                add(token, max(int(value), 0), max(-int(value), 0))
+    else:
+        with path.open(newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        if sample.startswith("summa/"):
+            for row in rows:
+                for column, value in row.items():
+                    if column.startswith("balance_"):
+                        add(column[len("balance_"):], int(value), 0)
+        elif sample.startswith("dapol/"):
+            for row in rows:
+                add("LIABILITY", int(row["liability"]), 0)
+        else:  # Binance: 8 decimals per token; the first 10 rows of sample_users0.csv are invalid by construction
+            for row in rows[10:]:
+                for column, value in row.items():
+                    if column.startswith("e_"):
+                        debt = row["d_" + column[2:]]
+                        add(column[2:].upper(), int(Decimal(value or "0") * 10**8), int(Decimal(debt or "0") * 10**8))
+    return {asset: (e, d) for asset, (e, d) in totals.items()}
+
+
+@pytest.mark.skipif(not ANCHORS.is_dir(), reason=f"anchor samples not present at {ANCHORS}")
 @pytest.mark.parametrize("sample", ["summa/entry_16.csv", "okx/batch0.json", "dapol/entities_example.csv", "binance/sample_users0.csv"])
 def test_anchor_samples_build_and_audit(tmp_path, sample):
     run("tree", "build", ANCHORS / sample, "--db", tmp_path / "a.db", "--root-out", tmp_path / "a.json")
+    root = json.loads((tmp_path / "a.json").read_text())
+    got = {asset: (int(t["equity"]), int(t["debt"])) for asset, t in root["totals"].items()}
+    assert got == _independent_totals(sample)
     run("audit", "--db", tmp_path / "a.db", "--root", tmp_path / "a.json")
