@@ -47,6 +47,15 @@ def main() -> None:
     """
 
 
+def _compact(names: list[str]) -> str:
+    """Input names for people: x[0], x[1], x[2] shown as x[3] (the array and its size)."""
+    counts: dict[str, int] = {}
+    for name in names:
+        base, bracket, _ = name.partition("[")
+        counts[base] = counts.get(base, 0) + (1 if bracket else 0)
+    return ", ".join(f"{base}[{n}]" if n else base for base, n in counts.items())
+
+
 @main.command("circuits")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Parameters for the counts shown.")
@@ -67,7 +76,7 @@ def circuits_cmd(as_json: bool, params: tuple[str, ...]) -> None:
         params_text = ", ".join(f"{k}={v}" for k, v in info["params"].items()) or "-"
         click.echo(f"{info['name']:<20} {info['constraints']:>8} constraints  params: {params_text}")
         click.echo(f"    {info['description']}")
-        click.echo(f"    public: {', '.join(info['public_inputs'])}; private: {', '.join(info['private_inputs'])}")
+        click.echo(f"    public: {_compact(info['public_inputs'])}; private: {_compact(info['private_inputs'])}")
         for key, meta in info["parameters"].items():
             click.echo(f"    --param {key}=N  {meta['help']} (default {meta['default']})")
 
