@@ -49,7 +49,7 @@ def basket_inputs(c: int, d: int) -> dict:
         "debt_price": [100_000_000] * d,
         "min_ratio_bps": 15_000,
         "salt": 42,
-        "settlement_id": 1,
+        "settlement_context": 1,
         "expiry": 2_000_000_000,
     }
 

@@ -18,13 +18,17 @@ statement is an exact integer inequality: no division, no rounding, nothing can
 round in the prover's favour.
 
 Public inputs: the position commitment (derived: Poseidon sponge, t = 3, over
-collateral amounts, debt amounts and a secret salt, in that order), every
+the shape tag C * 2^32 + D, the collateral amounts, the debt amounts and a
+secret salt, in that order; the tag keeps one commitment from opening as
+another split of the same amounts between collateral and debt), every
 collateral price and haircut, every debt price, the minimum ratio, and the
-settlement context (settlement id as a field element, expiry in unix seconds).
+settlement context: ``settlement_context`` (market and settlement id hashed to a
+field element by :func:`zkproofs.settlement.request.settlement_context_to_field`)
+and ``expiry`` (unix seconds).
 No constraint uses the context: Groth16's input-consistency rows
 (:mod:`zkproofs.groth16.qap` appends a row z_k * 0 = 0 per public input) bind
-every public input into the proof anyway, so a proof for one settlement does not
-verify for another.
+every public input into the proof anyway, so a proof for one settlement (or
+market) does not verify for another.
 
 Domains, all enforced: amounts in [0, 2^64); prices in [1, 2^64] (a zero price
 is a broken oracle and would make debt free); haircuts in [0, 10^4];
@@ -42,10 +46,10 @@ the comparison, satisfying the precondition of
 n <= 253): a violated statement leaves lhs - rhs = r - (rhs - lhs) > 2^n, which has
 no n-bit decomposition.
 
-Cost: 195 range-check constraints per collateral asset (amount, price, haircut
-and 10^4 - haircut), 130 per debt asset, 25 for the ratio, 2C + D + 1 products, a
-Poseidon sponge over C + D + 1 inputs and n + 1 for the comparison: 957
-constraints at 1x1, 2567 at 4x4, 9001 at 16x16.
+Cost: 160 range-check constraints per collateral asset (65 each for amount and
+price, 15 each for haircut and 10^4 - haircut), 130 per debt asset, 25 for the
+ratio, 2C + D + 1 products, a Poseidon sponge over C + D + 2 inputs and n + 1 for
+the comparison: 954 constraints at 1x1, 2564 at 4x4, 8998 at 16x16.
 """
 
 from __future__ import annotations
@@ -58,6 +62,11 @@ from zkproofs.gadgets.poseidon import poseidon_hash
 from zkproofs.r1cs import ConstraintSystem, linear_sum
 
 AMOUNT_BITS = 64
+
+
+def commitment_tag(collateral: int, debt: int) -> int:
+    """The shape tag that opens a position commitment: C * 2^32 + D (injective, as C, D <= 2^16)."""
+    return (collateral << 32) | debt
 """Amounts (10^-8 units) are in [0, 2^64)."""
 PRICE_BITS = 64
 """Prices (8-decimal USD per whole unit) are in [1, 2^64]."""
@@ -93,7 +102,7 @@ class CollateralRatio(Circuit):
             + [f"collateral_price[{i}]" for i in range(c)]
             + [f"haircut_bps[{i}]" for i in range(c)]
             + [f"debt_price[{j}]" for j in range(d)]
-            + ["min_ratio_bps", "settlement_id", "expiry"]
+            + ["min_ratio_bps", "settlement_context", "expiry"]
         )
 
     def derived_public_inputs(self) -> list[str]:
@@ -113,13 +122,13 @@ class CollateralRatio(Circuit):
         collateral = [cs.private_input(f"collateral[{i}]") for i in range(c)]
         debt = [cs.private_input(f"debt[{j}]") for j in range(d)]
         salt = cs.private_input("salt")
-        commitment = poseidon_hash(cs, collateral + debt + [salt])
+        commitment = poseidon_hash(cs, [cs.constant(commitment_tag(c, d))] + collateral + debt + [salt])
         cs.public_output("commitment", commitment)
         prices = [cs.public_input(f"collateral_price[{i}]") for i in range(c)]
         haircuts = [cs.public_input(f"haircut_bps[{i}]") for i in range(c)]
         debt_prices = [cs.public_input(f"debt_price[{j}]") for j in range(d)]
         min_ratio = cs.public_input("min_ratio_bps")
-        cs.public_input("settlement_id")  # bound by the input-consistency rows only
+        cs.public_input("settlement_context")  # bound by the input-consistency rows only
         cs.public_input("expiry")  # idem
 
         with cs.scope("bounds"):

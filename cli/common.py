@@ -11,6 +11,8 @@ from typing import Any, Callable
 import click
 
 from zkproofs.errors import MalformedInput, ZkProofsError
+from zkproofs.field import parse_decimal
+from zkproofs.jsontext import loads
 
 EXIT_INVALID = 1
 EXIT_MALFORMED = 2
@@ -53,10 +55,7 @@ def read_bytes(path: str) -> bytes:
 
 
 def read_json(path: str) -> Any:
-    try:
-        return json.loads(read_bytes(path))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise MalformedInput(f"{path}: invalid JSON ({exc})") from None
+    return loads(read_bytes(path), path)
 
 
 def parse_params(values: tuple[str, ...]) -> dict[str, int]:
@@ -64,9 +63,9 @@ def parse_params(values: tuple[str, ...]) -> dict[str, int]:
     params = {}
     for item in values:
         name, sep, value = item.partition("=")
-        if not sep or not name or not value.strip().isdigit():
+        if not sep or not name.strip():
             raise MalformedInput(f"--param {item!r}: expected NAME=INTEGER")
-        params[name.strip()] = int(value)
+        params[name.strip()] = parse_decimal(value.strip(), what=f"--param {item!r}", max_digits=9)
     return params
 
 

@@ -13,9 +13,11 @@ import time
 
 import click
 
+from circuits.collateral_ratio import CollateralRatio
 from cli.common import EXIT_INVALID, backend_option, emit_json, read_bytes, read_json, reports_errors
 from zkproofs.atomic import atomic_write_text
 from zkproofs.errors import MalformedInput
+from zkproofs.field import parse_decimal
 from zkproofs.groth16 import verify
 from zkproofs.groth16.serialize import pk_from_bytes, vk_from_dict
 from zkproofs.settlement.policy import load_policy
@@ -147,9 +149,10 @@ def prove_cmd(position_path, pk_path, market, policy_path, collateral, debt, hai
 
 
 def _bps(asset: str, value: str) -> int:
-    if not value.isdigit() or int(value) > 10_000:
+    bps = parse_decimal(value, what=f"--haircut {asset}={value} (basis points in [0, 10000])", max_digits=5)
+    if bps > 10_000:
         raise MalformedInput(f"--haircut {asset}={value}: expected an integer number of basis points in [0, 10000]")
-    return int(value)
+    return bps
 
 
 @position.command("verify")
@@ -161,12 +164,15 @@ def _bps(asset: str, value: str) -> int:
 def verify_cmd(request_path: str, vk_path: str, as_json: bool, backend: str | None) -> None:
     """Check a settlement request's proof against its own fields. Exit 0 valid, 1 invalid, 2 malformed.
 
-    Checks that the proof is for --vk's circuit, that its public inputs equal the
-    request's prices, haircuts, ratio, settlement id and expiry, and that it
-    verifies. Policy, prices and replay are the service's job (zkproofs serve).
+    Checks that --vk is a key of the collateral-ratio circuit of the request's
+    shape (digest recomputed from the circuit), that the proof is for it, that its
+    public inputs equal the request's prices, haircuts, ratio, market, settlement
+    id and expiry, and that it verifies. Policy, prices and replay are the
+    service's job (zkproofs serve).
     """
     vk = vk_from_dict(read_json(vk_path), vk_path)
     request = parse_request(read_json(request_path))
+    CollateralRatio(collateral=len(request.collateral), debt=len(request.debt)).check_key(vk, vk_path)
     if request.proof.circuit_digest != vk.circuit.digest:
         raise MalformedInput(f"{request_path}: the proof is for another circuit than {vk_path} ({vk.circuit.name} {vk.circuit.params_dict})")
     SettlementVerifier.check_public_inputs(request, vk)

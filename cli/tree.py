@@ -22,9 +22,10 @@ from typing import Iterator
 import click
 
 from cli.common import EXIT_INVALID, backend_option, emit_json, read_bytes, read_json, reports_errors
-from zkproofs.accounts import FORMATS, AccountsError, format_amount, load_accounts
+from zkproofs.accounts import FORMATS, format_amount, load_accounts
 from zkproofs.atomic import atomic_write_text
 from zkproofs.errors import MalformedInput
+from zkproofs.field import parse_decimal
 from zkproofs.groth16.serialize import pk_from_bytes, vk_from_dict
 from zkproofs.tree import TreeStore, build_tree, make_inclusion_proof, published_root
 from zkproofs.tree.audit import audit_tree, load_prices, load_reserves
@@ -37,9 +38,9 @@ def _parse_decimals(values: tuple[str, ...]) -> dict[str, int] | None:
     out = {}
     for item in values:
         symbol, sep, number = item.partition("=")
-        if not sep or not symbol.strip() or not number.strip().isdigit():
+        if not sep or not symbol.strip():
             raise MalformedInput(f"--decimals {item!r}: expected SYMBOL=INTEGER")
-        out[symbol.strip()] = int(number)
+        out[symbol.strip()] = parse_decimal(number.strip(), what=f"--decimals {item!r}", max_digits=3)
     return out or None
 
 
@@ -85,18 +86,18 @@ def build_cmd(accounts: str, db_path: str, root_out: str | None, fmt: str | None
 
     Nothing is written when the input is bad (exit 2, naming file, line and column).
     """
+    root_path = root_out or str(Path(db_path).with_suffix(".root.json"))
+    if len({Path(p).resolve() for p in (accounts, db_path, root_path)}) < 3:
+        raise MalformedInput(f"ACCOUNTS, --db and --root-out must be three different files, got {accounts}, {db_path}, {root_path}")
     try:
         account_set = load_accounts(accounts, format=fmt, decimals=_parse_decimals(decimals))
     except ValueError as exc:
-        if isinstance(exc, AccountsError):
-            raise
         raise MalformedInput(f"{accounts}: {exc}") from None
     secret = None
     if reuse_secret and Path(db_path).exists():
         with TreeStore(db_path) as old:
             secret = old.secret
     started = time.perf_counter()
-    root_path = root_out or str(Path(db_path).with_suffix(".root.json"))
     # Build beside the target and swap the database in only once the root file is
     # written, so a failure at any point leaves the old database and root as they were.
     staging = Path(db_path).with_name(f".{Path(db_path).name}.staging")

@@ -172,8 +172,9 @@ def test_csv_decimals_precedence(tmp_path):
     loaded = load_accounts(path, decimals={"FOO": 1, "BTC": 2}, default_decimals=3)
     assert loaded.assets == (Asset("BTC", 2), Asset("FOO", 1))
     assert loaded.accounts[0].equities == (150, 20)
-    with pytest.raises(ValueError):
-        load_accounts(path, decimals={"FOO": -1})
+    for bad in (-1, 37, True):
+        with pytest.raises(AccountsError, match=r"decimals of FOO must be an integer in \[0, 36\]"):
+            load_accounts(path, decimals={"FOO": bad})
 
 
 def test_csv_blank_lines_skipped_and_multiline_ids_counted(tmp_path):
@@ -327,6 +328,10 @@ def test_okx_fixture():
         ('[\n{"id": "a", "assets": {}}\n{"id": "b", "assets": {}}]', 3, None, 'expected "," or "]"'),
         ('[\n{"id": "a", "assets": {"BTC": "1"}', 2, None, "JSON syntax error"),
         ('[{"id": "a", "assets": {}}] x', 1, None, "extra data"),
+        ('[\n{"id": "\\ud800", "assets": {"BTC": "1"}}]', 2, "id", "unpaired surrogate"),
+        ('[\n{"id": "a", "assets": {"BTC": "1' + "0" * 5000 + '"}}]', 2, "BTC", "exceeds the maximum"),
+        ('[\n{"id": "a", "assets": {"BTC": 1' + "0" * 5000 + '}}]', 2, None, "JSON error"),
+        ("[" * 100_000, None, None, "nested 100000 levels"),
     ],
 )
 def test_okx_refuses(tmp_path, text, line, column, reason):

@@ -11,6 +11,7 @@ from circuits.collateral_ratio import (
     MAX_HAIRCUT_BPS,
     CollateralRatio,
     collateral_ratio_holds,
+    commitment_tag,
 )
 from tests.helpers import forged, hint_index
 from zkproofs.errors import UnsatisfiedConstraint
@@ -32,7 +33,7 @@ def inputs(collateral, prices, haircuts, debt, debt_prices, ratio, salt=12345, s
         "debt_price": debt_prices,
         "min_ratio_bps": ratio,
         "salt": salt,
-        "settlement_id": sid,
+        "settlement_context": sid,
         "expiry": expiry,
     }
 
@@ -181,10 +182,10 @@ def test_negative_debt_wrapping_mod_r_fails():
 def test_forged_commitment_fails():
     r1cs, w = C11.synthesize(inputs([5], [1], [0], [1], [1], 1))
     assert r1cs.is_satisfied(w)
-    assert w[1] == poseidon_hash([5, 1, 12345])
+    assert w[1] == poseidon_hash([commitment_tag(1, 1), 5, 1, 12345])
     bad = forged(w, 1, w[1] + 1)
     assert r1cs.labels[r1cs.first_unsatisfied(bad)].endswith("output commitment")
-    bad = forged(w, 1, poseidon_hash([6, 1, 12345]))  # the commitment of another position
+    bad = forged(w, 1, poseidon_hash([commitment_tag(1, 1), 6, 1, 12345]))  # the commitment of another position
     assert not r1cs.is_satisfied(bad)
 
 
@@ -255,20 +256,20 @@ def test_groth16_binds_every_public_input(request, circuit_name, values):
     public = w[1 : r1cs.num_public + 1]
     assert verify(pk.vk, public, proof)
     names = list(pk.vk.public_names)
-    for name in ("collateral_price[0]", "haircut_bps[0]", "debt_price[0]", "min_ratio_bps", "settlement_id", "expiry", "commitment"):
+    for name in ("collateral_price[0]", "haircut_bps[0]", "debt_price[0]", "min_ratio_bps", "settlement_context", "expiry", "commitment"):
         altered = list(public)
         k = names.index(name)
         altered[k] = (altered[k] + 1) % R
         assert not verify(pk.vk, altered, proof), name
 
 
-def test_settlement_id_alone_changes_verification(setup11):
+def test_settlement_context_alone_changes_verification(setup11):
     values = inputs([10], [1], [0], [1], [1], 1, sid=2**200 + 5)
     r1cs, w = C11.synthesize(values)
     proof = prove(setup11, r1cs, w)
     public = w[1 : r1cs.num_public + 1]
     assert verify(setup11.vk, public, proof)
-    other = C11.synthesize({**values, "settlement_id": 2**200 + 6})[1][1 : r1cs.num_public + 1]
+    other = C11.synthesize({**values, "settlement_context": 2**200 + 6})[1][1 : r1cs.num_public + 1]
     assert other != public
     assert not verify(setup11.vk, other, proof)
 

@@ -24,6 +24,7 @@ from zkproofs.field import R
 from zkproofs.groth16.serialize import vk_to_json
 from zkproofs.service import create_app
 from zkproofs.settlement import Ledger, SettlementVerifier
+from zkproofs.settlement.verifier import BAD_REQUEST
 
 MAX_BODY = 65536
 
@@ -120,11 +121,12 @@ def test_get_unknown_id_is_404(client):
 def test_rejections_map_to_4xx(client, world, template, name, change, status, reason, word):
     body = copy.deepcopy(template)
     change(body)
-    before = world.ledger.count(accepted=True)
+    before, accepted_before = world.ledger.count(), world.ledger.count(accepted=True)
     response = client.post("/settlements", json=body)
     assert response.status_code == status, response.text
     assert response.json()["reason"] == reason and word in response.json()["message"], response.text
-    assert world.ledger.count(accepted=True) == before
+    recorded = reason not in {r.value for r in BAD_REQUEST}  # bad requests change nothing
+    assert world.ledger.count() == before + recorded and world.ledger.count(accepted=True) == accepted_before
 
 
 def test_policy_rejection_is_422(client, world):
@@ -136,9 +138,12 @@ def test_policy_rejection_is_422(client, world):
 def test_malformed_json_is_400_and_not_recorded(client, world):
     before = world.ledger.count()
     response = client.post("/settlements", content=b'{"market": ', headers={"content-type": "application/json"})
-    assert response.status_code == 400 and "not valid JSON" in response.json()["message"]
+    assert response.status_code == 400 and "invalid JSON" in response.json()["message"]
     response = client.post("/settlements", content=b"\xff\xfe", headers={"content-type": "application/json"})
     assert response.status_code == 400
+    for body, word in ((b'{"expiry": 1' + b"0" * 5000 + b"}", "cannot be decoded"), (b"[" * 30_000, "nested")):
+        response = client.post("/settlements", content=body, headers={"content-type": "application/json"})
+        assert response.status_code == 400 and word in response.json()["message"], response.text
     assert world.ledger.count() == before
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import multiprocessing
 import os
@@ -35,10 +36,11 @@ from zkproofs.settlement import (
     parse_request,
     position_commitment,
     prove_position,
-    settlement_id_to_field,
+    settlement_context_to_field,
     terms_from_policy,
 )
 from zkproofs.settlement.units import format_fixed, parse_fixed
+from zkproofs.settlement.verifier import BAD_REQUEST, MAX_CLOCK_SKEW_SECONDS
 
 FIXTURES = Path(__file__).parent / "fixtures" / "settlement"
 NOW = 1_700_000_010
@@ -130,8 +132,11 @@ def test_two_collateral_market_is_accepted(world):
     assert decision.accepted, decision.message
 
 
-def test_price_within_tolerance_is_accepted(world, good_request):
-    world.feed.set("BTC", PriceQuote(2_700_012_000_000 * 10_040 // 10_000, QUOTED_AT))  # +0.4 % < 0.5 %
+def test_conservative_prices_within_tolerance_are_accepted(world, good_request):
+    # The feed moved up 0.4 % for BTC and down 0.4 % for USDC: the proof understates
+    # collateral and overstates debt, by less than the 0.5 % tolerance.
+    world.feed.set("BTC", PriceQuote(2_700_012_000_000 * 10_040 // 10_000, QUOTED_AT))
+    world.feed.set("USDC", PriceQuote(100_000_000 * 9_960 // 10_000, QUOTED_AT))
     assert world.verifier.submit(copy.deepcopy(good_request)).accepted
 
 
@@ -188,6 +193,17 @@ def test_price_mismatch(world, good_request):
     reject(world, copy.deepcopy(good_request), Reason.PRICE_MISMATCH, "collateral[0]", "27000.12")
 
 
+@pytest.mark.parametrize("asset,feed_price,field,word", [
+    ("BTC", 2_700_012_000_000 - 1, "collateral[0]", "above"),   # collateral valued above the feed
+    ("USDC", 100_000_000 + 1, "debt[0]", "below"),              # debt valued below the feed
+])
+def test_optimistic_price_within_tolerance_is_a_mismatch(world, good_request, asset, feed_price, field, word):
+    # One unit off, far inside the 0.5 % band, but in the prover's favour: refused, so the
+    # inequality proven at the request's prices always implies it at the feed's.
+    world.feed.set(asset, PriceQuote(feed_price, QUOTED_AT))
+    reject(world, copy.deepcopy(good_request), Reason.PRICE_MISMATCH, field, word)
+
+
 def test_debt_price_mismatch(world, good_request):
     world.feed.set("USDC", PriceQuote(99_000_000, QUOTED_AT))
     reject(world, copy.deepcopy(good_request), Reason.PRICE_MISMATCH, "debt[0]")
@@ -198,6 +214,25 @@ def test_stale_price(world, good_request):
     reject(world, copy.deepcopy(good_request), Reason.STALE_PRICE, "61 s old")
     world.clock.now = QUOTED_AT + 60
     assert world.verifier.submit(copy.deepcopy(good_request)).accepted
+
+
+def test_quote_dated_in_the_future_is_unavailable(world, good_request):
+    world.feed.set("BTC", PriceQuote(2_700_012_000_000, NOW + MAX_CLOCK_SKEW_SECONDS + 1))
+    reject(world, copy.deepcopy(good_request), Reason.PRICE_UNAVAILABLE, "in the future")
+    world.feed.set("BTC", PriceQuote(2_700_012_000_000, NOW + MAX_CLOCK_SKEW_SECONDS))
+    assert world.verifier.submit(copy.deepcopy(good_request)).accepted
+
+
+def test_proof_for_another_market_of_the_same_shape_is_refused(world, good_request):
+    twin = dataclasses.replace(world.policy.markets["BTC-USDC"], name="BTC-USDC-2")
+    policy = dataclasses.replace(world.policy, markets={**world.policy.markets, "BTC-USDC-2": twin})
+    keys = {**world.verifier.keys, "BTC-USDC-2": world.pk11.vk}
+    verifier = SettlementVerifier(policy, keys, world.feed, world.ledger, world.clock)
+    body = copy.deepcopy(good_request)
+    body["market"] = "BTC-USDC-2"
+    decision = verifier.submit(body)
+    assert decision.reason is Reason.MALFORMED and "settlement_context" in decision.message, decision.message
+    assert verifier.submit(copy.deepcopy(good_request)).accepted
 
 
 def test_price_unavailable(world, good_request):
@@ -320,7 +355,7 @@ MALFORMED_CASES = {
     "price differs from public input": (_set("collateral/0/price", "27000.13"), "collateral_price[0]"),
     "expiry differs from public input": (lambda b: {**b, "expiry": b["expiry"] + 1}, "public_inputs.expiry"),
     "ratio differs from public input": (_set("min_ratio_bps", 15_001), "min_ratio_bps"),
-    "settlement id differs from public input": (_set("settlement_id", "trade-2"), "public_inputs.settlement_id"),
+    "settlement id differs from public input": (_set("settlement_id", "trade-2"), "public_inputs.settlement_context"),
     "proof not hex": (_set("proof/proof/a", "zz"), "proof.proof.a"),
     "proof point wrong size": (_set("proof/proof/b", "00" * 48), "proof.proof.b"),
     "proof point off curve": (_set("proof/proof/a", g1_off_curve_compressed().hex()), "curve"),
@@ -335,7 +370,19 @@ def test_malformed_requests_are_rejected_with_the_reason(world, good_request, na
     body = change(copy.deepcopy(good_request))
     decision = reject(world, body, Reason.MALFORMED)
     assert word.lower() in decision.message.lower(), decision.message
-    assert world.ledger.count() == 1 and world.ledger.count(accepted=True) == 0
+    assert world.ledger.count() == 0 and decision.seq is None
+
+
+def test_bad_requests_are_not_recorded_but_decisions_are(world, good_request):
+    unknown = copy.deepcopy(good_request)
+    unknown["market"] = "DOGE-USDC"
+    wrong_key = copy.deepcopy(good_request)
+    wrong_key["proof"]["circuit"]["digest"] = "00" * 32
+    for body in (unknown, wrong_key, {"settlement_id": "trade-1"}):
+        assert world.verifier.submit(body).reason in BAD_REQUEST
+    assert world.ledger.count() == 0
+    reject(world, world.request("trade-1", min_ratio_bps=1), Reason.RATIO_BELOW_POLICY)
+    assert world.ledger.count() == 1
 
 
 @pytest.mark.parametrize("body", [None, 3, "text", [], {}, {"settlement_id": "x" * 1000}])
@@ -452,6 +499,11 @@ def test_policy_loads(world):
         ("[settlement]\nprice_tolerance_bps = 1\nmax_price_age_seconds = 1\n[markets.A]\nmin_ratio_bps=1\n"
          "collateral=['X']\ndebt=['Y']\nhaircut_bps={Z=1}\n", ["markets.A.haircut_bps", "Z"]),
         ("[settlement\n", ["invalid TOML", "line 1"]),
+        ("[settlment]\nprice_tolerance_bps = 1\n[markets.A]\nmin_ratio_bps=1\ncollateral=['X']\ndebt=['Y']\n",
+         ["unknown top-level key(s) settlment"]),
+        ("max_price_age_seconds = 5\n[markets.A]\nmin_ratio_bps=1\ncollateral=['X']\ndebt=['Y']\n",
+         ["unknown top-level key(s) max_price_age_seconds"]),
+        ("[markets.'A B']\nmin_ratio_bps=1\ncollateral=['X']\ndebt=['Y']\n", ["markets.A B", "market name"]),
     ],
 )
 def test_bad_policy_names_file_and_key(tmp_path, text, words):
@@ -497,6 +549,8 @@ def test_json_price_feed_exact_and_reloaded(tmp_path):
         ('{"BTC": {"price": "1"}}', "updated_at"),
         ("[1, 2]", "object"),
         ("{", "invalid JSON"),
+        ('{"BTC": {"price": "1", "updated_at": 1' + "0" * 5000 + "}}", "cannot be decoded"),
+        ("[" * 100_000, "nested"),
     ],
 )
 def test_json_price_feed_refuses_bad_files(tmp_path, content, word):
@@ -524,10 +578,15 @@ def test_parse_fixed_refuses(value):
         parse_fixed(value, "x")
 
 
-def test_settlement_id_hash_to_field():
-    a, b = settlement_id_to_field("trade-1"), settlement_id_to_field("trade-2")
-    assert a != b and 0 <= a < 2**248 and 0 <= b < 2**248
-    assert settlement_id_to_field("trade-1") == a
+def test_settlement_context_hash_to_field():
+    a, b = settlement_context_to_field("BTC-USDC", "trade-1"), settlement_context_to_field("BTC-USDC", "trade-2")
+    c = settlement_context_to_field("ETH-USDC", "trade-1")
+    assert len({a, b, c}) == 3 and all(0 <= v < 2**248 for v in (a, b, c))
+    assert settlement_context_to_field("BTC-USDC", "trade-1") == a
+    # The 0x00 separator keeps (market, id) pairs apart that concatenate equally.
+    assert settlement_context_to_field("A", "B-1") != settlement_context_to_field("A-B", "1")
+    with pytest.raises(RequestError):
+        settlement_context_to_field("BTC USDC", "trade-1")
 
 
 def test_position_commitment_matches_the_proof(world, good_request):

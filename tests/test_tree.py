@@ -312,6 +312,8 @@ def _tampered_copy(db, tmp_path, sql, args=()):
         ("DELETE FROM accounts WHERE id = 'erin'", "recompute"),
         ("UPDATE accounts SET debts = '[18446744073709551616, 0]' WHERE id = 'dave'", "ranges"),
         ("UPDATE accounts SET salt = '7' WHERE id = 'bob'", "recompute"),
+        # A node moved to another index keeps its order: only the index comparison catches it.
+        ("UPDATE nodes SET idx = 5 WHERE height = 2 AND idx = 1", "recompute"),
     ],
 )
 def test_audit_detects_tampering(sample, tmp_path, sql, check):
@@ -319,6 +321,12 @@ def test_audit_detects_tampering(sample, tmp_path, sql, check):
     report = audit_tree(_tampered_copy(db, tmp_path, sql), root)
     assert report.verdict == "insolvent"
     assert not {c.name: c.ok for c in report.checks}[check]
+
+
+def test_audit_of_an_unreadable_cell_is_a_tree_error(sample, tmp_path):
+    db, root, _ = sample
+    with pytest.raises(TreeError, match="account 'bob' leaf_index: 'x' is not an integer"):
+        audit_tree(_tampered_copy(db, tmp_path, "UPDATE accounts SET leaf_index = 'x' WHERE id = 'bob'"), root)
 
 
 def test_audit_detects_a_root_file_of_another_tree(sample):

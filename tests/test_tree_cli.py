@@ -64,6 +64,15 @@ def test_bad_input_exit_2_and_nothing_written(tmp_path, built, fixture, message)
     assert sorted(os.listdir(tmp_path)) == ["l.db"]
 
 
+def test_build_refuses_overlapping_paths(tmp_path):
+    accounts = tmp_path / "a.csv"
+    accounts.write_bytes((FIXTURES / "accounts_6.csv").read_bytes())
+    for db, root in ((tmp_path / "x", tmp_path / "x"), (accounts, tmp_path / "r.json"), (tmp_path / "l.db", accounts)):
+        assert "three different files" in run("tree", "build", accounts, "--db", db, "--root-out", root, code=2).stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv"]
+    assert accounts.read_bytes() == (FIXTURES / "accounts_6.csv").read_bytes()
+
+
 def test_root_file_failure_leaves_the_old_database(tmp_path, built):
     folder, _ = built
     shutil.copy(folder / "l.db", tmp_path / "l.db")

@@ -9,9 +9,12 @@ stand for the same public input.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from functools import lru_cache
+from typing import Any
 
-from zkproofs.errors import NonCanonicalFieldElement
+from zkproofs.errors import MalformedInput, NonCanonicalFieldElement
 
 R = 0x73EDA753299D7D483339D80809A1D80553BDA402FFFE5BFEFFFFFFFF00000001
 """Order of the BLS12-381 prime-order subgroup; the scalar field of our circuits."""
@@ -22,6 +25,32 @@ GENERATOR = 7
 """A multiplicative generator of F_r^* (the one galois is given, see :func:`galois_field`)."""
 
 SCALAR_BYTES = 32
+
+_DECIMAL = re.compile(r"0|[1-9][0-9]*")
+_HEX = re.compile(r"0x[0-9a-fA-F]+")
+_MAX_DIGITS = {10: 78, 16: 64}
+"""Longest string accepted per base: one digit more than any canonical scalar needs
+(r has 77 decimal digits), so a value just above r gets the ">= r" error."""
+
+
+def _shown(number: int) -> str:
+    text = str(number)
+    return text if len(text) <= 80 else f"{text[:20]}...({len(text)} digits)"
+
+
+def parse_decimal(value: Any, *, what: str, max_digits: int = _MAX_DIGITS[10],
+                  error: Callable[[str], Exception] = MalformedInput) -> int:
+    """A non-negative integer from its canonical decimal string: ASCII digits, no sign,
+    spaces, underscores or leading zeros, at most ``max_digits`` digits.
+
+    Raises ``error(message)`` naming ``what`` otherwise. The bound keeps
+    ``int()`` linear and far from Python's 4,300-digit limit.
+    """
+    if not isinstance(value, str) or not _DECIMAL.fullmatch(value):
+        raise error(f"{what}: expected a canonical decimal string (digits 0-9, no sign or leading zeros), got {value!r:.60}")
+    if len(value) > max_digits:
+        raise error(f"{what}: {len(value)} digits, more than the {max_digits} allowed")
+    return int(value)
 
 
 def inv(x: int) -> int:
@@ -39,25 +68,28 @@ def root_of_unity(n: int) -> int:
 
 
 def decode_scalar(value: int | str, *, what: str = "field element") -> int:
-    """Decode a canonical scalar from an int or a decimal / 0x-hex string.
+    """Decode a canonical scalar from an int, a decimal string or a 0x-hex string.
 
-    Raises NonCanonicalFieldElement for a negative value, a value >= r, or a
-    string that is not a number. ``what`` names the value in the error.
+    Strings are canonical: decimal as :func:`parse_decimal` reads it, hex as
+    ``0x`` and at most 64 hex digits. Raises NonCanonicalFieldElement for a
+    negative value, a value >= r, or any other string; ``what`` names the
+    value in the error.
     """
     if isinstance(value, bool):
         raise NonCanonicalFieldElement(f"{what}: expected an integer, got a boolean")
     if isinstance(value, str):
-        text = value.strip()
-        try:
-            number = int(text, 16) if text.lower().startswith("0x") else int(text, 10)
-        except ValueError:
-            raise NonCanonicalFieldElement(f"{what}: {value!r} is not a decimal or 0x-hex integer") from None
+        if _HEX.fullmatch(value):
+            if len(value) - 2 > _MAX_DIGITS[16]:
+                raise NonCanonicalFieldElement(f"{what}: {len(value) - 2} hex digits, more than the {_MAX_DIGITS[16]} allowed")
+            number = int(value, 16)
+        else:
+            number = parse_decimal(value, what=what, error=NonCanonicalFieldElement)
     elif isinstance(value, int):
         number = value
     else:
         raise NonCanonicalFieldElement(f"{what}: expected an integer, got {type(value).__name__}")
     if not 0 <= number < R:
-        raise NonCanonicalFieldElement(f"{what}: {number} is not in [0, r)")
+        raise NonCanonicalFieldElement(f"{what}: {_shown(number)} is not in [0, r)")
     return number
 
 

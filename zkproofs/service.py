@@ -22,13 +22,14 @@ Endpoints:
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from zkproofs.errors import MalformedInput
+from zkproofs.jsontext import loads
 from zkproofs.settlement.request import FIELDS
 from zkproofs.settlement.verifier import Reason, SettlementVerifier
 
@@ -84,7 +85,7 @@ def create_app(verifier: SettlementVerifier, max_body_bytes: int) -> FastAPI:
     async def post_settlement(request: Request) -> JSONResponse:
         """Verify a settlement request and record the decision."""
         declared = request.headers.get("content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > max_body_bytes):
+        if declared is not None and (not (declared.isascii() and declared.isdigit()) or int(declared) > max_body_bytes):
             return _refusal(413, "TOO_LARGE", f"body of {declared} bytes exceeds the limit of {max_body_bytes} bytes")
         body = bytearray()
         async for chunk in request.stream():
@@ -92,9 +93,9 @@ def create_app(verifier: SettlementVerifier, max_body_bytes: int) -> FastAPI:
             if len(body) > max_body_bytes:
                 return _refusal(413, "TOO_LARGE", f"body exceeds the limit of {max_body_bytes} bytes")
         try:
-            obj: Any = json.loads(body)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            return _refusal(400, Reason.MALFORMED.value, f"body is not valid JSON ({exc})")
+            obj: Any = loads(body, "body")
+        except MalformedInput as exc:
+            return _refusal(400, Reason.MALFORMED.value, str(exc))
         decision = await run_in_threadpool(verifier.submit, obj)
         return JSONResponse(decision.to_dict(), status_code=STATUS.get(decision.reason, 422))
 

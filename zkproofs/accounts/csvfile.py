@@ -27,7 +27,7 @@ import re
 from collections.abc import Mapping
 
 from zkproofs.accounts.amounts import DEFAULT_DECIMALS
-from zkproofs.accounts.model import Account, AccountSet, Asset
+from zkproofs.accounts.model import MAX_DECIMALS, Account, AccountSet, Asset
 from zkproofs.accounts.source import Cell, IdRegistry, check_width, open_csv
 from zkproofs.errors import AccountsError
 
@@ -40,8 +40,8 @@ def resolve_decimals(
 ) -> int:
     """Decimals of ``symbol``: ``decimals[symbol]`` > DEFAULT_DECIMALS[upper] > ``default_decimals``.
 
-    Raises AccountsError (at ``cell``) when none applies, ValueError for a
-    negative or non-int value supplied by the caller.
+    Raises AccountsError (at ``cell``) when none applies or the value supplied
+    by the caller is not an int in [0, MAX_DECIMALS].
     """
     if decimals is not None and symbol in decimals:
         value = decimals[symbol]
@@ -51,8 +51,8 @@ def resolve_decimals(
         value = default_decimals
     else:
         raise cell.error(f"unknown asset {symbol}: give its decimals")
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"decimals of {symbol} must be an int >= 0, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_DECIMALS:
+        raise cell.error(f"decimals of {symbol} must be an integer in [0, {MAX_DECIMALS}], got {value!r}")
     return value
 
 

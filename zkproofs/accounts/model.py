@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 MAX_AMOUNT = (1 << 64) - 1
 """Largest equity or debt a leaf may carry (amounts are range-checked to 64 bits)."""
 
+MAX_DECIMALS = 36
+"""Most decimals an asset may have (ETH's on-chain 18 with room to spare)."""
+
 
 @dataclass(frozen=True)
 class Asset:

@@ -19,6 +19,7 @@ import json
 from zkproofs.accounts.model import Account, AccountSet, Asset
 from zkproofs.accounts.source import Cell, IdRegistry, read_text
 from zkproofs.errors import AccountsError
+from zkproofs.jsontext import MAX_DEPTH, nesting_depth
 
 
 def _no_duplicates(pairs):
@@ -90,6 +91,9 @@ def load_okx(path) -> AccountSet:
     string, a magnitude above 2^64 - 1, and an empty array.
     """
     text = read_text(path)
+    depth = nesting_depth(text)
+    if depth > MAX_DEPTH:
+        raise AccountsError(f"JSON nested {depth} levels deep; at most {MAX_DEPTH} are accepted", path=path)
     ids = IdRegistry()
     symbols: list[str] = []
     position: dict[str, int] = {}

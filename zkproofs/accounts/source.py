@@ -79,15 +79,20 @@ def location(path, line: int) -> str:
 
 
 class IdRegistry:
-    """Checks account ids: not empty, no surrounding whitespace, unique (first line remembered)."""
+    """Checks account ids: not empty, valid Unicode, no surrounding whitespace, unique (first line remembered)."""
 
     def __init__(self) -> None:
         self._first_line: dict[str, int] = {}
 
     def add(self, account_id: str, cell: Cell) -> str:
-        """Register ``account_id`` read at ``cell``; AccountsError if empty, padded or seen before."""
+        """Register ``account_id`` read at ``cell``; AccountsError if empty, padded, not valid
+        Unicode (an unpaired surrogate, which a JSON ``\\ud800`` escape can produce) or seen before."""
         if account_id.strip() == "":
             raise cell.error("empty account id")
+        try:
+            account_id.encode("utf-8")
+        except UnicodeEncodeError:
+            raise cell.error(f"account id {account_id!r} is not valid Unicode text (unpaired surrogate)") from None
         if account_id != account_id.strip():
             raise cell.error(f"account id {account_id!r} has surrounding whitespace")
         first = self._first_line.get(account_id)

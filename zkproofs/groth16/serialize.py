@@ -26,6 +26,7 @@ from zkproofs.backends import get_backend
 from zkproofs.errors import MalformedInput, PublicInputCountMismatch
 from zkproofs.field import decode_scalar
 from zkproofs.groth16.keys import CURVE, G1_BYTES, G2_BYTES, PROTOCOL, CircuitId, Proof, ProvingKey, VerifyingKey
+from zkproofs.jsontext import is_exactly, loads
 
 VK_FORMAT = "zkproofs/verification-key"
 PROOF_FORMAT = "zkproofs/proof"
@@ -60,20 +61,12 @@ def _check_header(obj: Any, fmt: str, where: str) -> None:
         raise MalformedInput(f"{where}: expected a JSON object")
     if obj.get("format") != fmt:
         raise MalformedInput(f"{where}: not a {fmt} file (format={obj.get('format')!r})")
-    if obj.get("version") != VERSION:
+    if not is_exactly(obj.get("version"), VERSION):
         raise MalformedInput(f"{where}: unsupported version {obj.get('version')!r}")
     if obj.get("protocol") != PROTOCOL or obj.get("curve") != CURVE:
         raise MalformedInput(
             f"{where}: expected protocol {PROTOCOL} on {CURVE}, got {obj.get('protocol')!r} on {obj.get('curve')!r}"
         )
-
-
-def parse_json(text: str | bytes, where: str) -> Any:
-    """json.loads with MalformedInput naming ``where`` and the position on failure."""
-    try:
-        return json.loads(text)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise MalformedInput(f"{where}: invalid JSON ({exc})") from None
 
 
 # verification key ---------------------------------------------------------------
@@ -131,7 +124,7 @@ def vk_to_json(vk: VerifyingKey) -> str:
 
 
 def vk_from_json(text: str | bytes, where: str = "verification key") -> VerifyingKey:
-    return vk_from_dict(parse_json(text, where), where)
+    return vk_from_dict(loads(text, where), where)
 
 
 # proof -----------------------------------------------------------------------------
@@ -179,7 +172,7 @@ def proof_to_json(proof: Proof, vk: VerifyingKey, public_inputs: Sequence[int]) 
 
 
 def proof_from_json(text: str | bytes, where: str = "proof") -> tuple[Proof, dict[str, int]]:
-    return proof_from_dict(parse_json(text, where), where)
+    return proof_from_dict(loads(text, where), where)
 
 
 def public_inputs_in_order(vk: VerifyingKey, named: Mapping[str, int]) -> list[int]:
@@ -223,7 +216,7 @@ def pk_from_bytes(data: bytes, *, backend: str | None = None, where: str = "prov
     version, header_len = struct.unpack_from("<HI", body, 4)
     if version != PK_VERSION:
         raise MalformedInput(f"{where}: unsupported proving key version {version}")
-    header = parse_json(body[10 : 10 + header_len], f"{where} header")
+    header = loads(body[10 : 10 + header_len], f"{where} header")
     vk = vk_from_dict(header.get("vk") if isinstance(header, dict) else None, f"{where}.vk")
     n_domain = _field(header, "domain_size", int, where)
     m = _field(header, "num_variables", int, where)

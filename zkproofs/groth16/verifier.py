@@ -18,7 +18,7 @@ from functools import lru_cache
 from typing import Any, Sequence
 
 from zkproofs.backends import CurveBackend, get_backend
-from zkproofs.errors import CircuitMismatch, InvalidPoint, PublicInputCountMismatch
+from zkproofs.errors import CircuitMismatch, InvalidPoint, MalformedInput, PublicInputCountMismatch
 from zkproofs.field import decode_scalar
 from zkproofs.groth16.keys import Proof, VerifyingKey
 
@@ -36,6 +36,8 @@ class PreparedVerifyingKey:
 @lru_cache(maxsize=32)
 def _prepare(vk: VerifyingKey, backend_name: str) -> PreparedVerifyingKey:
     be = get_backend(backend_name)
+    if len(vk.ic) != vk.num_public + 1:
+        raise MalformedInput(f"verification key has {len(vk.ic)} IC points for {vk.num_public} public inputs (expected {vk.num_public + 1})")
     alpha = be.g1_from_bytes(vk.alpha_g1)
     beta, gamma, delta = (be.g2_from_bytes(x) for x in (vk.beta_g2, vk.gamma_g2, vk.delta_g2))
     for name, point, is_identity in (

@@ -11,7 +11,7 @@ from zkproofs.settlement.ledger import Ledger, LedgerEntry
 from zkproofs.settlement.policy import MarketPolicy, Policy, PolicyError, load_policy
 from zkproofs.settlement.position import Position, SettlementTerms, position_commitment, prove_position, terms_from_policy
 from zkproofs.settlement.prices import JsonFilePriceFeed, PriceFeed, PriceQuote, PriceUnavailable, StaticPriceFeed
-from zkproofs.settlement.request import RequestError, SettlementRequest, parse_request, settlement_id_to_field
+from zkproofs.settlement.request import RequestError, SettlementRequest, parse_request, settlement_context_to_field
 from zkproofs.settlement.verifier import Decision, Reason, SettlementVerifier
 
 __all__ = [
@@ -36,6 +36,6 @@ __all__ = [
     "parse_request",
     "position_commitment",
     "prove_position",
-    "settlement_id_to_field",
+    "settlement_context_to_field",
     "terms_from_policy",
 ]

@@ -29,6 +29,7 @@ from typing import Any, Mapping
 
 from circuits.collateral_ratio import MAX_ASSETS, MAX_HAIRCUT_BPS, RATIO_BITS
 from zkproofs.errors import MalformedInput
+from zkproofs.settlement.request import MARKET_PATTERN
 
 CIRCUIT_NAME = "collateral_ratio"
 
@@ -93,7 +94,14 @@ def _assets(table: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
 
 
 def policy_from_dict(data: Mapping[str, Any], where: str = "policy", base: Path | None = None) -> Policy:
-    """Build a Policy from parsed TOML; PolicyError naming ``where`` and the key."""
+    """Build a Policy from parsed TOML; PolicyError naming ``where`` and the key.
+
+    Unknown tables and keys are errors, not ignored: a misspelt ``[settlment]``
+    would otherwise leave the defaults silently in force.
+    """
+    unknown = set(data) - {"settlement", "markets"}
+    if unknown:
+        raise PolicyError(f"{where}: unknown top-level key(s) {', '.join(sorted(unknown))} (expected [settlement] and [markets.NAME])")
     settlement = data.get("settlement", {})
     if not isinstance(settlement, dict):
         raise PolicyError(f"{where}: settlement: expected a table")
@@ -107,6 +115,8 @@ def policy_from_dict(data: Mapping[str, Any], where: str = "policy", base: Path 
     markets = {}
     for name, table in markets_table.items():
         mat = f"{where}: markets.{name}"
+        if not MARKET_PATTERN.fullmatch(name):
+            raise PolicyError(f"{mat}: a market name is 1-64 characters from A-Z a-z 0-9 . _ : -")
         if not isinstance(table, dict):
             raise PolicyError(f"{mat}: expected a table")
         unknown = set(table) - {"min_ratio_bps", "collateral", "debt", "haircut_bps"}

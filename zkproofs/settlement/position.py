@@ -15,7 +15,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from circuits.collateral_ratio import AMOUNT_BITS, CollateralRatio
+from circuits.collateral_ratio import AMOUNT_BITS, CollateralRatio, commitment_tag
 from zkproofs.errors import CircuitMismatch, MalformedInput
 from zkproofs.field import R, decode_scalar
 from zkproofs.groth16 import ProvingKey, prove
@@ -23,7 +23,7 @@ from zkproofs.groth16.serialize import proof_to_dict
 from zkproofs.poseidon import poseidon_hash
 from zkproofs.settlement.policy import CIRCUIT_NAME, Policy
 from zkproofs.settlement.prices import PriceFeed
-from zkproofs.settlement.request import check_settlement_id, settlement_id_to_field
+from zkproofs.settlement.request import check_settlement_id, settlement_context_to_field
 from zkproofs.settlement.units import format_fixed, parse_fixed
 
 
@@ -102,8 +102,10 @@ def new_salt() -> int:
 
 
 def position_commitment(position: Position) -> int:
-    """Poseidon(collateral amounts..., debt amounts..., salt), as the circuit computes it. O(C + D)."""
-    return poseidon_hash([u for _, u in position.collateral] + [u for _, u in position.debt] + [position.salt])
+    """Poseidon(C * 2^32 + D, collateral amounts..., debt amounts..., salt), as the circuit
+    computes it (:mod:`circuits.collateral_ratio`). O(C + D)."""
+    tag = commitment_tag(len(position.collateral), len(position.debt))
+    return poseidon_hash([tag] + [u for _, u in position.collateral] + [u for _, u in position.debt] + [position.salt])
 
 
 @dataclass(frozen=True)
@@ -168,7 +170,7 @@ def prove_position(pk: ProvingKey, position: Position, terms: SettlementTerms) -
         "haircut_bps": list(terms.haircuts_bps),
         "debt_price": list(terms.debt_prices),
         "min_ratio_bps": terms.min_ratio_bps,
-        "settlement_id": settlement_id_to_field(terms.settlement_id),
+        "settlement_context": settlement_context_to_field(terms.market, terms.settlement_id),
         "expiry": terms.expiry,
     }
     r1cs, witness = circuit.synthesize(inputs)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Mapping, Protocol
 
 from zkproofs.errors import MalformedInput, ZkProofsError
-from zkproofs.groth16.serialize import parse_json
+from zkproofs.jsontext import loads
 from zkproofs.settlement.units import parse_fixed
 
 
@@ -109,7 +109,7 @@ class JsonFilePriceFeed:
         with self._lock:
             if stamp != self._stamp:
                 try:
-                    quotes = parse_price_file(parse_json(self.path.read_bytes(), str(self.path)), str(self.path))
+                    quotes = parse_price_file(loads(self.path.read_bytes(), str(self.path)), str(self.path))
                 except (OSError, MalformedInput) as exc:
                     raise PriceUnavailable(f"price feed unusable: {exc}") from None
                 self._quotes, self._stamp = quotes, stamp

@@ -14,7 +14,9 @@ haircuts and the ratio are integers in basis points; expiry is unix seconds)::
     }
 
 The settlement id is a string of 1-128 characters from ``[A-Za-z0-9._:-]`` (safe in
-a URL path); the proof binds it through :func:`settlement_id_to_field`.
+a URL path), the market name 1-64 of the same characters; the proof binds both
+through :func:`settlement_context_to_field`, so it cannot be replayed for another
+settlement or presented to another market.
 Parsing refuses anything unexpected with a :class:`RequestError` naming the
 field (``collateral[0].price: ...``); a proof's public inputs that are not
 canonical field elements raise NonCanonicalFieldElement. Parsing checks shape
@@ -34,7 +36,8 @@ from zkproofs.groth16.serialize import proof_from_dict
 from zkproofs.settlement.units import parse_fixed
 
 SETTLEMENT_ID_PATTERN = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
-SETTLEMENT_ID_DOMAIN = b"zkproofs/settlement-id/v1\x00"
+MARKET_PATTERN = re.compile(r"[A-Za-z0-9._:\-]{1,64}")
+SETTLEMENT_CONTEXT_DOMAIN = b"zkproofs/settlement-context/v1\x00"
 MAX_EXPIRY = 2**63 - 1
 FIELDS = ("market", "settlement_id", "expiry", "collateral", "debt", "min_ratio_bps", "proof")
 
@@ -48,14 +51,25 @@ class RequestError(MalformedInput):
         self.reason = reason
 
 
-def settlement_id_to_field(settlement_id: str) -> int:
-    """Hash-to-field of a settlement id: the first 31 bytes of
-    SHA-256(b"zkproofs/settlement-id/v1\\x00" || UTF-8(id)), big-endian.
+def settlement_context_to_field(market: str, settlement_id: str) -> int:
+    """Hash-to-field of the settlement context: the first 31 bytes of
+    SHA-256(b"zkproofs/settlement-context/v1\\x00" || market || 0x00 || id), big-endian,
+    market and id in ASCII (their patterns exclude 0x00, so the encoding is injective).
 
-    The result is < 2^248 < r, so no reduction (and no bias) occurs; distinct ids
-    collide only with a SHA-256 (truncated to 248 bits) collision. O(len(id)).
+    The result is < 2^248 < r, so no reduction (and no bias) occurs; distinct
+    contexts collide only with a SHA-256 (truncated to 248 bits) collision.
+    RequestError for a market or id outside its pattern. O(len(market) + len(id)).
     """
-    value = int.from_bytes(hashlib.sha256(SETTLEMENT_ID_DOMAIN + settlement_id.encode("utf-8")).digest()[:31], "big")
+    check_market(market)
+    check_settlement_id(settlement_id)
+    message = SETTLEMENT_CONTEXT_DOMAIN + market.encode("ascii") + b"\x00" + settlement_id.encode("ascii")
+    return int.from_bytes(hashlib.sha256(message).digest()[:31], "big")
+
+
+def check_market(value: Any, field: str = "market") -> str:
+    """Return ``value`` if it is a valid market name; RequestError otherwise."""
+    if not isinstance(value, str) or not MARKET_PATTERN.fullmatch(value):
+        raise RequestError(field, "expected a market name of 1-64 characters from A-Z a-z 0-9 . _ : -")
     return value
 
 
@@ -145,9 +159,7 @@ def parse_request(obj: Any) -> SettlementRequest:
     if not isinstance(obj, dict):
         raise RequestError("body", "expected a JSON object")
     _require(obj, FIELDS, "")
-    market = obj["market"]
-    if not isinstance(market, str) or not market or len(market) > 64:
-        raise RequestError("market", "expected a market name (1-64 characters)")
+    market = check_market(obj["market"])
     settlement_id = check_settlement_id(obj["settlement_id"])
     expiry = _int_field(obj, "expiry", "expiry", 0, MAX_EXPIRY)
     min_ratio = _int_field(obj, "min_ratio_bps", "min_ratio_bps", 1, 1 << 24)
@@ -201,6 +213,6 @@ def expected_public_inputs(request: SettlementRequest) -> dict[str, int]:
     for j, line in enumerate(request.debt):
         out[f"debt_price[{j}]"] = line.price
     out["min_ratio_bps"] = request.min_ratio_bps
-    out["settlement_id"] = settlement_id_to_field(request.settlement_id)
+    out["settlement_context"] = settlement_context_to_field(request.market, request.settlement_id)
     out["expiry"] = request.expiry
     return out

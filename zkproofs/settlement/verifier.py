@@ -8,14 +8,19 @@ first failure (each has its :class:`Reason`):
 3. the proof is for the market's key: circuit name, parameters and digest (WRONG_KEY);
 4. the assets are the market's, in its order (UNACCEPTED_ASSET);
 5. the proof's public inputs are exactly the key's names, canonical, and equal
-   to the request's fields, the settlement id hashed with
-   :func:`~zkproofs.settlement.request.settlement_id_to_field` (MALFORMED);
+   to the request's fields, market and settlement id hashed with
+   :func:`~zkproofs.settlement.request.settlement_context_to_field` (MALFORMED);
 6. the expiry has not passed (EXPIRED: expiry <= now);
 7. the id was not accepted before (REPLAY; checked again inside the ledger's
    write transaction, which is what makes it race-free);
-8. every price has a fresh feed quote (PRICE_UNAVAILABLE, STALE_PRICE:
-   now - updated_at > max_price_age_seconds) within tolerance
-   (PRICE_MISMATCH: |p - feed| * 10^4 > tolerance_bps * feed);
+8. every price has a feed quote (PRICE_UNAVAILABLE, also for a quote dated more
+   than :data:`MAX_CLOCK_SKEW_SECONDS` in the future), fresh (STALE_PRICE:
+   now - updated_at > max_price_age_seconds), and conservative within tolerance
+   (PRICE_MISMATCH): a collateral price in [feed * (1 - tol), feed], a debt
+   price in [feed, feed * (1 + tol)], tol = price_tolerance_bps / 10^4. The
+   band is one-sided so that the proven inequality at the proof's prices
+   implies it at the feed's prices: a prover may understate collateral and
+   overstate debt, never the reverse;
 9. haircuts are at least the policy's (HAIRCUT_BELOW_POLICY) and the ratio at
    least the policy's (RATIO_BELOW_POLICY);
 10. the Groth16 proof verifies (INVALID_PROOF; a point off the curve or outside
@@ -23,8 +28,10 @@ first failure (each has its :class:`Reason`):
 
 Replay protection is on the settlement id, not on proof bytes: Groth16 proofs
 are malleable (anyone can re-randomise an accepted proof) and a prover can make
-any number of fresh proofs of the same position. Every decision, rejections
-included, is appended to the ledger in one transaction.
+any number of fresh proofs of the same position. Every decision on a request
+the venue can act on (known market, the market's key, well-formed) is appended
+to the ledger in one transaction, rejections included; a request refused at
+steps 1-3 or as MALFORMED is a bad request: it is answered and changes nothing.
 """
 
 from __future__ import annotations
@@ -35,13 +42,18 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from zkproofs.errors import MalformedInput
+from circuits.collateral_ratio import CollateralRatio
+from zkproofs.errors import CircuitMismatch, MalformedInput
 from zkproofs.groth16 import VerifyingKey, verify
 from zkproofs.settlement.ledger import Ledger, LedgerEntry
-from zkproofs.settlement.policy import CIRCUIT_NAME, Policy, PolicyError
+from zkproofs.settlement.policy import Policy, PolicyError
 from zkproofs.settlement.prices import PriceFeed, PriceUnavailable
 from zkproofs.settlement.request import SETTLEMENT_ID_PATTERN, SettlementRequest, expected_public_inputs, parse_request
 from zkproofs.settlement.units import format_fixed
+
+
+MAX_CLOCK_SKEW_SECONDS = 60
+"""How far in the future a feed quote may be dated (clock skew between oracle and venue)."""
 
 
 class Reason(str, enum.Enum):
@@ -62,9 +74,14 @@ class Reason(str, enum.Enum):
     INVALID_PROOF = "INVALID_PROOF"
 
 
+BAD_REQUEST = frozenset({Reason.MALFORMED, Reason.UNKNOWN_MARKET, Reason.WRONG_KEY})
+"""Refusals that are not recorded: the request names no settlement the venue can decide on."""
+
+
 @dataclass(frozen=True)
 class Decision:
-    """The outcome of one submission, as stored in the ledger (``seq`` is its row)."""
+    """The outcome of one submission, as stored in the ledger (``seq`` is its row;
+    None for a bad request, which is not recorded)."""
 
     accepted: bool
     reason: Reason
@@ -73,7 +90,7 @@ class Decision:
     market: str | None = None
     proof_digest: str | None = None
     received_at: float = 0.0
-    seq: int = 0
+    seq: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -104,7 +121,8 @@ class SettlementVerifier:
     """Checks settlement requests against a policy, a price feed and the ledger.
 
     ``verification_keys``: market name -> the verifying key of that market's
-    ``collateral_ratio`` circuit; a key of another shape raises PolicyError here.
+    ``collateral_ratio`` circuit; a key of another shape, or whose digest is not
+    this code's circuit, raises PolicyError here (one shape synthesis per market).
     ``clock`` gives unix seconds. ``backend`` selects the curve backend (arkworks
     by default). Thread-safe: the ledger serialises the decisions.
     """
@@ -123,11 +141,10 @@ class SettlementVerifier:
             vk = verification_keys.get(name)
             if vk is None:
                 raise PolicyError(f"no verification key for market {name}")
-            if vk.circuit.name != CIRCUIT_NAME or vk.circuit.params_dict != spec.circuit_params:
-                raise PolicyError(
-                    f"market {name} needs a key for {CIRCUIT_NAME} {spec.circuit_params}, "
-                    f"got {vk.circuit.name} {vk.circuit.params_dict}"
-                )
+            try:
+                CollateralRatio(**spec.circuit_params).check_key(vk, f"the key of market {name}")
+            except CircuitMismatch as exc:
+                raise PolicyError(str(exc)) from None
         self.policy = policy
         self.keys = dict(verification_keys)
         self.price_feed = price_feed
@@ -156,6 +173,8 @@ class SettlementVerifier:
             reason, message = Reason.MALFORMED, str(exc)
         else:
             reason, message = Reason.ACCEPTED, f"settlement {settlement_id} accepted"
+        if reason in BAD_REQUEST:
+            return Decision(False, reason, message, settlement_id, market, digest, now)
         entry = self.ledger.append(
             LedgerEntry(
                 settlement_id=settlement_id,
@@ -207,10 +226,10 @@ class SettlementVerifier:
             raise _Reject(Reason.EXPIRED, f"expiry {req.expiry} has passed (now {int(now)})")
         if self.ledger.is_accepted(req.settlement_id):
             raise _Reject(Reason.REPLAY, f"settlement {req.settlement_id} was already accepted")
-        lines = [(f"collateral[{i}]", c.asset, c.price) for i, c in enumerate(req.collateral)]
-        lines += [(f"debt[{j}]", d.asset, d.price) for j, d in enumerate(req.debt)]
-        for field, asset, price in lines:
-            self._check_price(field, asset, price, now)
+        for i, line in enumerate(req.collateral):
+            self._check_price(f"collateral[{i}]", line.asset, line.price, now, collateral=True)
+        for j, line in enumerate(req.debt):
+            self._check_price(f"debt[{j}]", line.asset, line.price, now, collateral=False)
         for i, (line, floor) in enumerate(zip(req.collateral, spec.min_haircut_bps)):
             if line.haircut_bps < floor:
                 raise _Reject(
@@ -237,21 +256,40 @@ class SettlementVerifier:
                 f"proof.public_inputs: missing {missing}, unexpected {extra} (the key expects {list(vk.public_names)})"
             )
         for name, value in expected_public_inputs(req).items():
+            if name not in names:
+                raise MalformedInput(
+                    f"proof.public_inputs: the request's {len(req.collateral)} collateral and {len(req.debt)} debt "
+                    f"lines do not fit the key's circuit {vk.circuit.name} {vk.circuit.params_dict}"
+                )
             if req.public_inputs[name] != value:
                 raise MalformedInput(
                     f"proof.public_inputs.{name}: {req.public_inputs[name]} does not match the request's value {value}"
                 )
 
-    def _check_price(self, field: str, asset: str, price: int, now: float) -> None:
+    def _check_price(self, field: str, asset: str, price: int, now: float, *, collateral: bool) -> None:
         try:
             quote = self.price_feed.quote(asset)
         except PriceUnavailable as exc:
             raise _Reject(Reason.PRICE_UNAVAILABLE, f"{field}: {exc}") from None
         age = now - quote.updated_at
+        if age < -MAX_CLOCK_SKEW_SECONDS:
+            raise _Reject(
+                Reason.PRICE_UNAVAILABLE,
+                f"{field}: the feed's {asset} quote is dated {int(-age)} s in the future "
+                f"(allowed clock skew {MAX_CLOCK_SKEW_SECONDS} s); the feed cannot be trusted",
+            )
         if age > self.policy.max_price_age_seconds:
             raise _Reject(
                 Reason.STALE_PRICE,
                 f"{field}: the feed's {asset} price is {int(age)} s old (limit {self.policy.max_price_age_seconds} s)",
+            )
+        optimistic = price > quote.price if collateral else price < quote.price
+        if optimistic:
+            raise _Reject(
+                Reason.PRICE_MISMATCH,
+                f"{field}.price {format_fixed(price)} is {'above' if collateral else 'below'} the feed's "
+                f"{format_fixed(quote.price)} for {asset}: {'collateral' if collateral else 'debt'} may not be valued "
+                f"{'above' if collateral else 'below'} the feed price",
             )
         if abs(price - quote.price) * 10_000 > self.policy.price_tolerance_bps * quote.price:
             raise _Reject(

@@ -27,7 +27,6 @@ pass but no reserves were given. Cost: a full rebuild (2N - 1 Poseidon hashes).
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from dataclasses import asdict, dataclass, field
@@ -37,6 +36,7 @@ from typing import Any, Mapping
 
 from zkproofs.accounts.amounts import AmountError, format_amount, to_base_units
 from zkproofs.accounts.model import Account, AccountSet, Asset
+from zkproofs.jsontext import loads
 from zkproofs.tree.build import Progress, leaf_layout, tree_levels
 from zkproofs.tree.hashing import TreeError
 from zkproofs.tree.root import PublishedRoot, published_root
@@ -130,11 +130,10 @@ class AuditReport:
 
 def _read_json(path: str | Path) -> Any:
     try:
-        return json.loads(Path(path).read_bytes())
+        data = Path(path).read_bytes()
     except OSError as exc:
         raise TreeError(f"{path}: {exc.strerror}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise TreeError(f"{path}: invalid JSON ({exc})") from None
+    return loads(data, str(path), TreeError)
 
 
 def parse_reserves(obj: Any, assets: tuple[Asset, ...], where: str = "reserves") -> dict[str, int]:
@@ -237,9 +236,9 @@ def _recompute(store: TreeStore, accounts: AccountSet, progress: Progress | None
             stored = list(store.level(height))
             if len(stored) != len(level):
                 mismatches.append(f"height {height}: {len(stored)} stored nodes, {len(level)} expected")
-            for (idx, h, sums), (eh, esums) in zip(stored, level):
+            for expected_idx, ((idx, h, sums), (eh, esums)) in enumerate(zip(stored, level)):
                 compared += 1
-                if (h, tuple(sums)) != (eh, esums):
+                if (idx, h, tuple(sums)) != (expected_idx, eh, esums):
                     mismatches.append(f"node ({height}, {idx}) differs from the recomputed one")
     except TreeError as exc:
         return [AuditCheck("ranges", False, str(exc)), AuditCheck("recompute", False, "tree cannot be recomputed")]

@@ -31,6 +31,7 @@ from zkproofs.tree.hashing import (
     TreeError,
     check_sums,
     commitment,
+    id_bytes,
     id_field,
     leaf_hash,
     node_hash,
@@ -121,7 +122,7 @@ def leaf_layout(accounts: AccountSet, secret: bytes) -> list[LeafSlot]:
             raise TreeError(f"duplicate account id {account.id!r}")
         seen.add(account.id)
         check_account(account, n_assets)
-        entries.append((order_key(secret, b"id/" + account.id.encode("utf-8")), account, -1))
+        entries.append((order_key(secret, b"id/" + id_bytes(account.id)), account, -1))
     for pad in range((1 << depth) - len(accounts.accounts)):
         entries.append((order_key(secret, b"pad/" + str(pad).encode()), None, pad))
     entries.sort(key=lambda e: e[0])
@@ -264,10 +265,6 @@ def build_tree(
             "format_version": str(FORMAT_VERSION),
             "tree_secret": secret.hex(),
             "depth": str(depth),
-            "root_hash": str(root_hash),
-            "equity_totals": json.dumps(list(summary.equity_totals)),
-            "debt_totals": json.dumps(list(summary.debt_totals)),
-            "account_count": str(summary.account_count),
             "created_at": created_at,
             "source": accounts.source,
             "amount_bits": str(AMOUNT_BITS),

@@ -67,14 +67,23 @@ def _hmac_field(secret: bytes, message: bytes) -> int:
     return int.from_bytes(hmac.new(secret, message, hashlib.sha512).digest(), "big") % R
 
 
+def id_bytes(account_id: str) -> bytes:
+    """UTF-8 of an account id; TreeError for a string that has none (an unpaired surrogate,
+    which a JSON ``\\ud800`` escape can produce)."""
+    try:
+        return account_id.encode("utf-8")
+    except UnicodeEncodeError:
+        raise TreeError(f"account id {account_id!r} is not valid Unicode text (unpaired surrogate)") from None
+
+
 def id_field(account_id: str) -> int:
     """Hash-to-field of an account id: SHA-512(ID_DOMAIN || utf8(id)) mod r (bias < 2^-257)."""
-    return int.from_bytes(hashlib.sha512(ID_DOMAIN + account_id.encode("utf-8")).digest(), "big") % R
+    return int.from_bytes(hashlib.sha512(ID_DOMAIN + id_bytes(account_id)).digest(), "big") % R
 
 
 def user_salt(secret: bytes, account_id: str) -> int:
     """The user's secret salt: HMAC-SHA512(secret, b"salt/" || utf8(id)) mod r."""
-    return _hmac_field(secret, b"salt/" + account_id.encode("utf-8"))
+    return _hmac_field(secret, b"salt/" + id_bytes(account_id))
 
 
 def pad_id_field(secret: bytes, index: int) -> int:

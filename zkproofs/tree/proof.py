@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from zkproofs.errors import NonCanonicalFieldElement
-from zkproofs.field import R, decode_scalar
-from zkproofs.tree.hashing import TreeError, check_sums, json_field, leaf_hash, node_hash, user_commitment
+from zkproofs.field import R, decode_scalar, parse_decimal
+from zkproofs.jsontext import is_exactly
+from zkproofs.tree.hashing import TreeError, check_sums, id_bytes, json_field, leaf_hash, node_hash, user_commitment
 from zkproofs.tree.root import PublishedRoot
 from zkproofs.tree.store import TreeStore
 
@@ -180,12 +181,7 @@ def proof_to_json(proof: InclusionProof) -> str:
 def _ints(values: Any, n: int, where: str) -> tuple[int, ...]:
     if not isinstance(values, list) or len(values) != n:
         raise TreeError(f"{where}: expected a list of {n} decimal strings")
-    out = []
-    for i, v in enumerate(values):
-        if not isinstance(v, str) or not v.isdigit():
-            raise TreeError(f"{where}[{i}]: expected a non-negative decimal string, got {v!r}")
-        out.append(int(v))
-    return tuple(out)
+    return tuple(parse_decimal(v, what=f"{where}[{i}]", error=TreeError) for i, v in enumerate(values))
 
 
 def _scalar(value: Any, where: str) -> int:
@@ -203,7 +199,7 @@ def proof_from_dict(obj: Any, where: str = "proof") -> InclusionProof:
     Decoding checks shapes and encodings only; ranges and hashes are the
     verifier's job (a well-formed but false proof decodes, then fails to verify).
     """
-    if not isinstance(obj, dict) or obj.get("format") != PROOF_FORMAT or obj.get("version") != PROOF_VERSION:
+    if not isinstance(obj, dict) or obj.get("format") != PROOF_FORMAT or not is_exactly(obj.get("version"), PROOF_VERSION):
         raise TreeError(f"{where}: not a {PROOF_FORMAT} v{PROOF_VERSION} file")
     if obj.get("kind") != "plain":
         raise TreeError(f"{where}: field 'kind' must be 'plain'")
@@ -222,8 +218,10 @@ def proof_from_dict(obj: Any, where: str = "proof") -> InclusionProof:
     leaf_index = json_field(obj, "leaf_index", int, where)
     if leaf_index < 0:
         raise TreeError(f"{where}.leaf_index: negative")
+    user_id = json_field(obj, "user_id", str, where)
+    id_bytes(user_id)  # TreeError now, as malformed input, for an id with no UTF-8 form
     return InclusionProof(
-        user_id=json_field(obj, "user_id", str, where),
+        user_id=user_id,
         salt=_scalar(json_field(obj, "salt", str, where), f"{where}.salt"),
         leaf_index=leaf_index,
         assets=tuple(assets),

@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from zkproofs.accounts.amounts import format_amount
-from zkproofs.accounts.model import Asset
-from zkproofs.field import decode_scalar
+from zkproofs.accounts.model import MAX_DECIMALS, Asset
+from zkproofs.field import decode_scalar, parse_decimal
+from zkproofs.jsontext import is_exactly, loads
 from zkproofs.tree.hashing import MAX_DEPTH, TreeError, check_sums, hash_parameters, json_field
 from zkproofs.tree.store import TreeStore
 
@@ -73,9 +74,7 @@ def root_to_json(root: PublishedRoot) -> str:
 
 
 def _amount(value: Any, where: str) -> int:
-    if not isinstance(value, str) or not value.isdigit():
-        raise TreeError(f"{where}: expected a non-negative decimal string, got {value!r}")
-    return int(value)
+    return parse_decimal(value, what=where, error=TreeError)
 
 
 def root_from_dict(obj: Any, where: str = "root") -> PublishedRoot:
@@ -87,7 +86,7 @@ def root_from_dict(obj: Any, where: str = "root") -> PublishedRoot:
     """
     if not isinstance(obj, dict):
         raise TreeError(f"{where}: expected a JSON object")
-    if obj.get("format") != ROOT_FORMAT or obj.get("version") != ROOT_VERSION:
+    if obj.get("format") != ROOT_FORMAT or not is_exactly(obj.get("version"), ROOT_VERSION):
         raise TreeError(f"{where}: not a {ROOT_FORMAT} v{ROOT_VERSION} file")
     if obj.get("hash") != hash_parameters():
         raise TreeError(f"{where}: field 'hash': hash parameters differ from this verifier's")
@@ -99,6 +98,8 @@ def root_from_dict(obj: Any, where: str = "root") -> PublishedRoot:
     for i, item in enumerate(json_field(obj, "assets", list, where)):
         symbol = json_field(item, "symbol", str, f"{where}.assets[{i}]")
         decimals = json_field(item, "decimals", int, f"{where}.assets[{i}]")
+        if not 0 <= decimals <= MAX_DECIMALS:
+            raise TreeError(f"{where}.assets[{i}].decimals: {decimals} not in [0, {MAX_DECIMALS}]")
         assets.append(Asset(symbol, decimals))
     if not assets or len({a.symbol for a in assets}) != len(assets):
         raise TreeError(f"{where}.assets: expected distinct asset symbols")
@@ -113,11 +114,7 @@ def root_from_dict(obj: Any, where: str = "root") -> PublishedRoot:
 
 def root_from_json(text: str | bytes, where: str = "root") -> PublishedRoot:
     """:func:`root_from_dict` of JSON text; TreeError for invalid JSON."""
-    try:
-        obj = json.loads(text)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise TreeError(f"{where}: invalid JSON ({exc})") from None
-    return root_from_dict(obj, where)
+    return root_from_dict(loads(text, where, TreeError), where)
 
 
 def published_root(store: TreeStore) -> PublishedRoot:

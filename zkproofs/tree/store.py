@@ -3,8 +3,8 @@
 Tables (``FORMAT_VERSION`` 1):
 
 * ``meta(key PRIMARY KEY, value)``: format_version, tree_secret (hex; the
-  exchange's secret, never published), depth, root_hash, equity_totals,
-  debt_totals (JSON int lists), account_count, created_at, source;
+  exchange's secret, never published), depth, created_at, source, amount_bits
+  (the root hash and totals are the root node's row, never copied here);
 * ``assets(position PRIMARY KEY, symbol UNIQUE, decimals)``;
 * ``accounts(id PRIMARY KEY, leaf_index UNIQUE, salt, equities, debts, collateral)``
   (salt decimal text; amounts JSON int lists in base units);
@@ -19,7 +19,6 @@ Writers build into a temporary file beside the target and ``os.replace`` it
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sqlite3
 import tempfile
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import Iterator
 
 from zkproofs.accounts.model import Asset
+from zkproofs.jsontext import loads
 from zkproofs.tree.hashing import TreeError
 
 FORMAT_VERSION = 1
@@ -89,10 +89,7 @@ def atomic_database(path: str | os.PathLike) -> Iterator[sqlite3.Connection]:
 
 
 def _int_list(text: str, where: str) -> tuple[int, ...]:
-    try:
-        values = json.loads(text)
-    except json.JSONDecodeError:
-        raise TreeError(f"{where}: not a JSON list") from None
+    values = loads(text, where, TreeError)
     if not isinstance(values, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
         raise TreeError(f"{where}: expected a list of integers")
     return tuple(values)
@@ -185,7 +182,7 @@ class TreeStore:
         where = f"{self.path}: account {row[0]!r}"
         return AccountRow(
             id=row[0],
-            leaf_index=int(row[1]),
+            leaf_index=_int(row[1], f"{where} leaf_index"),
             salt=_int(row[2], f"{where} salt"),
             equities=_int_list(row[3], f"{where} equities"),
             debts=_int_list(row[4], f"{where} debts"),
