@@ -18,6 +18,7 @@ from zkproofs.errors import UnsatisfiedConstraint
 from zkproofs.field import R
 from zkproofs.groth16 import prove, setup, verify
 from zkproofs.poseidon import poseidon_hash
+from zkproofs.settlement.position import Position, position_commitment
 
 BTC = 27_000_12000000  # 27000.12 USD, 8 decimals
 USDC = 1_00000000
@@ -189,6 +190,44 @@ def test_forged_commitment_fails():
     assert not r1cs.is_satisfied(bad)
 
 
+def _position21(collateral, debt, salt=12345):
+    return Position(collateral=(("BTC", collateral[0]), ("ETH", collateral[1])), debt=(("USDC", debt[0]),), salt=salt)
+
+
+def _commitment_index(r1cs):
+    return 1 + r1cs.public_names.index("commitment")
+
+
+@pytest.mark.parametrize(
+    "collateral,debt,salt",
+    [([150_000_000, 10**10], [2_000_000_000_000], 12345), ([0, 1], [0], 0), ([2**64 - 1, 7], [2**64 - 1], R - 1)],
+)
+def test_commitment_is_the_native_position_commitment_2x1(collateral, debt, salt):
+    # Never the formula itself: whatever position_commitment computes, the circuit must agree.
+    r1cs, w = C21.synthesize(inputs(collateral, [BTC, 3_000_00000000], [500, 1_000], debt, [USDC], 1, salt=salt))
+    assert w[_commitment_index(r1cs)] == position_commitment(_position21(collateral, debt, salt))
+    aligned = _position21(collateral, debt, salt).for_market(("BTC", "ETH"), ("USDC",))
+    assert w[_commitment_index(r1cs)] == position_commitment(aligned)
+
+
+@pytest.mark.parametrize("index,other", [(0, 150_000_001), (1, 10**10 + 1), (1, 0), (1, 2**64 - 1)])
+def test_forged_collateral_amount_with_the_old_commitment_fails_2x1(index, other):
+    # Commit to one position, then run the circuit honestly on the same position
+    # with one collateral amount changed but publish the old commitment: the ratio
+    # still holds (ratio 1, no debt), so only the commitment can object.
+    collateral = [150_000_000, 10**10]
+    values = inputs(collateral, [BTC, 3_000_00000000], [500, 1_000], [0], [USDC], 1)
+    r1cs, honest = C21.synthesize(values)
+    k = _commitment_index(r1cs)
+    assert honest[k] == position_commitment(_position21(collateral, [0]))
+    changed = list(collateral)
+    changed[index] = other
+    r1cs, w = C21.synthesize({**values, "collateral": changed})
+    assert r1cs.is_satisfied(w) and w[k] != honest[k]
+    bad = forged(w, k, honest[k])
+    assert r1cs.labels[r1cs.first_unsatisfied(bad)].endswith("output commitment")
+
+
 def _ratio_bits(r1cs):
     return [i for i, label in r1cs.hint_labels.items() if label.startswith("ratio/")]
 
@@ -284,6 +323,12 @@ def test_zero_debt_proves(setup11):
     r1cs, w = C11.synthesize(inputs([0], [BTC], [0], [0], [USDC], BPS))
     proof = prove(setup11, r1cs, w)
     assert verify(setup11.vk, w[1 : r1cs.num_public + 1], proof)
+
+
+@pytest.mark.parametrize("c,d,n", [(1, 1, 153), (16, 16, 157), (2, 1, 154), (1, 2**16, 169), (2**16, 2**16, 169)])
+def test_comparison_bits_pinned(c, d, n):
+    # Module docstring: n = 152 + bit_length(max(C, D)), 169 at the cap of 2^16 assets.
+    assert CollateralRatio(collateral=c, debt=d).comparison_bits() == n
 
 
 def test_comparison_width_fits_the_field():

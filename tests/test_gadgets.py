@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from circuits.range_poseidon import RangePoseidon
 from tests.helpers import forged, hint_index
 from zkproofs.errors import CircuitError
 from zkproofs.field import R
@@ -70,6 +71,33 @@ def test_wrapping_widths_are_refused():
         range_check(cs, x, 0)
 
 
+def test_bit_width_cap_is_254_literally():
+    # 2^254 < r < 2^255: 254-bit decompositions are unique, 255-bit ones are not.
+    r1cs, witness, _ = build({"x": 2**254 - 1}, lambda cs, x: to_bits(cs, x, 254))
+    assert r1cs.is_satisfied(witness)
+    r1cs, witness, _ = build({"x": R - 1}, lambda cs, x: range_check(cs, x, 254))
+    assert not r1cs.is_satisfied(witness)  # r - 1 >= 2^254
+    cs = ConstraintSystem({"x": 5})
+    x = cs.private_input("x")
+    with pytest.raises(CircuitError):
+        to_bits(cs, x, 255)
+    with pytest.raises(CircuitError):
+        range_check(cs, x, 255)
+
+
+def test_range_poseidon_value_2_64_is_unsatisfied():
+    # The prover picks the value freely (every other hint is computed from it), so
+    # forging it to >= 2^64 means synthesizing with that value: the Poseidon chain
+    # accepts any field element, only the 64-bit range check refuses it.
+    circuit = RangePoseidon(count=2)
+    r1cs, witness = circuit.synthesize({"values[0]": 7, "values[1]": 2**64 - 1})
+    assert r1cs.is_satisfied(witness)
+    for value in (2**64, 2**64 + 7, R - 1):
+        r1cs, witness = circuit.synthesize({"values[0]": 7, "values[1]": value})
+        index = r1cs.first_unsatisfied(witness)
+        assert index is not None and r1cs.labels[index].startswith("value 1/to_bits[64]/"), value
+
+
 def test_from_bits_is_linear():
     cs = ConstraintSystem({"a": 1, "b": 0, "c": 1})
     bits = [cs.private_input(n) for n in "abc"]
@@ -104,6 +132,17 @@ def test_is_zero_forged_inverse_rejected_for_nonzero():
     assert not r1cs.is_satisfied(forged(witness, hint_index(r1cs, "is_zero/inverse"), 5))
 
 
+@pytest.mark.parametrize("value", [7, R - 1])
+def test_is_zero_forged_out_one_and_inverse_zero_rejected(value):
+    # out = 1, inverse = 0 satisfies x * inverse = 1 - out; only x * out = 0 refuses it.
+    r1cs, witness, out = build({"x": value}, is_zero)
+    assert out.value == 0
+    w = forged(witness, hint_index(r1cs, "is_zero/out"), 1)
+    w = forged(w, hint_index(r1cs, "is_zero/inverse"), 0)
+    index = r1cs.first_unsatisfied(w)
+    assert index is not None and r1cs.labels[index] == "is_zero/x * out = 0"
+
+
 def test_is_equal():
     _, _, eq = build({"a": 9, "b": 9}, is_equal)
     _, _, ne = build({"a": 9, "b": 8}, is_equal)
@@ -131,6 +170,18 @@ def test_less_than_refuses_out_of_range_operands():
     assert not r1cs.is_satisfied(witness)
 
 
+@pytest.mark.parametrize("b", [R - 1, 2**8, R - 200])
+def test_less_than_refuses_out_of_range_second_operand(b):
+    # a - b + 2^8 fits 9 bits for these b, so the comparison itself accepts them
+    # (and would claim a >= b); only the range check of b refuses them.
+    r1cs, witness, _ = build({"a": 3, "b": b}, lambda cs, x, y: less_than_unchecked(cs, x, y, 8))
+    assert r1cs.is_satisfied(witness)
+    r1cs, witness, _ = build({"a": 3, "b": b}, lambda cs, x, y: less_than(cs, x, y, 8))
+    index = r1cs.first_unsatisfied(witness)
+    # rows 0..8: range check of a; rows 9..17: range check of b; then the comparison
+    assert index is not None and 9 <= index < 18 and r1cs.labels[index] == "to_bits[8]/recomposition"
+
+
 def test_greater_or_equal():
     _, _, ge = build({"a": 10, "b": 10}, lambda cs, x, y: greater_or_equal(cs, x, y, 8))
     _, _, lt = build({"a": 9, "b": 10}, lambda cs, x, y: greater_or_equal(cs, x, y, 8))
@@ -147,6 +198,34 @@ def test_assert_greater_or_equal_checks_operands():
     # a = 2^64 + 5 is not a 64-bit value even though a >= b
     r1cs, witness, _ = build({"a": 2**64 + 5, "b": 3}, lambda cs, x, y: assert_greater_or_equal(cs, x, y, 64))
     assert not r1cs.is_satisfied(witness)
+
+
+@pytest.mark.parametrize("a,b", [(10, R - 5), (0, R - 2**64 + 1), (2**64 - 2, R - 1)])
+def test_assert_greater_or_equal_checks_second_operand(a, b):
+    # b = r - k is "negative": a - b = a + k < 2^64 passes the difference check, a is
+    # in range, so only the range check of b refuses it.
+    r1cs, witness, _ = build({"a": a, "b": b}, lambda cs, x, y: assert_greater_or_equal_unchecked(cs, x, y, 64))
+    assert r1cs.is_satisfied(witness)
+    r1cs, witness, _ = build({"a": a, "b": b}, lambda cs, x, y: assert_greater_or_equal(cs, x, y, 64))
+    index = r1cs.first_unsatisfied(witness)
+    # rows 0..64: range check of a; rows 65..129: range check of b; then the difference
+    assert index is not None and 65 <= index < 130 and r1cs.labels[index] == "to_bits[64]/recomposition"
+
+
+def test_comparison_width_cap_is_253_literally():
+    # Width 254 would be unsound: for a < b, a - b = r - (b - a) can be < 2^254.
+    cs = ConstraintSystem({"a": 1, "b": 2})
+    a, b = cs.private_input("a"), cs.private_input("b")
+    for gadget in (assert_greater_or_equal_unchecked, less_than_unchecked, assert_greater_or_equal, less_than):
+        with pytest.raises(CircuitError):
+            gadget(cs, a, b, 254)
+    ok = lambda cs, x, y: assert_greater_or_equal_unchecked(cs, x, y, 253)  # noqa: E731
+    r1cs, witness, _ = build({"a": 2**253 - 1, "b": 0}, ok)
+    assert r1cs.is_satisfied(witness)
+    r1cs, witness, _ = build({"a": 0, "b": 2**253 - 1}, ok)
+    assert not r1cs.is_satisfied(witness)
+    r1cs, witness, lt = build({"a": 0, "b": 2**253 - 1}, lambda cs, x, y: less_than(cs, x, y, 253))
+    assert lt.value == 1 and r1cs.is_satisfied(witness)
 
 
 # select / swap --------------------------------------------------------------------------

@@ -163,6 +163,53 @@ def _row_ok(r1cs, w, i):
     return (ev(r1cs.a[i]) * ev(r1cs.b[i]) - ev(r1cs.c[i])) % R == 0
 
 
+def height1_debt_inputs(sibling_debt, sibling_equity=0):
+    """Depth 2, one asset: alice (equity 100, debt 300) at leaf 0 beside an empty leaf, and
+    at height 1 a sibling with sums (sibling_equity, sibling_debt); the root and its sums
+    are computed natively (field additions), so every constraint but a range check holds."""
+    c1 = user_commitment("alice", 1)
+    alice = (100, 300)
+    empty_hash, empty = leaf_hash(user_commitment("pad", 2), (0,), (0,)), (0, 0)
+    node1 = node_hash(leaf_hash(c1, alice[:1], alice[1:]), alice, empty_hash, empty)
+    sums1 = alice
+    sibling_hash, sibling = 123456789, (sibling_equity, sibling_debt)
+    root_hash = node_hash(node1, sums1, sibling_hash, sibling)
+    root_sums = [(a + b) % R for a, b in zip(sums1, sibling)]
+    return {
+        "commitment": c1,
+        "equities": [alice[0]],
+        "debts": [alice[1]],
+        "root": root_hash,
+        "root_equities": root_sums[:1],
+        "root_debts": root_sums[1:],
+        "path_bits": [0, 0],
+        "sibling_hashes": [empty_hash, sibling_hash],
+        "sibling_equities": [[0], [sibling_equity]],
+        "sibling_debts": [[0], [sibling_debt]],
+    }
+
+
+def _failing_labels(r1cs, witness):
+    return {r1cs.labels[i] for i in range(r1cs.num_constraints) if not _row_ok(r1cs, witness, i)}
+
+
+@pytest.mark.parametrize("sibling_debt", [R - 200, R - 1, 2**65, 2**65 + 300, 2**66])
+def test_height1_sibling_debt_sum_fails_only_at_its_range_check(sibling_debt):
+    # R - 200 wraps the root debt to 100 (below alice's own 300); 2^65 does not wrap
+    # but exceeds every honest height-1 sum. Either way the path is otherwise
+    # consistent, so only the range check of the sibling's debt sum (sums: equities,
+    # then debts; index 1 with one asset) may fail.
+    r1cs, witness = synth(height1_debt_inputs(sibling_debt), depth=2, assets=1)
+    failing = _failing_labels(r1cs, witness)
+    assert failing and all(label.startswith("level[1]/sibling_sum[1]/to_bits[65]/") for label in failing), failing
+
+
+@pytest.mark.parametrize("sibling_debt,sibling_equity", [(2**65 - 1, 0), (2**65 - 1, 2**65 - 1), (0, 5)])
+def test_height1_sibling_sums_up_to_2_65_minus_1_satisfy(sibling_debt, sibling_equity):
+    r1cs, witness = synth(height1_debt_inputs(sibling_debt, sibling_equity), depth=2, assets=1)
+    assert r1cs.is_satisfied(witness)
+
+
 @pytest.mark.parametrize("hint", ["level[1]/sibling_sum[0]/to_bits[65]/bit 3", "user_amount[2]/to_bits[64]/bit 0"])
 def test_forged_range_bit_hint(tree, hint):
     r1cs, witness = synth(circuit_inputs(tree[2]["u3"]))
