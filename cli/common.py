@@ -58,14 +58,15 @@ def read_json(path: str) -> Any:
     return loads(read_bytes(path), path)
 
 
-def parse_params(values: tuple[str, ...]) -> dict[str, int]:
-    """``("depth=10", ...)`` -> {"depth": 10}; MalformedInput on anything else."""
+def parse_params(values: tuple[str, ...], option: str = "--param", max_digits: int = 9) -> dict[str, int]:
+    """``("depth=10", ...)`` -> {"depth": 10}; MalformedInput naming ``option`` on anything else
+    (a missing name or ``=``, a value that is not a canonical decimal of at most ``max_digits``)."""
     params = {}
     for item in values:
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
-            raise MalformedInput(f"--param {item!r}: expected NAME=INTEGER")
-        params[name.strip()] = parse_decimal(value.strip(), what=f"--param {item!r}", max_digits=9)
+            raise MalformedInput(f"{option} {item!r}: expected NAME=INTEGER")
+        params[name.strip()] = parse_decimal(value.strip(), what=f"{option} {item!r}", max_digits=max_digits)
     return params
 
 

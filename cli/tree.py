@@ -21,27 +21,16 @@ from typing import Iterator
 
 import click
 
-from cli.common import EXIT_INVALID, backend_option, emit_json, read_bytes, read_json, reports_errors
+from cli.common import EXIT_INVALID, backend_option, emit_json, parse_params, read_bytes, read_json, reports_errors
 from zkproofs.accounts import FORMATS, format_amount, load_accounts
 from zkproofs.atomic import atomic_write_text
 from zkproofs.errors import MalformedInput
-from zkproofs.field import parse_decimal
 from zkproofs.groth16.serialize import pk_from_bytes, vk_from_dict
 from zkproofs.tree import TreeStore, build_tree, make_inclusion_proof, published_root
 from zkproofs.tree.audit import audit_tree, load_prices, load_reserves
 from zkproofs.tree.proof import inclusion_failure, proof_from_dict, proof_to_json
 from zkproofs.tree.root import root_from_dict, root_to_dict, root_to_json
 from zkproofs.tree.zk import is_zk_proof, make_zk_proof, zk_failure, zk_to_json
-
-
-def _parse_decimals(values: tuple[str, ...]) -> dict[str, int] | None:
-    out = {}
-    for item in values:
-        symbol, sep, number = item.partition("=")
-        if not sep or not symbol.strip():
-            raise MalformedInput(f"--decimals {item!r}: expected SYMBOL=INTEGER")
-        out[symbol.strip()] = parse_decimal(number.strip(), what=f"--decimals {item!r}", max_digits=3)
-    return out or None
 
 
 @contextlib.contextmanager
@@ -90,7 +79,7 @@ def build_cmd(accounts: str, db_path: str, root_out: str | None, fmt: str | None
     if len({Path(p).resolve() for p in (accounts, db_path, root_path)}) < 3:
         raise MalformedInput(f"ACCOUNTS, --db and --root-out must be three different files, got {accounts}, {db_path}, {root_path}")
     try:
-        account_set = load_accounts(accounts, format=fmt, decimals=_parse_decimals(decimals))
+        account_set = load_accounts(accounts, format=fmt, decimals=parse_params(decimals, "--decimals", max_digits=3) or None)
     except ValueError as exc:
         raise MalformedInput(f"{accounts}: {exc}") from None
     secret = None
