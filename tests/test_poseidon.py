@@ -19,7 +19,7 @@ from tests.helpers import forged
 from zkproofs.errors import NonCanonicalFieldElement
 from zkproofs.field import R
 from zkproofs.gadgets.poseidon import poseidon_hash as poseidon_hash_gadget
-from zkproofs.poseidon import PoseidonParams, hash2, permute, permute_reference, poseidon_hash, poseidon_params
+from zkproofs.poseidon import PoseidonParams, hash2, permute, permute_reference, poseidon_hash, poseidon_hash_many, poseidon_params
 from zkproofs.poseidon import native
 from zkproofs.poseidon.optimized import derive, optimized_constants
 from zkproofs.r1cs import ConstraintSystem
@@ -322,3 +322,12 @@ def test_groth16_rejects_wrong_digest():
     proof = prove(pk, r1cs, witness)
     assert verify(pk.vk, [digest], proof)
     assert not verify(pk.vk, [(digest + 1) % R], proof)
+
+
+@pytest.mark.parametrize("t", [3, 5])
+def test_batched_sponge_equals_one_at_a_time(t):
+    rows = [[(i * 7919 + j * 104729) % R for j in range(6)] for i in range(5)]
+    assert poseidon_hash_many(rows, t=t) == [poseidon_hash(row, t=t) for row in rows]
+    assert poseidon_hash_many([], t=t) == []
+    with pytest.raises(ValueError, match="input 1 has 5 elements"):
+        poseidon_hash_many([rows[0], rows[1][:5]], t=t)

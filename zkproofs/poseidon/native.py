@@ -135,25 +135,53 @@ def permute(state: Sequence[int], params: PoseidonParams) -> list[int]:
     return [x % p for x in s]
 
 
+def permute_many(states: Sequence[Sequence[int]], params: PoseidonParams) -> list[list[int]]:
+    """:func:`permute` applied to each of ``states`` (n states of t integers each).
+
+    The batched entry point that hot paths (tree levels, leaf hashing) call, so that
+    a compiled kernel can take the whole batch in one call. O(n) permutations.
+    Raises ValueError as :func:`permute` does.
+    """
+    return [permute(state, params) for state in states]
+
+
 def poseidon_hash(inputs: Sequence[int], *, t: int = 3) -> int:
     """Poseidon sponge hash of a fixed-length list of field elements (convention above).
 
     Raises ValueError for an empty list or an unsupported width, and
     NonCanonicalFieldElement for an input outside [0, r).
     """
+    return poseidon_hash_many([inputs], t=t)[0]
+
+
+def poseidon_hash_many(inputs: Sequence[Sequence[int]], *, t: int = 3) -> list[int]:
+    """:func:`poseidon_hash` of each of ``inputs`` (n lists of one common length L >= 1).
+
+    Absorbs all n sponges in lockstep, one :func:`permute_many` call per block of
+    t - 1 inputs: ceil(L / (t - 1)) batched calls, n permutations each.
+    Raises ValueError for an empty list, unequal lengths or an unsupported width,
+    and NonCanonicalFieldElement for an input outside [0, r).
+    """
     if not inputs:
+        return []
+    length = len(inputs[0])
+    if length == 0:
         raise ValueError("poseidon_hash needs at least one input")
     params = poseidon_params(t)
-    for i, x in enumerate(inputs):
-        if not isinstance(x, int) or not 0 <= x < R:
-            raise NonCanonicalFieldElement(f"Poseidon input {i}: {x!r} is not in [0, r)")
+    for j, row in enumerate(inputs):
+        if len(row) != length:
+            raise ValueError(f"poseidon_hash_many: input {j} has {len(row)} elements, input 0 has {length}")
+        for i, x in enumerate(row):
+            if not isinstance(x, int) or not 0 <= x < R:
+                raise NonCanonicalFieldElement(f"Poseidon input {i}: {x!r} is not in [0, r)")
     rate = t - 1
-    state = [len(inputs) << 64] + [0] * rate
-    for start in range(0, len(inputs), rate):
-        for i, x in enumerate(inputs[start : start + rate]):
-            state[1 + i] = (state[1 + i] + x) % R
-        state = permute(state, params)
-    return state[1]
+    states = [[length << 64] + [0] * rate for _ in inputs]
+    for start in range(0, length, rate):
+        for state, row in zip(states, inputs):
+            for i, x in enumerate(row[start : start + rate]):
+                state[1 + i] = (state[1 + i] + x) % R
+        states = permute_many(states, params)
+    return [state[1] for state in states]
 
 
 def hash2(a: int, b: int) -> int:
