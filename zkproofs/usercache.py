@@ -1,0 +1,64 @@
+"""A per-user cache of facts that are expensive to recompute and cheap to key.
+
+Entries are small JSON documents under ``$ZKPROOFS_CACHE_DIR`` (default
+``$XDG_CACHE_HOME/zkproofs``, else ``~/.cache/zkproofs``), one folder per package
+version, so that an upgrade (which may change circuits or checks) starts empty.
+A cache entry is an optimisation, never a source of truth for anything an
+attacker can write: callers key entries by a hash of everything the cached fact
+depends on, and a missing, unreadable or malformed entry is simply a miss.
+Writes are atomic (:mod:`zkproofs.atomic`); a cache that cannot be written is
+ignored (the caller recomputes next time).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from zkproofs.atomic import atomic_write_text
+
+_KEY = re.compile(r"[0-9a-zA-Z_.-]{1,128}")
+
+
+def _package_version() -> str:
+    try:
+        return version("zkproofs")
+    except PackageNotFoundError:
+        return "unversioned"
+
+
+def cache_dir() -> Path:
+    """The cache folder of this package version (not created here)."""
+    base = os.environ.get("ZKPROOFS_CACHE_DIR")
+    if not base:
+        xdg = os.environ.get("XDG_CACHE_HOME")
+        base = str(Path(xdg) / "zkproofs") if xdg else str(Path.home() / ".cache" / "zkproofs")
+    return Path(base) / _package_version()
+
+
+def _path(namespace: str, key: str) -> Path:
+    if not _KEY.fullmatch(namespace) or not _KEY.fullmatch(key):
+        raise ValueError(f"cache namespace and key must match {_KEY.pattern}: {namespace!r}, {key!r}")
+    return cache_dir() / namespace / f"{key}.json"
+
+
+def recall(namespace: str, key: str) -> Any | None:
+    """The JSON value stored under (namespace, key), or None when absent or unreadable."""
+    try:
+        return json.loads(_path(namespace, key).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def remember(namespace: str, key: str, value: Any) -> None:
+    """Store a JSON-serialisable ``value`` under (namespace, key); OS errors are ignored."""
+    path = _path(namespace, key)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, json.dumps(value, sort_keys=True))
+    except OSError:
+        pass
