@@ -21,7 +21,7 @@ from typing import Any
 
 from zkproofs.atomic import atomic_write_text
 
-_KEY = re.compile(r"[0-9a-zA-Z_.-]{1,128}")
+_KEY = re.compile(r"[0-9a-zA-Z_-][0-9a-zA-Z_.-]{0,127}")
 
 
 def _package_version() -> str:
@@ -47,9 +47,13 @@ def _path(namespace: str, key: str) -> Path:
 
 
 def recall(namespace: str, key: str) -> Any | None:
-    """The JSON value stored under (namespace, key), or None when absent or unreadable."""
+    """The JSON value stored under (namespace, key), or None when absent or unreadable.
+
+    Raises ValueError for a namespace or key outside ``[0-9a-zA-Z_.-]`` (or starting with a dot).
+    """
+    path = _path(namespace, key)
     try:
-        return json.loads(_path(namespace, key).read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
 
