@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from circuits import CIRCUITS, get_circuit
+from cli.ceremony import ceremony
 from cli.demo import demo
 from cli.tree import tree, audit
 from cli.position import position
@@ -236,6 +237,7 @@ main.add_command(tree)
 main.add_command(audit)
 main.add_command(position)
 main.add_command(serve)
+main.add_command(ceremony)
 
 if __name__ == "__main__":
     main()

@@ -75,3 +75,34 @@ class AccountsError(MalformedInput):
                 parts.append(f"column {column}")
             where = ", ".join(parts)
         super().__init__(f"{where}: {reason}" if where else reason)
+
+
+class MalformedFile(MalformedInput):
+    """A binary file (``.ptau``, ``.zkey``) that cannot be decoded: ``where`` names the file,
+    ``section`` the section type and ``offset`` the byte offset, where known.
+
+    The message reads ``pot.ptau, section 2, offset 1234: <reason>``.
+    """
+
+    def __init__(self, where: str, reason: str, *, section: int | None = None, offset: int | None = None):
+        self.where = where
+        self.reason = reason
+        self.section = section
+        self.offset = offset
+        parts = [os.path.basename(where)] if where else []
+        if section is not None:
+            parts.append(f"section {section}")
+        if offset is not None:
+            parts.append(f"offset {offset}")
+        super().__init__(f"{', '.join(parts)}: {reason}" if parts else reason)
+
+
+class CeremonyError(ZkProofsError):
+    """A well-formed setup-ceremony transcript that fails a check; ``step`` names the check
+    (for example ``"contribution 2: proof of knowledge of tau"``), so callers and tests
+    can tell which one."""
+
+    def __init__(self, step: str, reason: str):
+        super().__init__(f"{step}: {reason}")
+        self.step = step
+        self.reason = reason
