@@ -20,6 +20,7 @@ from zkproofs.errors import MalformedInput
 from zkproofs.field import parse_decimal
 from zkproofs.groth16 import verify
 from zkproofs.groth16.serialize import pk_from_bytes, vk_from_dict
+from zkproofs.groth16.trust import check_key
 from zkproofs.settlement.policy import load_policy
 from zkproofs.settlement.position import Position, SettlementTerms, new_salt, position_commitment, prove_position, terms_from_policy
 from zkproofs.settlement.prices import JsonFilePriceFeed
@@ -172,7 +173,7 @@ def verify_cmd(request_path: str, vk_path: str, as_json: bool, backend: str | No
     """
     vk = vk_from_dict(read_json(vk_path), vk_path)
     request = parse_request(read_json(request_path))
-    CollateralRatio(collateral=len(request.collateral), debt=len(request.debt)).check_key(vk, vk_path)
+    check_key(CollateralRatio(collateral=len(request.collateral), debt=len(request.debt)), vk, vk_path)
     if request.proof.circuit_digest != vk.circuit.digest:
         raise MalformedInput(f"{request_path}: the proof is for another circuit than {vk_path} ({vk.circuit.name} {vk.circuit.params_dict})")
     SettlementVerifier.check_public_inputs(request, vk)

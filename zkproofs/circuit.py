@@ -10,13 +10,10 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, ClassVar, Mapping
+from typing import Any, ClassVar, Mapping
 
-from zkproofs.errors import CircuitError, CircuitMismatch
+from zkproofs.errors import CircuitError
 from zkproofs.r1cs import R1CS, ConstraintSystem
-
-if TYPE_CHECKING:
-    from zkproofs.groth16.keys import VerifyingKey
 
 
 class Circuit(ABC):
@@ -85,27 +82,6 @@ class Circuit(ABC):
     def shape(self) -> R1CS:
         """The constraint system without values (what setup needs)."""
         return self.synthesize(None)[0]
-
-    def check_key(self, vk: VerifyingKey, what: str = "verification key") -> None:
-        """CircuitMismatch unless ``vk`` is a key of exactly this circuit: same name,
-        parameters, public inputs in order, and the digest of this code's R1CS.
-
-        The digest is recomputed from :meth:`define`, so a key generated for any
-        other constraint system (another version, a weaker variant) relabelled
-        with this circuit's name is refused. Cost: one shape synthesis (about
-        0.1 s for a 1x1 collateral ratio, 1.6 s for a depth-10 inclusion circuit).
-        """
-        claimed = (vk.circuit.name, vk.circuit.params_dict, list(vk.public_names))
-        if claimed != (self.name, self.params, self.public_inputs()):
-            raise CircuitMismatch(
-                f"{what} is for {vk.circuit.name} {vk.circuit.params_dict}; "
-                f"expected {self.name} {self.params} with public inputs {self.public_inputs()}"
-            )
-        if vk.circuit.digest != self.shape.digest():
-            raise CircuitMismatch(
-                f"{what} claims {self.name} {self.params} but its circuit digest {vk.circuit.digest[:16]}... "
-                f"is not this circuit's {self.shape.digest()[:16]}..."
-            )
 
     def describe(self) -> dict[str, Any]:
         """Name, parameters, input names and constraint count, for listings."""

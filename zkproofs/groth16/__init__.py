@@ -3,7 +3,7 @@ Non-interactive Arguments", ePrint 2016/260, section 3.2).
 
 Split by role as arkworks' ``groth16`` crate: :mod:`keys` (data structures),
 :mod:`qap` (R1CS to QAP), :mod:`setup` (generator), :mod:`prover`, :mod:`verifier`,
-:mod:`serialize` (file formats).
+:mod:`serialize` (file formats), :mod:`trust` (a key against its circuit).
 """
 
 from zkproofs.groth16.keys import Proof, ProvingKey, VerifyingKey

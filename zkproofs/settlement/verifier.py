@@ -45,6 +45,7 @@ from typing import Any, Callable, Mapping
 from circuits.collateral_ratio import CollateralRatio
 from zkproofs.errors import CircuitMismatch, MalformedInput
 from zkproofs.groth16 import VerifyingKey, verify
+from zkproofs.groth16.trust import check_key
 from zkproofs.settlement.ledger import Ledger, LedgerEntry
 from zkproofs.settlement.policy import Policy, PolicyError
 from zkproofs.settlement.prices import PriceFeed, PriceUnavailable
@@ -142,7 +143,7 @@ class SettlementVerifier:
             if vk is None:
                 raise PolicyError(f"no verification key for market {name}")
             try:
-                CollateralRatio(**spec.circuit_params).check_key(vk, f"the key of market {name}")
+                check_key(CollateralRatio(**spec.circuit_params), vk, f"the key of market {name}")
             except CircuitMismatch as exc:
                 raise PolicyError(str(exc)) from None
         self.policy = policy

@@ -25,6 +25,7 @@ from circuits.merkle_sum_inclusion import MerkleSumInclusion
 from zkproofs.errors import CircuitMismatch
 from zkproofs.groth16 import ProvingKey, VerifyingKey, prove, verify
 from zkproofs.groth16.serialize import proof_from_dict, proof_to_dict, public_inputs_in_order
+from zkproofs.groth16.trust import check_key
 from zkproofs.jsontext import is_exactly
 from zkproofs.tree.hashing import TreeError, json_field, user_commitment
 from zkproofs.tree.proof import InclusionProof, _ints, _scalar
@@ -107,7 +108,7 @@ def zk_failure(obj: Any, root: PublishedRoot, vk: VerifyingKey, *, backend: str 
     salt = _scalar(json_field(obj, "salt", str, where), f"{where}.salt")
     equities = _ints(json_field(obj, "equities", list, where), n, f"{where}.equities")
     debts = _ints(json_field(obj, "debts", list, where), n, f"{where}.debts")
-    MerkleSumInclusion(depth=root.depth, assets=n).check_key(vk)
+    check_key(MerkleSumInclusion(depth=root.depth, assets=n), vk)
     groth, named = proof_from_dict(json_field(obj, "groth16", dict, where), f"{where}.groth16")
     if groth.circuit_digest != vk.circuit.digest:
         raise CircuitMismatch(f"{where}: the proof is for another circuit than the verification key")
