@@ -34,7 +34,7 @@ from zkproofs.groth16 import setup
 from zkproofs.tree import TreeStore, build_tree, make_inclusion_proof
 from zkproofs.tree.proof import InclusionProof, path_root
 from zkproofs.tree.root import PublishedRoot
-from zkproofs.tree.zk import make_zk_proof, zk_failure
+from zkproofs.proofs.inclusion import make_zk_proof, zk_failure
 
 ASSETS = tuple(Asset(s, 8) for s in ("BTC", "ETH", "BNB", "USDT"))
 

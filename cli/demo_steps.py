@@ -36,7 +36,7 @@ from zkproofs.settlement.units import parse_fixed
 from zkproofs.tree import TreeStore, build_tree, make_inclusion_proof, published_root
 from zkproofs.tree.audit import audit_tree, load_prices, load_reserves
 from zkproofs.tree.root import root_to_json
-from zkproofs.tree.zk import make_zk_proof, zk_failure, zk_to_json
+from zkproofs.proofs.inclusion import make_zk_proof, zk_failure, zk_to_json
 
 Rows = list[tuple[str, str]]
 

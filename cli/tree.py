@@ -30,7 +30,7 @@ from zkproofs.tree import TreeStore, build_tree, make_inclusion_proof, published
 from zkproofs.tree.audit import audit_tree, load_prices, load_reserves
 from zkproofs.tree.proof import inclusion_failure, proof_from_dict, proof_to_json
 from zkproofs.tree.root import root_from_dict, root_to_dict, root_to_json
-from zkproofs.tree.zk import is_zk_proof, make_zk_proof, zk_failure, zk_to_json
+from zkproofs.proofs.inclusion import is_zk_proof, make_zk_proof, zk_failure, zk_to_json
 
 
 @contextlib.contextmanager

@@ -25,7 +25,7 @@ from zkproofs.tree import TreeStore, build_tree, make_inclusion_proof, published
 from zkproofs.tree.hashing import leaf_hash, node_hash, user_commitment
 from zkproofs.tree.proof import InclusionProof
 from zkproofs.tree.root import PublishedRoot
-from zkproofs.tree.zk import circuit_inputs, make_zk_proof, zk_failure
+from zkproofs.proofs.inclusion import circuit_inputs, make_zk_proof, zk_failure
 
 SECRET = bytes(range(32))
 ASSETS = (Asset("BTC", 8), Asset("ETH", 8))

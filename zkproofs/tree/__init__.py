@@ -1,10 +1,10 @@
-"""Merkle-sum liability trees: build, store, prove inclusion, audit (no zk proof in here but :mod:`.zk`).
+"""Merkle-sum liability trees: build, store, prove inclusion, audit (no zk proof in here: see :mod:`zkproofs.proofs.inclusion`).
 
 Multi-asset Merkle-sum tree with equity and debt per leaf and full sums per node
 (Hu, Zhang, Guo 2019), Poseidon hashes, padding as DAPOL+ (Ji, Chalkias 2021).
 Modules: :mod:`.hashing` (commitments, leaf and node hashes, ranges), :mod:`.build`,
 :mod:`.store` (SQLite), :mod:`.root` (published root), :mod:`.proof` (plain
-inclusion proofs), :mod:`.zk` (Groth16 inclusion proofs), :mod:`.audit`.
+inclusion proofs), :mod:`.audit`.
 """
 
 from zkproofs.tree.build import TreeSummary, build_tree, leaf_layout, new_secret, tree_levels

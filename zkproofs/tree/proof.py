@@ -12,7 +12,7 @@ integers, never reduced), checks every range (user amounts < 2^64, sibling sums
 at height k < 2^(64 + k)) and compares the result with a *published* root
 (:class:`~zkproofs.tree.root.PublishedRoot`), not with the root the proof
 carries. Sibling sums reveal other customers' aggregates: the zero-knowledge
-variant (:mod:`zkproofs.tree.zk`) hides them.
+variant (:mod:`zkproofs.proofs.inclusion`) hides them.
 """
 
 from __future__ import annotations
