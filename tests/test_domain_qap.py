@@ -8,8 +8,8 @@ import pytest
 from circuits.cubic import Cubic
 from zkproofs.domain import EvaluationDomain, batch_inverse
 from zkproofs.errors import UnsatisfiedConstraint
-from zkproofs.field import R, galois_field
-from zkproofs.groth16.qap import compute_h, domain_for, evaluate_at
+from zkproofs.field import R, galois_field, root_of_unity
+from zkproofs.groth16.qap import domain_for, evaluate_at, h_query_at, h_scalars
 
 rng = random.Random(1234)
 
@@ -33,13 +33,21 @@ def test_fft_matches_galois_polynomial_evaluation(GF, size):
     assert domain.ifft(domain.fft(values)) == values
 
 
-def test_coset_fft_evaluates_on_the_coset(GF):
+def test_roots_of_unity_are_snarkjs_ones():
+    # ffjavascript's Fr.w[32] for BLS12-381 is 5^((r-1)/2^32) (5: least non-residue).
+    assert root_of_unity(1 << 32) == pow(5, (R - 1) >> 32, R)
+    assert pow(root_of_unity(1 << 32), 1 << 31, R) == R - 1
+    assert root_of_unity(8) == pow(root_of_unity(16), 2, R)
+
+
+def test_coset_fft_evaluates_on_the_odd_2n_th_roots(GF):
     domain = EvaluationDomain(16)
     coeffs = [rng.randrange(R) for _ in range(16)]
     poly = galois.Poly(coeffs[::-1], field=GF)
-    points = [7 * w % R for w in domain.elements()]
+    g = root_of_unity(32)
+    points = [pow(g, 2 * i + 1, R) for i in range(16)]
     assert domain.coset_fft(coeffs) == [int(v) for v in poly(GF(points))]
-    assert domain.coset_ifft(domain.coset_fft(coeffs)) == coeffs
+    assert all(domain.vanishing_at(x) == R - 2 for x in points)  # Z = -2 on the coset
 
 
 def test_domain_sizes():
@@ -74,24 +82,28 @@ def test_qap_evaluations_match_lagrange_interpolation(GF):
             assert int(poly(GF(tau))) == got
 
 
-def test_quotient_satisfies_divisibility(GF):
+def test_h_query_basis_gives_h_times_z_at_tau(GF):
     r1cs, witness = Cubic().synthesize({"x": 3, "y": 35})
     domain = domain_for(r1cs)
-    h = compute_h(r1cs, witness, domain)
-    assert len(h) == domain.size - 1
+    e = h_scalars(r1cs, witness, domain)
+    assert len(e) == domain.size
     tau = rng.randrange(R)
     a_tau, b_tau, c_tau = evaluate_at(r1cs, domain, tau)
     a = sum(x * w for x, w in zip(a_tau, witness)) % R
     b = sum(x * w for x, w in zip(b_tau, witness)) % R
     c = sum(x * w for x, w in zip(c_tau, witness)) % R
-    h_tau = sum(coeff * pow(tau, i, R) for i, coeff in enumerate(h)) % R
-    assert (a * b - c) % R == h_tau * domain.vanishing_at(tau) % R
+    basis = h_query_at(domain, tau)
+    assert (a * b - c) % R == sum(x * y for x, y in zip(e, basis)) % R
+    # and H(tau) Z(tau) for a polynomial H of degree <= N - 2: the values are -2 H(g w^i)
+    h = [x * pow(R - 2, -1, R) % R for x in e]
+    coeffs = [v * pow(root_of_unity(2 * domain.size), -i, R) % R for i, v in enumerate(domain.ifft(h))]
+    assert coeffs[-1] == 0
 
 
 def test_quotient_refuses_unsatisfying_witness():
     r1cs, witness = Cubic().synthesize({"x": 3, "y": 36})
     with pytest.raises(UnsatisfiedConstraint, match="x\\^3 \\+ x \\+ 5 = y"):
-        compute_h(r1cs, witness, domain_for(r1cs))
+        h_scalars(r1cs, witness, domain_for(r1cs))
 
 
 def test_quotient_of_rows_that_do_not_multiply_is_not_a_polynomial():
@@ -99,4 +111,4 @@ def test_quotient_of_rows_that_do_not_multiply_is_not_a_polynomial():
     a, b, c = r1cs.evaluate(witness)
     c[0] += 1  # row 0 no longer satisfies a * b = c
     with pytest.raises(ArithmeticError):
-        compute_h(r1cs, witness, domain_for(r1cs), rows=(a, b, c))
+        h_scalars(r1cs, witness, domain_for(r1cs), rows=(a, b, c))

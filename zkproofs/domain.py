@@ -2,10 +2,11 @@
 
 The domain of size N (a power of two, N <= 2**32) is the subgroup {w^i} of the
 N-th roots of unity; ``fft`` maps coefficients to evaluations on it and ``ifft``
-back, each in O(N log N) field multiplications (iterative Cooley-Tukey). The
-coset variants evaluate on g*{w^i} with g = 7 (a generator of F_r^*, so the coset
-is disjoint from the domain); Groth16's prover divides by the vanishing
-polynomial Z(X) = X^N - 1 there, where it is the nonzero constant g^N - 1.
+back, each in O(N log N) field multiplications (iterative Cooley-Tukey).
+``coset_fft`` evaluates on g*{w^i} with g a primitive 2N-th root of unity: the
+odd 2N-th roots, where the vanishing polynomial Z(X) = X^N - 1 is the constant
+-2. snarkjs' Groth16 prover and its ``.zkey`` H query use this coset (Groth16's
+H query in the Lagrange basis of the 2N-th roots, see :mod:`zkproofs.groth16.qap`).
 """
 
 from __future__ import annotations
@@ -13,9 +14,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Sequence
 
-from zkproofs.field import GENERATOR, R, root_of_unity
-
-COSET_SHIFT = GENERATOR
+from zkproofs.field import R, root_of_unity
 
 
 class EvaluationDomain:
@@ -70,12 +69,9 @@ class EvaluationDomain:
         return [x * k % R for x in out]
 
     def coset_fft(self, coeffs: Sequence[int]) -> list[int]:
-        """Evaluations on the coset g*domain."""
-        return self.fft(_scale_powers(coeffs, COSET_SHIFT))
-
-    def coset_ifft(self, evals: Sequence[int]) -> list[int]:
-        """Coefficients from evaluations on the coset g*domain."""
-        return _scale_powers(self.ifft(evals), pow(COSET_SHIFT, -1, R))
+        """Evaluations at the odd 2N-th roots of unity g*w^i (g = a primitive 2N-th root),
+        in O(N log N). Raises ValueError for N = 2**32 (F_r has no 2**33-th root)."""
+        return self.fft(_scale_powers(coeffs, root_of_unity(2 * self.size)))
 
 
 @lru_cache(maxsize=None)

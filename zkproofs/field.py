@@ -60,11 +60,19 @@ def inv(x: int) -> int:
     return pow(x, -1, R)
 
 
+ROOT_BASE = 5
+"""The least quadratic non-residue mod r. The primitive n-th roots of unity are
+5^((r-1)/n), as ffjavascript (snarkjs) defines them: a domain's points, in order,
+are then those of snarkjs' NTTs and of the Lagrange sections of a ``.ptau``."""
+
+
 def root_of_unity(n: int) -> int:
-    """A primitive n-th root of unity in F_r, for n a power of two <= 2**32."""
+    """The primitive n-th root of unity 5^((r-1)/n) in F_r, for n a power of two <= 2**32.
+
+    For every n, root_of_unity(n) ** 2 == root_of_unity(n // 2)."""
     if n <= 0 or n & (n - 1) or n > 1 << TWO_ADICITY:
         raise ValueError(f"no {n}-th root of unity in F_r: n must be a power of two <= 2**32")
-    return pow(GENERATOR, (R - 1) // n, R)
+    return pow(ROOT_BASE, (R - 1) // n, R)
 
 
 def decode_scalar(value: int | str, *, what: str = "field element") -> int:

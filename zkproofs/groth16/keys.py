@@ -63,8 +63,9 @@ class ProvingKey:
 
     Shapes (m = number of variables incl. the constant one, l = public inputs,
     N = QAP domain size): ``a_query``, ``b_g1_query``, ``b_g2_query``: m points
-    [A_j(tau)]_1, [B_j(tau)]_1, [B_j(tau)]_2; ``h_query``: N - 1 points
-    [tau^i Z(tau) / delta]_1; ``l_query``: m - l - 1 points
+    [A_j(tau)]_1, [B_j(tau)]_1, [B_j(tau)]_2; ``h_query``: N points
+    [L'_{2i+1}(tau) / delta]_1 (Lagrange basis of the 2N-th roots of unity, as
+    snarkjs' ``.zkey``; see :mod:`zkproofs.groth16.qap`); ``l_query``: m - l - 1 points
     [(beta*A_j + alpha*B_j + C_j)(tau) / delta]_1 for the private variables.
     """
 

@@ -5,10 +5,14 @@ zero-knowledge and two proofs of the same statement are unlinkable):
 
     A = alpha + sum_j z_j A_j(tau) + r delta                       (G1)
     B = beta  + sum_j z_j B_j(tau) + s delta                       (G2, and in G1 for C)
-    C = sum_{j>l} z_j L_j + sum_i h_i [tau^i Z(tau)/delta] + s A + r B - r s delta
+    C = sum_{j>l} z_j L_j + sum_i e_i [L'_{2i+1}(tau)/delta] + s A + r B - r s delta
 
-Cost: O(nnz) to evaluate the rows, 7 NTTs of size N for H (O(N log N)), and
-MSMs over m (A, B in G1 and G2), m - l - 1 (C) and N - 1 (H) points; the
+where e_i = (A*B - C)(g w^i) at the odd 2N-th roots of unity (the H query in
+snarkjs' basis, see :mod:`zkproofs.groth16.qap`), so a key made by a snarkjs
+ceremony (``.zkey``) works unchanged.
+
+Cost: O(nnz) to evaluate the rows, 6 NTTs of size N for H (O(N log N)), and
+MSMs over m (A, B in G1 and G2), m - l - 1 (C) and N (H) points; the
 witness MSMs run on a second thread (arkworks releases the GIL) during the NTTs.
 """
 
@@ -22,7 +26,7 @@ from zkproofs.backends import get_backend
 from zkproofs.errors import CircuitMismatch, CircuitError
 from zkproofs.field import R
 from zkproofs.groth16.keys import Proof, ProvingKey
-from zkproofs.groth16.qap import compute_h, domain_for
+from zkproofs.groth16.qap import domain_for, h_scalars
 from zkproofs.r1cs import R1CS
 
 
@@ -53,7 +57,7 @@ def prove(pk: ProvingKey, r1cs: R1CS, witness: Sequence[int]) -> Proof:
         b2_msm = pool.submit(be.g2_msm, pk.b_g2_query, witness)
         b1_msm = pool.submit(be.g1_msm, pk.b_g1_query, witness)
         l_msm = pool.submit(be.g1_msm, pk.l_query, witness[l + 1 :])
-        h = compute_h(r1cs, witness, domain, rows)
+        h = h_scalars(r1cs, witness, domain, rows)
         h_msm = be.g1_msm(pk.h_query, h)
         a = be.g1_add(be.g1_add(pk.alpha_g1, a_msm.result()), be.g1_mul(pk.delta_g1, r))
         b2 = be.g2_add(be.g2_add(pk.beta_g2, b2_msm.result()), be.g2_mul(pk.delta_g2, s))

@@ -32,7 +32,7 @@ VK_FORMAT = "zkproofs/verification-key"
 PROOF_FORMAT = "zkproofs/proof"
 VERSION = 1
 PK_MAGIC = b"ZKPK"
-PK_VERSION = 1
+PK_VERSION = 2  # 2: H query in the Lagrange basis of the 2N-th roots (N points)
 
 
 def _field(obj: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
@@ -224,7 +224,7 @@ def pk_from_bytes(data: bytes, *, backend: str | None = None, where: str = "prov
     be = get_backend(backend)
     g1_raw, g2_raw = 2 * G1_BYTES, 2 * G2_BYTES
     sizes = [g1_raw] * 3 + [g2_raw] * 2
-    counts = [(m, g1_raw), (m, g1_raw), (m, g2_raw), (m - l - 1, g1_raw), (n_domain - 1, g1_raw)]
+    counts = [(m, g1_raw), (m, g1_raw), (m, g2_raw), (m - l - 1, g1_raw), (n_domain, g1_raw)]
     expected = 10 + header_len + sum(sizes) + sum(c * s for c, s in counts)
     if len(body) != expected:
         raise MalformedInput(f"{where}: expected {expected} bytes of key data, found {len(body)}")
@@ -242,7 +242,7 @@ def pk_from_bytes(data: bytes, *, backend: str | None = None, where: str = "prov
     b_g1_query = take(m, g1_raw, be.g1_from_uncompressed)
     b_g2_query = take(m, g2_raw, be.g2_from_uncompressed)
     l_query = take(m - l - 1, g1_raw, be.g1_from_uncompressed)
-    h_query = take(n_domain - 1, g1_raw, be.g1_from_uncompressed)
+    h_query = take(n_domain, g1_raw, be.g1_from_uncompressed)
     return ProvingKey(
         vk=vk,
         backend=be.name,

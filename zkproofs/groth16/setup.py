@@ -16,7 +16,7 @@ from zkproofs.backends import get_backend
 from zkproofs.circuit import Circuit
 from zkproofs.field import R
 from zkproofs.groth16.keys import CircuitId, ProvingKey, VerifyingKey
-from zkproofs.groth16.qap import domain_for, evaluate_at
+from zkproofs.groth16.qap import domain_for, evaluate_at, h_query_at
 
 
 def _nonzero_scalar() -> int:
@@ -36,7 +36,7 @@ def setup(circuit: Circuit, *, backend: str | None = None, generated_by: str = "
     domain = domain_for(r1cs)
     while True:
         tau = _nonzero_scalar()
-        if domain.vanishing_at(tau) != 0:
+        if pow(tau, 2 * domain.size, R) != 1:  # not a 2N-th root of unity
             break
     alpha, beta, gamma, delta = (_nonzero_scalar() for _ in range(4))
     gamma_inv, delta_inv = pow(gamma, -1, R), pow(delta, -1, R)
@@ -46,11 +46,7 @@ def setup(circuit: Circuit, *, backend: str | None = None, generated_by: str = "
     combined = [(beta * a + alpha * b + c) % R for a, b, c in zip(a_tau, b_tau, c_tau)]
     ic_scalars = [x * gamma_inv % R for x in combined[: l + 1]]
     l_scalars = [x * delta_inv % R for x in combined[l + 1 :]]
-    h_scalars = []
-    power = domain.vanishing_at(tau) * delta_inv % R
-    for _ in range(domain.size - 1):
-        h_scalars.append(power)
-        power = power * tau % R
+    h_scalars = [x * delta_inv % R for x in h_query_at(domain, tau)]
 
     g1, g2 = be.g1_generator(), be.g2_generator()
     g1_points = be.g1_batch_mul(g1, [alpha, beta, delta] + ic_scalars + a_tau + b_tau + l_scalars + h_scalars)
