@@ -75,7 +75,7 @@ def test_commit_in_market_order(tmp_path):
     "content,word",
     [
         ('{"collateral": {"BTC": 1.5}, "salt": "1"}', "decimal string"),
-        ('{"collateral": {"BTC": "1.123456789"}, "salt": "1"}', "decimal places"),
+        ('{"collateral": {"BTC": "1.123456789"}, "salt": "1"}', "more than 8 decimals"),
         ('{"collateral": {"BTC": "184467440737.09551616"}, "salt": "1"}', "2^64"),
         ('{"collateral": {"BTC": "1"}, "salt": "x"}', "salt"),
         ('{"collateral": {"BTC": "1"}, "cash": {}}', "cash"),

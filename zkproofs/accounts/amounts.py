@@ -1,15 +1,24 @@
 """Exact decimal amounts: text <-> integer base units, with no float anywhere.
 
-An amount ``"12.5"`` of an asset with ``decimals = 8`` is ``1_250_000_000``
-base units. The grammar is deliberately narrow (a ledger export, not a
-calculator): ASCII digits, optionally one ``.`` followed by at least one digit,
-optionally a leading ``-`` where the caller allows signed values. Refused, each
-with its own reason: empty or whitespace-only text, surrounding whitespace,
-``+``, exponents (``1e-05``), ``NaN``/``inf``, ``.5`` and ``5.``, fractional
-digits past ``decimals`` that are not zero (``"1.234567891"`` at 8 decimals;
-``"1.50000000000"`` is exact and accepted, as Binance's 16-digit prices need),
-and magnitudes above :data:`~zkproofs.accounts.model.MAX_AMOUNT` (2^64 - 1,
-the range the liability tree checks).
+The one decimal grammar of the product: account balances, audit reserves and
+prices, the settlement's prices and price feed all read their numbers with
+:func:`to_base_units`. An amount ``"12.5"`` of an asset with ``decimals = 8`` is
+``1_250_000_000`` base units. The grammar is deliberately narrow (a ledger
+export, not a calculator)::
+
+    amount   = ["-"] whole ["." digits]      ; "-" only where the field is signed
+    whole    = "0" | nonzero *digit          ; no leading zeros
+    digits   = 1*digit                       ; at most `decimals` of them
+    digit    = "0" | ... | "9"               ; ASCII only
+
+Refused, each with its own reason: empty or whitespace-only text, surrounding
+whitespace, ``+``, a leading zero (``"07"``), a negative zero (``"-0"``),
+exponents (``1e-05``), ``NaN``/``inf``, ``.5`` and ``5.``, separators (``0_7``,
+``1,5``), non-ASCII digits (``"\u0667"``), more fractional digits than
+``decimals`` (even zeros: ``"1.500000000"`` at 8 decimals; pass the precision the
+file really has), and magnitudes above the bound (by default
+:data:`~zkproofs.accounts.model.MAX_AMOUNT`, 2^64 - 1, the range the liability
+tree checks). Conversion is pure integer arithmetic: nothing is ever rounded.
 
 :data:`DEFAULT_DECIMALS` is the table the CSV loader falls back to.
 """
@@ -47,8 +56,26 @@ DEFAULT_DECIMALS: Mapping[str, int] = {
 """Decimals per upper-case ticker used when a CSV header names an asset the caller did not."""
 
 _NUMBER = re.compile(r"(-?)([0-9]+)(?:\.([0-9]+))?", re.ASCII)
+"""Digits with an optional sign and fraction; leading zeros are refused after matching, with their own reason."""
 _EXPONENT = re.compile(r"[-+]?[0-9]*\.?[0-9]*[eE][-+]?[0-9]+", re.ASCII)
 _NON_FINITE = {"nan", "-nan", "+nan", "inf", "-inf", "+inf", "infinity", "-infinity", "+infinity"}
+
+
+def _quoted(text: str) -> str:
+    """``text`` in double quotes for an error message, cut to 40 characters (a hostile amount can be huge)."""
+    return f'"{text}"' if len(text) <= 40 else f'"{text[:30]}..." ({len(text)} characters)'
+
+
+def _bound(maximum: int) -> str:
+    """``2^64-1`` or ``10^69-1`` for a bound of that shape, else its digits."""
+    if (maximum + 1) & maximum == 0:
+        return f"2^{maximum.bit_length()}-1"
+    if maximum & (maximum - 1) == 0:
+        return f"2^{maximum.bit_length() - 1}"
+    digits = str(maximum + 1)
+    if digits.startswith("1") and not digits[1:].strip("0"):
+        return f"10^{len(digits) - 1}-1"
+    return str(maximum)
 
 
 class AmountError(ValueError):
@@ -74,31 +101,33 @@ def to_base_units(text: str, decimals: int, *, signed: bool = False, maximum: in
     if text.strip() == "":
         raise AmountError("amount is only whitespace")
     if text != text.strip():
-        raise AmountError(f"amount {text!r} has surrounding whitespace")
+        raise AmountError(f"amount {text[:40]!r} has surrounding whitespace")
+    shown = _quoted(text)
     if text.lower() in _NON_FINITE:
-        raise AmountError(f'amount "{text}" is not a finite number')
+        raise AmountError(f'amount {shown} is not a finite number')
     match = _NUMBER.fullmatch(text)
     if match is None:
         if _EXPONENT.fullmatch(text):
-            raise AmountError(f'amount "{text}" uses an exponent; write it out in full')
+            raise AmountError(f'amount {shown} uses an exponent; write it out in full')
         if text.startswith("+"):
-            raise AmountError(f'amount "{text}" has a "+" sign')
-        raise AmountError(f'amount "{text}" is not a decimal number')
+            raise AmountError(f'amount {shown} has a "+" sign')
+        raise AmountError(f'amount {shown} is not a decimal number')
     sign, whole, fraction = match.group(1), match.group(2), match.group(3) or ""
     if sign and not signed:
-        raise AmountError(f'negative amount "{text}"')
+        raise AmountError(f'negative amount {shown}')
+    if len(whole) > 1 and whole[0] == "0":
+        raise AmountError(f'amount {shown} has a leading zero')
+    if sign and whole == "0" and not fraction.strip("0"):
+        raise AmountError(f'amount {shown} is a negative zero')
     if len(fraction) > decimals:
-        if fraction[decimals:].strip("0"):
-            raise AmountError(f'amount "{text}" has more than {decimals} decimals')
-        fraction = fraction[:decimals]
-    whole = whole.lstrip("0")
-    bound = "2^64-1" if maximum == MAX_AMOUNT else str(maximum)
+        raise AmountError(f'amount {shown} has more than {decimals} decimals')
+    bound = _bound(maximum)
     if len(whole) > len(str(maximum)):  # the whole part alone is too big; spares int() a huge string
-        raise AmountOutOfRange(f'amount "{text}" exceeds the maximum {bound} base units')
-    value = int(whole or "0") * 10**decimals + int(fraction.ljust(decimals, "0") or "0")
+        raise AmountOutOfRange(f'amount {shown} exceeds the maximum {bound} base units')
+    value = int(whole) * 10**decimals + int(fraction.ljust(decimals, "0") or "0")
     if value > maximum:
         scaled = f" ({value} at {decimals} decimals)" if decimals else ""
-        raise AmountOutOfRange(f'amount "{text}" exceeds the maximum {bound} base units{scaled}')
+        raise AmountOutOfRange(f'amount {shown} exceeds the maximum {bound} base units{scaled}')
     return -value if sign else value
 
 

@@ -2,15 +2,16 @@
 
 Amounts are integers in 10^-8 of a whole unit of their asset (the venue's
 settlement precision, the same for every asset); prices are USD per whole unit
-with 8 decimals. Decimal strings are converted with :class:`decimal.Decimal`,
-exactly: a value that would need rounding is refused, never rounded, and floats
-are refused because they are already rounded.
+with 8 decimals. Decimal strings are read with the product's one decimal grammar
+(:func:`zkproofs.accounts.amounts.to_base_units`: ASCII digits, at most one dot,
+no sign, exponent, padding or leading zero), exactly: a value that would need
+rounding is refused, never rounded, and numbers that are not strings (floats
+are already rounded; JSON integers are not the format) are refused.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
-
+from zkproofs.accounts.amounts import AmountError, to_base_units
 from zkproofs.errors import MalformedInput
 
 DECIMALS = 8
@@ -20,31 +21,19 @@ MAX_DIGITS = 60
 
 
 def parse_fixed(value: object, what: str, *, decimals: int = DECIMALS) -> int:
-    """``"27000.12"`` -> 2700012000000: a non-negative decimal string (or int) in 10^-decimals units.
+    """``"27000.12"`` -> 2700012000000: a non-negative decimal string in 10^-decimals units.
 
-    Raises MalformedInput naming ``what`` for a float, a bool, a negative or
-    non-finite number, or more than ``decimals`` fractional digits. O(len(value)).
+    Raises MalformedInput naming ``what`` for anything but a string, and for a
+    string outside the grammar of :func:`~zkproofs.accounts.amounts.to_base_units`
+    (sign, exponent, whitespace, leading zero, more than ``decimals`` fractional
+    digits, 10^61 or more). O(len(value)).
     """
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
+    if not isinstance(value, str):
         raise MalformedInput(f"{what}: expected a decimal string, got {type(value).__name__}")
-    if isinstance(value, int):
-        number = Decimal(value)
-    else:
-        text = value.strip()
-        try:
-            number = Decimal(text)
-        except InvalidOperation:
-            raise MalformedInput(f"{what}: {value!r} is not a decimal number") from None
-    if not number.is_finite():
-        raise MalformedInput(f"{what}: {value!r} is not a finite number")
-    if number < 0:
-        raise MalformedInput(f"{what}: {value!r} is negative")
-    if number and number.adjusted() > MAX_DIGITS:
-        raise MalformedInput(f"{what}: {value!r} is too large")
-    scaled = number.scaleb(decimals)
-    if scaled != scaled.to_integral_value():
-        raise MalformedInput(f"{what}: {value!r} has more than {decimals} decimal places")
-    return int(scaled)
+    try:
+        return to_base_units(value, decimals, maximum=10 ** (MAX_DIGITS + 1 + decimals) - 1)
+    except AmountError as exc:
+        raise MalformedInput(f"{what}: {exc}") from None
 
 
 def format_fixed(units: int, *, decimals: int = DECIMALS) -> str:
