@@ -22,6 +22,7 @@ from zkproofs.atomic import atomic_write_bytes, atomic_write_text
 from zkproofs.errors import UnsatisfiedConstraint
 from zkproofs.groth16 import ProvingKey, setup
 from zkproofs.groth16.serialize import pk_to_bytes, vk_to_json
+from zkproofs.jsontext import loads
 from zkproofs.settlement import (
     Ledger,
     Position,
@@ -177,7 +178,7 @@ def audit(sc: Scenario) -> Rows:
 
 
 def _feed(now: float) -> StaticPriceFeed:
-    quotes = json.loads(data_file("sample_prices.json").read_text())
+    quotes = loads(data_file("sample_prices.json").read_bytes(), "sample_prices.json")
     feed = StaticPriceFeed({asset: PriceQuote(parse_fixed(q["price"], f"sample_prices.json {asset}"), int(now)) for asset, q in quotes.items()})
     feed.set("USDT", PriceQuote(parse_fixed("1", "USDT"), int(now)))
     return feed

@@ -6,7 +6,10 @@ exports all arrive from outside. Besides syntax errors, Python's ``json`` raises
 (or, with a raised recursion limit such as the one py_ecc sets on import,
 overflows the C stack and kills the process) for deeply nested arrays. So
 nesting is measured before parsing, and no format of ours nests deeper than
-:data:`MAX_DEPTH`.
+:data:`MAX_DEPTH`. Python's ``json`` also lets the last of two equal keys win
+silently (a request whose first ``settlement_id`` is a decoy would be read under
+the second) and accepts ``NaN``/``Infinity``, which RFC 8259 does not: both are
+refused by :data:`DECODER`, the one decoder every reader of ours uses.
 """
 
 from __future__ import annotations
@@ -25,6 +28,29 @@ MAX_DEPTH = 32
 _STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 _DELTA = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+
+class DuplicateKey(ValueError):
+    """An object with the same key twice (RFC 8259 leaves the meaning open; we refuse it)."""
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise DuplicateKey(f'duplicate key "{key[:60]}" in a JSON object')
+            seen.add(key)
+    return out
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not allowed (not JSON)")
+
+
+DECODER = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+"""``json.JSONDecoder`` refusing duplicate keys (:class:`DuplicateKey`) and ``NaN``/``Infinity`` (ValueError)."""
 
 
 def nesting_depth(text: str) -> int:
@@ -60,14 +86,17 @@ def loads(data: str | bytes, where: str, error: Callable[[str], Exception] = Mal
     """``json.loads`` that raises ``error(message)`` naming ``where`` on any failure.
 
     Failures: not text, nested deeper than :data:`MAX_DEPTH`, a syntax error
-    (with line and column), or a number Python refuses to convert (more than
-    4,300 digits). O(len(data)).
+    (with line and column), an object with a duplicate key, ``NaN`` or
+    ``Infinity``, or a number Python refuses to convert (more than 4,300
+    digits). O(len(data)).
     """
     text = decode_text(data, where, error)
     try:
-        return json.loads(text)
+        return DECODER.decode(text)
     except json.JSONDecodeError as exc:
         raise error(f"{where}: invalid JSON ({exc})") from None
+    except DuplicateKey as exc:
+        raise error(f"{where}: {exc}") from None
     except ValueError as exc:
         raise error(f"{where}: JSON that cannot be decoded ({str(exc).split(';')[0]})") from None
 

@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from zkproofs.atomic import atomic_write_text
+from zkproofs.errors import MalformedInput
+from zkproofs.jsontext import loads
 
 _KEY = re.compile(r"[0-9a-zA-Z_-][0-9a-zA-Z_.-]{0,127}")
 
@@ -53,8 +55,8 @@ def recall(namespace: str, key: str) -> Any | None:
     """
     path = _path(namespace, key)
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return loads(path.read_bytes(), str(path))
+    except (OSError, MalformedInput):
         return None
 
 

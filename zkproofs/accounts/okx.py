@@ -19,25 +19,7 @@ import json
 from zkproofs.accounts.model import Account, AccountSet, Asset
 from zkproofs.accounts.source import Cell, IdRegistry, read_text
 from zkproofs.errors import AccountsError
-from zkproofs.jsontext import MAX_DEPTH, nesting_depth
-
-
-def _no_duplicates(pairs):
-    out = dict(pairs)
-    if len(out) != len(pairs):
-        seen = set()
-        for key, _ in pairs:
-            if key in seen:
-                raise ValueError(f'duplicate key "{key}"')
-            seen.add(key)
-    return out
-
-
-def _no_constant(name):
-    raise ValueError(f"{name} is not allowed")
-
-
-_DECODER = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+from zkproofs.jsontext import DECODER, MAX_DEPTH, nesting_depth
 
 
 def _line_of(text: str, offset: int) -> int:
@@ -64,7 +46,7 @@ def _elements(path, text: str):
     else:
         while True:
             try:
-                element, end = _DECODER.raw_decode(text, i)
+                element, end = DECODER.raw_decode(text, i)
             except json.JSONDecodeError as exc:
                 raise AccountsError(f"JSON syntax error: {exc.msg}", path=path, line=exc.lineno) from None
             except ValueError as exc:

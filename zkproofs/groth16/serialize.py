@@ -143,6 +143,10 @@ def proof_to_dict(proof: Proof, vk: VerifyingKey, public_inputs: Sequence[int]) 
     }
 
 
+def _json_type(value: Any) -> str:
+    return {bool: "boolean", int: "number", float: "number", type(None): "null", list: "array", dict: "object"}.get(type(value), type(value).__name__)
+
+
 def proof_from_dict(obj: Any, where: str = "proof") -> tuple[Proof, dict[str, int]]:
     """Decode a proof file into (proof, public inputs by name).
 
@@ -161,8 +165,8 @@ def proof_from_dict(obj: Any, where: str = "proof") -> tuple[Proof, dict[str, in
     )
     values = {}
     for name, value in publics.items():
-        if not isinstance(value, (str, int)) or isinstance(value, bool):
-            raise MalformedInput(f"{where}.public_inputs.{name}: expected a decimal string")
+        if not isinstance(value, str):  # a JSON number is not the format (and loses digits in most readers)
+            raise MalformedInput(f"{where}.public_inputs.{name}: expected a decimal string, got a JSON {_json_type(value)}")
         values[name] = decode_scalar(value, what=f"{where}.public_inputs.{name}")
     return proof, values
 
