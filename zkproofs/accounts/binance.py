@@ -237,7 +237,8 @@ def load_binance(path, assets_info=None, *, price_decimals: int = 8) -> AccountS
         account_id = fields[1]
         if not _ID.fullmatch(account_id):
             raise Cell(path, line, "id").error(f'id "{account_id}" is not 64 hex digits (Binance decodes it to 32 bytes)')
-        ids.add(account_id, Cell(path, line, "id"))
+        # The id stands for 32 bytes: "AB.." and "ab.." are the same account, kept in lower case.
+        account_id = ids.add(account_id.lower(), Cell(path, line, "id"))
 
         # Parse every amount first, so that malformed text raises even in a row rejected early.
         amounts: list[dict[str, int]] = []

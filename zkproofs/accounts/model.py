@@ -8,6 +8,7 @@ split into the two columns by the loaders in :mod:`zkproofs.accounts`.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 
 MAX_AMOUNT = (1 << 64) - 1
@@ -15,6 +16,19 @@ MAX_AMOUNT = (1 << 64) - 1
 
 MAX_DECIMALS = 36
 """Most decimals an asset may have (ETH's on-chain 18 with room to spare)."""
+
+
+def canonical_id(account_id: str) -> str:
+    """The form of an account id that is hashed, stored and compared: Unicode NFC.
+
+    NFC "jos\u00e9" and NFD "jose\u0301" are one account (UAX #15: canonically
+    equivalent strings display alike). Ids are otherwise exact and
+    case-sensitive: "Alice" and "alice" are two accounts, since an exchange's
+    ids are opaque to us and case folding is locale-dependent. Formats whose ids
+    are bytes written in hex (Binance) lower-case them in their loader.
+    O(len(account_id)); ASCII ids take the quick-check path.
+    """
+    return unicodedata.normalize("NFC", account_id)
 
 
 @dataclass(frozen=True)
@@ -33,12 +47,16 @@ class Account:
     pledged against debt, where the input format says so (Binance's samples);
     empty means "not stated" and an audit then counts all equity as collateral.
     Collateral is audit data only: the tree commits to equities and debts.
+    ``id`` is stored in its canonical form (:func:`canonical_id`, NFC).
     """
 
     id: str
     equities: tuple[int, ...]
     debts: tuple[int, ...]
     collateral: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "id", canonical_id(self.id))
 
 
 @dataclass(frozen=True)

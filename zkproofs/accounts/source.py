@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from zkproofs.accounts.amounts import AmountError, to_base_units
-from zkproofs.accounts.model import MAX_AMOUNT
+from zkproofs.accounts.model import MAX_AMOUNT, canonical_id
 from zkproofs.errors import AccountsError
 
 
@@ -79,14 +79,18 @@ def location(path, line: int) -> str:
 
 
 class IdRegistry:
-    """Checks account ids: not empty, valid Unicode, no surrounding whitespace, unique (first line remembered)."""
+    """Checks account ids: not empty, valid Unicode, no surrounding whitespace, unique after
+    NFC normalisation (:func:`~zkproofs.accounts.model.canonical_id`; first line remembered)."""
 
     def __init__(self) -> None:
         self._first_line: dict[str, int] = {}
 
     def add(self, account_id: str, cell: Cell) -> str:
-        """Register ``account_id`` read at ``cell``; AccountsError if empty, padded, not valid
-        Unicode (an unpaired surrogate, which a JSON ``\\ud800`` escape can produce) or seen before."""
+        """Register ``account_id`` read at ``cell`` and return its canonical (NFC) form.
+
+        AccountsError if empty, padded, not valid Unicode (an unpaired
+        surrogate, which a JSON ``\\ud800`` escape can produce) or seen before
+        in any canonically equivalent form."""
         if account_id.strip() == "":
             raise cell.error("empty account id")
         try:
@@ -95,11 +99,13 @@ class IdRegistry:
             raise cell.error(f"account id {account_id!r} is not valid Unicode text (unpaired surrogate)") from None
         if account_id != account_id.strip():
             raise cell.error(f"account id {account_id!r} has surrounding whitespace")
-        first = self._first_line.get(account_id)
+        canonical = canonical_id(account_id)
+        first = self._first_line.get(canonical)
         if first is not None:
-            raise cell.error(f'duplicate account id "{account_id}" (first on line {first})')
-        self._first_line[account_id] = cell.line if cell.line is not None else 0
-        return account_id
+            same = "" if canonical == account_id else " after Unicode NFC normalisation"
+            raise cell.error(f'duplicate account id "{account_id}"{same} (first on line {first})')
+        self._first_line[canonical] = cell.line if cell.line is not None else 0
+        return canonical
 
 
 def check_header(path, line: int, header: list[str]) -> None:

@@ -28,6 +28,7 @@ import hashlib
 import hmac
 from typing import Any, Sequence
 
+from zkproofs.accounts.model import canonical_id
 from zkproofs.errors import MalformedInput
 from zkproofs.field import R
 from zkproofs.poseidon import poseidon_hash, poseidon_params
@@ -68,10 +69,10 @@ def _hmac_field(secret: bytes, message: bytes) -> int:
 
 
 def id_bytes(account_id: str) -> bytes:
-    """UTF-8 of an account id; TreeError for a string that has none (an unpaired surrogate,
-    which a JSON ``\\ud800`` escape can produce)."""
+    """UTF-8 of the account id's canonical (NFC) form; TreeError for a string that has none
+    (an unpaired surrogate, which a JSON ``\\ud800`` escape can produce)."""
     try:
-        return account_id.encode("utf-8")
+        return canonical_id(account_id).encode("utf-8")
     except UnicodeEncodeError:
         raise TreeError(f"account id {account_id!r} is not valid Unicode text (unpaired surrogate)") from None
 

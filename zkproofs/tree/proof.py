@@ -21,6 +21,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from zkproofs.accounts.model import canonical_id
 from zkproofs.errors import NonCanonicalFieldElement
 from zkproofs.field import R, decode_scalar, parse_decimal
 from zkproofs.jsontext import is_exactly
@@ -73,7 +74,7 @@ def make_inclusion_proof(store: TreeStore, user_id: str) -> InclusionProof:
     Raises UnknownAccount if the id is not in the tree, TreeError if the database
     is inconsistent (a missing node).
     """
-    row = store.account(user_id)
+    row = store.account(canonical_id(user_id))
     if row is None:
         raise UnknownAccount(f"{store.path}: no account {user_id!r} in the tree")
     depth = store.depth
