@@ -22,7 +22,8 @@ from zkproofs.gadgets import merkle_sum
 from zkproofs.groth16 import prove, setup, verify
 from zkproofs.r1cs import ConstraintSystem
 from zkproofs.tree import TreeStore, build_tree, make_inclusion_proof, published_root
-from zkproofs.tree.hashing import leaf_hash, node_hash, user_commitment
+from zkproofs.poseidon import poseidon_hash
+from zkproofs.tree.hashing import leaf_hash, leaf_inputs, node_hash, node_inputs, user_commitment
 from zkproofs.tree.proof import InclusionProof
 from zkproofs.tree.root import PublishedRoot
 from zkproofs.proofs.inclusion import circuit_inputs, make_zk_proof, zk_failure
@@ -58,19 +59,43 @@ def failing_label(inputs, depth=3, assets=2):
     return None if index is None else r1cs.labels[index]
 
 
+def raw_leaf(c, sums):
+    """A leaf hashed without the native range checks, packed mod r (what the circuit computes)."""
+    return poseidon_hash([x % R for x in leaf_inputs(c, sums)], t=5)
+
+
+def raw_node(lh, ls, rh, rs, depth):
+    """A node hashed without the native range checks, packed mod r (what the circuit computes)."""
+    return poseidon_hash([x % R for x in node_inputs(lh, ls, rh, rs, depth)], t=5)
+
+
 # gadgets against the native tree ---------------------------------------------------
+AMOUNT = st.integers(min_value=0, max_value=(1 << 64) - 1)
+
+
 @settings(max_examples=5, deadline=None)
-@given(st.lists(FIELD, min_size=7, max_size=7))
-def test_gadget_hashes_equal_native(values):
-    c, e0, e1, d0, d1, h2, extra = values
+@given(FIELD, FIELD, st.lists(AMOUNT, min_size=5, max_size=5), st.sampled_from([1, 20, 21, 64]))
+def test_gadget_hashes_equal_native(c, h2, amounts, depth):
+    """Depth 20 packs three sums per element, 21 two, 64 one."""
+    e0, e1, d0, d1, extra = amounts
+    values = [c, e0, e1, d0, d1, h2, extra]
     cs = ConstraintSystem({f"v{i}": v for i, v in enumerate(values)})
     v = [cs.private_input(f"v{i}") for i in range(7)]
     leaf = merkle_sum.leaf_hash(cs, v[0], v[1:3], v[3:5])
-    node = merkle_sum.node_hash(cs, v[0], v[1:5], v[5], [v[6], v[1], v[2], v[3]])
+    node = merkle_sum.node_hash(cs, depth, v[0], v[1:5], v[5], [v[6], v[1], v[2], v[3]])
     r1cs, witness = cs.finish()
     assert r1cs.is_satisfied(witness)
     assert leaf.value == leaf_hash(c, (e0, e1), (d0, d1))
-    assert node.value == node_hash(c, (e0, e1, d0, d1), h2, (extra, e0, e1, d0))
+    assert node.value == node_hash(c, (e0, e1, d0, d1), h2, (extra, e0, e1, d0), depth=depth)
+
+
+@pytest.mark.parametrize("depth,assets,permutations", [(10, 4, 2), (20, 4, 2), (21, 4, 3), (10, 1, 1)])
+def test_node_hash_costs_the_documented_permutations(depth, assets, permutations):
+    cs = ConstraintSystem()
+    h = [cs.private_input(f"h{i}") for i in range(2)]
+    sums = [cs.private_input(f"s{i}") for i in range(4 * assets)]
+    merkle_sum.node_hash(cs, depth, h[0], sums[: 2 * assets], h[1], sums[2 * assets :])
+    assert 300 * (permutations - 1) < cs.num_constraints <= 300 * permutations  # the constant capacity S-box is free
 
 
 def test_shape_and_public_layout():
@@ -145,8 +170,8 @@ def wrapped_tree():
     """Depth 1, one asset: alice (100) beside a sibling with equity r - 90, so the root sum wraps to 10."""
     c1 = user_commitment("alice", 1)
     alice, mallory = (100, 0), (R - 90, 0)
-    l1, l2 = leaf_hash(c1, alice[:1], alice[1:]), leaf_hash(user_commitment("mallory", 2), mallory[:1], mallory[1:])
-    root_hash = node_hash(l1, alice, l2, mallory)
+    l1, l2 = raw_leaf(c1, alice), raw_leaf(user_commitment("mallory", 2), mallory)
+    root_hash = raw_node(l1, alice, l2, mallory, 1)
     proof = InclusionProof("alice", 1, 0, ("BTC",), (100,), (0,), ((l2, mallory),), root_hash, (10, 0))
     return proof, PublishedRoot(root_hash, 1, (Asset("BTC", 8),), (10,), (0,), "")
 
@@ -166,14 +191,15 @@ def _row_ok(r1cs, w, i):
 def height1_debt_inputs(sibling_debt, sibling_equity=0):
     """Depth 2, one asset: alice (equity 100, debt 300) at leaf 0 beside an empty leaf, and
     at height 1 a sibling with sums (sibling_equity, sibling_debt); the root and its sums
-    are computed natively (field additions), so every constraint but a range check holds."""
+    are computed as the circuit does (field additions, packing mod r), so every
+    constraint but a range check holds."""
     c1 = user_commitment("alice", 1)
     alice = (100, 300)
     empty_hash, empty = leaf_hash(user_commitment("pad", 2), (0,), (0,)), (0, 0)
-    node1 = node_hash(leaf_hash(c1, alice[:1], alice[1:]), alice, empty_hash, empty)
+    node1 = raw_node(leaf_hash(c1, alice[:1], alice[1:]), alice, empty_hash, empty, 2)
     sums1 = alice
-    sibling_hash, sibling = 123456789, (sibling_equity, sibling_debt)
-    root_hash = node_hash(node1, sums1, sibling_hash, sibling)
+    sibling_hash, sibling = 123456789, (sibling_equity % R, sibling_debt % R)
+    root_hash = raw_node(node1, sums1, sibling_hash, sibling, 2)
     root_sums = [(a + b) % R for a, b in zip(sums1, sibling)]
     return {
         "commitment": c1,
@@ -204,6 +230,39 @@ def test_height1_sibling_debt_sum_fails_only_at_its_range_check(sibling_debt):
     assert failing and all(label.startswith("level[1]/sibling_sum[1]/to_bits[65]/") for label in failing), failing
 
 
+def test_sibling_sum_spilling_into_the_next_slot_fails_only_at_its_range_check():
+    """Equity + 2^66 and debt - 1 pack to the same element (slots of 64 + 2 bits at depth 2),
+    so the node hash and the root agree: only the sibling equity's range check refuses."""
+    r1cs, witness = synth(height1_debt_inputs(sibling_debt=5 - 1, sibling_equity=7 + 2**66), depth=2, assets=1)
+    honest = height1_debt_inputs(sibling_debt=5, sibling_equity=7)
+    assert height1_debt_inputs(sibling_debt=4, sibling_equity=7 + 2**66)["root"] == honest["root"]
+    failing = _failing_labels(r1cs, witness)
+    assert failing and all(label.startswith("level[1]/sibling_sum[0]/to_bits[65]/") for label in failing), failing
+
+
+def test_user_amount_spilling_into_the_next_slot_is_unsatisfiable(tree):
+    """A leaf packs amounts in 64-bit slots: e0 + 2^64 with e1 - 1 gives the same leaf hash;
+    the user amount's range check refuses it (and the first node, whose slots are wider, differs)."""
+    inputs = circuit_inputs(tree[2]["u1"])
+    assert inputs["equities"][1] >= 1
+    inputs["equities"] = [inputs["equities"][0] + 2**64, inputs["equities"][1] - 1]
+    inputs["root_equities"] = [inputs["root_equities"][0] + 2**64, inputs["root_equities"][1] - 1]
+    r1cs, witness = synth(inputs)
+    assert raw_leaf(inputs["commitment"], [*inputs["equities"], *inputs["debts"]]) == raw_leaf(
+        inputs["commitment"], [*circuit_inputs(tree[2]["u1"])["equities"], *inputs["debts"]]
+    )
+    assert _failing_labels(r1cs, witness) == {"user_amount[0]/to_bits[64]/recomposition", "root hash"}
+
+
+def test_sibling_sum_moved_to_another_slot_does_not_satisfy(tree):
+    """The sibling's equity sums exchanged between the two assets (each still in range)."""
+    inputs = circuit_inputs(tree[2]["u1"])
+    first = inputs["sibling_equities"][0]
+    assert first[0] != first[1]
+    inputs["sibling_equities"][0] = [first[1], first[0]]
+    assert failing_label(inputs) == "root hash"
+
+
 @pytest.mark.parametrize("sibling_debt,sibling_equity", [(2**65 - 1, 0), (2**65 - 1, 2**65 - 1), (0, 5)])
 def test_height1_sibling_sums_up_to_2_65_minus_1_satisfy(sibling_debt, sibling_equity):
     r1cs, witness = synth(height1_debt_inputs(sibling_debt, sibling_equity), depth=2, assets=1)
@@ -227,7 +286,7 @@ def test_groth16_proof_verifies_and_edited_publics_fail(small_keys):
     pk = small_keys
     c1, c2 = user_commitment("a", 5), user_commitment("b", 6)
     l1, l2 = leaf_hash(c1, (7,), (1,)), leaf_hash(c2, (9,), (0,))
-    root_hash = node_hash(l1, (7, 1), l2, (9, 0))
+    root_hash = node_hash(l1, (7, 1), l2, (9, 0), depth=1)
     proof = InclusionProof("a", 5, 0, ("BTC",), (7,), (1,), ((l2, (9, 0)),), root_hash, (16, 1))
     r1cs, witness = MerkleSumInclusion(depth=1, assets=1).synthesize(circuit_inputs(proof))
     groth = prove(pk, r1cs, witness)

@@ -20,7 +20,7 @@ from zkproofs.tree import (
     UnknownAccount,
     build_tree,
     inclusion_failure,
-    leaf_layout,
+    leaf_order,
     make_inclusion_proof,
     published_root,
     root_from_dict,
@@ -29,7 +29,18 @@ from zkproofs.tree import (
 )
 from zkproofs.tree import build as build_module
 from zkproofs.tree.audit import audit_tree, debt_cover, load_prices, load_reserves, parse_prices
-from zkproofs.tree.hashing import LEAF_TAG, NODE_TAG, leaf_hash, node_hash, user_commitment
+from zkproofs.tree.hashing import (
+    LEAF_TAG,
+    NODE_TAG,
+    commitment,
+    leaf_hash,
+    leaf_inputs,
+    node_hash,
+    node_inputs,
+    pad_id_field,
+    pad_salt,
+    user_commitment,
+)
 from zkproofs.tree.proof import InclusionProof, proof_from_dict, proof_to_dict
 from zkproofs.tree.root import PublishedRoot
 
@@ -87,33 +98,40 @@ def test_padding_to_a_power_of_two(tmp_path, n, depth):
         assert store.count_nodes() == 2 * summary.leaf_count - 1
 
 
-def test_padding_leaves_have_distinct_random_looking_commitments():
-    slots = leaf_layout(account_set(3), SECRET)
-    pads = [s for s in slots if s.account is None]
-    assert len(pads) == 1 and pads[0].sums == (0,) * 4
-    slots = leaf_layout(account_set(9), SECRET)
-    commitments = [s.commitment for s in slots]
-    assert len(set(commitments)) == 16
-    # a real zero-balance account and a pad leaf have the same shape: (commitment, zeros)
-    real = leaf_layout(AccountSet(ASSETS, (Account("z", (0, 0), (0, 0)),)), SECRET)
-    assert {s.sums for s in real} == {(0, 0, 0, 0)}
+def test_padding_leaves_have_distinct_random_looking_commitments(tmp_path):
+    accounts = account_set(9)
+    depth, order = leaf_order(accounts, SECRET)
+    pads = sorted(-1 - label for label in order if label < 0)
+    assert (depth, pads) == (4, list(range(7)))
+    pad_commitments = {commitment(pad_id_field(SECRET, p), pad_salt(SECRET, p)) for p in pads}
+    assert len(pad_commitments) == 7
+    build_tree(accounts, tmp_path / "t.db", secret=SECRET)
+    with TreeStore(tmp_path / "t.db") as store:
+        user_commitments = {user_commitment(a.id, store.account(a.id).salt) for a in accounts.accounts}
+        # a pad leaf has the form of a real zero-balance leaf: (Poseidon output, zero sums)
+        pad_leaf = order.index(-1)
+        pad_hash, pad_sums = store.node(0, pad_leaf)
+        assert pad_sums == (0, 0, 0, 0)
+        assert pad_hash == leaf_hash(commitment(pad_id_field(SECRET, 0), pad_salt(SECRET, 0)), (0, 0), (0, 0))
+    assert not pad_commitments & user_commitments
 
 
 def test_leaf_order_is_shuffled_by_the_secret():
-    a = [s.account.id if s.account else None for s in leaf_layout(account_set(16), SECRET)]
-    b = [s.account.id if s.account else None for s in leaf_layout(account_set(16), bytes(32))]
-    assert sorted(a) == sorted(b) and a != b and a != [f"user{i}" for i in range(16)]
+    accounts = account_set(16)
+    a, b = leaf_order(accounts, SECRET)[1], leaf_order(accounts, bytes(32))[1]
+    assert sorted(a) == sorted(b) == list(range(16)) and a != b and a != list(range(16))
 
 
 def test_parallel_build_equals_sequential(tmp_path, monkeypatch):
     accounts = account_set(40)
     sequential = build_tree(accounts, tmp_path / "s.db", secret=SECRET, workers=1)
     monkeypatch.setattr(build_module, "PARALLEL_THRESHOLD", 8)
-    monkeypatch.setattr(build_module, "CHUNK", 5)
     seen = []
     parallel = build_tree(accounts, tmp_path / "p.db", secret=SECRET, workers=2, progress=lambda d, t: seen.append((d, t)))
     assert parallel.root_hash == sequential.root_hash
-    assert seen[-1] == (127, 127) and len(seen) > 10
+    assert seen[-1] == (127, 127) and len(seen) == 8 + 3  # 8 subtrees of 8 leaves, then 3 levels
+    with TreeStore(tmp_path / "s.db") as s, TreeStore(tmp_path / "p.db") as p:
+        assert list(s.rows()) == list(p.rows())
 
 
 @pytest.mark.parametrize(
@@ -139,7 +157,7 @@ def test_bad_input_writes_nothing(tmp_path, accounts, message):
 
 def test_secret_must_be_32_bytes():
     with pytest.raises(TreeError, match="32 bytes"):
-        leaf_layout(account_set(2), b"short")
+        leaf_order(account_set(2), b"short")
 
 
 def test_store_refuses_a_non_tree_file(tmp_path):
@@ -150,12 +168,30 @@ def test_store_refuses_a_non_tree_file(tmp_path):
         TreeStore(tmp_path / "missing.db")
 
 
-def test_tags_separate_leaves_from_nodes():
+def test_packed_layout_and_tags():
+    """Layout 2: a node packs [NODE_TAG, sums_L, sums_R] in 64 + depth bit slots, a leaf [LEAF_TAG, amounts] in 64."""
     assert LEAF_TAG != NODE_TAG
-    preimage = [5, 1, 2, 6, 3, 4]
-    assert node_hash(5, (1, 2), 6, (3, 4)) == poseidon_hash([NODE_TAG, *preimage], t=5)
-    assert node_hash(5, (1, 2), 6, (3, 4)) != poseidon_hash([LEAF_TAG, *preimage], t=5)
-    assert leaf_hash(5, (1, 2), (3, 4)) != poseidon_hash([NODE_TAG, 5, 1, 2, 3, 4], t=5)
+    w = 65  # depth 1: three slots per element
+    assert node_hash(5, (1, 2), 6, (3, 4), depth=1) == poseidon_hash([5, 6, NODE_TAG + (1 << w) + (2 << 2 * w), 3 + (4 << w)], t=5)
+    assert leaf_hash(5, (1, 2), (3, 4)) == poseidon_hash([5, LEAF_TAG + (1 << 64) + (2 << 128), 3 + (4 << 64)], t=5)
+    # depth 21: slots of 85 bits, two per element
+    assert node_inputs(5, (1, 2), 6, (3, 4), 21) == [5, 6, NODE_TAG + (1 << 85), 2 + (3 << 85), 4]
+    # the sums are bound slot by slot: moving a unit across a slot boundary changes the hash
+    assert node_hash(5, (1, 2), 6, (3, 4), depth=1) != node_hash(5, (2, 1), 6, (3, 4), depth=1)
+    assert leaf_inputs(5, (0, 0, 0, 0)) != [5, NODE_TAG, 0]
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: node_hash(5, (1 << 65, 0), 6, (0, 0), depth=1),
+        lambda: node_hash(5, (1, 0), 6, (0, -1), depth=1),
+        lambda: leaf_hash(5, (1 << 64,), (0,)),
+    ],
+)
+def test_native_hashes_refuse_values_that_overflow_a_slot(call):
+    with pytest.raises(TreeError, match="not in"):
+        call()
 
 
 # root file --------------------------------------------------------------------
@@ -250,8 +286,9 @@ def test_wrapping_sibling_is_refused_even_when_the_root_is_consistent():
     """A depth-1 tree whose second leaf has equity r - 90: the root sum wraps to 10."""
     c1, c2 = user_commitment("alice", 1), user_commitment("mallory", 2)
     alice, mallory = (100, 0), (R - 90, 0)
-    l1, l2 = leaf_hash(c1, alice[:1], alice[1:]), leaf_hash(c2, mallory[:1], mallory[1:])
-    root_hash = node_hash(l1, alice, l2, mallory)
+    # hashed without the native range checks, packed mod r, as a cheating exchange (or the circuit) would
+    l1, l2 = (poseidon_hash([x % R for x in leaf_inputs(c, sums)], t=5) for c, sums in ((c1, alice), (c2, mallory)))
+    root_hash = poseidon_hash([x % R for x in node_inputs(l1, alice, l2, mallory, 1)], t=5)
     root = PublishedRoot(root_hash, 1, (Asset("BTC", 8),), (10,), (0,), "")
     proof = InclusionProof("alice", 1, 0, ("BTC",), (100,), (0,), ((l2, mallory),), root_hash, (10, 0))
     assert "not in [0, 2^64)" in inclusion_failure(proof, root)
@@ -307,13 +344,15 @@ def _tampered_copy(db, tmp_path, sql, args=()):
     "sql,check",
     [
         ("UPDATE accounts SET equities = '[150000001, 1000000000]' WHERE id = 'alice'", "recompute"),
-        ("UPDATE nodes SET hash = '1' WHERE height = 1 AND idx = 0", "recompute"),
-        ("UPDATE nodes SET sums = '[1, 2, 3, 4]' WHERE height = 0 AND idx = 3", "recompute"),
+        ("UPDATE nodes SET data = zeroblob(length(data)) WHERE height = 1 AND chunk = 0", "recompute"),
+        # one byte of a leaf's first sum (record 0: hash bytes 0..31, then the sums)
+        ("UPDATE nodes SET data = substr(data, 1, 40) || x'ff' || substr(data, 42) WHERE height = 0 AND chunk = 0", "recompute"),
+        ("UPDATE nodes SET mask = 1 WHERE height = 0 AND chunk = 0", "recompute"),
         ("DELETE FROM accounts WHERE id = 'erin'", "recompute"),
         ("UPDATE accounts SET debts = '[18446744073709551616, 0]' WHERE id = 'dave'", "ranges"),
-        ("UPDATE accounts SET salt = '7' WHERE id = 'bob'", "recompute"),
-        # A node moved to another index keeps its order: only the index comparison catches it.
-        ("UPDATE nodes SET idx = 5 WHERE height = 2 AND idx = 1", "recompute"),
+        ("UPDATE accounts SET leaf_index = (leaf_index + 1) % 8 WHERE id = 'bob'", "recompute"),
+        # a row moved to another chunk keeps its bytes: only the key comparison catches it
+        ("UPDATE nodes SET chunk = 5 WHERE height = 2 AND chunk = 0", "recompute"),
     ],
 )
 def test_audit_detects_tampering(sample, tmp_path, sql, check):

@@ -1,14 +1,17 @@
 """Merkle-sum tree gadgets: leaf hash, node hash and one level of an inclusion path.
 
-Mirror :mod:`zkproofs.tree.hashing` (same tags, same Poseidon t = 5 input
-order): leaf = Poseidon([LEAF_TAG, commitment, *equities, *debts]), node =
-Poseidon([NODE_TAG, h_L, *sums_L, h_R, *sums_R]) with sums = equity sums then
-debt sums; parent sums = left + right (Hu, Zhang, Guo 2019; summa-solvency's
-``merkle_sum_tree`` chip does the same per level). Sums are ordinary field
-additions, so they are only meaningful while nothing wraps mod r: the level
-step range-checks the sibling's sums to 64 + height bits, and the caller must
-range-check the leaf amounts to 64 bits; by induction every sum at height k is
-then < 2^(64 + k) < r.
+Mirror :mod:`zkproofs.tree.hashing` (layout version 2, same tags, same packing,
+Poseidon t = 5): leaf = Poseidon([commitment, *pack_64([LEAF_TAG, *equities,
+*debts])]), node = Poseidon([h_L, h_R, *pack_W([NODE_TAG, *sums_L, *sums_R])])
+with W = 64 + depth and sums = equity sums then debt sums; parent sums = left
++ right (Hu, Zhang, Guo 2019; summa-solvency's ``merkle_sum_tree`` chip does the
+same per level). Packing is a linear combination (no constraint), injective
+only while every slot value is below 2^w; sums are ordinary field additions,
+meaningful only while nothing wraps mod r. Both hold by induction: the caller
+range-checks the leaf amounts to 64 bits, and the level step range-checks the
+sibling's sums to 64 + height bits, so every sum at height k is < 2^(64 + k)
+<= 2^W. A sibling sum that spills into its neighbour's slot (s_i + 2^W with
+s_(i+1) - 1 packs to the same element) fails that range check.
 """
 
 from __future__ import annotations
@@ -19,36 +22,64 @@ from zkproofs.gadgets.bits import range_check
 from zkproofs.gadgets.poseidon import poseidon_hash
 from zkproofs.gadgets.select import conditional_swap
 from zkproofs.r1cs import ConstraintSystem, LinearCombination
-from zkproofs.tree.hashing import AMOUNT_BITS, LEAF_TAG, NODE_TAG, TREE_HASH_T
+from zkproofs.tree.hashing import AMOUNT_BITS, LEAF_TAG, NODE_TAG, PACK_BITS, TREE_HASH_T, slot_bits
+
+
+def pack(cs: ConstraintSystem, values: Sequence[LinearCombination], bits: int) -> list[LinearCombination]:
+    """:func:`zkproofs.tree.hashing.pack` over linear combinations: no constraint.
+
+    Precondition (not checked): every value < 2^bits, else two packings collide.
+    """
+    per = PACK_BITS // bits
+    if per < 1:
+        raise ValueError(f"cannot pack {bits}-bit values into {PACK_BITS}-bit field elements")
+    out = []
+    for start in range(0, len(values), per):
+        acc = cs.constant(0)
+        for i, v in enumerate(values[start : start + per]):
+            acc = acc + v * (1 << (bits * i))
+        out.append(acc)
+    return out
 
 
 def leaf_hash(
     cs: ConstraintSystem, commitment: LinearCombination, equities: Sequence[LinearCombination], debts: Sequence[LinearCombination]
 ) -> LinearCombination:
-    """Poseidon_t5([LEAF_TAG, commitment, *equities, *debts]); no range check (caller's job).
+    """Poseidon_t5([commitment, *pack_64([LEAF_TAG, *equities, *debts])]).
 
-    Cost: 3 (8 * 5 + 60) = 300 constraints per 4 inputs absorbed.
+    Precondition (the caller's range check): every amount < 2^64.
+    Cost: 300 constraints per permutation, ceil((1 + ceil((1 + 2A) / 3)) / 4)
+    permutations (one at 4 assets).
     """
     with cs.scope("leaf_hash"):
-        return poseidon_hash(cs, [cs.constant(LEAF_TAG), commitment, *equities, *debts], t=TREE_HASH_T)
+        packed = pack(cs, [cs.constant(LEAF_TAG), *equities, *debts], AMOUNT_BITS)
+        return poseidon_hash(cs, [commitment, *packed], t=TREE_HASH_T)
 
 
 def node_hash(
     cs: ConstraintSystem,
+    depth: int,
     left_hash: LinearCombination,
     left_sums: Sequence[LinearCombination],
     right_hash: LinearCombination,
     right_sums: Sequence[LinearCombination],
 ) -> LinearCombination:
-    """Poseidon_t5([NODE_TAG, left_hash, *left_sums, right_hash, *right_sums]); sums: equities then debts."""
+    """Poseidon_t5([h_L, h_R, *pack_W([NODE_TAG, *left_sums, *right_sums])]), W = 64 + depth.
+
+    Precondition: every sum < 2^W. Cost: 300 constraints per permutation,
+    ceil((2 + ceil((1 + 4A) / S)) / 4) permutations, S = 254 // W (two at 4
+    assets and depth <= 20, three deeper).
+    """
     if len(left_sums) != len(right_sums):
         raise ValueError("node_hash needs equally many left and right sums")
     with cs.scope("node_hash"):
-        return poseidon_hash(cs, [cs.constant(NODE_TAG), left_hash, *left_sums, right_hash, *right_sums], t=TREE_HASH_T)
+        packed = pack(cs, [cs.constant(NODE_TAG), *left_sums, *right_sums], slot_bits(depth))
+        return poseidon_hash(cs, [left_hash, right_hash, *packed], t=TREE_HASH_T)
 
 
 def level_step(
     cs: ConstraintSystem,
+    depth: int,
     height: int,
     is_right: LinearCombination,
     current_hash: LinearCombination,
@@ -56,20 +87,23 @@ def level_step(
     sibling_hash: LinearCombination,
     sibling_sums: Sequence[LinearCombination],
 ) -> tuple[LinearCombination, list[LinearCombination]]:
-    """One level up the path from a node at ``height`` (leaves: 0): (parent hash, parent sums).
+    """One level up the path from a node at ``height`` (leaves: 0) of a tree of ``depth``: (parent hash, parent sums).
 
     ``is_right`` is the path bit (1: the current node is the right child); it is
     constrained boolean. The sibling's sums are range-checked to 64 + height
     bits. Precondition (the caller's induction): every current sum < 2^(64 + height),
-    so the parent sums are < 2^(64 + height + 1) and never wrap.
+    so the parent sums are < 2^(64 + height + 1) <= 2^(64 + depth) and neither
+    wrap nor overflow a packing slot.
     Cost: 1 + (2A + 1) swaps + 2A (65 + height) range bits + the node hash.
     """
     if len(current_sums) != len(sibling_sums):
         raise ValueError("level_step needs equally many current and sibling sums")
+    if not 0 <= height < depth:
+        raise ValueError(f"height {height} is not below the depth {depth}")
     with cs.scope(f"level[{height}]"):
         for i, s in enumerate(sibling_sums):
             with cs.scope(f"sibling_sum[{i}]"):
                 range_check(cs, s, AMOUNT_BITS + height)
         left, right = conditional_swap(cs, is_right, [current_hash, *current_sums], [sibling_hash, *sibling_sums])
         parent_sums = [a + b for a, b in zip(left[1:], right[1:])]
-        return node_hash(cs, left[0], left[1:], right[0], right[1:]), parent_sums
+        return node_hash(cs, depth, left[0], left[1:], right[0], right[1:]), parent_sums

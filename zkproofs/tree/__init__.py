@@ -7,7 +7,7 @@ Modules: :mod:`.hashing` (commitments, leaf and node hashes, ranges), :mod:`.bui
 inclusion proofs), :mod:`.audit`.
 """
 
-from zkproofs.tree.build import TreeSummary, build_tree, leaf_layout, new_secret, tree_levels
+from zkproofs.tree.build import TreeSummary, build_tree, hash_tree, leaf_order, new_secret
 from zkproofs.tree.hashing import TreeError
 from zkproofs.tree.proof import InclusionProof, UnknownAccount, inclusion_failure, make_inclusion_proof, verify_inclusion
 from zkproofs.tree.root import PublishedRoot, published_root, root_from_dict, root_to_dict
@@ -21,13 +21,13 @@ __all__ = [
     "TreeSummary",
     "UnknownAccount",
     "build_tree",
+    "hash_tree",
     "inclusion_failure",
-    "leaf_layout",
+    "leaf_order",
     "make_inclusion_proof",
     "new_secret",
     "published_root",
     "root_from_dict",
     "root_to_dict",
-    "tree_levels",
     "verify_inclusion",
 ]

@@ -3,9 +3,8 @@
 Checks, in order (each a :class:`AuditCheck` in the report):
 
 1. *recompute*: salts, padding, leaf order, every leaf and node from the
-   ``accounts`` table and the tree secret (:func:`zkproofs.tree.build.leaf_layout`,
-   :func:`~zkproofs.tree.build.tree_levels`), compared with every stored node;
-   no extra or missing rows;
+   ``accounts`` table and the tree secret (:func:`zkproofs.tree.build.hash_tree`),
+   compared with every stored ``nodes`` row byte for byte; no extra or missing rows;
 2. *ranges*: every amount < 2^64 and every sum at height k < 2^(64 + k)
    (checked while recomputing; a violation fails check 1 and 2);
 3. *root file*: the published root equals the stored root node, depth and assets;
@@ -37,7 +36,7 @@ from typing import Any, Mapping
 from zkproofs.accounts.amounts import AmountError, format_amount, to_base_units
 from zkproofs.accounts.model import Account, AccountSet, Asset
 from zkproofs.jsontext import loads
-from zkproofs.tree.build import Progress, leaf_layout, tree_levels
+from zkproofs.tree.build import Progress, hash_tree
 from zkproofs.tree.hashing import TreeError
 from zkproofs.tree.root import PublishedRoot, published_root
 from zkproofs.tree.store import TreeStore
@@ -216,41 +215,40 @@ def debt_cover(account: Account, assets: tuple[Asset, ...], prices: Mapping[str,
 
 
 def _recompute(store: TreeStore, accounts: AccountSet, progress: Progress | None, workers: int | None) -> list[AuditCheck]:
-    rows = {row.id: row for row in store.accounts()}
     mismatches: list[str] = []
+    compared = 0
+
+    def compare(height: int, chunk: int, mask: int, data: bytes) -> None:
+        nonlocal compared
+        compared += 1
+        try:
+            stored = store.row(height, chunk)
+        except TreeError as exc:
+            mismatches.append(str(exc))
+            return
+        if stored != (mask, data):
+            mismatches.append(f"nodes row ({height}, {chunk}) differs from the recomputed one")
+
     try:
-        slots = leaf_layout(accounts, store.secret)
+        depth, order, _, _ = hash_tree(accounts, store.secret, compare, workers=workers, progress=progress)
     except TreeError as exc:
         return [AuditCheck("ranges", False, str(exc)), AuditCheck("recompute", False, "accounts cannot form a tree")]
-    depth = store.depth
-    if len(slots) != 1 << depth:
-        mismatches.append(f"{len(slots)} leaves for a stored depth of {depth}")
-    for slot in slots:
-        if slot.account is not None:
-            row = rows[slot.account.id]
-            if row.leaf_index != slot.index or row.salt != slot.salt:
-                mismatches.append(f"account {row.id!r}: stored leaf index or salt differs from the secret's")
-    compared = 0
-    try:
-        for height, level in enumerate(tree_levels(slots, len(accounts.assets), workers=workers, progress=progress)):
-            stored = list(store.level(height))
-            if len(stored) != len(level):
-                mismatches.append(f"height {height}: {len(stored)} stored nodes, {len(level)} expected")
-            for expected_idx, ((idx, h, sums), (eh, esums)) in enumerate(zip(stored, level)):
-                compared += 1
-                if (idx, h, tuple(sums)) != (expected_idx, eh, esums):
-                    mismatches.append(f"node ({height}, {idx}) differs from the recomputed one")
-    except TreeError as exc:
-        return [AuditCheck("ranges", False, str(exc)), AuditCheck("recompute", False, "tree cannot be recomputed")]
-    total = store.count_nodes()
-    if total != 2 * len(slots) - 1:
-        mismatches.append(f"{total} node rows stored, {2 * len(slots) - 1} expected")
+    if depth != store.depth:
+        mismatches.append(f"{len(order)} leaves for a stored depth of {store.depth}")
+    stored_index = store.leaf_indices()
+    for index, label in enumerate(order):
+        if label >= 0:
+            if stored_index.get(accounts.accounts[label].id) != index:
+                mismatches.append(f"account {accounts.accounts[label].id!r}: stored leaf index differs from the secret's")
+    total = store.count_rows()
+    if total != compared:
+        mismatches.append(f"{total} node rows stored, {compared} expected")
     ranges = AuditCheck("ranges", True, f"{len(accounts.accounts)} accounts: amounts < 2^64, sums at height k < 2^(64+k)")
     if mismatches:
         shown = "; ".join(mismatches[:MAX_LISTED_MISMATCHES])
         more = f" (+{len(mismatches) - MAX_LISTED_MISMATCHES} more)" if len(mismatches) > MAX_LISTED_MISMATCHES else ""
         return [ranges, AuditCheck("recompute", False, shown + more)]
-    return [ranges, AuditCheck("recompute", True, f"{compared} nodes recomputed and equal to the stored ones")]
+    return [ranges, AuditCheck("recompute", True, f"{compared} node rows ({2 * len(order) - 1} nodes) recomputed and equal to the stored ones")]
 
 
 def audit_tree(

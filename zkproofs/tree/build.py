@@ -1,26 +1,34 @@
 """Building a Merkle-sum liability tree from an :class:`~zkproofs.accounts.AccountSet`.
 
-Steps: derive each account's salt and commitment from the tree secret
-(:mod:`zkproofs.tree.hashing`); pad to a power of two (depth >= 1) with
-zero-balance leaves whose commitments look random; order all leaves by a keyed
-shuffle (HMAC of the secret); hash leaves, then each level bottom-up, with
-parent sums = left + right (full sums, Hu, Zhang, Guo 2019); range-check every
-amount (< 2^64) and every sum at height k (< 2^(64 + k)); store into SQLite
-atomically (:func:`zkproofs.tree.store.atomic_database`).
+Steps: check every account (ids distinct, A equities and debts each < 2^64);
+order accounts and padding leaves by a keyed shuffle (HMAC of the tree secret,
+:func:`leaf_order`); hash the tree in subtrees of up to 2^12 leaves, each a
+task for a worker process (salts, commitments, leaves, then every level of the
+subtree, one batched Poseidon call per level: :func:`zkproofs.tree.hashing.leaf_hashes`,
+:func:`~zkproofs.tree.hashing.node_hashes`), returned as packed node records;
+hash the levels above the subtrees in the parent process; store everything
+into SQLite in one transaction, one row per chunk of 16 nodes of a level
+(:mod:`zkproofs.tree.store`), atomically.
 
-Cost: 2N - 1 Poseidon hashes for N padded leaves (a leaf costs ceil((2 + 2A) / 4)
-t = 5 permutations, a node ceil((3 + 4A) / 4)), spread over the cores with a
-process pool in chunks when a level has at least ``parallel_threshold`` hashes.
-Memory: one level at a time.
+Parent sums are left + right (full sums, Hu, Zhang, Guo 2019). Every leaf
+amount is checked < 2^64, so a sum at height k is < 2^(64 + k) by induction
+and needs no further check.
+
+Cost: N commitments (t = 3) and 2N - 1 tree hashes (t = 5) for N padded
+leaves, 4 permutations per user at 4 assets and depth <= 20 (5 deeper; the
+layout is in :mod:`zkproofs.tree.hashing`), spread over ``workers`` processes.
+Memory: the accounts, their order (N keys) and, per worker, one subtree;
+the parent process never holds a level of more than N / 2^12 nodes.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import time
-from concurrent.futures import Executor, ProcessPoolExecutor
+from collections import deque
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass
+from operator import add
 from typing import Callable, Iterator, Sequence
 
 from zkproofs.accounts.model import Account, AccountSet, Asset
@@ -30,45 +38,33 @@ from zkproofs.tree.hashing import (
     SECRET_BYTES,
     TreeError,
     check_sums,
-    commitment,
+    commitments,
     id_bytes,
     id_field,
-    leaf_hash,
-    node_hash,
+    leaf_hashes,
+    node_hashes,
     order_key,
     pad_id_field,
     pad_salt,
     user_salt,
 )
-from zkproofs.tree.store import FORMAT_VERSION, atomic_database
+from zkproofs.tree.store import FORMAT_VERSION, ChunkWriter, NodeCodec, atomic_database
 
 Progress = Callable[[int, int], None]
-"""progress(hashes done, hashes in total), called after each chunk."""
+"""progress(hashes done, hashes in total), called after each subtree."""
 
-CHUNK = 2048
-"""Most hashes per task sent to a worker process (fewer when a level is small)."""
-PARALLEL_THRESHOLD = 1024
-"""Levels with fewer hashes than this are hashed in-process (small trees, tests)."""
+RowSink = Callable[[int, int, int, bytes], None]
+"""sink(height, chunk, mask, data): receives every ``nodes`` row of a tree."""
 
+SUBTREE_BITS = 12
+"""A worker task hashes a subtree of at most 2^12 leaves."""
+PARALLEL_THRESHOLD = 1 << 12
+"""Trees with fewer leaves than this are hashed in-process (small trees, tests)."""
+QUEUED_PER_WORKER = 3
+"""Subtree tasks in flight per worker (bounds the memory of queued tasks and results)."""
 
-@dataclass(frozen=True)
-class LeafSlot:
-    """One leaf position: the account there (None for padding), its id field, salt and sums.
-
-    The commitment (a t = 3 Poseidon hash) is computed where the leaf is hashed,
-    in the worker processes; :attr:`commitment` recomputes it.
-    """
-
-    index: int
-    account: Account | None
-    id_value: int
-    salt: int
-    sums: tuple[int, ...]
-
-    @property
-    def commitment(self) -> int:
-        """Poseidon_t3([id field, salt]) of this leaf."""
-        return commitment(self.id_value, self.salt)
+LeafItem = tuple[str, tuple[int, ...]] | int
+"""A leaf in a task: (account id, sums) for an account, the pad's number for padding."""
 
 
 @dataclass(frozen=True)
@@ -103,11 +99,14 @@ def check_account(account: Account, num_assets: int, where: str = "account") -> 
     check_sums((*account.equities, *account.debts), 0, f"{where} {account.id!r}")
 
 
-def leaf_layout(accounts: AccountSet, secret: bytes) -> list[LeafSlot]:
-    """All 2^depth leaves in tree order: accounts and padding, shuffled by the secret.
+def leaf_order(accounts: AccountSet, secret: bytes) -> tuple[int, list[int]]:
+    """(depth, order): ``order[i]`` is the account index (>= 0) at leaf i, or -1 - p for pad number p.
 
-    Raises TreeError for an empty set, duplicate ids, a wrong number of amounts or
-    an amount outside [0, 2^64). O(N log N) plus 2N HMACs and N SHA-512.
+    Leaves are sorted by :func:`~zkproofs.tree.hashing.order_key`, a permutation
+    chosen by the secret, so a leaf's position leaks nothing about the id or the
+    input order. Raises TreeError for a bad secret, an empty set, duplicate ids,
+    a wrong number of amounts or an amount outside [0, 2^64).
+    O(N log N) plus 2^depth HMACs.
     """
     if not isinstance(secret, bytes) or len(secret) != SECRET_BYTES:
         raise TreeError(f"the tree secret must be {SECRET_BYTES} bytes")
@@ -116,91 +115,147 @@ def leaf_layout(accounts: AccountSet, secret: bytes) -> list[LeafSlot]:
         raise TreeError("an account set needs at least one asset")
     depth = depth_for(len(accounts.accounts))
     seen: set[str] = set()
-    entries: list[tuple[bytes, Account | None, int]] = []
-    for account in accounts.accounts:
+    entries: list[tuple[bytes, int]] = []
+    for i, account in enumerate(accounts.accounts):
         if account.id in seen:
             raise TreeError(f"duplicate account id {account.id!r}")
         seen.add(account.id)
         check_account(account, n_assets)
-        entries.append((order_key(secret, b"id/" + id_bytes(account.id)), account, -1))
+        entries.append((order_key(secret, b"id/" + id_bytes(account.id)), i))
     for pad in range((1 << depth) - len(accounts.accounts)):
-        entries.append((order_key(secret, b"pad/" + str(pad).encode()), None, pad))
-    entries.sort(key=lambda e: e[0])
+        entries.append((order_key(secret, b"pad/" + str(pad).encode()), -1 - pad))
+    entries.sort()
+    return depth, [label for _, label in entries]
+
+
+def hash_subtree(secret: bytes, depth: int, n_assets: int, first_leaf: int, leaves: Sequence[LeafItem]) -> tuple[list[bytes], int, tuple[int, ...]]:
+    """Hash the subtree whose leaves are ``leaves`` (a power of two of them, from leaf ``first_leaf``).
+
+    Returns (records per height, bottom first, as :class:`NodeCodec` bytes; the
+    subtree root's hash; its sums). A pure function of its inputs: the task a
+    worker process runs. Cost: len(leaves) commitments and 2 len(leaves) - 1
+    tree hashes, one batched Poseidon call per level.
+    """
     zero = (0,) * (2 * n_assets)
-    slots = []
-    for index, (_, account, pad) in enumerate(entries):
-        if account is None:
-            slots.append(LeafSlot(index, None, pad_id_field(secret, pad), pad_salt(secret, pad), zero))
+    keys: list[tuple[int, int]] = []
+    sums: list[tuple[int, ...]] = []
+    for item in leaves:
+        if isinstance(item, int):
+            keys.append((pad_id_field(secret, item), pad_salt(secret, item)))
+            sums.append(zero)
         else:
-            sums = (*account.equities, *account.debts)
-            slots.append(LeafSlot(index, account, id_field(account.id), user_salt(secret, account.id), sums))
-    return slots
+            account_id, amounts = item
+            keys.append((id_field(account_id), user_salt(secret, account_id)))
+            sums.append(amounts)
+    hashes = leaf_hashes(list(zip(commitments(keys), sums)))
+    codec = NodeCodec(depth, n_assets)
+    levels = [codec.encode_many(hashes, sums)]
+    while len(hashes) > 1:
+        pairs = [(hashes[i], sums[i], hashes[i + 1], sums[i + 1]) for i in range(0, len(hashes), 2)]
+        sums = [tuple(map(add, ls, rs)) for _, ls, _, rs in pairs]
+        hashes = node_hashes(pairs, depth)
+        levels.append(codec.encode_many(hashes, sums))
+    return levels, hashes[0], sums[0]
 
 
-def _leaf_hashes(chunk: Sequence[tuple[int, int, tuple[int, ...]]], n_assets: int) -> list[int]:
-    return [leaf_hash(commitment(id_value, salt), sums[:n_assets], sums[n_assets:]) for id_value, salt, sums in chunk]
+def _subtree_task(args: tuple) -> tuple[list[bytes], int, tuple[int, ...]]:
+    return hash_subtree(*args)
 
 
-def _node_hashes(chunk: Sequence[tuple[int, tuple[int, ...], int, tuple[int, ...]]]) -> list[int]:
-    return [node_hash(lh, ls, rh, rs) for lh, ls, rh, rs in chunk]
+def _leaf_items(accounts: AccountSet, order: Sequence[int], start: int, stop: int) -> list[LeafItem]:
+    items: list[LeafItem] = []
+    for label in order[start:stop]:
+        if label < 0:
+            items.append(-1 - label)
+        else:
+            account = accounts.accounts[label]
+            items.append((account.id, (*account.equities, *account.debts)))
+    return items
 
 
-def _run_chunks(
-    fn, items: list, extra: tuple, pool: Executor | None, workers: int, done: int, total: int, progress: Progress | None
-) -> list[int]:
-    out: list[int] = []
-    parallel = pool is not None and len(items) >= PARALLEL_THRESHOLD
-    # at least two chunks per worker, so a level smaller than workers * CHUNK still uses every core
-    size = max(1, min(CHUNK, -(-len(items) // (2 * workers)))) if parallel else CHUNK
-    chunks = [items[i : i + size] for i in range(0, len(items), size)]
-    if parallel:
-        results: Iterator[list[int]] = pool.map(fn, chunks, *([e] * len(chunks) for e in extra))
-    else:
-        results = (fn(chunk, *extra) for chunk in chunks)
-    for part in results:
-        out.extend(part)
-        done += len(part)
+def hash_tree(
+    accounts: AccountSet,
+    secret: bytes,
+    sink: RowSink,
+    *,
+    workers: int | None = None,
+    progress: Progress | None = None,
+) -> tuple[int, list[int], int, tuple[int, ...]]:
+    """Hash the whole tree of ``accounts`` and hand every ``nodes`` row to ``sink``.
+
+    Returns (depth, order as :func:`leaf_order`, root hash, root sums). Subtrees
+    of up to 2^12 leaves go to a pool of ``workers`` processes (default: all
+    cores) when the tree has at least 2^12 leaves; the levels above them are
+    hashed here. Rows reach ``sink`` level-interleaved, each level in order.
+    Raises TreeError as :func:`leaf_order`.
+    """
+    depth, order = leaf_order(accounts, secret)
+    n_assets = len(accounts.assets)
+    codec = NodeCodec(depth, n_assets)
+    writer = ChunkWriter(codec, sink)
+    workers = workers or os.cpu_count() or 1
+    parallel = workers > 1 and len(order) >= PARALLEL_THRESHOLD
+    # with a pool, at least 8 subtrees so both cores stay busy to the end
+    sub = min(SUBTREE_BITS, depth - 3) if parallel else min(SUBTREE_BITS, depth)
+    size = 1 << sub
+    total = 2 * len(order) - 1
+    done = 0
+    tops: list[tuple[int, tuple[int, ...]]] = []
+
+    def collect(index: int, result: tuple[list[bytes], int, tuple[int, ...]]) -> None:
+        nonlocal done
+        levels, h, s = result
+        for height, records in enumerate(levels):
+            writer.add(height, (index * size) >> height, records)
+        tops.append((h, s))
+        done += 2 * size - 1
         if progress is not None:
             progress(done, total)
-    return out
+
+    tasks = ((secret, depth, n_assets, start, _leaf_items(accounts, order, start, start + size)) for start in range(0, len(order), size))
+    if parallel:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            _run_pool(pool, tasks, workers * QUEUED_PER_WORKER, collect)
+    else:
+        for index, task in enumerate(tasks):
+            collect(index, hash_subtree(*task))
+    hashes = [h for h, _ in tops]
+    sums = [s for _, s in tops]
+    height = sub
+    while len(hashes) > 1:
+        height += 1
+        pairs = [(hashes[i], sums[i], hashes[i + 1], sums[i + 1]) for i in range(0, len(hashes), 2)]
+        sums = [tuple(map(add, ls, rs)) for _, ls, _, rs in pairs]
+        hashes = node_hashes(pairs, depth)
+        writer.add(height, 0, codec.encode_many(hashes, sums))
+        done += len(hashes)
+        if progress is not None:
+            progress(done, total)
+    writer.finish()
+    return depth, order, hashes[0], sums[0]
 
 
-def tree_levels(
-    slots: Sequence[LeafSlot], n_assets: int, *, workers: int | None = None, progress: Progress | None = None
-) -> Iterator[list[tuple[int, tuple[int, ...]]]]:
-    """Yield each level's [(hash, sums)], leaves (height 0) first, the root level last.
-
-    Sums are checked against 2^(64 + height) (TreeError naming the node). Uses a
-    process pool of ``workers`` (default: all cores) for large levels.
-    """
-    total = 2 * len(slots) - 1
-    workers = workers or os.cpu_count() or 1
-    pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 and len(slots) >= PARALLEL_THRESHOLD else None
-    try:
-        items = [(s.id_value, s.salt, s.sums) for s in slots]
-        hashes = _run_chunks(_leaf_hashes, items, (n_assets,), pool, workers, 0, total, progress)
-        done = len(hashes)
-        level = [(h, s.sums) for h, s in zip(hashes, slots)]
-        yield level
-        height = 0
-        while len(level) > 1:
-            height += 1
-            pairs = [(level[i][0], level[i][1], level[i + 1][0], level[i + 1][1]) for i in range(0, len(level), 2)]
-            sums = [tuple(a + b for a, b in zip(ls, rs)) for _, ls, _, rs in pairs]
-            for idx, s in enumerate(sums):
-                check_sums(s, height, f"node ({height}, {idx})")
-            hashes = _run_chunks(_node_hashes, pairs, (), pool, workers, done, total, progress)
-            done += len(hashes)
-            level = list(zip(hashes, sums))
-            yield level
-    finally:
-        if pool is not None:
-            pool.shutdown()
+def _run_pool(pool: Executor, tasks: Iterator[tuple], window: int, collect: Callable[[int, tuple], None]) -> None:
+    """Submit ``tasks`` with at most ``window`` in flight; ``collect`` results in task order."""
+    pending: deque[Future] = deque()
+    index = 0
+    for task in tasks:
+        pending.append(pool.submit(_subtree_task, task))
+        if len(pending) >= window:
+            collect(index, pending.popleft().result())
+            index += 1
+    while pending:
+        collect(index, pending.popleft().result())
+        index += 1
 
 
 def new_secret() -> bytes:
     """A fresh random tree secret (os.urandom, 32 bytes)."""
     return os.urandom(SECRET_BYTES)
+
+
+def _json_ints(values: Sequence[int]) -> str:
+    return "[" + ",".join(map(str, values)) + "]"
 
 
 def build_tree(
@@ -218,49 +273,25 @@ def build_tree(
     an unbuildable set (nothing is written then). Cost: see the module docstring.
     """
     secret = new_secret() if secret is None else secret
-    slots = leaf_layout(accounts, secret)
-    depth = depth_for(len(accounts.accounts))
     n_assets = len(accounts.assets)
     with atomic_database(db_path) as conn:
+
+        def sink(height: int, chunk: int, mask: int, data: bytes) -> None:
+            conn.execute("INSERT INTO nodes(height, chunk, mask, data) VALUES (?, ?, ?, ?)", (height, chunk, mask, data))
+
+        depth, order, root_hash, root_sums = hash_tree(accounts, secret, sink, workers=workers, progress=progress)
         conn.executemany(
             "INSERT INTO assets(position, symbol, decimals) VALUES (?, ?, ?)",
             [(i, a.symbol, a.decimals) for i, a in enumerate(accounts.assets)],
         )
         conn.executemany(
-            "INSERT INTO accounts(id, leaf_index, salt, equities, debts, collateral) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO accounts(id, leaf_index, equities, debts, collateral) VALUES (?, ?, ?, ?, ?)",
             (
-                (
-                    s.account.id,
-                    s.index,
-                    str(s.salt),
-                    json.dumps(list(s.account.equities)),
-                    json.dumps(list(s.account.debts)),
-                    json.dumps(list(s.account.collateral)),
-                )
-                for s in slots
-                if s.account is not None
+                (a.id, index, _json_ints(a.equities), _json_ints(a.debts), _json_ints(a.collateral))
+                for index, a in ((index, accounts.accounts[label]) for index, label in enumerate(order) if label >= 0)
             ),
         )
-        root = None
-        for height, level in enumerate(tree_levels(slots, n_assets, workers=workers, progress=progress)):
-            conn.executemany(
-                "INSERT INTO nodes(height, idx, hash, sums) VALUES (?, ?, ?, ?)",
-                ((height, idx, str(h), json.dumps(list(sums))) for idx, (h, sums) in enumerate(level)),
-            )
-            root = level[0]
-        root_hash, root_sums = root
         created_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        summary = TreeSummary(
-            root_hash=root_hash,
-            depth=depth,
-            assets=tuple(accounts.assets),
-            equity_totals=tuple(root_sums[:n_assets]),
-            debt_totals=tuple(root_sums[n_assets:]),
-            account_count=len(accounts.accounts),
-            leaf_count=len(slots),
-            created_at=created_at,
-            source=accounts.source,
-        )
         meta = {
             "format_version": str(FORMAT_VERSION),
             "tree_secret": secret.hex(),
@@ -270,4 +301,14 @@ def build_tree(
             "amount_bits": str(AMOUNT_BITS),
         }
         conn.executemany("INSERT INTO meta(key, value) VALUES (?, ?)", meta.items())
-    return summary
+    return TreeSummary(
+        root_hash=root_hash,
+        depth=depth,
+        assets=tuple(accounts.assets),
+        equity_totals=tuple(root_sums[:n_assets]),
+        debt_totals=tuple(root_sums[n_assets:]),
+        account_count=len(accounts.accounts),
+        leaf_count=len(order),
+        created_at=created_at,
+        source=accounts.source,
+    )

@@ -1,25 +1,46 @@
-"""Native hashing of the Merkle-sum liability tree: commitments, leaves, nodes, ranges.
+"""Native hashing of the Merkle-sum liability tree: commitments, leaves, nodes, ranges, packing.
 
 Merkle-sum tree with full sums (Hu, Zhang, Guo 2019, "Merkle^2" / the fix of
-Maxwell's summation tree: a parent carries left + right, never max), multi-asset
-with debt as in Summa (summa-solvency's ``merkle_sum_tree``) and DAPOL+
-(Ji, Chalkias 2021) for the padding. Knows nothing of constraints;
-:mod:`zkproofs.gadgets.merkle_sum` mirrors it and a test holds the two together.
+Maxwell's summation tree: a parent carries left + right, never max, and its
+hash binds each child's full per-asset sums), multi-asset with debt as in Summa
+(summa-solvency's ``merkle_sum_tree``) and DAPOL+ (Ji, Chalkias 2021) for the
+padding. Knows nothing of constraints; :mod:`zkproofs.gadgets.merkle_sum`
+mirrors it and a test holds the two together.
 
-Hashes are Poseidon sponges (:func:`zkproofs.poseidon.poseidon_hash`) over the
-BLS12-381 scalar field:
+Layout (version 2, "packed"). Hashes are Poseidon sponges
+(:func:`zkproofs.poseidon.poseidon_hash`) over the BLS12-381 scalar field r:
 
 * id field      = SHA-512(b"zkproofs/account-id/v1" || utf8(id)) mod r
 * salt          = HMAC-SHA512(tree_secret, b"salt/" || utf8(id)) mod r
 * commitment    = Poseidon_t3([id field, salt])
-* leaf          = Poseidon_t5([LEAF_TAG, commitment, e_1..e_A, d_1..d_A])
-* node          = Poseidon_t5([NODE_TAG, h_L, E_L, D_L, h_R, E_R, D_R])
+* leaf          = Poseidon_t5([commitment, *pack_64([LEAF_TAG, e_1..e_A, d_1..d_A])])
+* node          = Poseidon_t5([h_L, h_R, *pack_W([NODE_TAG, E_L, D_L, E_R, D_R])])
 
-where e/d are a leaf's per-asset equities and debts and E/D a child's per-asset
-sums. The tags (LEAF_TAG = 1, NODE_TAG = 2) keep a leaf from passing as a node;
-the sponge's capacity (input length * 2^64) separates them as well.
-Padding leaves (zero balances) commit to a pad id field and a pad salt, both
-HMAC outputs under the tree secret, so they look like real zero-balance leaves.
+where e/d are a leaf's per-asset equities and debts, E/D a child's per-asset
+sums (A each), and ``pack_w(values)`` puts ``S = 254 // w`` values of w bits in
+each field element, little-endian (value j of an element is multiplied by
+2^(w j)); the last element is zero-filled. Leaf amounts use w = 64; node sums
+w = W = 64 + depth, the bit length of the root's sums, so every sum at any
+height fits its slot. Packing is injective because every slot value is
+range-checked below 2^w (here and in the circuit) and S w <= 254 < log2 r.
+The tags (LEAF_TAG = 1, NODE_TAG = 2) occupy slot 0; leaf and node inputs also
+differ in length, which the sponge's capacity (length * 2^64) separates.
+
+Why this layout: the version-1 node hashed [tag, h_L, 2A sums, h_R, 2A sums]
+one per field element: 19 inputs, 5 permutations at 4 assets, a leaf 3, plus
+the commitment: 9 permutations per user and about 1,500 constraints of
+Poseidon per level. Sums are below 2^(64 + depth) and range-checked anyway, so
+three (depth <= 20) or two (depth <= 63) fit one field element: a 4-asset node
+is 8 inputs (depth <= 20, 2 permutations) or 11 inputs (3 permutations), a leaf
+4 inputs (1 permutation), so a user costs 4 (5 at depth > 20) permutations
+instead of 9, and a circuit level about 600 constraints of Poseidon instead of
+1,500. Packing is linear, so it is free in the circuit, and the sum of two
+packed children is the packed sum of the parent (no slot overflows below the
+root). t = 5 (rate 4) was kept over t = 3: it absorbs twice the inputs per
+permutation for 1.2 times the constraints; wider Poseidon instances have no
+published vectors for this field (:mod:`zkproofs.poseidon.params`), and a
+4-ary tree saves only a third of the node hashes at the price of 3 siblings and
+a 4-way selection per level in the circuit.
 """
 
 from __future__ import annotations
@@ -31,7 +52,7 @@ from typing import Any, Sequence
 from zkproofs.accounts.model import canonical_id
 from zkproofs.errors import MalformedInput
 from zkproofs.field import R
-from zkproofs.poseidon import poseidon_hash, poseidon_params
+from zkproofs.poseidon import poseidon_hash, poseidon_hash_many, poseidon_params
 
 LEAF_TAG = 1
 """Domain tag: first input of every leaf hash."""
@@ -44,7 +65,11 @@ COMMITMENT_T = 3
 AMOUNT_BITS = 64
 """Every leaf equity and debt is < 2^64; a sum at height k is < 2^(64 + k)."""
 MAX_DEPTH = 64
-"""Deepest tree supported (2^64 leaves); keeps 64 + depth far below the field size."""
+"""Deepest tree supported (2^64 leaves); a sum slot of 64 + depth <= 128 bits fits a field element."""
+PACK_BITS = 254
+"""Bits of a packed field element: 2^254 < r, so a packed element is canonical and packing injective."""
+LAYOUT_VERSION = 2
+"""Version of the leaf and node encodings above (1: one sum per field element)."""
 ID_DOMAIN = b"zkproofs/account-id/v1"
 PAD_ID_DOMAIN = b"pad-id/"
 SECRET_BYTES = 32
@@ -112,22 +137,83 @@ def commitment(id_value: int, salt: int) -> int:
     return poseidon_hash([id_value, salt], t=COMMITMENT_T)
 
 
+def commitments(pairs: Sequence[tuple[int, int]]) -> list[int]:
+    """:func:`commitment` of each (id field, salt): one batched Poseidon call, n t = 3 permutations."""
+    return poseidon_hash_many([list(p) for p in pairs], t=COMMITMENT_T)
+
+
 def user_commitment(account_id: str, salt: int) -> int:
     """:func:`commitment` of the hashed id ``account_id`` and ``salt``."""
     return commitment(id_field(account_id), salt)
 
 
-def leaf_hash(commitment_value: int, equities: Sequence[int], debts: Sequence[int]) -> int:
-    """Poseidon_t5([LEAF_TAG, commitment, *equities, *debts]). Amounts must be in [0, r)."""
-    return poseidon_hash([LEAF_TAG, commitment_value, *equities, *debts], t=TREE_HASH_T)
+def slot_bits(depth: int) -> int:
+    """W = 64 + depth: slot width of node sums in a tree of ``depth`` (the root sums' bound)."""
+    return AMOUNT_BITS + depth
 
 
-def node_hash(left_hash: int, left_sums: Sequence[int], right_hash: int, right_sums: Sequence[int]) -> int:
-    """Poseidon_t5([NODE_TAG, left_hash, *left_sums, right_hash, *right_sums]).
+def pack(values: Sequence[int], bits: int) -> list[int]:
+    """``values`` (each < 2^bits, not checked here) packed 254 // bits per field element, little-endian.
 
-    ``*_sums`` are a child's per-asset equity sums followed by its debt sums (length 2A).
+    Raises ValueError if bits > 254.
+
+    Element j holds values[j S .. j S + S) as sum_i values[j S + i] * 2^(bits i); the
+    last element is zero-filled. O(len(values)).
     """
-    return poseidon_hash([NODE_TAG, left_hash, *left_sums, right_hash, *right_sums], t=TREE_HASH_T)
+    per = PACK_BITS // bits
+    if per < 1:
+        raise ValueError(f"cannot pack {bits}-bit values into {PACK_BITS}-bit field elements")
+    out = []
+    for start in range(0, len(values), per):
+        acc = 0
+        for i, v in enumerate(values[start : start + per]):
+            acc |= v << (bits * i)
+        out.append(acc)
+    return out
+
+
+def leaf_inputs(commitment_value: int, sums: Sequence[int]) -> list[int]:
+    """[commitment, *pack_64([LEAF_TAG, *sums])]: the sponge inputs of a leaf (sums: equities then debts)."""
+    return [commitment_value, *pack([LEAF_TAG, *sums], AMOUNT_BITS)]
+
+
+def node_inputs(left_hash: int, left_sums: Sequence[int], right_hash: int, right_sums: Sequence[int], depth: int) -> list[int]:
+    """[h_L, h_R, *pack_W([NODE_TAG, *left_sums, *right_sums])], W = 64 + depth: a node's sponge inputs."""
+    return [left_hash, right_hash, *pack([NODE_TAG, *left_sums, *right_sums], slot_bits(depth))]
+
+
+def leaf_hash(commitment_value: int, equities: Sequence[int], debts: Sequence[int]) -> int:
+    """Poseidon_t5(:func:`leaf_inputs`). Amounts must be in [0, 2^64) (TreeError otherwise)."""
+    check_sums((*equities, *debts), 0, "leaf")
+    return poseidon_hash(leaf_inputs(commitment_value, (*equities, *debts)), t=TREE_HASH_T)
+
+
+def leaf_hashes(leaves: Sequence[tuple[int, Sequence[int]]]) -> list[int]:
+    """:func:`leaf_hash` of each (commitment, sums) in one batched Poseidon call (ranges: the caller's).
+
+    O(n) t = 5 permutations (one per leaf at 4 assets: ceil((1 + ceil((1 + 2A) / 3)) / 4) each).
+    """
+    return poseidon_hash_many([leaf_inputs(c, sums) for c, sums in leaves], t=TREE_HASH_T)
+
+
+def node_hash(left_hash: int, left_sums: Sequence[int], right_hash: int, right_sums: Sequence[int], *, depth: int) -> int:
+    """Poseidon_t5(:func:`node_inputs`) of a node in a tree of ``depth``.
+
+    ``*_sums`` are a child's per-asset equity sums followed by its debt sums
+    (length 2A), each in [0, 2^(64 + depth)) (TreeError otherwise).
+    """
+    if len(left_sums) != len(right_sums):
+        raise TreeError("node hash: left and right children have different numbers of sums")
+    check_sums((*left_sums, *right_sums), depth, "node")
+    return poseidon_hash(node_inputs(left_hash, left_sums, right_hash, right_sums, depth), t=TREE_HASH_T)
+
+
+def node_hashes(pairs: Sequence[tuple[int, Sequence[int], int, Sequence[int]]], depth: int) -> list[int]:
+    """:func:`node_hash` of each (h_L, sums_L, h_R, sums_R) in one batched call (ranges: the caller's).
+
+    O(n) t = 5 permutations: ceil((2 + ceil((1 + 4A) / S)) / 4) each, S = 254 // (64 + depth).
+    """
+    return poseidon_hash_many([node_inputs(lh, ls, rh, rs, depth) for lh, ls, rh, rs in pairs], t=TREE_HASH_T)
 
 
 def sum_bound(height: int) -> int:
@@ -158,6 +244,10 @@ def hash_parameters() -> dict:
         "commitment_r_f": comm.r_f,
         "commitment_r_p": comm.r_p,
         "sponge": "capacity = len(inputs) * 2^64, rate t-1, output state[1]",
+        "layout": LAYOUT_VERSION,
+        "leaf": "[commitment, *pack_64([leaf_tag, *equities, *debts])]",
+        "node": "[h_L, h_R, *pack_W([node_tag, *sums_L, *sums_R])], W = amount_bits + depth",
+        "pack": "254 // w values of w bits per field element, little-endian, last zero-filled",
         "leaf_tag": LEAF_TAG,
         "node_tag": NODE_TAG,
         "id_hash": "sha512(zkproofs/account-id/v1 || id) mod r",

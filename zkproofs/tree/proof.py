@@ -25,7 +25,7 @@ from zkproofs.accounts.model import canonical_id
 from zkproofs.errors import NonCanonicalFieldElement
 from zkproofs.field import R, decode_scalar, parse_decimal
 from zkproofs.jsontext import is_exactly
-from zkproofs.tree.hashing import TreeError, check_sums, id_bytes, json_field, leaf_hash, node_hash, user_commitment
+from zkproofs.tree.hashing import MAX_DEPTH, TreeError, check_sums, id_bytes, json_field, leaf_hash, node_hash, user_commitment
 from zkproofs.tree.root import PublishedRoot
 from zkproofs.tree.store import TreeStore
 
@@ -102,6 +102,8 @@ def path_root(proof: InclusionProof) -> tuple[int, tuple[int, ...]]:
     n = len(proof.assets)
     if len(proof.equities) != n or len(proof.debts) != n:
         raise TreeError(f"proof: expected {n} equities and debts")
+    if proof.depth > MAX_DEPTH:
+        raise TreeError(f"proof: path of {proof.depth} levels is deeper than {MAX_DEPTH}")
     current_sums = (*proof.equities, *proof.debts)
     check_sums(current_sums, 0, "proof: user balances")
     for field_name, value in (("salt", proof.salt), ("root hash", proof.root_hash)):
@@ -118,9 +120,9 @@ def path_root(proof: InclusionProof) -> tuple[int, tuple[int, ...]]:
             raise TreeError(f"proof: sibling hash at height {k} is not in [0, r)")
         parent_sums = tuple(a + b for a, b in zip(current_sums, sib_sums))
         if (proof.leaf_index >> k) & 1:
-            current = node_hash(sib_hash, sib_sums, current, current_sums)
+            current = node_hash(sib_hash, sib_sums, current, current_sums, depth=proof.depth)
         else:
-            current = node_hash(current, current_sums, sib_hash, sib_sums)
+            current = node_hash(current, current_sums, sib_hash, sib_sums, depth=proof.depth)
         current_sums = parent_sums
     return current, current_sums
 
