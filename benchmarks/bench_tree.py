@@ -5,6 +5,11 @@
     python benchmarks/bench_tree.py --with-2-20          # also build 2^20 users and ZK depth 20
     python benchmarks/bench_tree.py --workers 1          # single-core build
 
+Layout rows: the Poseidon cost of one user (its commitment, its leaf and one
+node, the 2N - 1 hashes of a tree being N leaves and N - 1 nodes) with the
+packed layout 2 against layout 1 (one sum per field element: a 10-input leaf
+and a 19-input node), measured side by side on the same random inputs.
+
 Users carry 4 assets (random equities below 2^40, a debt in one asset for one
 user in eight). Build time includes salts, commitments, the keyed shuffle, all
 2N - 1 Poseidon hashes and the SQLite writes. Peak memory: the maximum resident
@@ -31,7 +36,9 @@ from pathlib import Path
 from circuits.merkle_sum_inclusion import MerkleSumInclusion
 from zkproofs.accounts.model import Account, AccountSet, Asset
 from zkproofs.groth16 import setup
+from zkproofs.poseidon import poseidon_hash_many
 from zkproofs.tree import TreeStore, build_tree, make_inclusion_proof
+from zkproofs.tree.hashing import LEAF_TAG, NODE_TAG, leaf_inputs, node_inputs
 from zkproofs.tree.proof import InclusionProof, path_root
 from zkproofs.tree.root import PublishedRoot
 from zkproofs.proofs.inclusion import make_zk_proof, zk_failure
@@ -67,6 +74,36 @@ def bench_build(log_n: int, folder: Path, workers: int | None) -> tuple[dict, Pa
         "workers_max_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
         "db_mb": round(db.stat().st_size / 2**20, 1),
     }, db
+
+
+def bench_layouts(depth: int, samples: int = 256) -> list[dict]:
+    """Poseidon time per user (commitment + leaf + node) with layouts 1 and 2, same inputs, same run."""
+    rng = random.Random(depth)
+    n = len(ASSETS)
+    keys = [[rng.randrange(1 << 250), rng.randrange(1 << 250)] for _ in range(samples)]
+    amounts = [[rng.randrange(1 << 40) for _ in range(2 * n)] for _ in range(samples)]
+    hashes = [rng.randrange(1 << 250) for _ in range(samples)]
+    layouts = {
+        "1 (one sum per element)": (
+            [[LEAF_TAG, k[0], *a] for k, a in zip(keys, amounts)],
+            [[NODE_TAG, h, *a, h, *a] for h, a in zip(hashes, amounts)],
+        ),
+        "2 (packed)": (
+            [leaf_inputs(k[0], a) for k, a in zip(keys, amounts)],
+            [node_inputs(h, a, h, a, depth) for h, a in zip(hashes, amounts)],
+        ),
+    }
+    rows = []
+    for name, (leaves, nodes) in layouts.items():
+        started = time.perf_counter()
+        poseidon_hash_many(keys, t=3)
+        poseidon_hash_many(leaves, t=5)
+        poseidon_hash_many(nodes, t=5)
+        per_user = (time.perf_counter() - started) / samples
+        perms = 1 + -(-len(leaves[0]) // 4) + -(-len(nodes[0]) // 4)
+        rows.append({"layout": name, "depth": depth, "leaf inputs": len(leaves[0]), "node inputs": len(nodes[0]),
+                     "permutations per user (t=3 + t=5)": f"1 + {perms - 1}", "us per user (1 core)": round(per_user * 1e6)})
+    return rows
 
 
 def bench_serve(db: Path, n: int, samples: int = 200) -> float:
@@ -132,10 +169,14 @@ def main() -> None:
     parser.add_argument("--zk-depths", type=int, nargs="*", default=[10, 16], help="ZK inclusion circuit depths")
     parser.add_argument("--with-2-20", action="store_true", help="also build 2^20 users and run ZK depth 20")
     parser.add_argument("--workers", type=int, default=None, help="hashing processes (default: all cores)")
+    parser.add_argument("--layout-depths", type=int, nargs="*", default=[16, 24], help="depths of the layout comparison")
     args = parser.parse_args()
     logs = sorted(set(args.build_logs + ([20] if args.with_2_20 else [])))
     depths = sorted(set(args.zk_depths + ([20] if args.with_2_20 else [])))
     print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    layouts = [row for depth in args.layout_depths for row in bench_layouts(depth)]
+    if layouts:
+        print("\nPoseidon per user, layout 1 vs 2 (4 assets)\n" + table(layouts), flush=True)
     with tempfile.TemporaryDirectory(dir=".") as tmp:
         folder = Path(tmp)
         builds = []
