@@ -25,7 +25,8 @@ from cli.common import (
 )
 from zkproofs.atomic import atomic_write_bytes, atomic_write_text
 from zkproofs.errors import CircuitMismatch, MalformedInput
-from zkproofs.export import iden3, snarkjs
+from zkproofs.export import iden3, snarkjs, solidity
+from zkproofs.field import decode_scalar
 from zkproofs.groth16 import prove, setup, verify
 from zkproofs.groth16.serialize import (
     pk_from_bytes,
@@ -200,6 +201,74 @@ def export_snarkjs(vk_path: str, proof_path: str, out_dir: str) -> None:
     ):
         atomic_write_text(out / name, json.dumps(obj, indent=1) + "\n")
     click.echo(f"wrote {out}/verification_key.json, proof.json, public.json")
+
+
+@export_group.command("solidity")
+@click.option("--vk", "vk_path", required=True, type=click.Path(dir_okay=False), help="verification_key.json of the circuit.")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="Solidity file to write (e.g. Verifier.sol).")
+@backend_option
+@reports_errors
+def export_solidity(vk_path: str, out_path: str, backend: str | None) -> None:
+    """Write a Groth16Verifier contract for this key on the EIP-2537 precompiles (Prague).
+
+    verifyProof(bytes proof, uint256[] input) returns true for a valid proof and false
+    for a wrong one; it reverts on a wrong input count, an input >= r, a proof point at
+    infinity, off the curve or outside the subgroup. Compile with solc >= 0.8.24.
+    """
+    vk = vk_from_dict(read_json(vk_path), vk_path)
+    atomic_write_text(out_path, solidity.verifier_source(vk, backend))
+    click.echo(f"wrote {out_path} (contract {solidity.CONTRACT_NAME}, {vk.circuit.name}, {vk.num_public} public inputs)")
+
+
+def _read_public(path: str) -> dict[str, int]:
+    """A JSON object of public inputs by name, each a canonical decimal string < r."""
+    obj = read_json(path)
+    if not isinstance(obj, dict):
+        raise MalformedInput(f"{path}: expected a JSON object of public inputs by name")
+    values = {}
+    for name, value in obj.items():
+        if not isinstance(value, str):
+            raise MalformedInput(f"{path}: public input {name!r} must be a decimal string")
+        values[name] = decode_scalar(value, what=f"{path}: public input {name!r}")
+    return values
+
+
+@export_group.command("calldata")
+@click.option("--vk", "vk_path", required=True, type=click.Path(dir_okay=False), help="verification_key.json (orders the public inputs).")
+@click.option("--proof", "proof_path", required=True, type=click.Path(dir_okay=False), help="Proof file from prove.")
+@click.option(
+    "--public",
+    "public_path",
+    type=click.Path(dir_okay=False),
+    help="JSON object of public inputs by name (decimal strings) to use instead of the proof file's.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output: function, call data, proof and inputs.")
+@backend_option
+@reports_errors
+def export_calldata(vk_path: str, proof_path: str, public_path: str | None, as_json: bool, backend: str | None) -> None:
+    """Print the call data of verifyProof(bytes,uint256[]) for the contract of `export solidity`.
+
+    The 0x-hex output is what a transaction or eth_call to the contract sends.
+    """
+    vk = vk_from_dict(read_json(vk_path), vk_path)
+    proof, named = proof_from_dict(read_json(proof_path), proof_path)
+    if proof.circuit_digest != vk.circuit.digest:
+        raise CircuitMismatch(f"{proof_path} is a proof for another circuit than {vk_path} ({vk.circuit.name})")
+    if public_path is not None:
+        named = _read_public(public_path)
+    public = public_inputs_in_order(vk, named)
+    data = solidity.calldata(vk, proof, public, backend)
+    if as_json:
+        emit_json(
+            {
+                "function": solidity.SIGNATURE,
+                "calldata": "0x" + data.hex(),
+                "proof": "0x" + solidity.proof_bytes(proof, backend).hex(),
+                "public_inputs": [str(x) for x in public],
+            }
+        )
+    else:
+        click.echo("0x" + data.hex())
 
 
 @export_group.command("r1cs")

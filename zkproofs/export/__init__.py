@@ -1,1 +1,1 @@
-"""Exports to other tools' formats: iden3 binary R1CS / witness, snarkjs JSON."""
+"""Exports to other tools' formats: iden3 binary R1CS / witness, snarkjs JSON, a Solidity verifier."""
