@@ -29,7 +29,7 @@ from zkproofs.backends import get_backend  # noqa: E402
 from zkproofs.export import solidity  # noqa: E402
 from zkproofs.groth16 import prove, setup, verify  # noqa: E402
 from zkproofs.tree.proof import InclusionProof, path_root  # noqa: E402
-from zkproofs.tree.zk import circuit_inputs  # noqa: E402
+from zkproofs.proofs.inclusion import circuit_inputs  # noqa: E402
 
 G1MSM = "0x" + "00" * 19 + "0c"
 PAIRING_CHECK = "0x" + "00" * 19 + "0f"
