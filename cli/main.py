@@ -11,6 +11,7 @@ import click
 from circuits import CIRCUITS, get_circuit
 from cli.ceremony import ceremony
 from cli.demo import demo
+from cli.doctor import doctor, kernels_summary
 from cli.tree import tree, audit
 from cli.position import position
 from cli.serve import serve
@@ -40,7 +41,7 @@ from zkproofs.groth16.serialize import (
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="zkproofs")
+@click.version_option(package_name="zkproofs", message=f"%(prog)s, version %(version)s, {kernels_summary()}")
 def main() -> None:
     """Zero-knowledge proofs of solvency: Groth16 over BLS12-381 with circuits written in Python.
 
@@ -302,6 +303,7 @@ def export_wtns(circuit: str, params: tuple[str, ...], inputs_path: str, out_pat
 
 
 main.add_command(demo)
+main.add_command(doctor)
 main.add_command(tree)
 main.add_command(audit)
 main.add_command(position)

@@ -50,22 +50,6 @@ def test_hadeshash_vector(perm, t):
     assert perm(list(range(t)), poseidon_params(t)) == VECTORS[t]
 
 
-@pytest.mark.parametrize("t", WIDTHS)
-def test_generic_partial_round_loop_matches_vector(monkeypatch, t):
-    """The width-independent partial-round loop (used for widths without an unrolled kernel)."""
-    calls = []
-
-    def spy(*args):
-        calls.append(len(args[0]))
-        return loop(*args)
-
-    loop = native._partial_rounds_any
-    monkeypatch.setattr(native, "_PARTIAL_ROUNDS", {})
-    monkeypatch.setattr(native, "_partial_rounds_any", spy)
-    assert permute(list(range(t)), poseidon_params(t)) == VECTORS[t]
-    assert calls == [t]
-
-
 # optimised == reference -----------------------------------------------------------
 @settings(max_examples=30, deadline=None)
 @given(st.data())

@@ -7,6 +7,9 @@ back, each in O(N log N) field multiplications (iterative Cooley-Tukey).
 odd 2N-th roots, where the vanishing polynomial Z(X) = X^N - 1 is the constant
 -2. snarkjs' Groth16 prover and its ``.zkey`` H query use this coset (Groth16's
 H query in the Lagrange basis of the 2N-th roots, see :mod:`zkproofs.groth16.qap`).
+
+The transforms and batch inversion run in the active field kernels
+(:mod:`zkproofs.kernels`: compiled C, or the Python reference).
 """
 
 from __future__ import annotations
@@ -14,7 +17,9 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Sequence
 
+from zkproofs import kernels
 from zkproofs.field import R, root_of_unity
+from zkproofs.kernels import batch_inverse
 
 
 class EvaluationDomain:
@@ -59,19 +64,22 @@ class EvaluationDomain:
         return [factor * w % R * d % R for w, d in zip(elements, inverses)]
 
     def fft(self, coeffs: Sequence[int]) -> list[int]:
-        """Evaluations on the domain of the polynomial with ``coeffs`` (len <= N)."""
-        return _ntt(_padded(coeffs, self.size), self.omega)
+        """Evaluations on the domain of the polynomial with ``coeffs`` (len <= N). O(N log N)."""
+        return kernels.ntt(self._fits(coeffs), self.size, self.omega)
 
     def ifft(self, evals: Sequence[int]) -> list[int]:
-        """Coefficients (length N) of the polynomial with these N evaluations."""
-        out = _ntt(_padded(evals, self.size), self.omega_inv)
-        k = self.size_inv
-        return [x * k % R for x in out]
+        """Coefficients (length N) of the polynomial with these N evaluations. O(N log N)."""
+        return kernels.ntt(self._fits(evals), self.size, self.omega_inv, post_factor=self.size_inv)
 
     def coset_fft(self, coeffs: Sequence[int]) -> list[int]:
         """Evaluations at the odd 2N-th roots of unity g*w^i (g = a primitive 2N-th root),
         in O(N log N). Raises ValueError for N = 2**32 (F_r has no 2**33-th root)."""
-        return self.fft(_scale_powers(coeffs, root_of_unity(2 * self.size)))
+        return kernels.ntt(self._fits(coeffs), self.size, self.omega, pre_shift=root_of_unity(2 * self.size))
+
+    def _fits(self, values: Sequence[int]) -> Sequence[int]:
+        if len(values) > self.size:
+            raise ValueError(f"{len(values)} values do not fit a domain of size {self.size}")
+        return values
 
 
 @lru_cache(maxsize=None)
@@ -79,65 +87,4 @@ def _domain(log_size: int) -> EvaluationDomain:
     return EvaluationDomain(1 << log_size)
 
 
-def _padded(values: Sequence[int], size: int) -> list[int]:
-    if len(values) > size:
-        raise ValueError(f"{len(values)} values do not fit a domain of size {size}")
-    return list(values) + [0] * (size - len(values))
-
-
-def _scale_powers(values: Sequence[int], g: int) -> list[int]:
-    out = list(values)
-    power = 1
-    for i in range(len(out)):
-        out[i] = out[i] * power % R
-        power = power * g % R
-    return out
-
-
-def batch_inverse(values: Sequence[int]) -> list[int]:
-    """Montgomery's trick: all inverses with one field inversion and 3(n-1) products.
-
-    Raises ZeroDivisionError if any value is 0 mod r.
-    """
-    n = len(values)
-    prefix = [1] * (n + 1)
-    for i, v in enumerate(values):
-        prefix[i + 1] = prefix[i] * v % R
-    if prefix[n] == 0:
-        raise ZeroDivisionError("batch_inverse of a zero element")
-    acc = pow(prefix[n], -1, R)
-    out = [0] * n
-    for i in range(n - 1, -1, -1):
-        out[i] = acc * prefix[i] % R
-        acc = acc * values[i] % R
-    return out
-
-
-def _ntt(a: list[int], omega: int) -> list[int]:
-    """In-place iterative radix-2 NTT of ``a`` (length a power of two) with root ``omega``."""
-    n = len(a)
-    j = 0
-    for i in range(1, n):  # bit-reversal permutation
-        bit = n >> 1
-        while j & bit:
-            j ^= bit
-            bit >>= 1
-        j |= bit
-        if i < j:
-            a[i], a[j] = a[j], a[i]
-    half = 1
-    while half < n:
-        step = half << 1
-        w_step = pow(omega, n // step, R)
-        twiddles = [1] * half
-        for k in range(1, half):
-            twiddles[k] = twiddles[k - 1] * w_step % R
-        for start in range(0, n, step):
-            for k in range(half):
-                i = start + k
-                u = a[i]
-                v = a[i + half] * twiddles[k] % R
-                a[i] = (u + v) % R
-                a[i + half] = (u - v) % R
-        half = step
-    return a
+__all__ = ["EvaluationDomain", "batch_inverse"]

@@ -1,0 +1,281 @@
+"""Field kernels: the compiled C (zkproofs.kernels.native) equals the Python reference.
+
+Every test takes the ``kern`` fixture and runs once per kernel path, so the reference
+is itself checked against independent references (the published Poseidon vectors, the
+literal Poseidon spec, galois for the NTT, pow(x, -1, r) for inversion) and the C
+against the same. The native path is skipped with its reason when the extension was
+not built, unless ZKPROOFS_REQUIRE_NATIVE=1 (as in CI), where that is a failure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+import threading
+
+import galois
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from zkproofs import kernels
+from zkproofs.domain import EvaluationDomain
+from zkproofs.errors import BackendUnavailable, NonCanonicalFieldElement
+from zkproofs.field import R, galois_field
+from zkproofs.kernels import reference
+from zkproofs.poseidon import PoseidonParams, permute_reference, poseidon_params
+from zkproofs.poseidon.optimized import optimized_constants
+from tests.test_poseidon import VECTORS, sponge_by_spec
+
+EDGES = [0, 1, 2, R - 2, R - 1]
+SHIFT = 7  # any nonzero shift works; 7 generates F_r^*
+field_elements = st.one_of(st.sampled_from(EDGES), st.integers(min_value=0, max_value=R - 1))
+
+
+def _native_or_skip():
+    try:
+        from zkproofs.kernels import native
+    except ImportError as exc:
+        if os.environ.get("ZKPROOFS_REQUIRE_NATIVE") == "1":
+            pytest.fail(f"ZKPROOFS_REQUIRE_NATIVE=1 but the compiled kernels are not built: {exc}")
+        pytest.skip(f"compiled kernels not built ({exc}): only the reference path is tested")
+    return native
+
+
+@pytest.fixture(scope="module", params=["python", "native"])
+def kern(request):
+    """Each kernel module in turn: the Python reference and the compiled C."""
+    return reference if request.param == "python" else _native_or_skip()
+
+
+def synthetic_params(t: int, r_p: int = 9) -> PoseidonParams:
+    """A Poseidon-shaped instance of width t (random constants, Cauchy MDS): exercises
+    the kernels at widths params.py does not ship; not a secure instance."""
+    rng = random.Random(1000 + t)
+    constants = tuple(tuple(rng.randrange(R) for _ in range(t)) for _ in range(8 + r_p))
+    xs, ys = list(range(1, t + 1)), list(range(t + 1, 2 * t + 1))
+    mds = tuple(tuple(pow(x + y, -1, R) for y in ys) for x in xs)
+    return PoseidonParams(t, 8, r_p, constants, mds)
+
+
+ALL_WIDTHS = list(range(2, 18))
+PARAMS = {t: poseidon_params(t) if t in VECTORS else synthetic_params(t) for t in ALL_WIDTHS}
+
+
+# Poseidon -------------------------------------------------------------------------
+@pytest.mark.parametrize("t", sorted(VECTORS))
+def test_published_vectors(kern, t):
+    opt = optimized_constants(poseidon_params(t))
+    assert kern.permute_many([list(range(t)), list(range(t))], opt) == [VECTORS[t]] * 2
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_permutation_equals_literal_spec_at_every_width(kern, data):
+    t = data.draw(st.sampled_from(ALL_WIDTHS))
+    params = PARAMS[t]
+    states = data.draw(st.lists(st.lists(field_elements, min_size=t, max_size=t), min_size=1, max_size=3))
+    assert kern.permute_many(states, optimized_constants(params)) == [permute_reference(s, params) for s in states]
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.data())
+def test_permutation_reduces_any_int_like_the_spec(kern, data):
+    t = data.draw(st.sampled_from(sorted(VECTORS)))
+    params = poseidon_params(t)
+    wild = st.one_of(st.integers(min_value=-(2**300), max_value=2**300), st.sampled_from([R, 2**256 - 1, 2**256, -1, -R]))
+    state = data.draw(st.lists(wild, min_size=t, max_size=t))
+    assert kern.permute_many([state], optimized_constants(params)) == [permute_reference([x % R for x in state], params)]
+
+
+@pytest.mark.parametrize("length", [0, 2, 4, 6])
+def test_permutation_refuses_wrong_state_length(kern, length):
+    with pytest.raises(ValueError, match=f"must have 5 elements, got {length}"):
+        kern.permute_many([[0] * 5, [0] * length], optimized_constants(poseidon_params(5)))
+
+
+def test_permutation_of_no_states(kern):
+    assert kern.permute_many([], optimized_constants(poseidon_params(3))) == []
+
+
+@pytest.mark.parametrize("t", [3, 5])
+def test_generic_partial_round_loop_matches_vector(monkeypatch, t):
+    """The reference's width-independent partial-round loop (widths without an unrolled kernel)."""
+    calls = []
+    loop = reference._partial_rounds_any
+
+    def spy(*args):
+        calls.append(len(args[0]))
+        return loop(*args)
+
+    monkeypatch.setattr(reference, "_PARTIAL_ROUNDS", {})
+    monkeypatch.setattr(reference, "_partial_rounds_any", spy)
+    assert reference.permute_one(list(range(t)), optimized_constants(poseidon_params(t))) == VECTORS[t]
+    assert calls == [t]
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.data())
+def test_sponge_follows_documented_convention(kern, data):
+    t = data.draw(st.sampled_from(sorted(VECTORS)))
+    length = data.draw(st.integers(min_value=1, max_value=2 * t + 1))
+    rows = data.draw(st.lists(st.lists(field_elements, min_size=length, max_size=length), min_size=1, max_size=3))
+    assert kern.poseidon_hash_many(rows, optimized_constants(poseidon_params(t))) == [sponge_by_spec(r, t) for r in rows]
+
+
+@pytest.mark.parametrize("t", ALL_WIDTHS)
+def test_sponge_native_equals_reference_at_every_width(kern, t):
+    opt = optimized_constants(PARAMS[t])
+    rng = random.Random(t)
+    rows = [[rng.choice(EDGES + [rng.randrange(R)]) for _ in range(2 * t + 1)] for _ in range(3)]
+    assert kern.poseidon_hash_many(rows, opt) == reference.poseidon_hash_many(rows, opt)
+
+
+def test_sponge_batch_crosses_chunk_boundaries(kern):
+    """More rows than one C chunk (2048), so the conversion loop restarts mid-batch."""
+    opt = optimized_constants(poseidon_params(3))
+    rows = [[i, 2 * i] for i in range(2100)]
+    digests = kern.poseidon_hash_many(rows, opt)
+    assert len(set(digests)) == 2100
+    assert digests[2099] == sponge_by_spec(rows[2099], 3) and digests[0] == sponge_by_spec(rows[0], 3)
+
+
+@pytest.mark.parametrize("bad", [R, R + 5, 2**256 - 1, 2**256, 2**300, -1, "1", 1.0, None])
+def test_sponge_refuses_non_canonical_input(kern, bad):
+    opt = optimized_constants(poseidon_params(5))
+    with pytest.raises(NonCanonicalFieldElement, match=r"Poseidon input 2: .* is not in \[0, r\)"):
+        kern.poseidon_hash_many([[1, 2, 3], [0, 1, bad]], opt)
+
+
+def test_sponge_refuses_empty_and_ragged_rows(kern):
+    opt = optimized_constants(poseidon_params(3))
+    assert kern.poseidon_hash_many([], opt) == []
+    with pytest.raises(ValueError, match="at least one input"):
+        kern.poseidon_hash_many([[]], opt)
+    with pytest.raises(ValueError, match="input 2 has 1 elements, input 0 has 2"):
+        kern.poseidon_hash_many([[1, 2], [3, 4], [5]], opt)
+
+
+def test_sponge_releases_the_gil_safely_across_threads(kern):
+    """Two threads hashing at once get exactly the single-threaded results."""
+    opt = optimized_constants(poseidon_params(5))
+    rows = [[i, i + 1, i + 2, i + 3, i + 4, i + 5] for i in range(300)]
+    expected = kern.poseidon_hash_many(rows, opt)
+    results = [None, None]
+
+    def work(k):
+        results[k] = kern.poseidon_hash_many(rows, opt)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(2)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert results == [expected, expected]
+
+
+# NTT ------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def GF():
+    return galois_field()
+
+
+def galois_evaluations(GF, coeffs, points):
+    return [int(v) for v in galois.Poly(list(coeffs)[::-1], field=GF)(GF(points))]
+
+
+@pytest.mark.parametrize("size", [1, 2, 4, 32])
+def test_ntt_matches_galois(kern, GF, size):
+    rng = random.Random(size)
+    domain = EvaluationDomain(size)
+    values = [rng.choice(EDGES + [rng.randrange(R)]) for _ in range(size)]
+    powers = domain.elements()
+    assert kern.ntt(values, size, domain.omega) == galois_evaluations(GF, values, powers)
+    coset = [SHIFT * w % R for w in powers]
+    assert kern.ntt(values, size, domain.omega, pre_shift=SHIFT) == galois_evaluations(GF, values, coset)
+    # inverse: the evaluations on the domain (coset) interpolate back to the coefficients
+    evals = galois_evaluations(GF, values, powers)
+    assert kern.ntt(evals, size, domain.omega_inv, post_factor=domain.size_inv) == values
+    evals = galois_evaluations(GF, values, coset)
+    g_inv = pow(SHIFT, -1, R)
+    assert kern.ntt(evals, size, domain.omega_inv, post_factor=domain.size_inv, post_shift=g_inv) == values
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.data())
+def test_ntt_native_equals_reference_with_any_twists(kern, data):
+    log = data.draw(st.integers(min_value=0, max_value=9))
+    size = 1 << log
+    values = data.draw(st.lists(field_elements, min_size=0, max_size=size))
+    twists = data.draw(st.lists(field_elements, min_size=3, max_size=3))
+    omega = EvaluationDomain(size).omega
+    assert kern.ntt(values, size, omega, *twists) == reference.ntt(values, size, omega, *twists)
+
+
+def test_ntt_reduces_non_canonical_values(kern):
+    omega = EvaluationDomain(4).omega
+    wild = [R, -1, 2**256 + 3, 2**300]
+    assert kern.ntt(wild, 4, omega) == reference.ntt([x % R for x in wild], 4, omega)
+
+
+@pytest.mark.parametrize("size,count", [(3, 1), (0, 0), (4, 5)])
+def test_ntt_refuses_bad_sizes(kern, size, count):
+    with pytest.raises(ValueError):
+        kern.ntt([1] * count, size, 1)
+
+
+# batch inversion --------------------------------------------------------------------
+def test_batch_inverse_matches_pow(kern):
+    rng = random.Random(5)
+    values = [1, 2, R - 1, R - 2] + [rng.randrange(1, R) for _ in range(50)]
+    assert kern.batch_inverse(values) == [pow(v, -1, R) for v in values]
+    assert kern.batch_inverse([]) == []
+    assert kern.batch_inverse([R + 3, -1]) == [pow(3, -1, R), R - 1]
+
+
+@pytest.mark.parametrize("values", [[0], [1, 0, 2], [5, R], [3, -R]])
+def test_batch_inverse_refuses_zero(kern, values):
+    with pytest.raises(ZeroDivisionError, match="zero element"):
+        kern.batch_inverse(values)
+
+
+# selection --------------------------------------------------------------------------
+def test_selection_by_environment():
+    code = "import zkproofs.kernels as k; print(k.active_kernels())"
+    env = dict(os.environ, ZKPROOFS_KERNELS="python")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "python"
+    env["ZKPROOFS_KERNELS"] = "fortran"
+    bad = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert bad.returncode != 0 and "unknown kernels 'fortran'" in bad.stderr
+
+
+def test_use_kernels_switches_the_dispatch(monkeypatch):
+    before = kernels.active_kernels()
+    try:
+        kernels.use_kernels("python")
+        calls = []
+        monkeypatch.setattr(reference, "batch_inverse", lambda v: calls.append(v) or [1])
+        assert kernels.batch_inverse([1]) == [1] and calls == [[1]]
+        with pytest.raises(BackendUnavailable, match="unknown kernels"):
+            kernels.use_kernels("gpu")
+        assert kernels.active_kernels() == "python"
+    finally:
+        kernels.use_kernels(before)
+
+
+def test_doctor_reports_the_active_kernels():
+    from click.testing import CliRunner
+
+    from cli.main import main
+
+    result = CliRunner().invoke(main, ["doctor", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["kernels"]["active"] == kernels.active_kernels()
+    assert report["kernels"]["native_built"] == (kernels.native_unavailable_reason() is None)
+    version = CliRunner().invoke(main, ["--version"])
+    assert f"kernels: {kernels.active_kernels()}" in version.output

@@ -1,0 +1,110 @@
+"""Field kernels: the one place that chooses compiled (C) or reference (Python) code.
+
+The hot field arithmetic of zkproofs (Poseidon permutations and sponges over many
+inputs, NTTs, batch inversion) has two implementations with the same functions:
+:mod:`zkproofs.kernels.native` (the C extension built from ``fr.c`` by ``pip
+install``) and :mod:`zkproofs.kernels.reference` (pure Python, the reference and
+the fallback). Callers use the functions of this module; nothing else branches on
+which is active.
+
+Choice, made at the first kernel call: ``ZKPROOFS_KERNELS=python`` or ``native``;
+by default ``native`` when the extension imports, else ``python``. Asking for
+``native`` when it was not built (or for an unknown name) raises BackendUnavailable
+rather than silently running 10-100x slower. :func:`use_kernels` switches
+in-process (tests, benchmarks); ``zkproofs doctor`` and ``zkproofs --version``
+report the choice.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from types import ModuleType
+from typing import TYPE_CHECKING, Sequence
+
+from zkproofs.errors import BackendUnavailable
+from zkproofs.kernels import reference
+
+if TYPE_CHECKING:
+    from zkproofs.poseidon.optimized import OptimizedConstants
+
+try:
+    from zkproofs.kernels import native as _native_module
+except ImportError as exc:  # extension not built: the reference path serves
+    _native_module = None
+    _native_error: str | None = (
+        "the C extension zkproofs.kernels._native was not built at install time"
+        if importlib.util.find_spec("zkproofs.kernels._native") is None
+        else f"the C extension zkproofs.kernels._native does not load: {exc}"
+    )
+else:
+    _native_error = None
+
+KERNELS = ("native", "python")
+
+
+def native_unavailable_reason() -> str | None:
+    """Why the compiled kernels could not be imported, or None if they can."""
+    return _native_error
+
+
+def _module(name: str) -> ModuleType:
+    if name == "python":
+        return reference
+    if name == "native":
+        if _native_module is None:
+            raise BackendUnavailable(f"the compiled kernels are not built ({_native_error}); reinstall with a C compiler or set ZKPROOFS_KERNELS=python")
+        return _native_module
+    raise BackendUnavailable(f"unknown kernels {name!r}; choose one of {', '.join(KERNELS)}")
+
+
+_active: ModuleType | None = None
+_active_name = ""
+
+
+def use_kernels(name: str) -> None:
+    """Make ``name`` ("native" or "python") the active kernels for this process.
+
+    Raises BackendUnavailable for an unknown name or native kernels that were not built.
+    """
+    global _active, _active_name
+    _active = _module(name)
+    _active_name = name
+
+
+def _chosen() -> ModuleType:
+    if _active is None:
+        use_kernels(os.environ.get("ZKPROOFS_KERNELS") or ("native" if _native_module is not None else "python"))
+    return _active  # type: ignore[return-value]
+
+
+def active_kernels() -> str:
+    """The active kernels, "native" or "python" (choosing them now if no call has yet).
+
+    Raises BackendUnavailable as :func:`use_kernels` does for a bad ZKPROOFS_KERNELS.
+    """
+    _chosen()
+    return _active_name
+
+
+def permute_many(states: Sequence[Sequence[int]], opt: "OptimizedConstants") -> list[list[int]]:
+    """The Poseidon permutation of each state; see :func:`reference.permute_many`. O(n)."""
+    return _chosen().permute_many(states, opt)
+
+
+def poseidon_hash_many(inputs: Sequence[Sequence[int]], opt: "OptimizedConstants") -> list[int]:
+    """The Poseidon sponge of each input row; see :func:`reference.poseidon_hash_many`. O(n L / (t - 1)) permutations."""
+    return _chosen().poseidon_hash_many(inputs, opt)
+
+
+def ntt(values: Sequence[int], size: int, omega: int, pre_shift: int = 1, post_factor: int = 1, post_shift: int = 1) -> list[int]:
+    """Twisted radix-2 NTT; see :func:`reference.ntt`. O(size log size)."""
+    return _chosen().ntt(values, size, omega, pre_shift, post_factor, post_shift)
+
+
+def batch_inverse(values: Sequence[int]) -> list[int]:
+    """Inverses mod r by Montgomery's trick; see :func:`reference.batch_inverse`. O(n)."""
+    return _chosen().batch_inverse(values)
+
+
+__all__ = ["KERNELS", "active_kernels", "batch_inverse", "native_unavailable_reason", "ntt", "permute_many", "poseidon_hash_many", "use_kernels"]

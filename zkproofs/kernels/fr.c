@@ -1,0 +1,661 @@
+/*
+ * zkproofs.kernels._native: batched BLS12-381 scalar-field kernels (Poseidon, NTT,
+ * batch inversion) for the hot paths of zkproofs. The pure-Python twin of every
+ * function here is zkproofs/kernels/reference.py; tests/test_kernels.py runs both on
+ * the same inputs.
+ *
+ * Representation. An element of F_r, r = 0x73eda753...ffffffff00000001 (255 bits),
+ * is held as 4 unsigned 64-bit limbs, least significant first, in Montgomery form
+ * a R mod r with R = 2^256, fully reduced (every fr value here is < r).
+ *
+ * Reduction. Multiplication is Montgomery multiplication in the CIOS form (Coarsely
+ * Integrated Operand Scanning) of Koc, Acar, Kaliski, "Analyzing and Comparing
+ * Montgomery Multiplication Algorithms", IEEE Micro 16(3), 1996, section 4: per limb
+ * b_i of b, t += a b_i, then m = t_0 (-r^-1 mod 2^64), t = (t + m r) / 2^64; products
+ * in `unsigned __int128`. Bounds: for a, b < r the running value stays below 2r, so a
+ * final conditional subtraction returns a result < r; each 128-bit accumulation is
+ * at most (2^64 - 1)^2 + 2 (2^64 - 1) = 2^128 - 1, so it never overflows. Addition
+ * and subtraction take operands < r and return results < r (one conditional
+ * subtraction / addition of r; 2r < 2^256, so the sum never carries out).
+ *
+ * Conversion. Python ints enter through _PyLong_AsByteArray (3.11, 3.12) or
+ * PyLong_AsNativeBytes (3.13+) as 32 little-endian bytes; "reduce" inputs (the
+ * permutation, NTT, batch inversion: their Python twins take any int and reduce it)
+ * outside [0, 2^256) go through Python's % r first, and values in [r, 2^256) get
+ * conditional subtractions; "strict" inputs (the sponge's) outside [0, r) raise
+ * zkproofs.errors.NonCanonicalFieldElement naming the input, as the Python does.
+ *
+ * Not constant-time. Conditional subtractions, the zero tests and Fermat inversion's
+ * square-and-multiply branch on data. That is acceptable where these kernels are
+ * used: Poseidon over tree leaves and nodes (values the exchange publishes to the
+ * auditor or the customer anyway, and hashed on the exchange's own machine), the
+ * prover's NTTs and batch inversions (the prover's own witness, on the prover's own
+ * machine: a co-resident attacker timing the prover is outside zkproofs' threat
+ * model) and setup's Lagrange evaluation at tau (the trapdoor; setup runs once on the
+ * verifier side's machine, the same assumption as for the whole of setup.py). Do not
+ * reuse these routines where an attacker can time operations on someone else's
+ * secret.
+ *
+ * The GIL is released around every batched loop; Python objects are only touched
+ * (converted in and out) with the GIL held, in chunks, so threads and process pools
+ * both scale.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef unsigned __int128 u128;
+typedef struct { uint64_t l[4]; } fr;
+
+#define P0 0xffffffff00000001ULL
+#define P1 0x53bda402fffe5bfeULL
+#define P2 0x3339d80809a1d805ULL
+#define P3 0x73eda753299d7d48ULL
+static const uint64_t INV = 0xfffffffeffffffffULL;            /* -r^-1 mod 2^64 */
+static const fr R2 = {{0xc999e990f3f29c6dULL, 0x2b6cedcb87925c23ULL,
+                       0x05d314967254398fULL, 0x0748d9d99f59ff11ULL}}; /* 2^512 mod r */
+static const fr MONT_ONE = {{0x00000001fffffffeULL, 0x5884b7fa00034802ULL,
+                             0x998c4fefecbc4ff5ULL, 0x1824b159acc5056fULL}}; /* 2^256 mod r */
+static const fr ZERO = {{0, 0, 0, 0}};
+
+#define MAX_T 17          /* widest Poseidon state supported (the sponge's rate is t - 1) */
+#define CHUNK 2048        /* states or rows converted per GIL release */
+
+static PyObject *NonCanonical;  /* zkproofs.errors.NonCanonicalFieldElement */
+static PyObject *R_obj;         /* r as a Python int */
+
+/* ---------------------------------------------------------------- arithmetic */
+
+static inline int geq_p(const uint64_t a[4]) {
+    if (a[3] != P3) return a[3] > P3;
+    if (a[2] != P2) return a[2] > P2;
+    if (a[1] != P1) return a[1] > P1;
+    return a[0] >= P0;
+}
+
+static inline void sub_p(uint64_t a[4]) {
+    u128 d;
+    uint64_t borrow;
+    d = (u128)a[0] - P0;                     a[0] = (uint64_t)d; borrow = (uint64_t)(d >> 64) & 1;
+    d = (u128)a[1] - P1 - borrow;            a[1] = (uint64_t)d; borrow = (uint64_t)(d >> 64) & 1;
+    d = (u128)a[2] - P2 - borrow;            a[2] = (uint64_t)d; borrow = (uint64_t)(d >> 64) & 1;
+    d = (u128)a[3] - P3 - borrow;            a[3] = (uint64_t)d;
+}
+
+static inline int fr_is_zero(const fr *a) {
+    return (a->l[0] | a->l[1] | a->l[2] | a->l[3]) == 0;
+}
+
+static inline int fr_eq(const fr *a, const fr *b) {
+    return a->l[0] == b->l[0] && a->l[1] == b->l[1] && a->l[2] == b->l[2] && a->l[3] == b->l[3];
+}
+
+/* o = a + b mod r; a, b < r. */
+static inline void fr_add(fr *o, const fr *a, const fr *b) {
+    u128 c;
+    uint64_t t[4];
+    c = (u128)a->l[0] + b->l[0];             t[0] = (uint64_t)c;
+    c = (u128)a->l[1] + b->l[1] + (c >> 64); t[1] = (uint64_t)c;
+    c = (u128)a->l[2] + b->l[2] + (c >> 64); t[2] = (uint64_t)c;
+    c = (u128)a->l[3] + b->l[3] + (c >> 64); t[3] = (uint64_t)c;  /* < 2r < 2^256: no carry out */
+    if (geq_p(t)) sub_p(t);
+    memcpy(o->l, t, sizeof t);
+}
+
+/* o = a - b mod r; a, b < r. */
+static inline void fr_sub(fr *o, const fr *a, const fr *b) {
+    u128 d;
+    uint64_t t[4], borrow;
+    d = (u128)a->l[0] - b->l[0];             t[0] = (uint64_t)d; borrow = (uint64_t)(d >> 64) & 1;
+    d = (u128)a->l[1] - b->l[1] - borrow;    t[1] = (uint64_t)d; borrow = (uint64_t)(d >> 64) & 1;
+    d = (u128)a->l[2] - b->l[2] - borrow;    t[2] = (uint64_t)d; borrow = (uint64_t)(d >> 64) & 1;
+    d = (u128)a->l[3] - b->l[3] - borrow;    t[3] = (uint64_t)d; borrow = (uint64_t)(d >> 64) & 1;
+    if (borrow) {  /* add r back; the carry out cancels the borrow */
+        u128 c;
+        c = (u128)t[0] + P0;             t[0] = (uint64_t)c;
+        c = (u128)t[1] + P1 + (c >> 64); t[1] = (uint64_t)c;
+        c = (u128)t[2] + P2 + (c >> 64); t[2] = (uint64_t)c;
+        c = (u128)t[3] + P3 + (c >> 64); t[3] = (uint64_t)c;
+    }
+    memcpy(o->l, t, sizeof t);
+}
+
+/* o = a b / 2^256 mod r (Montgomery product, CIOS); a, b < r; o may alias a or b. */
+static inline void fr_mul(fr *o, const fr *a, const fr *b) {
+    uint64_t t0 = 0, t1 = 0, t2 = 0, t3 = 0, t4 = 0, t5, m;
+    const uint64_t a0 = a->l[0], a1 = a->l[1], a2 = a->l[2], a3 = a->l[3];
+    u128 c;
+    for (int i = 0; i < 4; i++) {
+        const uint64_t bi = b->l[i];
+        c = (u128)a0 * bi + t0;              t0 = (uint64_t)c;
+        c = (u128)a1 * bi + t1 + (c >> 64);  t1 = (uint64_t)c;
+        c = (u128)a2 * bi + t2 + (c >> 64);  t2 = (uint64_t)c;
+        c = (u128)a3 * bi + t3 + (c >> 64);  t3 = (uint64_t)c;
+        c = (u128)t4 + (c >> 64);            t4 = (uint64_t)c; t5 = (uint64_t)(c >> 64);
+        m = t0 * INV;
+        c = (u128)m * P0 + t0;
+        c = (u128)m * P1 + t1 + (c >> 64);   t0 = (uint64_t)c;
+        c = (u128)m * P2 + t2 + (c >> 64);   t1 = (uint64_t)c;
+        c = (u128)m * P3 + t3 + (c >> 64);   t2 = (uint64_t)c;
+        c = (u128)t4 + (c >> 64);            t3 = (uint64_t)c; t4 = t5 + (uint64_t)(c >> 64);
+    }
+    uint64_t t[4] = {t0, t1, t2, t3};
+    if (t4 || geq_p(t)) sub_p(t);
+    memcpy(o->l, t, sizeof t);
+}
+
+static inline void fr_pow5(fr *x) {
+    fr sq, q;
+    fr_mul(&sq, x, x);
+    fr_mul(&q, &sq, &sq);
+    fr_mul(x, &q, x);
+}
+
+/* o = a^e (Montgomery in, Montgomery out), e as 4 little-endian limbs; square-and-multiply. */
+static void fr_pow(fr *o, const fr *a, const uint64_t e[4]) {
+    fr acc = MONT_ONE, base = *a;
+    for (int i = 0; i < 4; i++) {
+        uint64_t word = e[i];
+        for (int j = 0; j < 64; j++) {
+            if (word & 1) fr_mul(&acc, &acc, &base);
+            fr_mul(&base, &base, &base);
+            word >>= 1;
+        }
+    }
+    *o = acc;
+}
+
+/* o = a^-1 = a^(r-2) (Fermat); a != 0. */
+static void fr_inv(fr *o, const fr *a) {
+    static const uint64_t r_minus_2[4] = {P0 - 2, P1, P2, P3};
+    fr_pow(o, a, r_minus_2);
+}
+
+static inline void fr_to_mont(fr *a) { fr_mul(a, a, &R2); }
+
+static inline void fr_from_mont(fr *a) {
+    static const fr one = {{1, 0, 0, 0}};
+    fr_mul(a, a, &one);
+}
+
+/* -------------------------------------------------------------- conversion */
+
+static void limbs_from_bytes(uint64_t l[4], const unsigned char b[32]) {
+    for (int i = 0; i < 4; i++) {
+        uint64_t w = 0;
+        for (int j = 7; j >= 0; j--) w = (w << 8) | b[8 * i + j];
+        l[i] = w;
+    }
+}
+
+static void limbs_to_bytes(unsigned char b[32], const uint64_t l[4]) {
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 8; j++) b[8 * i + j] = (unsigned char)(l[i] >> (8 * j));
+}
+
+/* 32 little-endian bytes of a non-negative int < 2^256: 0, or 1 (out of range, no
+   exception set), or -1 (exception set: not an int). */
+static int int_to_bytes(PyObject *o, unsigned char buf[32]) {
+    if (!PyLong_Check(o)) {
+        PyErr_Format(PyExc_TypeError, "expected an int, got %.80s", Py_TYPE(o)->tp_name);
+        return -1;
+    }
+#if PY_VERSION_HEX >= 0x030D0000
+    Py_ssize_t need = PyLong_AsNativeBytes(o, buf, 32, Py_ASNATIVEBYTES_LITTLE_ENDIAN |
+                                           Py_ASNATIVEBYTES_UNSIGNED_BUFFER | Py_ASNATIVEBYTES_REJECT_NEGATIVE);
+    if (need < 0) { PyErr_Clear(); return 1; }
+    return need > 32 ? 1 : 0;
+#else
+    if (_PyLong_AsByteArray((PyLongObject *)o, buf, 32, 1, 0) < 0) { PyErr_Clear(); return 1; }
+    return 0;
+#endif
+}
+
+/* A Python int to Montgomery form. strict: 0 ok, 1 not in [0, r) (no exception set),
+   -1 exception set. Otherwise (reduce) any int is taken mod r: 0 or -1. */
+static int load(PyObject *o, fr *out, int strict) {
+    unsigned char buf[32];
+    int rc = int_to_bytes(o, buf);
+    if (rc < 0) {
+        if (strict) { PyErr_Clear(); return 1; }
+        return -1;
+    }
+    if (rc == 1) {
+        if (strict) return 1;
+        PyObject *reduced = PyNumber_Remainder(o, R_obj);
+        if (reduced == NULL) return -1;
+        rc = int_to_bytes(reduced, buf);
+        Py_DECREF(reduced);
+        if (rc != 0) {
+            if (rc > 0) PyErr_SetString(PyExc_ArithmeticError, "x % r out of range");
+            return -1;
+        }
+    }
+    limbs_from_bytes(out->l, buf);
+    if (geq_p(out->l)) {
+        if (strict) return 1;
+        while (geq_p(out->l)) sub_p(out->l);
+    }
+    fr_to_mont(out);
+    return 0;
+}
+
+static PyObject *store(const fr *a) {
+    fr x = *a;
+    unsigned char buf[32];
+    fr_from_mont(&x);
+    limbs_to_bytes(buf, x.l);
+#if PY_VERSION_HEX >= 0x030D0000
+    return PyLong_FromUnsignedNativeBytes(buf, 32, Py_ASNATIVEBYTES_LITTLE_ENDIAN);
+#else
+    return _PyLong_FromByteArray(buf, 32, 1, 0);
+#endif
+}
+
+/* A list of the n elements of v as Python ints. */
+static PyObject *store_list(const fr *v, Py_ssize_t n) {
+    PyObject *list = PyList_New(n);
+    if (list == NULL) return NULL;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *x = store(&v[i]);
+        if (x == NULL) { Py_DECREF(list); return NULL; }
+        PyList_SET_ITEM(list, i, x);
+    }
+    return list;
+}
+
+/* A sequence of Python ints (reduce mode) into a new array of n elements (n >= len,
+   zero-padded); NULL with an exception set on failure. */
+static fr *load_vector(PyObject *seq, Py_ssize_t n, Py_ssize_t *len_out) {
+    PyObject *fast = PySequence_Fast(seq, "expected a sequence of ints");
+    if (fast == NULL) return NULL;
+    Py_ssize_t len = PySequence_Fast_GET_SIZE(fast);
+    if (n < 0) n = len;
+    if (len > n) {
+        Py_DECREF(fast);
+        PyErr_Format(PyExc_ValueError, "%zd values do not fit a vector of %zd", len, n);
+        return NULL;
+    }
+    fr *v = PyMem_RawMalloc(sizeof(fr) * (size_t)(n ? n : 1));
+    if (v == NULL) { Py_DECREF(fast); PyErr_NoMemory(); return NULL; }
+    PyObject **items = PySequence_Fast_ITEMS(fast);
+    for (Py_ssize_t i = 0; i < len; i++) {
+        if (load(items[i], &v[i], 0) < 0) { Py_DECREF(fast); PyMem_RawFree(v); return NULL; }
+    }
+    for (Py_ssize_t i = len; i < n; i++) v[i] = ZERO;
+    Py_DECREF(fast);
+    if (len_out) *len_out = len;
+    return v;
+}
+
+static int load_scalar(PyObject *o, fr *out) { return load(o, out, 0); }
+
+/* ------------------------------------------------------------------ Poseidon */
+
+/* The optimised constants of one instance (zkproofs/poseidon/optimized.py: appendix B
+   of Grassi et al., USENIX Security 2021), all in Montgomery form, in one block. */
+typedef struct {
+    int t, half, rp;
+    fr *first;    /* half rows of t: constants of the first full rounds */
+    fr *mds;      /* t x t, row-major */
+    fr *pre;      /* M_pre, t x t */
+    fr *partial;  /* rp scalars a_j */
+    fr *sparse;   /* rp records of 2t - 1: m00, v[t-1], w[t-1] */
+    fr *last;     /* half rows of t */
+    fr *block;
+} poseidon_t;
+
+static void mat_vec(fr *s, const fr *m, int t) {
+    fr out[MAX_T], prod;
+    for (int i = 0; i < t; i++) {
+        fr_mul(&out[i], &m[i * t], &s[0]);
+        for (int j = 1; j < t; j++) {
+            fr_mul(&prod, &m[i * t + j], &s[j]);
+            fr_add(&out[i], &out[i], &prod);
+        }
+    }
+    memcpy(s, out, sizeof(fr) * (size_t)t);
+}
+
+/* The permutation of one state (Montgomery form), in the order of reference.permute_one:
+   R_F / 2 full rounds (the last with M_pre), R_P sparse partial rounds, R_F / 2 full
+   rounds. R_F (t^2 + 3t) + R_P (2t + 2) multiplications. */
+static void poseidon_permute(const poseidon_t *p, fr *s) {
+    const int t = p->t;
+    for (int i = 0; i < t; i++) fr_add(&s[i], &s[i], &p->first[i]);
+    for (int r = 1; r < p->half; r++) {
+        for (int i = 0; i < t; i++) fr_pow5(&s[i]);
+        mat_vec(s, p->mds, t);
+        for (int i = 0; i < t; i++) fr_add(&s[i], &s[i], &p->first[r * t + i]);
+    }
+    for (int i = 0; i < t; i++) fr_pow5(&s[i]);
+    mat_vec(s, p->pre, t);
+    const int stride = 2 * t - 1;
+    for (int j = 0; j < p->rp; j++) {
+        const fr *sp = &p->sparse[j * stride];
+        const fr *v = sp + 1, *w = sp + t;
+        fr x0, y0, prod;
+        fr_add(&x0, &s[0], &p->partial[j]);
+        fr_pow5(&x0);
+        fr_mul(&y0, &sp[0], &x0);
+        for (int i = 1; i < t; i++) {
+            fr_mul(&prod, &v[i - 1], &s[i]);
+            fr_add(&y0, &y0, &prod);
+            fr_mul(&prod, &w[i - 1], &x0);
+            fr_add(&s[i], &s[i], &prod);
+        }
+        s[0] = y0;
+    }
+    for (int r = 0; r < p->half; r++) {
+        for (int i = 0; i < t; i++) {
+            fr_add(&s[i], &s[i], &p->last[r * t + i]);
+            fr_pow5(&s[i]);
+        }
+        mat_vec(s, p->mds, t);
+    }
+}
+
+static void poseidon_free(PyObject *capsule) {
+    poseidon_t *p = PyCapsule_GetPointer(capsule, "zkproofs.poseidon");
+    if (p) { PyMem_RawFree(p->block); PyMem_RawFree(p); }
+}
+
+static poseidon_t *get_poseidon(PyObject *capsule) {
+    return PyCapsule_GetPointer(capsule, "zkproofs.poseidon");
+}
+
+/* poseidon_new(t, half, rp, constants): constants is the flat list
+   first (half t) | mds (t t) | pre (t t) | partial (rp) | sparse (rp (2t - 1)) | last (half t). */
+static PyObject *py_poseidon_new(PyObject *self, PyObject *args) {
+    int t, half, rp;
+    PyObject *flat;
+    if (!PyArg_ParseTuple(args, "iiiO", &t, &half, &rp, &flat)) return NULL;
+    if (t < 2 || t > MAX_T || half < 1 || rp < 0) {
+        PyErr_Format(PyExc_ValueError, "Poseidon kernel: unsupported instance t=%d, R_F/2=%d, R_P=%d (2 <= t <= %d)",
+                     t, half, rp, MAX_T);
+        return NULL;
+    }
+    Py_ssize_t count = (Py_ssize_t)half * t * 2 + 2 * (Py_ssize_t)t * t + rp + (Py_ssize_t)rp * (2 * t - 1);
+    Py_ssize_t len;
+    fr *block = load_vector(flat, -1, &len);
+    if (block == NULL) return NULL;
+    if (len != count) {
+        PyMem_RawFree(block);
+        PyErr_Format(PyExc_ValueError, "Poseidon kernel: expected %zd constants, got %zd", count, len);
+        return NULL;
+    }
+    poseidon_t *p = PyMem_RawMalloc(sizeof *p);
+    if (p == NULL) { PyMem_RawFree(block); return PyErr_NoMemory(); }
+    p->t = t; p->half = half; p->rp = rp; p->block = block;
+    p->first = block;
+    p->mds = p->first + half * t;
+    p->pre = p->mds + t * t;
+    p->partial = p->pre + t * t;
+    p->sparse = p->partial + rp;
+    p->last = p->sparse + rp * (2 * t - 1);
+    PyObject *capsule = PyCapsule_New(p, "zkproofs.poseidon", poseidon_free);
+    if (capsule == NULL) { PyMem_RawFree(block); PyMem_RawFree(p); }
+    return capsule;
+}
+
+/* permute_many(capsule, states) -> list of lists: each state any t ints (reduced mod r). */
+static PyObject *py_permute_many(PyObject *self, PyObject *args) {
+    PyObject *capsule, *states;
+    if (!PyArg_ParseTuple(args, "OO", &capsule, &states)) return NULL;
+    poseidon_t *p = get_poseidon(capsule);
+    if (p == NULL) return NULL;
+    const int t = p->t;
+    PyObject *outer = PySequence_Fast(states, "states must be a sequence");
+    if (outer == NULL) return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(outer);
+    PyObject *result = PyList_New(n);
+    fr *buf = PyMem_RawMalloc(sizeof(fr) * (size_t)t * CHUNK);
+    if (result == NULL || buf == NULL) goto fail;
+    for (Py_ssize_t start = 0; start < n; start += CHUNK) {
+        Py_ssize_t count = n - start < CHUNK ? n - start : CHUNK;
+        for (Py_ssize_t k = 0; k < count; k++) {
+            PyObject *row = PySequence_Fast(PySequence_Fast_GET_ITEM(outer, start + k), "a state must be a sequence");
+            if (row == NULL) goto fail;
+            if (PySequence_Fast_GET_SIZE(row) != t) {
+                PyErr_Format(PyExc_ValueError, "Poseidon state must have %d elements, got %zd", t, PySequence_Fast_GET_SIZE(row));
+                Py_DECREF(row);
+                goto fail;
+            }
+            for (int i = 0; i < t; i++) {
+                if (load(PySequence_Fast_GET_ITEM(row, i), &buf[k * t + i], 0) < 0) { Py_DECREF(row); goto fail; }
+            }
+            Py_DECREF(row);
+        }
+        Py_BEGIN_ALLOW_THREADS
+        for (Py_ssize_t k = 0; k < count; k++) poseidon_permute(p, &buf[k * t]);
+        Py_END_ALLOW_THREADS
+        for (Py_ssize_t k = 0; k < count; k++) {
+            PyObject *out = store_list(&buf[k * t], t);
+            if (out == NULL) goto fail;
+            PyList_SET_ITEM(result, start + k, out);
+        }
+    }
+    PyMem_RawFree(buf);
+    Py_DECREF(outer);
+    return result;
+fail:
+    PyMem_RawFree(buf);
+    Py_XDECREF(result);
+    Py_DECREF(outer);
+    return NULL;
+}
+
+/* hash_many(capsule, inputs) -> list of ints: the sponge of zkproofs/poseidon/native.py
+   over each row (rows of one common length L >= 1, canonical elements). */
+static PyObject *py_hash_many(PyObject *self, PyObject *args) {
+    PyObject *capsule, *inputs;
+    if (!PyArg_ParseTuple(args, "OO", &capsule, &inputs)) return NULL;
+    poseidon_t *p = get_poseidon(capsule);
+    if (p == NULL) return NULL;
+    const int t = p->t, rate = t - 1;
+    PyObject *outer = PySequence_Fast(inputs, "inputs must be a sequence");
+    if (outer == NULL) return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(outer);
+    if (n == 0) { Py_DECREF(outer); return PyList_New(0); }
+    PyObject *first = PySequence_Fast(PySequence_Fast_GET_ITEM(outer, 0), "an input must be a sequence");
+    if (first == NULL) { Py_DECREF(outer); return NULL; }
+    Py_ssize_t length = PySequence_Fast_GET_SIZE(first);
+    Py_DECREF(first);
+    if (length == 0) {
+        Py_DECREF(outer);
+        PyErr_SetString(PyExc_ValueError, "poseidon_hash needs at least one input");
+        return NULL;
+    }
+    Py_ssize_t chunk = CHUNK;
+    PyObject *result = PyList_New(n);
+    fr *rows = PyMem_RawMalloc(sizeof(fr) * (size_t)length * (size_t)chunk);
+    fr *out = PyMem_RawMalloc(sizeof(fr) * (size_t)chunk);
+    if (result == NULL || rows == NULL || out == NULL) { if (result) PyErr_NoMemory(); goto fail; }
+    fr capacity = {{(uint64_t)0, (uint64_t)length, 0, 0}};  /* length * 2^64 */
+    fr_to_mont(&capacity);
+    for (Py_ssize_t start = 0; start < n; start += chunk) {
+        Py_ssize_t count = n - start < chunk ? n - start : chunk;
+        for (Py_ssize_t k = 0; k < count; k++) {
+            Py_ssize_t j = start + k;
+            PyObject *row = PySequence_Fast(PySequence_Fast_GET_ITEM(outer, j), "an input must be a sequence");
+            if (row == NULL) goto fail;
+            if (PySequence_Fast_GET_SIZE(row) != length) {
+                PyErr_Format(PyExc_ValueError, "poseidon_hash_many: input %zd has %zd elements, input 0 has %zd",
+                             j, PySequence_Fast_GET_SIZE(row), length);
+                Py_DECREF(row);
+                goto fail;
+            }
+            for (Py_ssize_t i = 0; i < length; i++) {
+                PyObject *x = PySequence_Fast_GET_ITEM(row, i);
+                int rc = load(x, &rows[k * length + i], 1);
+                if (rc != 0) {
+                    if (rc > 0) PyErr_Format(NonCanonical, "Poseidon input %zd: %R is not in [0, r)", i, x);
+                    Py_DECREF(row);
+                    goto fail;
+                }
+            }
+            Py_DECREF(row);
+        }
+        Py_BEGIN_ALLOW_THREADS
+        for (Py_ssize_t k = 0; k < count; k++) {
+            fr s[MAX_T];
+            const fr *row = &rows[k * length];
+            s[0] = capacity;
+            for (int i = 1; i < t; i++) s[i] = ZERO;
+            for (Py_ssize_t at = 0; at < length; at += rate) {
+                for (int i = 0; i < rate && at + i < length; i++) fr_add(&s[1 + i], &s[1 + i], &row[at + i]);
+                poseidon_permute(p, s);
+            }
+            out[k] = s[1];
+        }
+        Py_END_ALLOW_THREADS
+        for (Py_ssize_t k = 0; k < count; k++) {
+            PyObject *x = store(&out[k]);
+            if (x == NULL) goto fail;
+            PyList_SET_ITEM(result, start + k, x);
+        }
+    }
+    PyMem_RawFree(rows);
+    PyMem_RawFree(out);
+    Py_DECREF(outer);
+    return result;
+fail:
+    PyMem_RawFree(rows);
+    PyMem_RawFree(out);
+    Py_XDECREF(result);
+    Py_DECREF(outer);
+    return NULL;
+}
+
+/* ----------------------------------------------------------------------- NTT */
+
+/* a[i] *= factor * step^i for i < n. */
+static void scale_powers(fr *a, size_t n, const fr *factor, const fr *step) {
+    fr power = *factor;
+    for (size_t i = 0; i < n; i++) {
+        fr_mul(&a[i], &a[i], &power);
+        fr_mul(&power, &power, step);
+    }
+}
+
+/* In-place iterative radix-2 Cooley-Tukey NTT of a (length n = 2^k) with root omega:
+   bit-reversal permutation, then k layers of n / 2 butterflies. O(n log n). */
+static int ntt_inplace(fr *a, size_t n, const fr *omega) {
+    if (n < 2) return 0;
+    for (size_t i = 1, j = 0; i < n; i++) {
+        size_t bit = n >> 1;
+        for (; j & bit; bit >>= 1) j ^= bit;
+        j |= bit;
+        if (i < j) { fr tmp = a[i]; a[i] = a[j]; a[j] = tmp; }
+    }
+    size_t half_n = n / 2;
+    fr *tw = malloc(sizeof(fr) * half_n);  /* tw[k] = omega^k */
+    if (tw == NULL) return -1;
+    tw[0] = MONT_ONE;
+    for (size_t k = 1; k < half_n; k++) fr_mul(&tw[k], &tw[k - 1], omega);
+    for (size_t half = 1; half < n; half <<= 1) {
+        size_t stride = n / (2 * half);
+        for (size_t start = 0; start < n; start += 2 * half) {
+            for (size_t k = 0; k < half; k++) {
+                fr *x = &a[start + k], *y = &a[start + k + half], v;
+                fr_mul(&v, y, &tw[k * stride]);
+                fr_sub(y, x, &v);
+                fr_add(x, x, &v);
+            }
+        }
+    }
+    free(tw);
+    return 0;
+}
+
+/* ntt(values, n, omega, pre_shift, post_factor, post_shift) -> list of n ints:
+   a_i = values_i pre_shift^i (values zero-padded to n, a power of two), A = NTT_omega(a),
+   out_i = A_i post_factor post_shift^i. */
+static PyObject *py_ntt(PyObject *self, PyObject *args) {
+    PyObject *values, *omega_o, *pre_o, *factor_o, *post_o;
+    Py_ssize_t n;
+    if (!PyArg_ParseTuple(args, "OnOOOO", &values, &n, &omega_o, &pre_o, &factor_o, &post_o)) return NULL;
+    if (n < 1 || (n & (n - 1))) {
+        PyErr_Format(PyExc_ValueError, "NTT size %zd is not a power of two", n);
+        return NULL;
+    }
+    fr omega, pre, factor, post;
+    if (load_scalar(omega_o, &omega) || load_scalar(pre_o, &pre) || load_scalar(factor_o, &factor) ||
+        load_scalar(post_o, &post))
+        return NULL;
+    fr *a = load_vector(values, n, NULL);
+    if (a == NULL) return NULL;
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    if (!fr_eq(&pre, &MONT_ONE)) scale_powers(a, (size_t)n, &MONT_ONE, &pre);
+    rc = ntt_inplace(a, (size_t)n, &omega);
+    if (rc == 0 && !(fr_eq(&factor, &MONT_ONE) && fr_eq(&post, &MONT_ONE))) scale_powers(a, (size_t)n, &factor, &post);
+    Py_END_ALLOW_THREADS
+    PyObject *result = rc == 0 ? store_list(a, n) : PyErr_NoMemory();
+    PyMem_RawFree(a);
+    return result;
+}
+
+/* --------------------------------------------------------- batch inversion */
+
+/* batch_inverse(values) -> list: Montgomery's trick, one inversion and 3(n - 1) products. */
+static PyObject *py_batch_inverse(PyObject *self, PyObject *arg) {
+    Py_ssize_t n;
+    fr *v = load_vector(arg, -1, &n);
+    if (v == NULL) return NULL;
+    fr *prefix = PyMem_RawMalloc(sizeof(fr) * (size_t)(n + 1));
+    if (prefix == NULL) { PyMem_RawFree(v); return PyErr_NoMemory(); }
+    int zero;
+    Py_BEGIN_ALLOW_THREADS
+    prefix[0] = MONT_ONE;
+    for (Py_ssize_t i = 0; i < n; i++) fr_mul(&prefix[i + 1], &prefix[i], &v[i]);
+    zero = fr_is_zero(&prefix[n]);
+    if (!zero) {
+        fr acc;
+        fr_inv(&acc, &prefix[n]);
+        for (Py_ssize_t i = n - 1; i >= 0; i--) {
+            fr value = v[i];
+            fr_mul(&v[i], &acc, &prefix[i]);
+            fr_mul(&acc, &acc, &value);
+        }
+    }
+    Py_END_ALLOW_THREADS
+    PyMem_RawFree(prefix);
+    if (zero) {
+        PyMem_RawFree(v);
+        PyErr_SetString(PyExc_ZeroDivisionError, "batch_inverse of a zero element");
+        return NULL;
+    }
+    PyObject *result = store_list(v, n);
+    PyMem_RawFree(v);
+    return result;
+}
+
+/* ------------------------------------------------------------------- module */
+
+static PyMethodDef methods[] = {
+    {"poseidon_new", py_poseidon_new, METH_VARARGS, "poseidon_new(t, half, rp, flat_constants) -> capsule"},
+    {"permute_many", py_permute_many, METH_VARARGS, "permute_many(capsule, states) -> list of states"},
+    {"hash_many", py_hash_many, METH_VARARGS, "hash_many(capsule, inputs) -> list of digests"},
+    {"ntt", py_ntt, METH_VARARGS, "ntt(values, n, omega, pre_shift, post_factor, post_shift) -> list"},
+    {"batch_inverse", py_batch_inverse, METH_O, "batch_inverse(values) -> list"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "zkproofs.kernels._native",
+    "Batched BLS12-381 scalar-field kernels in C (see fr.c's opening comment).", -1, methods,
+};
+
+PyMODINIT_FUNC PyInit__native(void) {
+    PyObject *errors = PyImport_ImportModule("zkproofs.errors");
+    if (errors == NULL) return NULL;
+    NonCanonical = PyObject_GetAttrString(errors, "NonCanonicalFieldElement");
+    Py_DECREF(errors);
+    if (NonCanonical == NULL) return NULL;
+    R_obj = PyLong_FromString("73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001", NULL, 16);
+    if (R_obj == NULL) return NULL;
+    return PyModule_Create(&module);
+}

@@ -1,0 +1,68 @@
+"""The compiled kernels: thin wrappers over the C extension ``_native`` (``fr.c``).
+
+Same functions, arguments, results and errors as :mod:`zkproofs.kernels.reference`
+(see there for the definitions and sources). Importing this module raises
+ImportError when the extension was not built; :mod:`zkproofs.kernels` then uses
+the reference. Each call converts its Python ints to Montgomery form once,
+releases the GIL for the batched loop and converts the results back.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Sequence
+
+from zkproofs.kernels import _native
+
+if TYPE_CHECKING:
+    from zkproofs.poseidon.optimized import OptimizedConstants
+
+_INSTANCES: dict[int, tuple[object, object]] = {}
+
+
+def _flatten(opt: "OptimizedConstants") -> list[int]:
+    """The constants in fr.c's order: first | M | M_pre | a_j | (m00, v, w) per round | last."""
+    flat: list[int] = []
+    for rows in (opt.first_constants, opt.mds, opt.pre_sparse_mds):
+        for row in rows:
+            flat.extend(row)
+    flat.extend(opt.partial_constants)
+    for m00, v, w in opt.sparse:
+        flat.append(m00)
+        flat.extend(v)
+        flat.extend(w)
+    for row in opt.last_constants:
+        flat.extend(row)
+    return flat
+
+
+def _instance(opt: "OptimizedConstants"):
+    """The C-side copy of ``opt`` (Montgomery form), built once per constants object.
+
+    Keyed by identity like :func:`zkproofs.poseidon.optimized.optimized_constants`
+    (which returns one object per instance) and holding ``opt``, so ids are not reused.
+    """
+    entry = _INSTANCES.get(id(opt))
+    if entry is None or entry[0] is not opt:
+        capsule = _native.poseidon_new(opt.t, len(opt.first_constants), len(opt.sparse), _flatten(opt))
+        entry = _INSTANCES[id(opt)] = (opt, capsule)
+    return entry[1]
+
+
+def permute_many(states: Sequence[Sequence[int]], opt: "OptimizedConstants") -> list[list[int]]:
+    """C twin of :func:`zkproofs.kernels.reference.permute_many`."""
+    return _native.permute_many(_instance(opt), states)
+
+
+def poseidon_hash_many(inputs: Sequence[Sequence[int]], opt: "OptimizedConstants") -> list[int]:
+    """C twin of :func:`zkproofs.kernels.reference.poseidon_hash_many`."""
+    return _native.hash_many(_instance(opt), inputs)
+
+
+def ntt(values: Sequence[int], size: int, omega: int, pre_shift: int = 1, post_factor: int = 1, post_shift: int = 1) -> list[int]:
+    """C twin of :func:`zkproofs.kernels.reference.ntt`."""
+    return _native.ntt(values, size, omega, pre_shift, post_factor, post_shift)
+
+
+def batch_inverse(values: Sequence[int]) -> list[int]:
+    """C twin of :func:`zkproofs.kernels.reference.batch_inverse`."""
+    return _native.batch_inverse(values)

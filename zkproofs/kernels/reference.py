@@ -1,0 +1,224 @@
+"""The pure-Python kernels: the reference for, and fallback of, the C kernels in ``fr.c``.
+
+Same functions, same arguments, same results and errors as
+:mod:`zkproofs.kernels.native`; :mod:`zkproofs.kernels` chooses between the two and
+``tests/test_kernels.py`` holds them equal. Field: the BLS12-381 scalar field F_r.
+
+Poseidon (Grassi, Khovratovich, Rechberger, Roy, Schofnegger, USENIX Security 2021)
+is evaluated with the partial-round optimisations of the paper's appendix B, from
+the constants of :func:`zkproofs.poseidon.optimized.optimized_constants`; the NTT is
+the iterative radix-2 Cooley-Tukey transform; batch inversion is Montgomery's trick
+(Montgomery 1987, "Speeding the Pollard and elliptic curve methods", section 10.3.1).
+"""
+
+from __future__ import annotations
+
+from operator import mul
+from typing import TYPE_CHECKING, Sequence
+
+from zkproofs.errors import NonCanonicalFieldElement
+from zkproofs.field import R
+
+if TYPE_CHECKING:  # the kernels take the constants, not the Poseidon package
+    from zkproofs.poseidon.optimized import OptimizedConstants, Sparse
+
+
+# Poseidon -----------------------------------------------------------------------
+def _partial_rounds_t3(s: list[int], scalars: tuple[int, ...], sparse: "Sparse") -> list[int]:
+    """:func:`_partial_rounds_any` unrolled for t = 3 (locals instead of lists)."""
+    p = R
+    x0, x1, x2 = s
+    for a, (m00, (v1, v2), (w1, w2)) in zip(scalars, sparse):
+        x0 = (x0 + a) % p
+        sq = x0 * x0 % p
+        x0 = sq * sq * x0 % p
+        x0, x1, x2 = m00 * x0 + v1 * x1 + v2 * x2, x1 + w1 * x0, x2 + w2 * x0
+    return [x0, x1, x2]
+
+
+def _partial_rounds_t5(s: list[int], scalars: tuple[int, ...], sparse: "Sparse") -> list[int]:
+    """:func:`_partial_rounds_any` unrolled for t = 5 (locals instead of lists)."""
+    p = R
+    x0, x1, x2, x3, x4 = s
+    for a, (m00, (v1, v2, v3, v4), (w1, w2, w3, w4)) in zip(scalars, sparse):
+        x0 = (x0 + a) % p
+        sq = x0 * x0 % p
+        x0 = sq * sq * x0 % p
+        x0, x1, x2, x3, x4 = (
+            m00 * x0 + v1 * x1 + v2 * x2 + v3 * x3 + v4 * x4,
+            x1 + w1 * x0,
+            x2 + w2 * x0,
+            x3 + w3 * x0,
+            x4 + w4 * x0,
+        )
+    return [x0, x1, x2, x3, x4]
+
+
+def _partial_rounds_any(s: list[int], scalars: tuple[int, ...], sparse: "Sparse") -> list[int]:
+    """The R_P sparse partial rounds (B1, B2) on a state of any width t.
+
+    ``s`` holds t non-negative, possibly unreduced integers; so does the result
+    (element 0 below ~2^775, the others grow by ~log2(R_P) bits). Per round:
+    x0 += a_j; x0 = x0^5 mod r; (x0, x[1:]) = (m00 x0 + <v, x[1:]>, x[1:] + w x0).
+    """
+    p = R
+    x0, rest = s[0], s[1:]
+    for a, (m00, v, w) in zip(scalars, sparse):
+        x0 = (x0 + a) % p
+        sq = x0 * x0 % p
+        x0 = sq * sq * x0 % p
+        x0, rest = m00 * x0 + sum(map(mul, v, rest)), [y + wi * x0 for y, wi in zip(rest, w)]
+    return [x0] + rest
+
+
+_PARTIAL_ROUNDS = {3: _partial_rounds_t3, 5: _partial_rounds_t5}
+"""Unrolled partial-round kernels for the widths zkproofs ships; other widths use the loop."""
+
+
+def permute_one(state: Sequence[int], opt: "OptimizedConstants") -> list[int]:
+    """The Poseidon permutation of one state, from the appendix-B constants ``opt``.
+
+    ``state`` holds t integers (any ints: they are reduced mod r, as in the spec);
+    returns t canonical field elements. Raises ValueError for a state of the wrong length.
+
+    Evaluation order: R_F / 2 full rounds, the last one multiplying by M_pre
+    instead of M; R_P sparse partial rounds, each adding one scalar a_j before its
+    S-box (B1) and mixing with y0 = m00 x0 + <v, x[1:]>, y_i = x_i + w_i x0 (B2);
+    R_F / 2 full rounds with M. Reductions are deferred: a matrix row is one sum of
+    products with the next round's constant, reduced once; the S-box is
+    (x^2 mod r)^2 x mod r; in the partial rounds elements 1..t-1 are not reduced
+    at all and element 0 once per round.
+
+    Cost: R_F (3t + t^2) + R_P (2t + 2) multiplications and about 3 (R_F t + R_P)
+    reductions: 600 and ~250 at t = 3, 1040 and ~310 at t = 5.
+    """
+    t = opt.t
+    if len(state) != t:
+        raise ValueError(f"Poseidon state must have {t} elements, got {len(state)}")
+    p = R
+    mds = opt.mds
+    first = opt.first_constants
+    s = [(x + c) % p for x, c in zip(state, first[0])]
+    for constants in first[1:]:
+        s = [(sq := x * x % p) * sq * x % p for x in s]
+        s = [(sum(map(mul, row, s)) + c) % p for row, c in zip(mds, constants)]
+    s = [(sq := x * x % p) * sq * x % p for x in s]
+    s = [sum(map(mul, row, s)) for row in opt.pre_sparse_mds]
+    s = _PARTIAL_ROUNDS.get(t, _partial_rounds_any)(s, opt.partial_constants, opt.sparse)
+    for constants in opt.last_constants:
+        s = [(x + c) % p for x, c in zip(s, constants)]
+        s = [(sq := x * x % p) * sq * x % p for x in s]
+        s = [sum(map(mul, row, s)) for row in mds]
+    return [x % p for x in s]
+
+
+def permute_many(states: Sequence[Sequence[int]], opt: "OptimizedConstants") -> list[list[int]]:
+    """:func:`permute_one` of each of ``states`` (n states of t ints). O(n) permutations."""
+    return [permute_one(state, opt) for state in states]
+
+
+def poseidon_hash_many(inputs: Sequence[Sequence[int]], opt: "OptimizedConstants") -> list[int]:
+    """The sponge of :mod:`zkproofs.poseidon.native` over each of ``inputs``.
+
+    ``inputs``: n lists of one common length L >= 1 of canonical field elements.
+    Capacity element starts at L * 2^64, the rate (t - 1 elements) absorbs the
+    inputs in chunks (last chunk zero-padded), one permutation per chunk; the
+    digest is state[1]. n ceil(L / (t - 1)) permutations. Raises ValueError for
+    L = 0 or unequal lengths, NonCanonicalFieldElement for an input outside [0, r).
+    """
+    if not inputs:
+        return []
+    length = len(inputs[0])
+    if length == 0:
+        raise ValueError("poseidon_hash needs at least one input")
+    for j, row in enumerate(inputs):
+        if len(row) != length:
+            raise ValueError(f"poseidon_hash_many: input {j} has {len(row)} elements, input 0 has {length}")
+        for i, x in enumerate(row):
+            if not isinstance(x, int) or not 0 <= x < R:
+                raise NonCanonicalFieldElement(f"Poseidon input {i}: {x!r} is not in [0, r)")
+    rate = opt.t - 1
+    states = [[length << 64] + [0] * rate for _ in inputs]
+    for start in range(0, length, rate):
+        for state, row in zip(states, inputs):
+            for i, x in enumerate(row[start : start + rate]):
+                state[1 + i] = (state[1 + i] + x) % R
+        states = permute_many(states, opt)
+    return [state[1] for state in states]
+
+
+# NTT and batch inversion ----------------------------------------------------------
+def _scale_powers(values: list[int], factor: int, step: int) -> list[int]:
+    power = factor
+    for i in range(len(values)):
+        values[i] = values[i] * power % R
+        power = power * step % R
+    return values
+
+
+def ntt(values: Sequence[int], size: int, omega: int, pre_shift: int = 1, post_factor: int = 1, post_shift: int = 1) -> list[int]:
+    """Radix-2 NTT of size ``size`` (a power of two) with twists before and after.
+
+    a_i = values_i * pre_shift^i (``values`` zero-padded to ``size``), A = NTT_omega(a)
+    (A_k = sum_i a_i omega^(ik)), returns A_k * post_factor * post_shift^k, all mod r.
+    ``omega`` must have order ``size`` for this to be a DFT; the caller
+    (:class:`zkproofs.domain.EvaluationDomain`) guarantees it. Iterative
+    Cooley-Tukey: bit reversal then log2(size) layers; O(size log size)
+    multiplications. Raises ValueError for a size that is not a power of two or
+    more values than ``size``.
+    """
+    if size < 1 or size & (size - 1):
+        raise ValueError(f"NTT size {size} is not a power of two")
+    if len(values) > size:
+        raise ValueError(f"{len(values)} values do not fit a vector of {size}")
+    a = [x % R for x in values] + [0] * (size - len(values))
+    if pre_shift % R != 1:
+        _scale_powers(a, 1, pre_shift)
+    n = size
+    j = 0
+    for i in range(1, n):  # bit-reversal permutation
+        bit = n >> 1
+        while j & bit:
+            j ^= bit
+            bit >>= 1
+        j |= bit
+        if i < j:
+            a[i], a[j] = a[j], a[i]
+    half = 1
+    while half < n:
+        step = half << 1
+        w_step = pow(omega, n // step, R)
+        twiddles = [1] * half
+        for k in range(1, half):
+            twiddles[k] = twiddles[k - 1] * w_step % R
+        for start in range(0, n, step):
+            for k in range(half):
+                i = start + k
+                u = a[i]
+                v = a[i + half] * twiddles[k] % R
+                a[i] = (u + v) % R
+                a[i + half] = (u - v) % R
+        half = step
+    if post_factor % R != 1 or post_shift % R != 1:
+        _scale_powers(a, post_factor % R, post_shift)
+    return a
+
+
+def batch_inverse(values: Sequence[int]) -> list[int]:
+    """All inverses mod r with one field inversion and 3(n - 1) products (Montgomery's trick).
+
+    Values are any ints (reduced mod r); returns canonical inverses. Raises
+    ZeroDivisionError if any value is 0 mod r. O(n).
+    """
+    n = len(values)
+    prefix = [1] * (n + 1)
+    for i, v in enumerate(values):
+        prefix[i + 1] = prefix[i] * v % R
+    if prefix[n] == 0:
+        raise ZeroDivisionError("batch_inverse of a zero element")
+    acc = pow(prefix[n], -1, R)
+    out = [0] * n
+    for i in range(n - 1, -1, -1):
+        out[i] = acc * prefix[i] % R
+        acc = acc * values[i] % R
+    return out
