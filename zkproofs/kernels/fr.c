@@ -12,9 +12,11 @@
  * Integrated Operand Scanning) of Koc, Acar, Kaliski, "Analyzing and Comparing
  * Montgomery Multiplication Algorithms", IEEE Micro 16(3), 1996, section 4: per limb
  * b_i of b, t += a b_i, then m = t_0 (-r^-1 mod 2^64), t = (t + m r) / 2^64; products
- * in `unsigned __int128`. Bounds: for a, b < r the running value stays below 2r, so a
- * final conditional subtraction returns a result < r; each 128-bit accumulation is
- * at most (2^64 - 1)^2 + 2 (2^64 - 1) = 2^128 - 1, so it never overflows. Addition
+ * in `unsigned __int128`, with gnark-crypto's "no-carry" shortcut (valid because r's
+ * top limb 0x73ed... is below 2^63 - 1). Bounds: for a, b < r the running value
+ * stays below 2r and within 4 limbs, so a final conditional subtraction returns a
+ * result < r; each 128-bit accumulation is at most (2^64 - 1)^2 + 2 (2^64 - 1) =
+ * 2^128 - 1, so it never overflows. Addition
  * and subtraction take operands < r and return results < r (one conditional
  * subtraction / addition of r; 2r < 2^256, so the sum never carries out).
  *
@@ -122,27 +124,30 @@ static inline void fr_sub(fr *o, const fr *a, const fr *b) {
     memcpy(o->l, t, sizeof t);
 }
 
-/* o = a b / 2^256 mod r (Montgomery product, CIOS); a, b < r; o may alias a or b. */
+/* o = a b / 2^256 mod r (Montgomery product, CIOS); a, b < r; o may alias a or b.
+   With the "no-carry" shortcut of gnark-crypto (ConsenSys, 2020): since r's top limb
+   is below 2^63 - 1, the running value fits 4 limbs and the two carry words of the
+   textbook CIOS (t_4, t_5) are never needed; the result is < 2r before the final
+   conditional subtraction. */
 static inline void fr_mul(fr *o, const fr *a, const fr *b) {
-    uint64_t t0 = 0, t1 = 0, t2 = 0, t3 = 0, t4 = 0, t5, m;
+    uint64_t t0 = 0, t1 = 0, t2 = 0, t3 = 0, A, C, m;
     const uint64_t a0 = a->l[0], a1 = a->l[1], a2 = a->l[2], a3 = a->l[3];
-    u128 c;
+    u128 x;
     for (int i = 0; i < 4; i++) {
         const uint64_t bi = b->l[i];
-        c = (u128)a0 * bi + t0;              t0 = (uint64_t)c;
-        c = (u128)a1 * bi + t1 + (c >> 64);  t1 = (uint64_t)c;
-        c = (u128)a2 * bi + t2 + (c >> 64);  t2 = (uint64_t)c;
-        c = (u128)a3 * bi + t3 + (c >> 64);  t3 = (uint64_t)c;
-        c = (u128)t4 + (c >> 64);            t4 = (uint64_t)c; t5 = (uint64_t)(c >> 64);
+        x = (u128)a0 * bi + t0;          t0 = (uint64_t)x; A = (uint64_t)(x >> 64);
         m = t0 * INV;
-        c = (u128)m * P0 + t0;
-        c = (u128)m * P1 + t1 + (c >> 64);   t0 = (uint64_t)c;
-        c = (u128)m * P2 + t2 + (c >> 64);   t1 = (uint64_t)c;
-        c = (u128)m * P3 + t3 + (c >> 64);   t2 = (uint64_t)c;
-        c = (u128)t4 + (c >> 64);            t3 = (uint64_t)c; t4 = t5 + (uint64_t)(c >> 64);
+        x = (u128)m * P0 + t0;           C = (uint64_t)(x >> 64);
+        x = (u128)a1 * bi + t1 + A;      t1 = (uint64_t)x; A = (uint64_t)(x >> 64);
+        x = (u128)m * P1 + t1 + C;       t0 = (uint64_t)x; C = (uint64_t)(x >> 64);
+        x = (u128)a2 * bi + t2 + A;      t2 = (uint64_t)x; A = (uint64_t)(x >> 64);
+        x = (u128)m * P2 + t2 + C;       t1 = (uint64_t)x; C = (uint64_t)(x >> 64);
+        x = (u128)a3 * bi + t3 + A;      t3 = (uint64_t)x; A = (uint64_t)(x >> 64);
+        x = (u128)m * P3 + t3 + C;       t2 = (uint64_t)x; C = (uint64_t)(x >> 64);
+        t3 = C + A;
     }
     uint64_t t[4] = {t0, t1, t2, t3};
-    if (t4 || geq_p(t)) sub_p(t);
+    if (geq_p(t)) sub_p(t);
     memcpy(o->l, t, sizeof t);
 }
 
@@ -551,7 +556,7 @@ static int ntt_inplace(fr *a, size_t n, const fr *omega) {
         if (i < j) { fr tmp = a[i]; a[i] = a[j]; a[j] = tmp; }
     }
     size_t half_n = n / 2;
-    fr *tw = malloc(sizeof(fr) * half_n);  /* tw[k] = omega^k */
+    fr *tw = PyMem_RawMalloc(sizeof(fr) * half_n);  /* tw[k] = omega^k */
     if (tw == NULL) return -1;
     tw[0] = MONT_ONE;
     for (size_t k = 1; k < half_n; k++) fr_mul(&tw[k], &tw[k - 1], omega);
@@ -566,7 +571,7 @@ static int ntt_inplace(fr *a, size_t n, const fr *omega) {
             }
         }
     }
-    free(tw);
+    PyMem_RawFree(tw);
     return 0;
 }
 

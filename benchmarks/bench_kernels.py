@@ -1,0 +1,94 @@
+"""Field-kernel benchmark: compiled C (zkproofs.kernels.native) vs the Python reference.
+
+Times, in one run and side by side, the Poseidon permutation (t = 3 and t = 5, per
+permutation over a batch), the Poseidon sponge (a t = 5 hash of 8 inputs, the tree's
+node shape, per hash over a batch), the NTT (per transform, sizes 2^10 .. 2^16) and
+batch inversion, and prints a Markdown table with the ratio and the peak memory the
+call allocates (tracemalloc: Python objects and the kernels' buffers, which the C
+allocates with PyMem_RawMalloc).
+
+    python benchmarks/bench_kernels.py             # default sizes
+    python benchmarks/bench_kernels.py --quick     # smaller batches and NTTs up to 2^14
+
+Each figure is the best of --repeat runs (the least disturbed on a shared machine),
+wall clock.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import random
+import time
+import tracemalloc
+
+from zkproofs.domain import EvaluationDomain
+from zkproofs.field import R
+from zkproofs.kernels import native, reference
+from zkproofs.poseidon import poseidon_params
+from zkproofs.poseidon.optimized import optimized_constants
+
+
+def best(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def peak_mb(fn) -> float:
+    tracemalloc.start()
+    fn()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak / 2**20
+
+
+def row(name: str, unit: str, per: int, native_fn, python_fn, repeat: int) -> str:
+    t_native = best(native_fn, repeat) / per
+    t_python = best(python_fn, max(1, repeat // 2)) / per
+    scale, label = (1e6, "us") if unit == "us" else (1e3, "ms")
+    return (
+        f"| {name} | {t_python * scale:.1f} {label} | {t_native * scale:.2f} {label} | {t_python / t_native:.1f}x "
+        f"| {peak_mb(python_fn):.1f} | {peak_mb(native_fn):.1f} |"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="smaller batches, NTTs up to 2^14")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per figure (best taken)")
+    args = parser.parse_args()
+    rng = random.Random(1)
+    batch = 500 if args.quick else 2000
+    max_log = 14 if args.quick else 16
+
+    print(f"machine: {platform.processor() or platform.machine()}, {platform.python_implementation()} {platform.python_version()}")
+    print()
+    print("| kernel | Python reference | C kernel | speed-up | peak MB (Python) | peak MB (C) |")
+    print("|---|---|---|---|---|---|")
+    for t in (3, 5):
+        opt = optimized_constants(poseidon_params(t))
+        states = [[rng.randrange(R) for _ in range(t)] for _ in range(batch)]
+        print(row(f"Poseidon permutation t = {t} (batch of {batch}), per permutation", "us", batch,
+                  lambda: native.permute_many(states, opt), lambda: reference.permute_many(states, opt), args.repeat), flush=True)
+    opt5 = optimized_constants(poseidon_params(5))
+    rows = [[rng.randrange(R) for _ in range(8)] for _ in range(batch)]
+    print(row(f"Poseidon sponge t = 5, 8 inputs (batch of {batch}), per hash", "us", batch,
+              lambda: native.poseidon_hash_many(rows, opt5), lambda: reference.poseidon_hash_many(rows, opt5), args.repeat), flush=True)
+    for log in range(10, max_log + 1, 2):
+        size = 1 << log
+        domain = EvaluationDomain(size)
+        values = [rng.randrange(R) for _ in range(size)]
+        print(row(f"NTT 2^{log}, per transform", "ms", 1,
+                  lambda: native.ntt(values, size, domain.omega), lambda: reference.ntt(values, size, domain.omega), args.repeat), flush=True)
+    size = 1 << max_log
+    values = [rng.randrange(1, R) for _ in range(size)]
+    print(row(f"batch inversion of 2^{max_log}", "ms", 1,
+              lambda: native.batch_inverse(values), lambda: reference.batch_inverse(values), args.repeat), flush=True)
+
+
+if __name__ == "__main__":
+    main()
