@@ -121,3 +121,22 @@ def test_backend_selection(monkeypatch):
     with pytest.raises(BackendUnavailable):
         use_backend("nope")
     assert get_backend().name == "arkworks"
+
+
+@pytest.mark.parametrize("window", [4, 7, 13])
+def test_windowed_batch_mul_at_every_window_width(monkeypatch, window):
+    """Digits at window boundaries (2^w - 1, 2^w), the top window and zero, for several widths."""
+    from zkproofs.backends import common
+
+    be = get_backend("arkworks")
+    monkeypatch.setattr(common, "window_bits", lambda n: window)
+    g1 = be.g1_generator()
+    scalars = [0, 1, (1 << window) - 1, 1 << window, (1 << (2 * window)) + 1, R - 1, 1 << 254]
+    batch = common.windowed_batch_mul(g1, scalars, be.g1_add, be.g1_identity())
+    assert all(be.g1_eq(p, be.g1_mul(g1, k)) for p, k in zip(batch, scalars))
+
+
+def test_window_width_grows_with_the_batch():
+    from zkproofs.backends.common import window_bits
+
+    assert window_bits(1) == 4 and window_bits(300) == 6 and window_bits(65_536) == window_bits(330_000) == 13

@@ -9,6 +9,7 @@ final exponentiation (``GT.multi_pairing``).
 
 from __future__ import annotations
 
+import operator
 from typing import Sequence
 
 from py_arkworks_bls12381 import GT, G1Point, G2Point, Scalar
@@ -119,10 +120,10 @@ class Backend:
         return _msm(G2Point, points, scalars)
 
     def g1_batch_mul(self, base, scalars):
-        return windowed_batch_mul(base, scalars, G1Point.__add__, G1Point.identity())
+        return windowed_batch_mul(base, scalars, operator.add, G1Point.identity())
 
     def g2_batch_mul(self, base, scalars):
-        return windowed_batch_mul(base, scalars, G2Point.__add__, G2Point.identity())
+        return windowed_batch_mul(base, scalars, operator.add, G2Point.identity())
 
     def g1_to_bytes(self, p) -> bytes:
         return bytes(p.to_compressed_bytes())
