@@ -59,7 +59,7 @@ def main() -> None:
         circuit = RangePoseidon(count=count_for(log_size))
         inputs = {"values": [rng.randrange(2**64) for _ in range(circuit.params["count"])]}
         (r1cs, witness), t_syn = timed(lambda: circuit.synthesize(inputs))
-        pk, t_setup = timed(lambda: setup(circuit, generated_by="benchmark"))
+        pk, t_setup = timed(lambda: setup(circuit, party="benchmark"))
         proof, t_prove = timed(lambda: prove(pk, r1cs, witness))
         public = witness[1 : r1cs.num_public + 1]
         verify(pk.vk, public, proof)  # warm the prepared key (e(alpha, beta) is computed once per key)

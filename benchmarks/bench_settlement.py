@@ -59,7 +59,7 @@ def bench_baskets(repeat: int) -> list[tuple]:
     for c, d in ((1, 1), (4, 4), (16, 16)):
         circuit = CollateralRatio(collateral=c, debt=d)
         started = time.perf_counter()
-        pk = setup(circuit, generated_by="bench")
+        pk = setup(circuit, party="bench")
         setup_s = time.perf_counter() - started
         prove_times, verify_times = [], []
         for _ in range(repeat):
@@ -82,7 +82,7 @@ def bench_service(requests: int, clients: int) -> dict:
     market = MarketPolicy("BTC-USDC", 15_000, ("BTC",), ("USDC",), (500,))
     policy = Policy(50, 3600, None, 1 << 20, {"BTC-USDC": market})
     feed = StaticPriceFeed({"BTC": PriceQuote(2_700_012_000_000, int(now)), "USDC": PriceQuote(100_000_000, int(now))})
-    pk = setup(CollateralRatio(collateral=1, debt=1), generated_by="bench")
+    pk = setup(CollateralRatio(collateral=1, debt=1), party="bench")
     position = Position.from_dict({"collateral": {"BTC": "1.5"}, "debt": {"USDC": "20000"}, "salt": "7"})
     bodies = [
         prove_position(pk, position, SettlementTerms("BTC-USDC", f"bench-{i}", int(now) + 3600, ("BTC",),

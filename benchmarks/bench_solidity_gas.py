@@ -70,7 +70,7 @@ def precompile_gas(node: evm.Anvil, address: str, data: bytes) -> int:
 
 
 def measure(node: evm.Anvil, solcjs: str, label: str, circuit, inputs: dict) -> dict:
-    pk = setup(circuit, generated_by="bench")
+    pk = setup(circuit, party="bench")
     r1cs, witness = circuit.synthesize(inputs)
     proof = prove(pk, r1cs, witness)
     public = list(witness[1 : r1cs.num_public + 1])

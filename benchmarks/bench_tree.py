@@ -136,7 +136,7 @@ def bench_zk(depth: int) -> dict:
     circuit = MerkleSumInclusion(depth=depth, assets=len(ASSETS))
     started = time.perf_counter()
     constraints = circuit.shape.num_constraints
-    pk = setup(circuit)
+    pk = setup(circuit, party="bench")
     t_setup = time.perf_counter() - started
     started = time.perf_counter()
     doc = make_zk_proof(pk, proof)

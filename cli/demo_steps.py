@@ -103,7 +103,7 @@ def build_liability_tree(sc: Scenario) -> Rows:
 
 
 def _setup_keys(sc: Scenario, circuit, folder: str) -> tuple[ProvingKey, str]:
-    pk = setup(circuit, generated_by="demo auditor / settlement operator")
+    pk = setup(circuit, party="demo auditor / settlement operator")
     atomic_write_bytes(sc.path(f"{folder}/proving_key.bin"), pk_to_bytes(pk))
     atomic_write_text(sc.path(f"{folder}/verification_key.json"), vk_to_json(pk.vk))
     return pk, f"{circuit.shape.num_constraints} constraints, keys in {folder}/"

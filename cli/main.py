@@ -36,6 +36,7 @@ from zkproofs.groth16.serialize import (
     proof_to_json,
     public_inputs_in_order,
     vk_from_dict,
+    vk_hash,
     vk_to_json,
 )
 
@@ -88,20 +89,25 @@ def circuits_cmd(as_json: bool, params: tuple[str, ...]) -> None:
 @click.argument("circuit")
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Circuit parameter (repeatable).")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder for the keys.")
-@click.option("--generated-by", default="zkproofs setup", show_default=True, help="Who runs setup (recorded in the keys).")
+@click.option("--party", required=True, metavar="NAME",
+              help="Who runs this setup, recorded in the key as 'single-party setup by NAME'. Verifiers accept "
+              "such a key only when told to trust NAME (--trust-single-party-key): NAME could forge proofs.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable summary.")
 @backend_option
 @reports_errors
-def setup_cmd(circuit: str, params: tuple[str, ...], out_dir: str, generated_by: str, as_json: bool, backend: str | None) -> None:
-    """Generate Groth16 keys for CIRCUIT: DIR/proving_key.bin and DIR/verification_key.json.
+def setup_cmd(circuit: str, params: tuple[str, ...], out_dir: str, party: str, as_json: bool, backend: str | None) -> None:
+    """Single-party Groth16 setup for CIRCUIT: DIR/proving_key.bin and DIR/verification_key.json.
 
-    Whoever runs setup could forge proofs with its randomness (discarded here): the
-    verifying side (auditor, settlement operator) runs it and gives the proving key
-    to the prover.
+    Whoever runs setup could forge proofs with its randomness (discarded here), so
+    the key says who ran it and verifiers refuse it unless told to trust that
+    party. For keys no single party must be trusted with, run a ceremony
+    (zkproofs ceremony).
     """
+    if not party.strip():
+        raise MalformedInput("--party: name who runs this setup")
     instance = get_circuit(circuit, parse_params(params))
     started = time.perf_counter()
-    pk = setup(instance, backend=backend, generated_by=generated_by)
+    pk = setup(instance, backend=backend, party=party)
     elapsed = time.perf_counter() - started
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -111,6 +117,8 @@ def setup_cmd(circuit: str, params: tuple[str, ...], out_dir: str, generated_by:
         "circuit": instance.name,
         "params": instance.params,
         "digest": pk.vk.circuit.digest,
+        "provenance": pk.vk.provenance.to_dict(),
+        "verification_key_sha256": vk_hash(pk.vk),
         "constraints": instance.shape.num_constraints,
         "proving_key": str(out / "proving_key.bin"),
         "verification_key": str(out / "verification_key.json"),
@@ -121,7 +129,8 @@ def setup_cmd(circuit: str, params: tuple[str, ...], out_dir: str, generated_by:
     else:
         click.echo(f"setup {instance.name} ({summary['constraints']} constraints) in {elapsed:.2f} s")
         click.echo(f"  proving key:      {summary['proving_key']}")
-        click.echo(f"  verification key: {summary['verification_key']}")
+        click.echo(f"  verification key: {summary['verification_key']} (sha256 {summary['verification_key_sha256']})")
+        click.echo(f"  provenance:       {pk.vk.describe_provenance()}: {party} must discard the trapdoor, or can forge")
 
 
 @main.command("prove")

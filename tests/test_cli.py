@@ -22,7 +22,7 @@ def run(*args: str, code: int = 0):
 @pytest.fixture(scope="module")
 def keys(tmp_path_factory):
     out = tmp_path_factory.mktemp("keys")
-    run("setup", "balance_threshold", "--out", str(out), "--generated-by", "test auditor")
+    run("setup", "balance_threshold", "--out", str(out), "--party", "test auditor")
     return out
 
 
@@ -48,7 +48,7 @@ def test_circuits_listing():
 
 def test_setup_writes_keys_recording_who(keys):
     vk = json.loads((keys / "verification_key.json").read_text())
-    assert vk["generated_by"] == "test auditor"
+    assert vk["provenance"] == {"kind": "single-party", "party": "test auditor"}
     assert vk["circuit"]["name"] == "balance_threshold"
     assert (keys / "proving_key.bin").stat().st_size > 1000
 
@@ -110,8 +110,8 @@ def test_prove_reports_bad_inputs(keys, tmp_path):
 
 
 def test_setup_unknown_circuit_and_bad_param(tmp_path):
-    assert "unknown circuit" in run("setup", "nope", "--out", str(tmp_path), code=2).output
-    assert "NAME=INTEGER" in run("setup", "range_poseidon", "--param", "count", "--out", str(tmp_path), code=2).output
+    assert "unknown circuit" in run("setup", "nope", "--party", "tests", "--out", str(tmp_path), code=2).output
+    assert "NAME=INTEGER" in run("setup", "range_poseidon", "--party", "tests", "--param", "count", "--out", str(tmp_path), code=2).output
 
 
 def _snarkjs() -> str | None:

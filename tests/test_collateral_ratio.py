@@ -272,12 +272,12 @@ def test_prove_refuses_one_unit_below(setup11):
 
 @pytest.fixture(scope="module")
 def setup11():
-    return setup(C11, generated_by="test")
+    return setup(C11, party="test")
 
 
 @pytest.fixture(scope="module")
 def setup21():
-    return setup(C21, generated_by="test")
+    return setup(C21, party="test")
 
 
 @pytest.mark.parametrize(
@@ -344,7 +344,7 @@ def test_comparison_width_fits_the_field():
 @pytest.mark.parametrize("backend", ["arkworks", "py_ecc"])
 def test_groth16_4x4_over_both_backends(backend):
     circuit = CollateralRatio(collateral=4, debt=4)
-    pk = setup(circuit, generated_by="test")
+    pk = setup(circuit, party="test")
     values = inputs([10**8] * 4, [BTC] * 4, [500] * 4, [10**8] * 4, [USDC] * 4, 15_000)
     r1cs, w = circuit.synthesize(values)
     proof = prove(pk, r1cs, w)

@@ -35,7 +35,7 @@ BALANCE = {"balance": 1_000_000, "salt": 987654321, "threshold": 250_000}
 
 @pytest.fixture(scope="module")
 def cubic_pk():
-    return setup(Cubic(), backend="arkworks", generated_by="tests")
+    return setup(Cubic(), backend="arkworks", party="tests")
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +46,7 @@ def cubic_proof(cubic_pk):
 
 @pytest.fixture(scope="module")
 def balance_pk():
-    return setup(BalanceThreshold(), backend="arkworks", generated_by="tests")
+    return setup(BalanceThreshold(), backend="arkworks", party="tests")
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +75,7 @@ def test_balance_threshold_across_backends(balance_pk, balance_proof, verifier):
 
 
 def test_proving_with_py_ecc_verifies_with_arkworks():
-    pk = setup(Cubic(), backend="py_ecc", generated_by="tests")
+    pk = setup(Cubic(), backend="py_ecc", party="tests")
     r1cs, witness = Cubic().synthesize({"x": 5, "y": 135})
     proof = prove(pk, r1cs, witness)
     assert verify(pk.vk, [135], proof, backend="arkworks") is True

@@ -279,7 +279,7 @@ def test_forged_range_bit_hint(tree, hint):
 # Groth16 ------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def small_keys():
-    return setup(MerkleSumInclusion(depth=1, assets=1))
+    return setup(MerkleSumInclusion(depth=1, assets=1), party="tests")
 
 
 def test_groth16_proof_verifies_and_edited_publics_fail(small_keys):
@@ -337,7 +337,7 @@ def test_groth16_at_four_assets(tmp_path, depth):
     build_tree(accounts, tmp_path / "t.db", secret=SECRET)
     with TreeStore(tmp_path / "t.db") as store:
         proof, root = make_inclusion_proof(store, "u3"), published_root(store)
-    pk = setup(MerkleSumInclusion(depth=depth, assets=4))
+    pk = setup(MerkleSumInclusion(depth=depth, assets=4), party="tests")
     doc = make_zk_proof(pk, proof)
     assert zk_failure(doc, root, pk.vk) is None
     assert zk_failure(doc, root, pk.vk, backend="py_ecc") is None

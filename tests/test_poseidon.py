@@ -299,7 +299,7 @@ def test_groth16_rejects_wrong_digest():
     from zkproofs.groth16 import prove, setup, verify
 
     circuit = RangePoseidon(count=1)
-    pk = setup(circuit, backend="arkworks", generated_by="tests")
+    pk = setup(circuit, backend="arkworks", party="tests")
     r1cs, witness = circuit.synthesize({"values[0]": 42})
     digest = hash2(0, 42)
     assert witness[1] == digest

@@ -26,7 +26,7 @@ def run(*args: str, code: int = 0):
 def venue(tmp_path_factory):
     """Keys for BTC-USDC (1x1) and a policy whose price feed is fresh."""
     folder = tmp_path_factory.mktemp("venue")
-    run("setup", "collateral_ratio", "--param", "collateral=1", "--param", "debt=1", "--out", str(folder / "keys" / "BTC-USDC"))
+    run("setup", "collateral_ratio", "--party", "tests", "--param", "collateral=1", "--param", "debt=1", "--out", str(folder / "keys" / "BTC-USDC"))
     shutil.copy(FIXTURES / "policy.toml", folder / "policy.toml")
     prices = json.loads((FIXTURES / "prices.json").read_text())
     for quote in prices.values():

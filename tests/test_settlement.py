@@ -63,8 +63,8 @@ class World:
     def __init__(self, tmp: Path, keys=None):
         self.policy = load_policy(FIXTURES / "policy.toml")
         self.pk11, self.pk21 = keys or (
-            setup(CollateralRatio(collateral=1, debt=1), generated_by="test venue"),
-            setup(CollateralRatio(collateral=2, debt=1), generated_by="test venue"),
+            setup(CollateralRatio(collateral=1, debt=1), party="test venue"),
+            setup(CollateralRatio(collateral=2, debt=1), party="test venue"),
         )
         self.feed = StaticPriceFeed(
             {
@@ -93,8 +93,8 @@ class World:
 @pytest.fixture(scope="module")
 def keys():
     return (
-        setup(CollateralRatio(collateral=1, debt=1), generated_by="test venue"),
-        setup(CollateralRatio(collateral=2, debt=1), generated_by="test venue"),
+        setup(CollateralRatio(collateral=1, debt=1), party="test venue"),
+        setup(CollateralRatio(collateral=2, debt=1), party="test venue"),
     )
 
 

@@ -42,7 +42,7 @@ from zkproofs.export.solidity import (
 )
 from zkproofs.field import R
 from zkproofs.groth16 import prove, setup, verify
-from zkproofs.groth16.keys import Proof
+from zkproofs.groth16.keys import Proof, SingleParty
 from zkproofs.groth16.serialize import proof_to_json, vk_to_json
 
 # EIP-2537's generators, as the EIP lists them (H1: x, y; H2: x.c0, x.c1, y.c0, y.c1).
@@ -66,7 +66,7 @@ def _fp(v: int) -> bytes:
 def fixture_proof():
     """A balance_threshold key, a proof of balance 500 >= 100 and its public inputs."""
     circuit = get_circuit("balance_threshold", {})
-    pk = setup(circuit, generated_by="solidity test")
+    pk = setup(circuit, party="solidity test")
     r1cs, witness = circuit.synthesize({"balance": "500", "salt": "42", "threshold": "100"})
     proof = prove(pk, r1cs, witness)
     return pk.vk, proof, list(witness[1 : r1cs.num_public + 1])
@@ -125,9 +125,9 @@ def test_source_refuses_bad_keys(fixture_proof, backend):
 def test_source_records_the_key_and_cannot_be_injected(fixture_proof):
     vk, _, _ = fixture_proof
     text = verifier_source(vk)
-    assert f"circuit digest: {vk.circuit.digest}" in text and '"solidity test"' in text
+    assert f"circuit digest: {vk.circuit.digest}" in text and 'single-party setup by solidity test' in text
     assert f"CIRCUIT_DIGEST = 0x{vk.circuit.digest};" in text and "PUBLIC_INPUTS = 2;" in text
-    hostile = dataclasses.replace(vk, generated_by="x\n}\ncontract Evil {", public_names=("a\nb", "c\u2028d"))
+    hostile = dataclasses.replace(vk, provenance=SingleParty("x\n}\ncontract Evil {"), public_names=("a\nb", "c\u2028d"))
     hostile_text = verifier_source(hostile)
     code = lambda t: [line for line in t.splitlines() if not line.startswith("//")]  # noqa: E731
     assert code(hostile_text) == code(text)

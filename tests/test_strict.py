@@ -125,10 +125,10 @@ def test_file_readers_refuse_duplicate_keys(tmp_path):
 
 def test_public_input_as_json_number_is_refused():
     from zkproofs.groth16.keys import CURVE, G1_BYTES, G2_BYTES, PROTOCOL
-    from zkproofs.groth16.serialize import PROOF_FORMAT, VERSION, proof_from_dict
+    from zkproofs.groth16.serialize import PROOF_FORMAT, PROOF_VERSION, proof_from_dict
 
     doc = {
-        "format": PROOF_FORMAT, "version": VERSION, "protocol": PROTOCOL, "curve": CURVE,
+        "format": PROOF_FORMAT, "version": PROOF_VERSION, "protocol": PROTOCOL, "curve": CURVE,
         "circuit": {"name": "cubic", "params": {}, "digest": "00"},
         "public_inputs": {"out": "35"},
         "proof": {"a": "00" * G1_BYTES, "b": "00" * G2_BYTES, "c": "00" * G1_BYTES},

@@ -101,7 +101,7 @@ def test_plain_prove_and_verify(built, tmp_path):
 
 def test_zk_prove_and_verify(built, tmp_path):
     folder, _ = built
-    run("setup", "merkle_sum_inclusion", "--param", "depth=3", "--param", "assets=2", "--out", tmp_path / "keys")
+    run("setup", "merkle_sum_inclusion", "--party", "tests", "--param", "depth=3", "--param", "assets=2", "--out", tmp_path / "keys")
     keys = tmp_path / "keys"
     run("tree", "prove", "alice", "--db", folder / "l.db", "--out", tmp_path / "z.json", "--zk", "--pk", keys / "proving_key.bin")
     result = run("tree", "verify", tmp_path / "z.json", "--root", folder / "root.json", "--vk", keys / "verification_key.json", "--json")

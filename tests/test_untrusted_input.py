@@ -8,6 +8,7 @@ verifying command or was accepted in a non-canonical form.
 """
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -54,10 +55,10 @@ def deep(text: str) -> str:
 
 
 def huge_int(text: str, key: str) -> str:
-    """``text`` with the integer value of ``"key": 1`` replaced by a 5,000-digit integer."""
-    needle = f'"{key}": 1'
-    assert needle in text
-    return text.replace(needle, f'"{key}": 1{"0" * 5000}', 1)
+    """``text`` with the one-digit integer value of ``"key": N`` replaced by a 5,000-digit integer."""
+    match = re.search(f'"{key}": ([0-9])\\b', text)
+    assert match
+    return text[: match.start(1)] + match.group(1) + "0" * 5000 + text[match.end(1) :]
 
 
 # --- the decoders --------------------------------------------------------------------
@@ -112,7 +113,7 @@ def test_parse_decimal_bounds_digits():
 @pytest.fixture(scope="module")
 def groth16_files(tmp_path_factory):
     folder = tmp_path_factory.mktemp("g16")
-    run("setup", "balance_threshold", "--out", folder)
+    run("setup", "balance_threshold", "--party", "tests", "--out", folder)
     write(folder / "inputs.json", json.dumps({"balance": "500", "salt": "42", "threshold": "100"}))
     run("prove", "--pk", folder / "proving_key.bin", "--inputs", folder / "inputs.json", "--out", folder / "proof.json")
     return folder, (folder / "verification_key.json").read_text(), (folder / "proof.json").read_text()
@@ -127,8 +128,8 @@ def _public(text: str, name: str, value: str) -> str:
 PROOF_CASES = {
     "huge integer": lambda t: huge_int(t, "version"),
     "deep nesting": deep,
-    "version true": lambda t: t.replace('"version": 1', '"version": true', 1),
-    "version 1.0": lambda t: t.replace('"version": 1', '"version": 1.0', 1),
+    "version true": lambda t: re.sub(r'"version": [0-9]\b', '"version": true', t, count=1),
+    "version N.0": lambda t: re.sub(r'"version": ([0-9])\b', r'"version": \1.0', t, count=1),
     "long hex input": lambda t: _public(t, "threshold", "0x" + "f" * 4000),
     "Unicode digits": lambda t: _public(t, "threshold", "\u0661\u0660\u0660"),
     "signed input": lambda t: _public(t, "threshold", "+100"),
@@ -137,7 +138,7 @@ PROOF_CASES = {
 
 
 FILE_CASES = [("proof", case) for case in sorted(PROOF_CASES)]
-FILE_CASES += [("vk", case) for case in ("huge integer", "deep nesting", "version true", "version 1.0")]
+FILE_CASES += [("vk", case) for case in ("huge integer", "deep nesting", "version true", "version N.0")]
 
 
 @pytest.mark.parametrize("which,case", FILE_CASES)
@@ -168,7 +169,7 @@ def tree_files(tmp_path_factory):
     folder = tmp_path_factory.mktemp("tree")
     run("tree", "build", TREE_FIXTURES / "accounts_6.csv", "--db", folder / "l.db", "--root-out", folder / "root.json")
     run("tree", "prove", "carol", "--db", folder / "l.db", "--out", folder / "plain.json")
-    run("setup", "merkle_sum_inclusion", "--param", "depth=3", "--param", "assets=2", "--out", folder / "keys")
+    run("setup", "merkle_sum_inclusion", "--party", "tests", "--param", "depth=3", "--param", "assets=2", "--out", folder / "keys")
     run("tree", "prove", "alice", "--db", folder / "l.db", "--out", folder / "zk.json", "--zk", "--pk", folder / "keys" / "proving_key.bin")
     return folder
 
@@ -223,7 +224,7 @@ def test_tree_verify_refuses_a_key_with_other_public_inputs(tree_files, tmp_path
 def test_tree_verify_refuses_a_key_of_another_circuit_under_this_name(tree_files, tmp_path):
     # A key made for a different constraint system (here depth 2), relabelled as depth 3:
     # name, parameters and public inputs agree, but the digest is not this code's circuit.
-    run("setup", "merkle_sum_inclusion", "--param", "depth=2", "--param", "assets=2", "--out", tmp_path / "k2")
+    run("setup", "merkle_sum_inclusion", "--party", "tests", "--param", "depth=2", "--param", "assets=2", "--out", tmp_path / "k2")
     doc = json.loads((tmp_path / "k2" / "verification_key.json").read_text())
     real = json.loads((tree_files / "keys" / "verification_key.json").read_text())
     doc["circuit"]["params"] = real["circuit"]["params"]
@@ -239,7 +240,7 @@ def test_tree_verify_refuses_a_key_of_another_circuit_under_this_name(tree_files
 @pytest.fixture(scope="module")
 def request_files(tmp_path_factory):
     folder = tmp_path_factory.mktemp("position")
-    run("setup", "collateral_ratio", "--param", "collateral=1", "--param", "debt=1", "--out", folder / "keys")
+    run("setup", "collateral_ratio", "--party", "tests", "--param", "collateral=1", "--param", "debt=1", "--out", folder / "keys")
     position = folder / "position.json"
     position.write_text((SETTLEMENT_FIXTURES / "position.json").read_text())
     run("position", "prove", position, "--pk", folder / "keys" / "proving_key.bin", "--market", "BTC-USDC",

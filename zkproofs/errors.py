@@ -106,3 +106,15 @@ class CeremonyError(ZkProofsError):
         super().__init__(f"{step}: {reason}")
         self.step = step
         self.reason = reason
+
+
+class DegenerateKey(MalformedInput):
+    """A verification key whose points let anyone forge or retarget proofs: gamma = delta,
+    delta = +/- the generator, or a point at infinity in alpha, beta, gamma, delta or IC.
+    The message names the field."""
+
+
+class UntrustedKey(ZkProofsError):
+    """A well-formed verification key the verifier's trust policy does not accept: a
+    single-party key without the explicit opt-in, or a ceremony key whose transcript
+    has not been verified against the circuit (:mod:`zkproofs.groth16.trust`)."""

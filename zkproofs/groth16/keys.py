@@ -11,7 +11,7 @@ would be waste.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 PROTOCOL = "groth16"
 CURVE = "bls12-381"
@@ -33,13 +33,68 @@ class CircuitId:
 
 
 @dataclass(frozen=True)
+class SingleParty:
+    """Setup run by one party, who sampled the trapdoor (tau, alpha, beta, gamma,
+    delta) and must be trusted to have discarded it: with it, proofs of false
+    statements verify (Groth 2016, section 3.2: the trapdoor simulates proofs)."""
+
+    party: str
+
+    kind: ClassVar[str] = "single-party"
+
+    def describe(self) -> str:
+        return f"single-party setup by {self.party}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "party": self.party}
+
+
+@dataclass(frozen=True)
+class Ceremony:
+    """Setup by a multi-party ceremony (Bowe, Gabizon, Miers 2017, ePrint 2017/1050):
+    sound if at least one of the ``contributions`` discarded its secret.
+
+    ``transcript_hash`` (hex; the phase-2 transcript hash, BLAKE2b-512 of the
+    circuit hash and every contribution's public key as snarkjs chains them) names
+    the transcript the key was exported from; ``beacon`` (hex, or None) the public
+    random value whose derived contribution came last. A
+    verifier trusts these fields only after checking the transcript against the
+    circuit it recomputes (:func:`zkproofs.groth16.trust.require_trusted`).
+    """
+
+    transcript_hash: str
+    contributions: int
+    beacon: str | None
+
+    kind: ClassVar[str] = "ceremony"
+
+    def describe(self) -> str:
+        beacon = f"beacon {self.beacon[:16]}..." if self.beacon else "no beacon"
+        return f"ceremony: transcript {self.transcript_hash[:16]}..., {self.contributions} contributions, {beacon}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "transcript_hash": self.transcript_hash,
+            "contributions": self.contributions,
+            "beacon": self.beacon,
+        }
+
+
+Provenance = SingleParty | Ceremony
+"""Where a verification key's trapdoor came from."""
+
+
+@dataclass(frozen=True)
 class VerifyingKey:
     """([alpha]_1, [beta]_2, [gamma]_2, [delta]_2, IC) of Groth16 section 3.2.
 
     ``ic`` has ``len(public_names) + 1`` G1 points: IC[0] for the constant one,
     then one per public input, [(beta*A_j(tau) + alpha*B_j(tau) + C_j(tau)) / gamma]_1.
-    ``generated_by`` says who ran setup (the party that must be trusted not to
-    keep the trapdoor).
+    ``provenance`` says how the trapdoor was made, hence who must be honest:
+    :class:`SingleParty` or :class:`Ceremony`; None only for a key read from a
+    foreign format that records none (snarkjs' ``verification_key.json``), which
+    no trust policy accepts (:mod:`zkproofs.groth16.trust`).
     """
 
     circuit: CircuitId
@@ -49,12 +104,16 @@ class VerifyingKey:
     gamma_g2: bytes
     delta_g2: bytes
     ic: tuple[bytes, ...]
-    generated_by: str
+    provenance: Provenance | None
     created_at: str
 
     @property
     def num_public(self) -> int:
         return len(self.public_names)
+
+    def describe_provenance(self) -> str:
+        """One line for verifiers' output: how the key was made."""
+        return self.provenance.describe() if self.provenance else "provenance not recorded (foreign key format)"
 
 
 @dataclass(frozen=True, eq=False)

@@ -5,6 +5,18 @@ name, parameters and digest), so tools read it instead of asking for it.
 Decoders refuse anything unexpected with MalformedInput naming the field; point
 validity (curve, subgroup) is checked by the verifier's backend on use.
 
+Verification key, version 2 (version 1 recorded a free-text ``generated_by``
+and is refused)::
+
+    {"format": "zkproofs/verification-key", "version": 2, "protocol", "curve",
+     "circuit": {"name", "params", "digest"}, "public_inputs": [names],
+     "provenance": {"kind": "single-party", "party": NAME}
+                 | {"kind": "ceremony", "transcript_hash": HEX (64 or 128 digits),
+                    "contributions": N >= 1, "beacon": HEX | null},
+     "created_at", "alpha_g1", "beta_g2", "gamma_g2", "delta_g2", "ic": [...]}
+
+Degenerate keys are refused on load (:func:`check_vk_points`, DegenerateKey).
+
 Proving key layout (little-endian):
     b"ZKPK" | u16 version | u32 header length | header (UTF-8 JSON: the verification
     key, domain size, variable count) | points, uncompressed, in the order
@@ -19,20 +31,36 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import struct
+from functools import lru_cache
 from typing import Any, Mapping, Sequence
 
 from zkproofs.backends import get_backend
-from zkproofs.errors import MalformedInput, PublicInputCountMismatch
+from zkproofs.errors import DegenerateKey, MalformedInput, PublicInputCountMismatch
 from zkproofs.field import decode_scalar
-from zkproofs.groth16.keys import CURVE, G1_BYTES, G2_BYTES, PROTOCOL, CircuitId, Proof, ProvingKey, VerifyingKey
+from zkproofs.groth16.keys import (
+    CURVE,
+    G1_BYTES,
+    G2_BYTES,
+    PROTOCOL,
+    Ceremony,
+    CircuitId,
+    Proof,
+    Provenance,
+    ProvingKey,
+    SingleParty,
+    VerifyingKey,
+)
 from zkproofs.jsontext import is_exactly, loads
 
 VK_FORMAT = "zkproofs/verification-key"
 PROOF_FORMAT = "zkproofs/proof"
-VERSION = 1
+VK_VERSION = 2
+PROOF_VERSION = 1
 PK_MAGIC = b"ZKPK"
-PK_VERSION = 2  # 2: H query in the Lagrange basis of the 2N-th roots (N points)
+PK_VERSION = 3  # 2: H query in the Lagrange basis of the 2N-th roots (N points); 3: the embedded key carries its provenance
+HEX_HASH = re.compile(r"[0-9a-f]{64}|[0-9a-f]{128}")
 
 
 def _field(obj: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
@@ -56,13 +84,14 @@ def _hex_bytes(value: Any, size: int, where: str) -> bytes:
     return data
 
 
-def _check_header(obj: Any, fmt: str, where: str) -> None:
+def _check_header(obj: Any, fmt: str, version: int, where: str) -> None:
     if not isinstance(obj, dict):
         raise MalformedInput(f"{where}: expected a JSON object")
     if obj.get("format") != fmt:
         raise MalformedInput(f"{where}: not a {fmt} file (format={obj.get('format')!r})")
-    if not is_exactly(obj.get("version"), VERSION):
-        raise MalformedInput(f"{where}: unsupported version {obj.get('version')!r}")
+    if not is_exactly(obj.get("version"), version):
+        hint = " (version 1 keys record no provenance: run setup again or export the key from a ceremony)" if fmt == VK_FORMAT else ""
+        raise MalformedInput(f"{where}: unsupported version {obj.get('version')!r}, expected {version}{hint}")
     if obj.get("protocol") != PROTOCOL or obj.get("curve") != CURVE:
         raise MalformedInput(
             f"{where}: expected protocol {PROTOCOL} on {CURVE}, got {obj.get('protocol')!r} on {obj.get('curve')!r}"
@@ -70,15 +99,78 @@ def _check_header(obj: Any, fmt: str, where: str) -> None:
 
 
 # verification key ---------------------------------------------------------------
+@lru_cache(maxsize=1)
+def _g2_generator_encodings() -> frozenset[bytes]:
+    be = get_backend()
+    g = be.g2_generator()
+    return frozenset({be.g2_to_bytes(g), be.g2_to_bytes(be.g2_neg(g))})
+
+
+def check_vk_points(vk: VerifyingKey, where: str = "verification key") -> None:
+    """DegenerateKey naming the field if ``vk``'s points let anyone forge or retarget proofs.
+
+    Refused: a point at infinity in alpha, beta, gamma, delta or IC (flag bit of
+    the compressed encoding); gamma = delta (then e(L, gamma) e(C, delta) =
+    e(L + C, delta) and anyone moves a proof to other public inputs by shifting
+    C); delta = +/- the generator (delta known, so the C term is computable by
+    anyone). gamma = the generator stays allowed: snarkjs produces it, and it is
+    harmless while delta is secret. Cost: byte comparisons (the generators'
+    encodings are computed once).
+    """
+    for name, data in (("alpha_g1", vk.alpha_g1), ("beta_g2", vk.beta_g2), ("gamma_g2", vk.gamma_g2), ("delta_g2", vk.delta_g2)):
+        if data[0] & 0x40:
+            raise DegenerateKey(f"{where}.{name}: the point at infinity")
+    for i, data in enumerate(vk.ic):
+        if data[0] & 0x40:
+            raise DegenerateKey(f"{where}.ic[{i}]: the point at infinity")
+    if vk.gamma_g2 == vk.delta_g2:
+        raise DegenerateKey(f"{where}.delta_g2: equals gamma_g2, so anyone can move a proof to other public inputs")
+    if vk.delta_g2 in _g2_generator_encodings():
+        raise DegenerateKey(f"{where}.delta_g2: is +/- the generator of G2 (delta = +/-1 is public, so anyone can forge proofs)")
+
+
+def provenance_from_dict(obj: Any, where: str) -> Provenance:
+    """Decode the ``provenance`` object (layout in the module docstring); MalformedInput naming the field."""
+    kind = _field(obj, "kind", str, where)
+    if kind == SingleParty.kind:
+        if set(obj) != {"kind", "party"}:
+            raise MalformedInput(f"{where}: a single-party provenance has exactly the fields kind, party")
+        party = _field(obj, "party", str, where)
+        if not party.strip():
+            raise MalformedInput(f"{where}.party: must name the party that ran setup")
+        return SingleParty(party)
+    if kind == Ceremony.kind:
+        if set(obj) != {"kind", "transcript_hash", "contributions", "beacon"}:
+            raise MalformedInput(f"{where}: a ceremony provenance has exactly the fields kind, transcript_hash, contributions, beacon")
+        transcript = _field(obj, "transcript_hash", str, where)
+        if not HEX_HASH.fullmatch(transcript):
+            raise MalformedInput(f"{where}.transcript_hash: expected 64 or 128 lowercase hex digits")
+        count = _field(obj, "contributions", int, where)
+        if count < 1:
+            raise MalformedInput(f"{where}.contributions: a ceremony key needs at least one contribution, got {count}")
+        beacon = obj["beacon"]
+        if beacon is not None and (not isinstance(beacon, str) or not re.fullmatch(r"[0-9a-f]{2,128}", beacon)):
+            raise MalformedInput(f"{where}.beacon: expected lowercase hex or null")
+        return Ceremony(transcript, count, beacon)
+    raise MalformedInput(f"{where}.kind: expected {SingleParty.kind!r} or {Ceremony.kind!r}, got {kind!r}")
+
+
 def vk_to_dict(vk: VerifyingKey) -> dict[str, Any]:
+    """The JSON object of a verification key (layout in the module docstring).
+
+    MalformedInput for a key without provenance (read from a foreign format):
+    zkproofs does not write keys whose origin it cannot state.
+    """
+    if vk.provenance is None:
+        raise MalformedInput("verification key: no provenance recorded; zkproofs writes only keys that say how they were made")
     return {
         "format": VK_FORMAT,
-        "version": VERSION,
+        "version": VK_VERSION,
         "protocol": PROTOCOL,
         "curve": CURVE,
         "circuit": {"name": vk.circuit.name, "params": vk.circuit.params_dict, "digest": vk.circuit.digest},
         "public_inputs": list(vk.public_names),
-        "generated_by": vk.generated_by,
+        "provenance": vk.provenance.to_dict(),
         "created_at": vk.created_at,
         "alpha_g1": vk.alpha_g1.hex(),
         "beta_g2": vk.beta_g2.hex(),
@@ -88,9 +180,15 @@ def vk_to_dict(vk: VerifyingKey) -> dict[str, Any]:
     }
 
 
+def vk_hash(vk: VerifyingKey) -> str:
+    """SHA-256 (hex) of the key's canonical JSON: what a published root names its key by."""
+    return hashlib.sha256(json.dumps(vk_to_dict(vk), sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
 def vk_from_dict(obj: Any, where: str = "verification key") -> VerifyingKey:
-    """Decode a verification key; raises MalformedInput naming the bad field."""
-    _check_header(obj, VK_FORMAT, where)
+    """Decode a verification key; MalformedInput naming the bad field, DegenerateKey
+    (a subclass) for points that let anyone forge (:func:`check_vk_points`)."""
+    _check_header(obj, VK_FORMAT, VK_VERSION, where)
     circuit = _field(obj, "circuit", dict, where)
     params = _field(circuit, "params", dict, f"{where}.circuit")
     for key, value in params.items():
@@ -102,7 +200,7 @@ def vk_from_dict(obj: Any, where: str = "verification key") -> VerifyingKey:
     ic = _field(obj, "ic", list, where)
     if len(ic) != len(names) + 1:
         raise MalformedInput(f"{where}: ic has {len(ic)} points, expected {len(names) + 1} (public inputs + 1)")
-    return VerifyingKey(
+    vk = VerifyingKey(
         circuit=CircuitId(
             name=_field(circuit, "name", str, f"{where}.circuit"),
             params=tuple(sorted(params.items())),
@@ -114,9 +212,11 @@ def vk_from_dict(obj: Any, where: str = "verification key") -> VerifyingKey:
         gamma_g2=_hex_bytes(obj.get("gamma_g2"), G2_BYTES, f"{where}.gamma_g2"),
         delta_g2=_hex_bytes(obj.get("delta_g2"), G2_BYTES, f"{where}.delta_g2"),
         ic=tuple(_hex_bytes(p, G1_BYTES, f"{where}.ic[{i}]") for i, p in enumerate(ic)),
-        generated_by=_field(obj, "generated_by", str, where),
+        provenance=provenance_from_dict(_field(obj, "provenance", dict, where), f"{where}.provenance"),
         created_at=_field(obj, "created_at", str, where),
     )
+    check_vk_points(vk, where)
+    return vk
 
 
 def vk_to_json(vk: VerifyingKey) -> str:
@@ -134,7 +234,7 @@ def proof_to_dict(proof: Proof, vk: VerifyingKey, public_inputs: Sequence[int]) 
         raise MalformedInput(f"expected {vk.num_public} public inputs, got {len(public_inputs)}")
     return {
         "format": PROOF_FORMAT,
-        "version": VERSION,
+        "version": PROOF_VERSION,
         "protocol": PROTOCOL,
         "curve": CURVE,
         "circuit": {"name": vk.circuit.name, "params": vk.circuit.params_dict, "digest": proof.circuit_digest},
@@ -153,7 +253,7 @@ def proof_from_dict(obj: Any, where: str = "proof") -> tuple[Proof, dict[str, in
     Public inputs are decoded canonically (NonCanonicalFieldElement for >= r);
     the verifier orders them by the key's names.
     """
-    _check_header(obj, PROOF_FORMAT, where)
+    _check_header(obj, PROOF_FORMAT, PROOF_VERSION, where)
     circuit = _field(obj, "circuit", dict, where)
     body = _field(obj, "proof", dict, where)
     publics = _field(obj, "public_inputs", dict, where)

@@ -1,10 +1,12 @@
 """Groth16 key generation (Groth 2016, section 3.2, "Setup").
 
 Trust model: whoever runs setup samples the trapdoor (tau, alpha, beta, gamma,
-delta) and could forge proofs with it. In zkproofs the verifying side (the
-auditor or the settlement operator) runs setup and hands the proving key to the
-prover; the trapdoor lives only in local variables of :func:`setup` and is never
-written anywhere. Keys record the circuit digest and who generated them.
+delta) and could forge proofs with it. The trapdoor lives only in local
+variables of :func:`setup` and is never written anywhere; the key records the
+circuit digest and its provenance, "single-party setup by PARTY", which
+verifiers accept only when told to trust PARTY (:mod:`zkproofs.groth16.trust`).
+Keys nobody has to trust alone come from a multi-party ceremony
+(:mod:`zkproofs.ceremony`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from datetime import datetime, timezone
 from zkproofs.backends import get_backend
 from zkproofs.circuit import Circuit
 from zkproofs.field import R
-from zkproofs.groth16.keys import CircuitId, ProvingKey, VerifyingKey
+from zkproofs.groth16.keys import CircuitId, ProvingKey, SingleParty, VerifyingKey
 from zkproofs.groth16.qap import domain_for, evaluate_at, h_query_at
 
 
@@ -23,14 +25,18 @@ def _nonzero_scalar() -> int:
     return secrets.randbelow(R - 1) + 1
 
 
-def setup(circuit: Circuit, *, backend: str | None = None, generated_by: str = "unknown") -> ProvingKey:
-    """Generate a proving key (which embeds the verifying key, ``pk.vk``) for ``circuit``.
+def setup(circuit: Circuit, *, party: str, backend: str | None = None) -> ProvingKey:
+    """Generate a proving key (which embeds the verifying key, ``pk.vk``) for ``circuit``,
+    recording ``party`` (who runs this and must be trusted to forget the trapdoor)
+    as the key's :class:`~zkproofs.groth16.keys.SingleParty` provenance.
 
     Cost: O(N + nnz) field operations to evaluate the QAP at tau, then about
     4m + N fixed-base G1 and m G2 scalar multiplications (m variables, N domain
     size) — the dominant cost. ``backend`` names the curve backend (see
     :func:`zkproofs.backends.get_backend`).
     """
+    if not party.strip():
+        raise ValueError("setup: name the party that runs it (it must be trusted to discard the trapdoor)")
     be = get_backend(backend)
     r1cs = circuit.shape
     domain = domain_for(r1cs)
@@ -74,7 +80,7 @@ def setup(circuit: Circuit, *, backend: str | None = None, generated_by: str = "
         gamma_g2=be.g2_to_bytes(gamma_g2),
         delta_g2=be.g2_to_bytes(delta_g2),
         ic=tuple(be.g1_to_bytes(p) for p in ic),
-        generated_by=generated_by,
+        provenance=SingleParty(party),
         created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
     )
     return ProvingKey(

@@ -6,7 +6,8 @@ backend (:func:`prepare`).
 
 Two channels (as arkworks): a well-formed but wrong proof returns False;
 input that cannot be checked raises a typed error from :mod:`zkproofs.errors`:
-CircuitMismatch (key of another circuit), PublicInputCountMismatch,
+CircuitMismatch (key of another circuit), DegenerateKey (gamma = delta, delta =
++/- generator, a key point at infinity), PublicInputCountMismatch,
 NonCanonicalFieldElement (a public input >= r), InvalidPoint (off the curve,
 outside the subgroup, bad encoding, or the identity for A, B or C).
 """
@@ -21,6 +22,7 @@ from zkproofs.backends import CurveBackend, get_backend
 from zkproofs.errors import CircuitMismatch, InvalidPoint, MalformedInput, PublicInputCountMismatch
 from zkproofs.field import decode_scalar
 from zkproofs.groth16.keys import Proof, VerifyingKey
+from zkproofs.groth16.serialize import check_vk_points
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,7 @@ class PreparedVerifyingKey:
 @lru_cache(maxsize=32)
 def _prepare(vk: VerifyingKey, backend_name: str) -> PreparedVerifyingKey:
     be = get_backend(backend_name)
+    check_vk_points(vk)
     if len(vk.ic) != vk.num_public + 1:
         raise MalformedInput(f"verification key has {len(vk.ic)} IC points for {vk.num_public} public inputs (expected {vk.num_public + 1})")
     alpha = be.g1_from_bytes(vk.alpha_g1)
@@ -57,7 +60,7 @@ def _prepare(vk: VerifyingKey, backend_name: str) -> PreparedVerifyingKey:
 
 
 def prepare(vk: VerifyingKey, backend: str | None = None) -> PreparedVerifyingKey:
-    """Decode and check the key's points and precompute e(alpha, beta) (cached)."""
+    """Decode and check the key's points (DegenerateKey, InvalidPoint) and precompute e(alpha, beta) (cached)."""
     return _prepare(vk, get_backend(backend).name)
 
 
