@@ -25,7 +25,7 @@ from cli.main import main
 from tests import evm
 from tests.helpers import g2_off_subgroup_compressed
 from zkproofs.backends import get_backend
-from zkproofs.errors import InvalidPoint, MalformedInput, NonCanonicalFieldElement
+from zkproofs.errors import InvalidPoint, MalformedInput, NonCanonicalFieldElement, PublicInputCountMismatch
 from zkproofs.export import snarkjs
 from zkproofs.export.solidity import (
     CONTRACT_NAME,
@@ -99,7 +99,7 @@ def test_call_layout(fixture_proof):
 
 def test_calldata_refuses_what_the_contract_would(fixture_proof):
     vk, proof, public = fixture_proof
-    with pytest.raises(MalformedInput, match="expects 2 public inputs"):
+    with pytest.raises(PublicInputCountMismatch, match="expects 2 public inputs"):
         calldata(vk, proof, public[:1])
     with pytest.raises(NonCanonicalFieldElement, match="threshold"):
         calldata(vk, proof, [public[0] + R, public[1]])

@@ -44,7 +44,7 @@ from eth_abi import encode as abi_encode
 from eth_utils import function_signature_to_4byte_selector
 
 from zkproofs.backends import get_backend
-from zkproofs.errors import InvalidPoint, MalformedInput, NonCanonicalFieldElement
+from zkproofs.errors import InvalidPoint, MalformedInput, NonCanonicalFieldElement, PublicInputCountMismatch
 from zkproofs.field import R
 from zkproofs.groth16.keys import Proof, VerifyingKey
 
@@ -118,12 +118,12 @@ def calldata(vk: VerifyingKey, proof: Proof, public_inputs: Sequence[int], backe
     """Call data for the contract exported from ``vk``: selector + ABI (bytes, uint256[]).
 
     ``public_inputs`` in ``vk.public_names`` order, each < r. Raises
-    PublicInputCountMismatch-style MalformedInput for a wrong count,
-    NonCanonicalFieldElement for an input >= r, InvalidPoint for a bad proof point.
+    PublicInputCountMismatch for a wrong count, NonCanonicalFieldElement for an
+    input >= r, InvalidPoint for a bad proof point.
     Size: 4 + 32 * (6 + 16 + l) bytes.
     """
     if len(public_inputs) != vk.num_public:
-        raise MalformedInput(f"the key expects {vk.num_public} public inputs, got {len(public_inputs)}")
+        raise PublicInputCountMismatch(f"the key expects {vk.num_public} public inputs, got {len(public_inputs)}")
     for name, x in zip(vk.public_names, public_inputs):
         if not 0 <= x < R:
             raise NonCanonicalFieldElement(f"public input {name!r} is not in [0, r)")
