@@ -8,12 +8,18 @@ the shape (for setup); with inputs it also gives the witness (for proving).
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from functools import cached_property
 from typing import Any, ClassVar, Mapping
 
+from zkproofs import usercache
 from zkproofs.errors import CircuitError
 from zkproofs.r1cs import R1CS, ConstraintSystem
+
+DIGEST_CACHE = "circuit-digests"
+"""User-cache namespace of remembered circuit digests (:meth:`Circuit.digest`)."""
+_HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
 
 
 class Circuit(ABC):
@@ -82,6 +88,30 @@ class Circuit(ABC):
     def shape(self) -> R1CS:
         """The constraint system without values (what setup needs)."""
         return self.synthesize(None)[0]
+
+    def digest(self) -> str:
+        """The R1CS digest of this circuit (``self.shape.digest()``), remembered in the user cache.
+
+        Shape synthesis costs seconds for an inclusion circuit (1.6 s at depth 10),
+        while a customer's verification should cost milliseconds, so the digest is
+        kept in :mod:`zkproofs.usercache` (one folder per package version) under
+        SHA-256(code fingerprint, name, parameters): the fingerprint hashes every
+        source file of ``zkproofs`` and ``circuits`` (:func:`zkproofs.usercache.code_fingerprint`), so
+        an upgraded or edited circuit never meets a digest of other code. A missing
+        or malformed entry is a miss (one synthesis, then remembered). Trust: the
+        cache is as trusted as the user's own files; whoever can write it can
+        also replace the code. A hit costs the fingerprint (once per process) and
+        one small file read.
+        """
+        if "shape" in self.__dict__:
+            return self.shape.digest()
+        key = usercache.fact_key(self.name, self.params)
+        entry = usercache.recall(DIGEST_CACHE, key)
+        if isinstance(entry, dict) and isinstance(entry.get("digest"), str) and _HEX_DIGEST.fullmatch(entry["digest"]):
+            return entry["digest"]
+        digest = self.shape.digest()
+        usercache.remember(DIGEST_CACHE, key, {"circuit": self.name, "params": self.params, "digest": digest})
+        return digest
 
     def describe(self) -> dict[str, Any]:
         """Name, parameters, input names and constraint count, for listings."""

@@ -19,7 +19,8 @@ def check_key(circuit: Circuit, vk: VerifyingKey, what: str = "verification key"
     other constraint system (another version, a weaker variant) is refused. The
     label alone does not tie the key's points to the circuit. Cost: one shape
     synthesis (about 0.1 s for a 1x1 collateral ratio, 1.6 s for a depth-10
-    inclusion circuit).
+    inclusion circuit) the first time per circuit, parameters and code, then a
+    user-cache read (:meth:`zkproofs.circuit.Circuit.digest`).
     """
     claimed = (vk.circuit.name, vk.circuit.params_dict, list(vk.public_names))
     if claimed != (circuit.name, circuit.params, circuit.public_inputs()):
@@ -27,7 +28,7 @@ def check_key(circuit: Circuit, vk: VerifyingKey, what: str = "verification key"
             f"{what} is for {vk.circuit.name} {vk.circuit.params_dict}; "
             f"expected {circuit.name} {circuit.params} with public inputs {circuit.public_inputs()}"
         )
-    digest = circuit.shape.digest()
+    digest = circuit.digest()
     if vk.circuit.digest != digest:
         raise CircuitMismatch(
             f"{what} claims {circuit.name} {circuit.params} but its circuit digest {vk.circuit.digest[:16]}... "

@@ -19,8 +19,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
+from zkproofs import usercache
 from zkproofs.field import R, R_BITS
 from zkproofs.poseidon.grain import Grain
+
+PARAMS_CACHE = "poseidon-params"
+"""User-cache namespace of generated instances (Grain costs 0.2 to 0.4 s per width)."""
 
 ALPHA = 5
 ROUNDS = {3: (8, 57), 5: (8, 60)}
@@ -53,10 +57,48 @@ class PoseidonParams:
 
 @lru_cache(maxsize=None)
 def poseidon_params(t: int) -> PoseidonParams:
-    """The instance of width ``t`` (3 or 5); ValueError for other widths. Cached."""
+    """The instance of width ``t`` (3 or 5); ValueError for other widths.
+
+    Cached in memory, and in the user cache (:mod:`zkproofs.usercache`, keyed by
+    the code fingerprint and t) so that a short-lived process such as a
+    customer's ``tree verify`` does not rerun Grain: a malformed entry is a miss.
+    """
     if t not in ROUNDS:
         raise ValueError(f"Poseidon width t={t} is not supported: choose one of {sorted(ROUNDS)}")
     r_f, r_p = ROUNDS[t]
+    key = usercache.fact_key("poseidon", t, r_f, r_p)
+    remembered = _from_cache(usercache.recall(PARAMS_CACHE, key), t, r_f, r_p)
+    if remembered is not None:
+        return remembered
+    params = _generate(t, r_f, r_p)
+    usercache.remember(PARAMS_CACHE, key, {"round_constants": params.round_constants, "mds": params.mds})
+    return params
+
+
+def _from_cache(entry: object, t: int, r_f: int, r_p: int) -> PoseidonParams | None:
+    """The instance stored in a cache entry, or None unless it has exactly the right shape and field elements."""
+    if not isinstance(entry, dict):
+        return None
+    constants, mds = entry.get("round_constants"), entry.get("mds")
+
+    def matrix(rows: object, count: int) -> tuple[tuple[int, ...], ...] | None:
+        if not isinstance(rows, list) or len(rows) != count:
+            return None
+        for row in rows:
+            if not isinstance(row, list) or len(row) != t:
+                return None
+            if not all(type(x) is int and 0 <= x < R for x in row):
+                return None
+        return tuple(tuple(row) for row in rows)
+
+    rc, m = matrix(constants, r_f + r_p), matrix(mds, t)
+    if rc is None or m is None:
+        return None
+    return PoseidonParams(t, r_f, r_p, rc, m)
+
+
+def _generate(t: int, r_f: int, r_p: int) -> PoseidonParams:
+    """The instance from the authors' Grain procedure (module docstring)."""
     grain = Grain(R_BITS, t, r_f, r_p)
     flat = []
     for _ in range((r_f + r_p) * t):

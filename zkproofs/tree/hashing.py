@@ -52,7 +52,8 @@ from typing import Any, Sequence
 from zkproofs.accounts.model import canonical_id
 from zkproofs.errors import MalformedInput
 from zkproofs.field import R
-from zkproofs.poseidon import poseidon_hash, poseidon_hash_many, poseidon_params
+from zkproofs.poseidon import poseidon_hash, poseidon_hash_many
+from zkproofs.poseidon.params import ALPHA, ROUNDS
 
 LEAF_TAG = 1
 """Domain tag: first input of every leaf hash."""
@@ -230,19 +231,19 @@ def check_sums(sums: Sequence[int], height: int, where: str) -> None:
 
 
 def hash_parameters() -> dict:
-    """The hash parameters a published root carries (what a verifier must reproduce)."""
-    tree = poseidon_params(TREE_HASH_T)
-    comm = poseidon_params(COMMITMENT_T)
+    """The hash parameters a published root carries (what a verifier must reproduce).
+
+    Built from the instance table, without generating the constants (a verifier needs this at once)."""
     return {
         "hash": "poseidon",
         "field": f"BLS12-381 scalar field r=0x{R:064x}",
-        "alpha": tree.alpha,
+        "alpha": ALPHA,
         "tree_t": TREE_HASH_T,
-        "tree_r_f": tree.r_f,
-        "tree_r_p": tree.r_p,
+        "tree_r_f": ROUNDS[TREE_HASH_T][0],
+        "tree_r_p": ROUNDS[TREE_HASH_T][1],
         "commitment_t": COMMITMENT_T,
-        "commitment_r_f": comm.r_f,
-        "commitment_r_p": comm.r_p,
+        "commitment_r_f": ROUNDS[COMMITMENT_T][0],
+        "commitment_r_p": ROUNDS[COMMITMENT_T][1],
         "sponge": "capacity = len(inputs) * 2^64, rate t-1, output state[1]",
         "layout": LAYOUT_VERSION,
         "leaf": "[commitment, *pack_64([leaf_tag, *equities, *debts])]",
