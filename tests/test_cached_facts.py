@@ -64,7 +64,7 @@ def test_relabelled_key_is_refused_with_a_warm_cache():
     """A key made for depth 1, relabelled as depth 2 with depth 2's public inputs: the
     cached digest of depth 2 is not the key's, so the key is refused on every call."""
     target = MerkleSumInclusion(depth=2, assets=1)
-    other_vk = setup(MerkleSumInclusion(depth=1, assets=1)).vk
+    other_vk = setup(MerkleSumInclusion(depth=1, assets=1), party="test").vk
     relabelled = dataclasses.replace(other_vk, circuit=dataclasses.replace(other_vk.circuit, params=tuple(sorted(target.params.items()))))
     for _ in range(2):
         with pytest.raises(CircuitMismatch, match="digest"):
