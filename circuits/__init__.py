@@ -9,10 +9,11 @@ from circuits.collateral_ratio import CollateralRatio
 from circuits.cubic import Cubic
 from circuits.merkle_sum_inclusion import MerkleSumInclusion
 from circuits.range_poseidon import RangePoseidon
+from circuits.valid_transition import ValidTransition
 from zkproofs.circuit import Circuit
 from zkproofs.errors import CircuitError
 
-CIRCUITS: dict[str, type[Circuit]] = {cls.name: cls for cls in (Cubic, BalanceThreshold, RangePoseidon, CollateralRatio, MerkleSumInclusion)}
+CIRCUITS: dict[str, type[Circuit]] = {cls.name: cls for cls in (Cubic, BalanceThreshold, RangePoseidon, CollateralRatio, MerkleSumInclusion, ValidTransition)}
 
 
 def get_circuit(name: str, params: Mapping[str, int] | None = None) -> Circuit:

@@ -1,0 +1,98 @@
+"""Margin requirement of a basket at public prices, exact integer arithmetic.
+
+Statement over A assets (collateral and debt amounts of one note, one price per asset):
+
+    sum_i collateral_i * price_i * (10^4 - haircut_bps_i)  >=  min_ratio_bps * sum_i debt_i * price_i
+
+Haircuts are reductions in basis points (500 bps counts collateral at 95 %);
+prices are integers in the asset's fixed-point scale (8 decimals, USD per whole
+unit); both sides carry a factor 10^4, so nothing is divided or rounded.
+
+Domains enforced here: prices in [1, 2^64], haircuts in [0, 10^4],
+min_ratio_bps in [1, 2^24]. Precondition (the caller range-checks them):
+amounts < 2^64. Bounds: each collateral term < 2^64 * 2^64 * 2^14 = 2^142 and the
+right side < 2^24 * A * 2^128, so both sides are < 2^n with
+n = 152 + bit_length(A) <= 169 for A <= 2^16: no wrap mod r, and the comparison's
+precondition (operands < 2^n) holds.
+
+Cost per asset: 65 (price) + 30 (haircut) + 3 products; plus 25 (ratio) + n + 1.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from zkproofs.gadgets.bits import range_check
+from zkproofs.gadgets.compare import assert_greater_or_equal_unchecked
+from zkproofs.r1cs import ConstraintSystem, LinearCombination, linear_sum
+
+AMOUNT_BITS = 64
+PRICE_BITS = 64
+HAIRCUT_BITS = 14
+MAX_HAIRCUT_BPS = 10_000
+RATIO_BITS = 24
+BPS = 10_000
+MAX_ASSETS = 1 << 16
+
+
+def comparison_bits(assets: int) -> int:
+    """Width of the final comparison for ``assets`` assets (module docstring)."""
+    return AMOUNT_BITS + PRICE_BITS + RATIO_BITS + assets.bit_length()
+
+
+def assert_margin(
+    cs: ConstraintSystem,
+    collateral: Sequence[LinearCombination],
+    debt: Sequence[LinearCombination],
+    prices: Sequence[LinearCombination],
+    haircuts_bps: Sequence[LinearCombination],
+    min_ratio_bps: LinearCombination,
+) -> None:
+    """Constrain the margin statement; range-checks prices, haircuts and the ratio.
+
+    Precondition (not checked): every amount < 2^64. A violated statement fails
+    ``margin/greater_or_equal/...``.
+    """
+    a = len(collateral)
+    if not (len(debt) == len(prices) == len(haircuts_bps) == a) or not 1 <= a <= MAX_ASSETS:
+        raise ValueError("assert_margin needs 1..2^16 assets with one amount, price and haircut each")
+    with cs.scope("margin"):
+        for i in range(a):
+            with cs.scope(f"price[{i}]"):
+                range_check(cs, prices[i] - 1, PRICE_BITS)
+            with cs.scope(f"haircut_bps[{i}]"):
+                range_check(cs, haircuts_bps[i], HAIRCUT_BITS)
+                assert_greater_or_equal_unchecked(cs, cs.constant(MAX_HAIRCUT_BPS), haircuts_bps[i], HAIRCUT_BITS)
+        with cs.scope("min_ratio_bps"):
+            range_check(cs, min_ratio_bps - 1, RATIO_BITS)
+        weighted = [cs.mul(cs.mul(collateral[i], prices[i]), BPS - haircuts_bps[i]) for i in range(a)]
+        lhs = linear_sum(weighted, cs.witness_mode)
+        debt_value = linear_sum((cs.mul(debt[i], prices[i]) for i in range(a)), cs.witness_mode)
+        rhs = cs.mul(min_ratio_bps, debt_value)
+        assert_greater_or_equal_unchecked(cs, lhs, rhs, comparison_bits(a))
+
+
+def margin_values(collateral: Sequence[int], debt: Sequence[int], prices: Sequence[int], haircuts_bps: Sequence[int]) -> tuple[int, int]:
+    """(haircut collateral value x 10^4, debt value), both in 10^-16 USD x 10^4 and 10^-16 USD. O(A)."""
+    lhs = sum(c * p * (BPS - h) for c, p, h in zip(collateral, prices, haircuts_bps, strict=True))
+    rhs = sum(d * p for d, p in zip(debt, prices, strict=True))
+    return lhs, rhs
+
+
+def margin_holds(collateral: Sequence[int], debt: Sequence[int], prices: Sequence[int], haircuts_bps: Sequence[int], min_ratio_bps: int) -> bool:
+    """The statement in plain integers (the native reference of :func:`assert_margin`), domains included."""
+    if not (
+        all(0 <= x < 1 << AMOUNT_BITS for x in (*collateral, *debt))
+        and all(1 <= p <= 1 << PRICE_BITS for p in prices)
+        and all(0 <= h <= MAX_HAIRCUT_BPS for h in haircuts_bps)
+        and 1 <= min_ratio_bps <= 1 << RATIO_BITS
+    ):
+        return False
+    lhs, debt_value = margin_values(collateral, debt, prices, haircuts_bps)
+    return lhs >= min_ratio_bps * debt_value
+
+
+def ratio_reached_bps(collateral: Sequence[int], debt: Sequence[int], prices: Sequence[int], haircuts_bps: Sequence[int]) -> int | None:
+    """The ratio the basket reaches, in bps rounded down (None without debt: unbounded)."""
+    lhs, debt_value = margin_values(collateral, debt, prices, haircuts_bps)
+    return None if debt_value == 0 else lhs // debt_value
