@@ -15,6 +15,7 @@ from cli.doctor import doctor, kernels_summary
 from cli.tree import tree, audit
 from cli.position import position
 from cli.serve import serve
+from cli.venue import venue
 from cli.common import (
     EXIT_INVALID,
     backend_option,
@@ -318,6 +319,7 @@ main.add_command(audit)
 main.add_command(position)
 main.add_command(serve)
 main.add_command(ceremony)
+main.add_command(venue)
 
 if __name__ == "__main__":
     main()

@@ -9,7 +9,7 @@ from circuits.valid_transition import ValidTransition
 from zkproofs.errors import UnsatisfiedConstraint
 from zkproofs.field import R
 from zkproofs.groth16 import setup, verify
-from zkproofs.settlement.note_tree import MembershipPath, NoteTree
+from zkproofs.settlement.note_tree import NoteTree
 from zkproofs.settlement.notes import Note, OwnerKeys, note_commitment, nullifier
 from zkproofs.settlement.transition import (
     Kind,

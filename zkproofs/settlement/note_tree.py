@@ -19,7 +19,7 @@ Costs: :meth:`NoteTree.append` O(1) amortised hashes (a binary-counter carry,
 at most ``depth``); :meth:`NoteTree.append_many` batches each level's hashes
 into one :func:`zkproofs.poseidon.poseidon_hash_many` call; :meth:`NoteTree.root`
 at most ``depth`` hashes (cached per size); :meth:`NoteTree.path` O(depth)
-store reads and at most ``depth`` hashes. Storage: fewer than 2 nodes per note.
+store reads and at most ``depth`` hashes. Storage: under 2 nodes per note (n + n/2 + n/4 + ...).
 """
 
 from __future__ import annotations

@@ -20,12 +20,15 @@ from zkproofs.errors import MalformedInput
 from zkproofs.field import R
 from zkproofs.gadgets.margin import margin_holds, ratio_reached_bps
 from zkproofs.groth16 import ProvingKey, prove
-from zkproofs.groth16.keys import Proof
+from zkproofs.groth16.keys import Proof, VerifyingKey
+from zkproofs.groth16.serialize import proof_to_dict
 from zkproofs.poseidon import poseidon_hash
 from zkproofs.settlement.note_tree import MembershipPath
 from zkproofs.settlement.notes import AMOUNT_BITS, NOTE_HASH_T, Note, OwnerKeys, nullifier, random_scalar
 
 CONTEXT_TAG = 0x7A6B2D637478  # "zk-ctx"
+RECEIPT_TAG = 0x7A6B2D726374  # "zk-rct"
+RECEIPT_HASH_TAG = 0x7A6B2D726368  # "zk-rch"
 CONTEXT_DOMAIN = b"zkproofs/transition-context/v1\x00"
 NAME_PATTERN = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 """Markets, settlement ids, transfer references and payout destinations."""
@@ -54,25 +57,40 @@ def check_name(value: object, what: str) -> str:
     return value
 
 
-def transition_context(kind: Kind, market: str, reference: str, expiry: int, counterparty_nullifier: int = 0, destination: str = "-") -> int:
+def receipt_secret(nk: int, nullifier_value: int) -> int:
+    """The owner's receipt for the transition revealing ``nullifier_value`` (0 for a first deposit):
+    Poseidon([RECEIPT_TAG, nk, nf]). Shown to the venue to read the transition's record; it
+    reveals neither nk nor sk."""
+    return poseidon_hash([RECEIPT_TAG, nk, nullifier_value], t=NOTE_HASH_T)
+
+
+def receipt_hash(secret: int) -> int:
+    """Poseidon([RECEIPT_HASH_TAG, secret]): what the context binds, so only the receipt's holder can present it."""
+    return poseidon_hash([RECEIPT_HASH_TAG, secret])
+
+
+def transition_context(kind: Kind, market: str, reference: str, expiry: int, counterparty_nullifier: int = 0,
+                       destination: str = "-", receipt: int = 0) -> int:
     """The public ``context`` of a transition.
 
-    Poseidon_t5([CONTEXT_TAG, kind, names, expiry, counterparty_nullifier]) where
+    Poseidon_t5([CONTEXT_TAG, kind, names, expiry, counterparty_nullifier, receipt]) where
     names = the first 31 bytes (big-endian) of SHA-256(CONTEXT_DOMAIN || market ||
     0x00 || reference || 0x00 || destination): the settlement id of a trade, the
     transfer reference of a deposit, the withdrawal id and payout destination of a
-    withdrawal. MalformedInput for a name outside its pattern, an expiry outside
-    [0, 2^63) or a nullifier that is not a field element.
+    withdrawal; ``receipt`` is the owner's :func:`receipt_hash`. MalformedInput for a
+    name outside its pattern, an expiry outside [0, 2^63) or a nullifier or receipt
+    hash that is not a field element.
     """
     for value, what in ((market, "market"), (reference, "reference"), (destination, "destination")):
         check_name(value, what)
     if isinstance(expiry, bool) or not isinstance(expiry, int) or not 0 <= expiry < 1 << 63:
         raise MalformedInput("expiry: expected unix seconds in [0, 2^63)")
-    if isinstance(counterparty_nullifier, bool) or not isinstance(counterparty_nullifier, int) or not 0 <= counterparty_nullifier < R:
-        raise MalformedInput("counterparty nullifier: not a field element")
+    for value, what in ((counterparty_nullifier, "counterparty nullifier"), (receipt, "receipt hash")):
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < R:
+            raise MalformedInput(f"{what}: not a field element")
     message = CONTEXT_DOMAIN + b"\x00".join(x.encode("ascii") for x in (market, reference, destination))
     names = int.from_bytes(hashlib.sha256(message).digest()[:31], "big")
-    return poseidon_hash([CONTEXT_TAG, int(kind), names, expiry, counterparty_nullifier], t=NOTE_HASH_T)
+    return poseidon_hash([CONTEXT_TAG, int(kind), names, expiry, counterparty_nullifier, receipt], t=NOTE_HASH_T)
 
 
 @dataclass(frozen=True)
@@ -173,3 +191,15 @@ def prove_transition(pk: ProvingKey, transition: Transition) -> tuple[Proof, dic
     proof = prove(pk, r1cs, witness)
     public = dict(zip(r1cs.public_names, witness[1 : 1 + r1cs.num_public]))
     return proof, public
+
+
+def transition_request(kind: Kind, market: str, reference: str, expiry: int, proof: Proof, public: dict[str, int],
+                       vk: VerifyingKey, *, counterparty_nullifier: int = 0, destination: str = "-", receipt: int = 0) -> dict:
+    """The JSON body the venue takes for one transition (layout: :func:`zkproofs.settlement.venue.parse_transition`)."""
+    body = {"kind": kind.name.lower(), "market": market, "reference": reference, "expiry": expiry,
+            "receipt_hash": str(receipt), "proof": proof_to_dict(proof, vk, [public[n] for n in vk.public_names])}
+    if kind is Kind.TRADE:
+        body["counterparty_nullifier"] = str(counterparty_nullifier)
+    if kind is Kind.WITHDRAW:
+        body["destination"] = destination
+    return body

@@ -1,0 +1,118 @@
+"""``zkproofs venue``: the escrow venue operator's commands (keys, custody transfers, the ledger audit).
+
+Files: ``--policy`` is the venue policy TOML (:mod:`zkproofs.settlement.venue_policy`),
+``--keys`` the folder ``venue init`` writes (proving_key.bin for traders,
+verification_key.json for the venue), ``--db`` the venue's SQLite ledger.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from cli.common import EXIT_INVALID, backend_option, emit_json, reports_errors
+from circuits.valid_transition import ValidTransition
+from zkproofs.atomic import atomic_write_bytes, atomic_write_text
+from zkproofs.errors import MalformedInput
+from zkproofs.groth16 import setup
+from zkproofs.groth16.serialize import pk_to_bytes, vk_to_json
+from zkproofs.settlement.units import parse_fixed
+from zkproofs.settlement.venue import PROVING_KEY_FILE, VERIFYING_KEY_FILE, audit_ledger, load_venue_key, register_transfer
+from zkproofs.settlement.venue_ledger import VenueLedger
+from zkproofs.settlement.venue_policy import load_venue_policy
+
+policy_option = click.option("--policy", "policy_path", required=True, type=click.Path(dir_okay=False, exists=True),
+                             help="Venue policy TOML (assets, margin, markets, price feed).")
+db_option = click.option("--db", "db", required=True, type=click.Path(dir_okay=False),
+                         help="The venue's SQLite ledger (created if missing).")
+keys_option = click.option("--keys", "keys_dir", required=True, type=click.Path(file_okay=False),
+                           help="Folder with the venue's proving_key.bin and verification_key.json.")
+json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+
+
+@click.group("venue")
+def venue() -> None:
+    """Operate an escrow venue: keys, custody transfers, the ledger audit."""
+
+
+@venue.command("init")
+@policy_option
+@keys_option
+@click.option("--generated-by", default="zkproofs venue init", show_default=True, help="Who runs setup (recorded in the keys).")
+@json_option
+@backend_option
+@reports_errors
+def init_cmd(policy_path: str, keys_dir: str, generated_by: str, as_json: bool, backend: str | None) -> None:
+    """Generate the venue's valid_transition keys for the policy's assets and tree depth.
+
+    The venue runs setup (whoever holds its randomness could forge proofs; it
+    is discarded) and publishes the proving key to its traders.
+    """
+    policy = load_venue_policy(policy_path)
+    circuit = ValidTransition(**policy.circuit_params)
+    pk = setup(circuit, backend=backend, generated_by=generated_by)
+    out = Path(keys_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(out / PROVING_KEY_FILE, pk_to_bytes(pk))
+    atomic_write_text(out / VERIFYING_KEY_FILE, vk_to_json(pk.vk))
+    summary = {"circuit": circuit.name, "params": circuit.params, "constraints": circuit.shape.num_constraints,
+               "keys": str(out)}
+    if as_json:
+        emit_json(summary)
+    else:
+        click.echo(f"valid_transition {circuit.params} ({summary['constraints']} constraints): keys in {out}")
+
+
+@venue.command("register-transfer")
+@policy_option
+@db_option
+@click.option("--reference", required=True, help="The custody system's transfer reference (consumed by one deposit).")
+@click.option("--asset", required=True, help="One of the venue's assets.")
+@click.option("--amount", required=True, help="Whole units as a decimal string, at most 8 decimals (e.g. 1.5).")
+@json_option
+@reports_errors
+def register_transfer_cmd(policy_path: str, db: str, reference: str, asset: str, amount: str, as_json: bool) -> None:
+    """Record a confirmed incoming transfer, which one deposit may then credit (exit 1 if refused)."""
+    policy = load_venue_policy(policy_path)
+    ledger = VenueLedger(db, depth=policy.tree_depth)
+    try:
+        decision = register_transfer(ledger, policy, reference, asset, parse_fixed(amount, "--amount"))
+    finally:
+        ledger.close()
+    if as_json:
+        emit_json(decision.to_dict())
+    else:
+        click.echo(decision.message if decision.accepted else f"refused ({decision.reason.value}): {decision.message}")
+    if not decision.accepted:
+        sys.exit(EXIT_INVALID)
+
+
+@venue.command("audit-ledger")
+@policy_option
+@db_option
+@keys_option
+@json_option
+@backend_option
+@reports_errors
+def audit_ledger_cmd(policy_path: str, db: str, keys_dir: str, as_json: bool, backend: str | None) -> None:
+    """Replay the ledger offline: re-verify every proof, recompute every root. Exit 1 on any problem."""
+    policy = load_venue_policy(policy_path)
+    if not Path(db).is_file():
+        raise MalformedInput(f"--db {db}: no such ledger")
+    vk = load_venue_key(keys_dir, policy)
+    ledger = VenueLedger(db, depth=policy.tree_depth)
+    try:
+        report = audit_ledger(ledger, policy, vk, backend=backend)
+    finally:
+        ledger.close()
+    if as_json:
+        emit_json(report.to_dict())
+    else:
+        click.echo(f"{report.transitions} transitions, {report.settlements} settlements, {report.roots} roots: "
+                   + ("every proof verifies and every root recomputes" if report.ok else f"{len(report.problems)} problem(s)"))
+        for problem in report.problems:
+            click.echo(f"  - {problem}")
+    if not report.ok:
+        sys.exit(EXIT_INVALID)

@@ -1,0 +1,225 @@
+"""The escrow venue: deposits, withdrawals and two-party atomic settlement; every refusal has its
+reason code and changes nothing; 50 concurrent spends of one note: exactly one accepted; the audit
+replays the ledger."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+
+import pytest
+
+from circuits.valid_transition import ValidTransition
+from tests.venue_helpers import NOW, ONE, POLICY, Wallet, feed, trade_legs
+from zkproofs.groth16 import setup
+from zkproofs.settlement.notes import OwnerKeys
+from zkproofs.settlement.transition import Kind, TransitionRefused
+from zkproofs.settlement.venue import Reason, Venue, audit_ledger
+from zkproofs.settlement.venue_ledger import VenueLedger
+
+
+@pytest.fixture(scope="module")
+def pk():
+    return setup(ValidTransition(**POLICY.circuit_params), backend="arkworks")
+
+
+@pytest.fixture
+def venue(tmp_path, pk):
+    clock = [NOW]
+    ledger = VenueLedger(tmp_path / "venue.db", depth=POLICY.tree_depth, clock=lambda: clock[0])
+    v = Venue(POLICY, pk.vk, ledger, feed(), clock=lambda: clock[0], backend="arkworks")
+    v.test_clock = clock
+    yield v
+    ledger.close()
+
+
+def state(venue):
+    """Everything a refusal must leave unchanged."""
+    return [venue.ledger.query(f"SELECT COUNT(*) FROM {t}")[0][0] for t in ("transitions", "tree_nodes", "roots", "settlements", "transfers")]
+
+
+@pytest.fixture
+def funded(venue, pk):
+    alice, bob = Wallet(OwnerKeys.from_spending_key(101), pk), Wallet(OwnerKeys.from_spending_key(202), pk)
+    alice.deposit(venue, "tx-alice-1", "BTC", 2 * ONE)
+    bob.deposit(venue, "tx-bob-1", "USDC", 60_000 * ONE)
+    return alice, bob
+
+
+def test_deposits_credit_registered_transfers_exactly_once(venue, funded):
+    alice, _ = funded
+    assert alice.note.collateral == (2 * ONE, 0, 0) and alice.position == 0
+    before = state(venue)
+    venue.register_transfer("tx-alice-2", "ETH", 5 * ONE)
+    body, _ = alice.prove(Kind.DEPOSIT, venue.ledger, [0, 5 * ONE, 0], POLICY.name, "tx-alice-1")  # reuses tx-alice-1
+    d = venue.deposit(body)
+    assert (d.accepted, d.reason) == (False, Reason.TRANSFER_USED)
+    body, _ = alice.prove(Kind.DEPOSIT, venue.ledger, [0, 5 * ONE, 0], POLICY.name, "tx-never")
+    assert venue.deposit(body).reason is Reason.UNKNOWN_TRANSFER
+    body, _ = alice.prove(Kind.DEPOSIT, venue.ledger, [0, 6 * ONE, 0], POLICY.name, "tx-alice-2")  # claims more
+    assert venue.deposit(body).reason is Reason.DEPOSIT_MISMATCH
+    assert venue.register_transfer("tx-alice-2", "ETH", 7 * ONE).reason is Reason.TRANSFER_CONFLICT
+    assert state(venue)[:4] == before[:4]
+    alice.deposit(venue, "tx-alice-2", "ETH", 5 * ONE)  # a second deposit spends and re-creates the note
+    assert alice.note.collateral == (2 * ONE, 5 * ONE, 0)
+
+
+def test_trade_settles_both_legs_atomically_and_the_old_note_is_then_a_double_spend(venue, funded):
+    alice, bob = funded
+    (leg_a, ta), (leg_b, tb) = trade_legs(alice, bob, venue.ledger, "BTC-USDC", "trade-1", ("BTC", ONE), ("USDC", 27_000 * ONE))
+    receipt_a, receipt_b = alice.receipt(venue.ledger), bob.receipt(venue.ledger)
+    size_before = venue.ledger.tree(venue.ledger._conn()).size
+    d = venue.settle(leg_a, leg_b)
+    assert d.accepted and d.reason is Reason.ACCEPTED
+    assert [leg["position"] for leg in d.record["legs"]] == [size_before, size_before + 1]
+    # a client that lost the response retries: the status says it was applied
+    again = venue.settle(leg_a, leg_b)
+    assert (again.accepted, again.reason) == (True, Reason.ALREADY_SETTLED)
+    # the record is shown to the operator and to each party with its receipt, not to whoever knows the id
+    assert venue.settlement_status("trade-1", operator=True)["status"] == "SETTLED"
+    assert venue.settlement_status("trade-1", receipt=receipt_a) == venue.settlement_status("trade-1", receipt=receipt_b)
+    assert venue.settlement_status("trade-1", receipt=receipt_a)["legs"][0]["nullifier"] == str(alice.nullifier_now(venue.ledger))
+    assert venue.settlement_status("trade-1") is None
+    assert venue.settlement_status("trade-1", receipt=receipt_a + 1) is None
+    # Alice's old note spent again (a withdrawal proven against it) is refused
+    body, _ = alice.prove(Kind.WITHDRAW, venue.ledger, [-ONE, 0, 0], POLICY.name, "w-1", destination="addr-1")
+    assert venue.withdraw(body).reason is Reason.DOUBLE_SPEND
+    alice.accept(ta, d.record["legs"][0]["position"])
+    bob.accept(tb, d.record["legs"][1]["position"])
+    assert alice.note.collateral == (ONE, 0, 27_000 * ONE) and bob.note.collateral == (ONE, 0, 33_000 * ONE)
+    # the settlement id reused with other nullifiers
+    (la, _), (lb, _) = trade_legs(alice, bob, venue.ledger, "BTC-USDC", "trade-1", ("BTC", ONE), ("USDC", 1))
+    assert venue.settle(la, lb).reason is Reason.SETTLEMENT_ID_TAKEN
+    assert audit_ledger(venue.ledger, POLICY, venue.vk, backend="arkworks").ok
+
+
+def test_half_a_settlement_is_never_applied(venue, funded, pk):
+    alice, bob = funded
+    (leg_a, _), (leg_b, _) = trade_legs(alice, bob, venue.ledger, "BTC-USDC", "trade-2", ("BTC", ONE), ("USDC", 27_000 * ONE))
+    # Bob spends his note elsewhere first: leg B is now a double spend, so leg A must not apply either
+    body, _ = bob.prove(Kind.WITHDRAW, venue.ledger, [0, 0, -ONE], POLICY.name, "w-bob", destination="addr-bob")
+    assert venue.withdraw(body).accepted
+    before = state(venue)
+    assert venue.settle(leg_a, leg_b).reason is Reason.DOUBLE_SPEND
+    assert state(venue) == before
+    assert not venue.ledger.nullifier_seen(venue.ledger._conn(), alice.nullifier_now(venue.ledger))
+
+
+def test_pair_refusals(venue, funded):
+    alice, bob = funded
+    before = state(venue)
+    nf_a, nf_b = alice.nullifier_now(venue.ledger), bob.nullifier_now(venue.ledger)
+    # deltas that do not cancel: Bob pays less than Alice receives
+    la, _ = alice.prove(Kind.TRADE, venue.ledger, [-ONE, 0, 27_000 * ONE], "BTC-USDC", "t3", counterparty=nf_b)
+    lb, _ = bob.prove(Kind.TRADE, venue.ledger, [ONE, 0, -26_000 * ONE], "BTC-USDC", "t3", counterparty=nf_a)
+    assert venue.settle(la, lb).reason is Reason.DELTAS_DO_NOT_CANCEL
+    # a leg naming another counterparty (or none)
+    lb2, _ = bob.prove(Kind.TRADE, venue.ledger, [ONE, 0, -27_000 * ONE], "BTC-USDC", "t3", counterparty=12345)
+    assert venue.settle(la, lb2).reason is Reason.COUNTERPARTY_MISMATCH
+    # a proof for another market, submitted under this one
+    le, _ = alice.prove(Kind.TRADE, venue.ledger, [-ONE, 0, 27_000 * ONE], "ETH-USDC", "t3", counterparty=nf_b)
+    le["market"] = "BTC-USDC"
+    lb3, _ = bob.prove(Kind.TRADE, venue.ledger, [ONE, 0, -27_000 * ONE], "BTC-USDC", "t3", counterparty=nf_a)
+    assert venue.settle(le, lb3).reason is Reason.WRONG_MARKET
+    # a request whose settlement id was changed after proving (squatting someone else's id)
+    squat = dict(la, reference="t4")
+    assert venue.settle(squat, dict(lb3, reference="t4")).reason is Reason.CONTEXT_MISMATCH
+    # both legs from one note
+    assert venue.settle(la, la).reason is Reason.DOUBLE_SPEND
+    assert state(venue) == before
+
+
+def test_expired_unknown_anchor_policy_and_price_refusals(venue, funded):
+    alice, bob = funded
+    body, _ = alice.prove(Kind.WITHDRAW, venue.ledger, [-ONE, 0, 0], POLICY.name, "w-2", destination="addr", expiry=NOW + 5)
+    venue.test_clock[0] = NOW + 10
+    assert venue.withdraw(body).reason is Reason.EXPIRED
+    venue.test_clock[0] = NOW
+    body, _ = alice.prove(Kind.WITHDRAW, venue.ledger, [-ONE, 0, 0], POLICY.name, "w-3", destination="addr", haircuts=[0, 1000, 0])
+    assert venue.withdraw(body).reason is Reason.POLICY_MISMATCH
+    venue.price_feed.set("ETH", type(venue.price_feed.quote("ETH"))(1_900 * ONE, NOW))
+    body, _ = alice.prove(Kind.WITHDRAW, venue.ledger, [-ONE, 0, 0], POLICY.name, "w-4", destination="addr")
+    assert venue.withdraw(body).reason is Reason.PRICE_MISMATCH
+    venue.price_feed.set("ETH", type(venue.price_feed.quote("ETH"))(1_800 * ONE, NOW - 3600))
+    assert venue.withdraw(body).reason is Reason.STALE_PRICE
+    venue.price_feed.set("ETH", type(venue.price_feed.quote("ETH"))(1_800 * ONE, NOW))
+    # an anchor older than the window (4 roots): other traders move the tree on
+    stale, _ = alice.prove(Kind.WITHDRAW, venue.ledger, [-ONE, 0, 0], POLICY.name, "w-5", destination="addr")
+    for i in range(4):
+        bob.deposit(venue, f"tx-bob-more-{i}", "USDC", ONE)
+    before = state(venue)
+    assert venue.withdraw(stale).reason is Reason.UNKNOWN_ANCHOR
+    assert state(venue) == before
+
+
+def test_withdrawal_pays_out_and_overdraw_or_under_margin_is_refused_by_the_prover(venue, funded):
+    alice, _ = funded
+    body, t = alice.prove(Kind.WITHDRAW, venue.ledger, [-ONE // 2, 0, 0], POLICY.name, "w-6", destination="bc1-alice")
+    d = venue.withdraw(body)
+    assert d.accepted and d.record["payout"] == {"asset": "BTC", "amount": ONE // 2, "destination": "bc1-alice", "withdrawal_id": "w-6"}
+    alice.accept(t, d.record["position"])
+    with pytest.raises(TransitionRefused) as info:
+        alice.prove(Kind.WITHDRAW, venue.ledger, [-2 * ONE, 0, 0], POLICY.name, "w-7", destination="bc1-alice")
+    assert info.value.reason == "INSUFFICIENT_BALANCE"
+    body, _ = alice.prove(Kind.WITHDRAW, venue.ledger, [-ONE // 4, 0, 0], POLICY.name, "w-6", destination="bc1-alice")
+    assert venue.withdraw(body).reason is Reason.REFERENCE_USED
+    # a trade leg or withdrawal cannot create a note from nothing
+    body, _ = alice.prove(Kind.WITHDRAW, venue.ledger, [0, 0, 0], POLICY.name, "w-8", destination="x", spend=False)
+    assert venue.withdraw(body).reason in (Reason.SPEND_REQUIRED, Reason.BAD_DELTA)
+
+
+def test_malformed_requests_are_refused_with_the_field(venue, funded):
+    alice, _ = funded
+    body, _ = alice.prove(Kind.WITHDRAW, venue.ledger, [-ONE, 0, 0], POLICY.name, "w-9", destination="addr")
+    for bad, field in ((dict(body, expiry="soon"), "expiry"), (dict(body, extra=1), "extra"),
+                       ({k: v for k, v in body.items() if k != "destination"}, "destination"), ([], "object")):
+        d = venue.withdraw(bad)
+        assert d.reason is Reason.MALFORMED and field in d.message
+    forged = dict(body, proof=dict(body["proof"], public_inputs=dict(body["proof"]["public_inputs"], nullifier="1")))
+    assert venue.withdraw(forged).reason is Reason.INVALID_PROOF
+
+
+def test_fifty_concurrent_spends_of_one_note_exactly_one_accepted(venue, funded):
+    alice, _ = funded
+    bodies = [alice.prove(Kind.WITHDRAW, venue.ledger, [-(i + 1), 0, 0], POLICY.name, f"race-{i}", destination="addr")[0]
+              for i in range(5)]
+    barrier = threading.Barrier(50)
+    results = []
+
+    def spend(i):
+        barrier.wait(timeout=30)
+        results.append(venue.withdraw(bodies[i % 5]))
+
+    threads = [threading.Thread(target=spend, args=(i,)) for i in range(50)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert len(results) == 50
+    assert sum(d.accepted for d in results) == 1
+    assert {d.reason for d in results if not d.accepted} <= {Reason.DOUBLE_SPEND}
+
+
+def test_audit_replays_and_detects_a_tampered_ledger(venue, funded, tmp_path):
+    alice, bob = funded
+    (la, _), (lb, _) = trade_legs(alice, bob, venue.ledger, "BTC-USDC", "trade-9", ("BTC", ONE), ("USDC", 27_000 * ONE))
+    assert venue.settle(la, lb).accepted
+    report = audit_ledger(venue.ledger, POLICY, venue.vk, backend="arkworks")
+    assert report.ok and (report.transitions, report.settlements, report.roots) == (4, 1, 4)
+    venue.ledger.close()
+    # reopened after a restart, the recomputed root is the published one
+    reopened = VenueLedger(venue.ledger.path, depth=POLICY.tree_depth)
+    with reopened.read() as conn:
+        assert reopened.tree(conn).root() == reopened.latest_root(conn)[1]
+    conn = sqlite3.connect(venue.ledger.path)
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        conn.execute("UPDATE roots SET root = '1' WHERE seq = 2")
+    conn.execute("DROP TRIGGER roots_no_update")
+    conn.execute("UPDATE roots SET root = '1' WHERE seq = 2")
+    conn.commit()
+    conn.close()
+    report = audit_ledger(reopened, POLICY, venue.vk, backend="arkworks")
+    assert not report.ok and any("root 2" in p for p in report.problems)
+    reopened.close()
+    with pytest.raises(ValueError, match="depth"):
+        VenueLedger(venue.ledger.path, depth=POLICY.tree_depth + 1)

@@ -1,0 +1,563 @@
+"""The escrow venue: deposits bound to registered transfers, withdrawals with payouts, and
+two-party atomic settlement of matched trades, every change proven with ``valid_transition``.
+
+A request is checked in two phases. Outside the write lock, everything that
+does not depend on the ledger: shape, key, expiry, context, policy (prices,
+haircuts, ratio), the deltas' form, and the Groth16 proof (the expensive part,
+so concurrent requests verify in parallel). Then in ONE ledger transaction
+(``BEGIN IMMEDIATE``): the anchor is one of the last K roots, no nullifier was
+seen, the transfer or settlement id is unused, and only then are the
+nullifiers, new notes, root and records written. Any refusal changes nothing.
+
+Reason codes (:class:`Reason`) name every refusal. A settlement id already
+settled with the same two nullifiers answers ``ALREADY_SETTLED`` with the
+record, so a client that lost the response can tell that it was applied.
+Cost per transition: one Groth16 verification, O(depth) SQLite reads and
+hashes for the tree, one transaction.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from circuits.valid_transition import ValidTransition
+from zkproofs.errors import MalformedInput
+from zkproofs.field import decode_scalar
+from zkproofs.groth16 import verify
+from zkproofs.groth16.keys import Proof, VerifyingKey
+from zkproofs.groth16.serialize import proof_from_dict, vk_from_json
+from zkproofs.settlement.note_tree import NoteTree
+from zkproofs.settlement.prices import JsonFilePriceFeed, PriceFeed, PriceUnavailable
+from zkproofs.settlement.transition import Kind, NAME_PATTERN, field_to_signed, receipt_hash, transition_context
+from zkproofs.settlement.units import format_fixed
+from zkproofs.settlement.venue_ledger import VenueLedger
+from zkproofs.settlement.venue_policy import VenuePolicy, load_venue_policy
+
+MAX_CLOCK_SKEW_SECONDS = 60
+KINDS = {"deposit": Kind.DEPOSIT, "withdraw": Kind.WITHDRAW, "trade": Kind.TRADE}
+
+
+class Reason(str, enum.Enum):
+    """Why a request was accepted or refused."""
+
+    ACCEPTED = "ACCEPTED"
+    ALREADY_SETTLED = "ALREADY_SETTLED"
+    MALFORMED = "MALFORMED"
+    WRONG_KEY = "WRONG_KEY"
+    UNKNOWN_MARKET = "UNKNOWN_MARKET"
+    WRONG_MARKET = "WRONG_MARKET"
+    CONTEXT_MISMATCH = "CONTEXT_MISMATCH"
+    EXPIRED = "EXPIRED"
+    SPEND_REQUIRED = "SPEND_REQUIRED"
+    POLICY_MISMATCH = "POLICY_MISMATCH"
+    PRICE_UNAVAILABLE = "PRICE_UNAVAILABLE"
+    STALE_PRICE = "STALE_PRICE"
+    PRICE_MISMATCH = "PRICE_MISMATCH"
+    BAD_DELTA = "BAD_DELTA"
+    INVALID_PROOF = "INVALID_PROOF"
+    UNKNOWN_ANCHOR = "UNKNOWN_ANCHOR"
+    DOUBLE_SPEND = "DOUBLE_SPEND"
+    UNKNOWN_TRANSFER = "UNKNOWN_TRANSFER"
+    TRANSFER_USED = "TRANSFER_USED"
+    TRANSFER_CONFLICT = "TRANSFER_CONFLICT"
+    DEPOSIT_MISMATCH = "DEPOSIT_MISMATCH"
+    REFERENCE_USED = "REFERENCE_USED"
+    NOT_A_TRADE = "NOT_A_TRADE"
+    COUNTERPARTY_MISMATCH = "COUNTERPARTY_MISMATCH"
+    DELTAS_DO_NOT_CANCEL = "DELTAS_DO_NOT_CANCEL"
+    SETTLEMENT_ID_TAKEN = "SETTLEMENT_ID_TAKEN"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The venue's answer: accepted or not, a reason code, a message and (if applied) the record."""
+
+    accepted: bool
+    reason: Reason
+    message: str
+    record: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"accepted": self.accepted, "reason": self.reason.value, "message": self.message, **self.record}
+
+
+class Refused(Exception):
+    """Internal: a refusal with its reason (turned into a Decision by the public methods)."""
+
+    def __init__(self, reason: Reason, message: str):
+        super().__init__(message)
+        self.reason, self.message = reason, message
+
+
+@dataclass(frozen=True)
+class TransitionRequest:
+    """One transition as submitted: its context fields and its proof file (public inputs included)."""
+
+    kind: str
+    market: str
+    reference: str
+    expiry: int
+    counterparty_nullifier: int
+    destination: str
+    receipt_hash: int
+    proof: Proof
+    public: Mapping[str, int]
+    proof_file: Mapping[str, Any]
+
+
+def _name(obj: Mapping[str, Any], key: str, where: str) -> str:
+    value = obj.get(key)
+    if not isinstance(value, str) or not NAME_PATTERN.fullmatch(value):
+        raise MalformedInput(f"{where}.{key}: expected 1-128 characters from A-Z a-z 0-9 . _ : -")
+    return value
+
+
+def parse_transition(obj: Any, where: str = "transition") -> TransitionRequest:
+    """Decode a transition request; MalformedInput naming the field.
+
+    Layout: ``{"kind": "deposit"|"withdraw"|"trade", "market", "reference",
+    "expiry": unix seconds, "counterparty_nullifier": decimal string (trade only),
+    "destination": payout destination (withdraw only), "receipt_hash": decimal
+    string (the owner's :func:`~zkproofs.settlement.transition.receipt_hash`), "proof": proof file}``.
+    For deposits and withdrawals ``market`` is the venue's name.
+    """
+    if not isinstance(obj, dict):
+        raise MalformedInput(f"{where}: expected a JSON object")
+    kind = obj.get("kind")
+    if kind not in KINDS:
+        raise MalformedInput(f"{where}.kind: expected one of {', '.join(KINDS)}")
+    allowed = {"kind", "market", "reference", "expiry", "receipt_hash", "proof"}
+    allowed |= {"counterparty_nullifier"} if kind == "trade" else {"destination"} if kind == "withdraw" else set()
+    extra = set(obj) - allowed
+    missing = allowed - set(obj)
+    if extra or missing:
+        raise MalformedInput(f"{where}: {'unexpected field ' + repr(sorted(extra)[0]) if extra else 'missing field ' + repr(sorted(missing)[0])}")
+    expiry = obj["expiry"]
+    if isinstance(expiry, bool) or not isinstance(expiry, int) or not 0 <= expiry < 1 << 63:
+        raise MalformedInput(f"{where}.expiry: expected integer unix seconds")
+    counterparty = 0
+    if kind == "trade":
+        raw = obj["counterparty_nullifier"]
+        if not isinstance(raw, str):
+            raise MalformedInput(f"{where}.counterparty_nullifier: expected a decimal string")
+        counterparty = decode_scalar(raw, what=f"{where}.counterparty_nullifier")
+    if not isinstance(obj["receipt_hash"], str):
+        raise MalformedInput(f"{where}.receipt_hash: expected a decimal string")
+    receipt = decode_scalar(obj["receipt_hash"], what=f"{where}.receipt_hash")
+    if not isinstance(obj["proof"], dict):
+        raise MalformedInput(f"{where}.proof: expected a proof file object")
+    proof, public = proof_from_dict(obj["proof"], f"{where}.proof")
+    return TransitionRequest(
+        kind=kind,
+        market=_name(obj, "market", where),
+        reference=_name(obj, "reference", where),
+        expiry=expiry,
+        counterparty_nullifier=counterparty,
+        destination=_name(obj, "destination", where) if kind == "withdraw" else "-",
+        receipt_hash=receipt,
+        proof=proof,
+        public=public,
+        proof_file=obj["proof"],
+    )
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A transition whose proof verified and whose public inputs fit the policy (ledger checks pending)."""
+
+    request: TransitionRequest
+    spend: bool
+    anchor: int
+    nullifier: int
+    new_commitment: int
+    collateral_delta: tuple[int, ...]
+
+
+def register_transfer(ledger: VenueLedger, policy: VenuePolicy, reference: str, asset: str, amount: int) -> Decision:
+    """Record an incoming custody transfer (operator). The same registration twice is idempotent;
+    the same reference with another asset or amount is TRANSFER_CONFLICT; bad fields MALFORMED."""
+    try:
+        if not isinstance(reference, str) or not NAME_PATTERN.fullmatch(reference):
+            raise Refused(Reason.MALFORMED, "reference: expected 1-128 characters from A-Z a-z 0-9 . _ : -")
+        if asset not in policy.assets:
+            raise Refused(Reason.MALFORMED, f"asset {asset!r} is not one of the venue's {list(policy.assets)}")
+        if isinstance(amount, bool) or not isinstance(amount, int) or not 0 < amount < 1 << 64:
+            raise Refused(Reason.MALFORMED, "amount: expected an integer of 10^-8 units in [1, 2^64)")
+        with ledger.write() as conn:
+            existing = ledger.transfer(conn, reference)
+            if existing is None:
+                ledger.add_transfer(conn, reference, asset, amount)
+            elif existing != (asset, amount):
+                raise Refused(Reason.TRANSFER_CONFLICT,
+                              f"transfer {reference} is registered as {format_fixed(existing[1])} {existing[0]}")
+    except Refused as r:
+        return Decision(False, r.reason, r.message)
+    return Decision(True, Reason.ACCEPTED, f"transfer {reference}: {format_fixed(amount)} {asset} registered",
+                    {"reference": reference, "asset": asset, "amount": amount})
+
+
+class Venue:
+    """The venue's state machine over a :class:`VenueLedger`.
+
+    ``vk`` must be the ``valid_transition`` key of the policy's parameters
+    (checked against the circuit's digest: CircuitMismatch otherwise). ``clock``
+    gives unix seconds. Methods never raise for bad requests: they return a
+    refused :class:`Decision` and change nothing.
+    """
+
+    def __init__(self, policy: VenuePolicy, vk: VerifyingKey, ledger: VenueLedger, price_feed: PriceFeed, *,
+                 clock: Callable[[], float] = time.time, backend: str | None = None):
+        ValidTransition(**policy.circuit_params).check_key(vk, "the venue's verification key")
+        if ledger.depth != policy.tree_depth:
+            raise ValueError("the ledger's tree depth is not the policy's")
+        self.policy, self.vk, self.ledger, self.price_feed = policy, vk, ledger, price_feed
+        self.clock, self.backend = clock, backend
+        self._names = list(vk.public_names)
+
+    # operator ------------------------------------------------------------------
+    def register_transfer(self, reference: str, asset: str, amount: int) -> Decision:
+        """:func:`register_transfer` on this venue's ledger."""
+        return register_transfer(self.ledger, self.policy, reference, asset, amount)
+
+    # traders -------------------------------------------------------------------
+    def deposit(self, body: Any) -> Decision:
+        """Credit a registered transfer to a note (new, or spent and re-created)."""
+        return self._single(body, "deposit")
+
+    def withdraw(self, body: Any) -> Decision:
+        """Spend a note with a public payout of one asset; records the payout for custody."""
+        return self._single(body, "withdraw")
+
+    def settle(self, leg_a: Any, leg_b: Any) -> Decision:
+        """Settle a matched trade: both legs or nothing, in one ledger transaction."""
+        try:
+            a = self._check(parse_transition(leg_a, "legs[0]"), "trade")
+            b = self._check(parse_transition(leg_b, "legs[1]"), "trade")
+            self._check_pair(a, b)
+            sid = a.request.reference
+            with self.ledger.write() as conn:
+                existing = self.ledger.settlement(conn, sid)
+                if existing is not None:
+                    if {existing["legs"][0]["nullifier"], existing["legs"][1]["nullifier"]} == {str(a.nullifier), str(b.nullifier)}:
+                        return Decision(True, Reason.ALREADY_SETTLED, f"settlement {sid} was already applied", existing)
+                    raise Refused(Reason.SETTLEMENT_ID_TAKEN, f"settlement id {sid} is settled with other nullifiers")
+                tree = self._ledger_checks(conn, [a, b])
+                seqs = self._apply(conn, tree, [a, b])
+                self.ledger.insert_settlement(conn, sid, a.request.market, (seqs[0], seqs[1]), (a.nullifier, b.nullifier))
+                record = self.ledger.settlement(conn, sid)
+                record["root"] = str(tree.root())
+        except Refused as r:
+            return Decision(False, r.reason, r.message)
+        except MalformedInput as exc:
+            return Decision(False, Reason.MALFORMED, str(exc))
+        return Decision(True, Reason.ACCEPTED, f"settlement {sid} applied", record)
+
+    def settlement_status(self, settlement_id: str, *, receipt: int | None = None, operator: bool = False) -> dict | None:
+        """The settlement's record (both legs' nullifiers, new commitments and positions) for the
+        operator or a party presenting its receipt (:func:`~zkproofs.settlement.transition.receipt_secret`);
+        None if there is no such settlement or the caller may not see it (indistinguishable)."""
+        if not operator and receipt is None:
+            return None
+        with self.ledger.read() as conn:
+            record = self.ledger.settlement(conn, settlement_id)
+            if record is None or operator:
+                return record
+            hashes = self.ledger.query("SELECT receipt_hash FROM transitions WHERE kind = 'trade' AND reference = ?", (settlement_id,))
+        return record if str(receipt_hash(receipt)) in {h for (h,) in hashes} else None
+
+    # checks --------------------------------------------------------------------
+    def _single(self, body: Any, kind: str) -> Decision:
+        try:
+            c = self._check(parse_transition(body), kind)
+            with self.ledger.write() as conn:
+                tree = self._ledger_checks(conn, [c])
+                (seq,) = self._apply(conn, tree, [c])
+                record = {"seq": seq, "position": tree.size - 1, "new_commitment": str(c.new_commitment), "root": str(tree.root())}
+                if kind == "withdraw":
+                    i = next(i for i, d in enumerate(c.collateral_delta) if d)
+                    record["payout"] = {"asset": self.policy.assets[i], "amount": -c.collateral_delta[i],
+                                        "destination": c.request.destination, "withdrawal_id": c.request.reference}
+        except Refused as r:
+            return Decision(False, r.reason, r.message)
+        except MalformedInput as exc:
+            return Decision(False, Reason.MALFORMED, str(exc))
+        return Decision(True, Reason.ACCEPTED, f"{kind} {c.request.reference} applied", record)
+
+    def context_of(self, req: TransitionRequest, market: str | None = None) -> int:
+        return transition_context(KINDS[req.kind], market or req.market, req.reference, req.expiry,
+                                  req.counterparty_nullifier, req.destination, req.receipt_hash)
+
+    def _check(self, req: TransitionRequest, kind: str) -> Checked:
+        """Everything that does not read the ledger, the proof last. Raises Refused."""
+        p, vk = self.policy, self.vk
+        if req.kind != kind:
+            raise Refused(Reason.MALFORMED, f"expected a {kind} transition, got {req.kind}")
+        if req.proof.circuit_digest != vk.circuit.digest or set(req.public) != set(self._names):
+            raise Refused(Reason.WRONG_KEY, f"the proof is not a valid_transition proof for this venue's key "
+                                            f"(digest {vk.circuit.digest[:16]}..., {len(self._names)} public inputs)")
+        if kind == "trade":
+            if req.market not in p.markets:
+                raise Refused(Reason.UNKNOWN_MARKET, f"unknown market {req.market!r}")
+        elif req.market != p.name:
+            raise Refused(Reason.WRONG_MARKET, f"a {kind} names the venue {p.name!r} as its market, not {req.market!r}")
+        now = self.clock()
+        if req.expiry <= now:
+            raise Refused(Reason.EXPIRED, f"expiry {req.expiry} has passed (now {int(now)})")
+        pub = req.public
+        if pub["context"] != self.context_of(req):
+            others = [m for m in [*p.markets, p.name] if m != req.market and pub["context"] == self.context_of(req, m)]
+            if others:
+                raise Refused(Reason.WRONG_MARKET, f"the proof is bound to market {others[0]}, not {req.market}")
+            raise Refused(Reason.CONTEXT_MISMATCH, "the proof's context is not this request's kind, market, reference, "
+                                                   "expiry, counterparty and destination")
+        a = len(p.assets)
+        if pub["spend"] not in (0, 1):
+            raise Refused(Reason.MALFORMED, "spend must be 0 or 1")
+        spend = pub["spend"] == 1
+        if not spend and kind != "deposit":
+            raise Refused(Reason.SPEND_REQUIRED, f"a {kind} must spend an existing note")
+        if pub["min_ratio_bps"] != p.min_ratio_bps:
+            raise Refused(Reason.POLICY_MISMATCH, f"min_ratio_bps {pub['min_ratio_bps']} is not the venue's {p.min_ratio_bps}")
+        for i in range(a):
+            if pub[f"haircut_bps[{i}]"] != p.haircut_bps[i]:
+                raise Refused(Reason.POLICY_MISMATCH, f"haircut_bps[{i}] ({p.assets[i]}) {pub[f'haircut_bps[{i}]']} "
+                                                      f"is not the venue's {p.haircut_bps[i]}")
+            self._check_price(i, pub[f"price[{i}]"], now)
+        try:
+            cdelta = tuple(field_to_signed(pub[f"collateral_delta[{i}]"]) for i in range(a))
+            ddelta = tuple(field_to_signed(pub[f"debt_delta[{i}]"]) for i in range(a))
+        except MalformedInput as exc:
+            raise Refused(Reason.BAD_DELTA, str(exc)) from None
+        if any(ddelta):
+            raise Refused(Reason.BAD_DELTA, "debt deltas must be 0 (lending is not open)")
+        nonzero = [d for d in cdelta if d]
+        if kind == "deposit" and (len(nonzero) != 1 or nonzero[0] < 0):
+            raise Refused(Reason.BAD_DELTA, "a deposit credits exactly one asset")
+        if kind == "withdraw" and (len(nonzero) != 1 or nonzero[0] > 0):
+            raise Refused(Reason.BAD_DELTA, "a withdrawal pays out exactly one asset")
+        if not verify(vk, [pub[n] for n in self._names], req.proof, backend=self.backend):
+            raise Refused(Reason.INVALID_PROOF, "the proof does not verify for these public inputs")
+        return Checked(req, spend, pub["anchor"], pub["nullifier"], pub["new_commitment"], cdelta)
+
+    def _check_price(self, i: int, price: int, now: float) -> None:
+        asset = self.policy.assets[i]
+        try:
+            quote = self.price_feed.quote(asset)
+        except PriceUnavailable as exc:
+            raise Refused(Reason.PRICE_UNAVAILABLE, f"price[{i}]: {exc}") from None
+        age = now - quote.updated_at
+        if age < -MAX_CLOCK_SKEW_SECONDS:
+            raise Refused(Reason.PRICE_UNAVAILABLE, f"price[{i}]: the feed's {asset} quote is dated in the future")
+        if age > self.policy.max_price_age_seconds:
+            raise Refused(Reason.STALE_PRICE, f"price[{i}]: the feed's {asset} price is {int(age)} s old "
+                                              f"(limit {self.policy.max_price_age_seconds} s)")
+        if abs(price - quote.price) * 10_000 > self.policy.price_tolerance_bps * quote.price:
+            raise Refused(Reason.PRICE_MISMATCH, f"price[{i}] {format_fixed(price)} differs from the feed's "
+                                                 f"{format_fixed(quote.price)} for {asset} by more than "
+                                                 f"{self.policy.price_tolerance_bps} bps")
+
+    def _check_pair(self, a: Checked, b: Checked) -> None:
+        ra, rb = a.request, b.request
+        if (ra.market, ra.reference, ra.expiry) != (rb.market, rb.reference, rb.expiry):
+            raise Refused(Reason.MALFORMED, "both legs must name the same market, settlement id and expiry")
+        if a.nullifier == b.nullifier:
+            raise Refused(Reason.DOUBLE_SPEND, "both legs spend the same note")
+        if ra.counterparty_nullifier != b.nullifier or rb.counterparty_nullifier != a.nullifier:
+            raise Refused(Reason.COUNTERPARTY_MISMATCH, "each leg must name the other leg's nullifier as its counterparty")
+        if any(x + y for x, y in zip(a.collateral_delta, b.collateral_delta)):
+            raise Refused(Reason.DELTAS_DO_NOT_CANCEL, "the legs' deltas are not exactly opposite (value is not conserved)")
+        market = self.policy.markets[ra.market]
+        pair = {market.base, market.quote}
+        da = a.collateral_delta
+        if any(d for i, d in enumerate(da) if i not in pair) or da[market.base] * da[market.quote] >= 0:
+            raise Refused(Reason.NOT_A_TRADE, f"each leg must give one of {ra.market}'s assets and receive the other")
+
+    def _ledger_checks(self, conn, checked: list[Checked]):
+        for c in checked:
+            if c.spend:
+                age = self.ledger.anchor_age(conn, c.anchor)
+                if age is None or age >= self.policy.anchor_window:
+                    raise Refused(Reason.UNKNOWN_ANCHOR, "the anchor is not one of the venue's last "
+                                                         f"{self.policy.anchor_window} roots" + ("" if age is None else f" (it is {age} roots old)"))
+                if self.ledger.nullifier_seen(conn, c.nullifier):
+                    raise Refused(Reason.DOUBLE_SPEND, "the note was already spent (its nullifier is recorded)")
+            req = c.request
+            if req.kind == "deposit":
+                transfer = self.ledger.transfer(conn, req.reference)
+                if transfer is None:
+                    raise Refused(Reason.UNKNOWN_TRANSFER, f"no transfer {req.reference} is registered")
+                if self.ledger.reference_used(conn, "deposit", req.reference):
+                    raise Refused(Reason.TRANSFER_USED, f"transfer {req.reference} was already credited")
+                i = self.policy.assets.index(transfer[0])
+                expected = tuple(transfer[1] if j == i else 0 for j in range(len(self.policy.assets)))
+                if c.collateral_delta != expected:
+                    raise Refused(Reason.DEPOSIT_MISMATCH, f"transfer {req.reference} is {format_fixed(transfer[1])} "
+                                                           f"{transfer[0]}; the proof credits something else")
+            if req.kind == "withdraw" and self.ledger.reference_used(conn, "withdraw", req.reference):
+                raise Refused(Reason.REFERENCE_USED, f"withdrawal id {req.reference} was already used")
+        return self.ledger.tree(conn)
+
+    def _apply(self, conn, tree, checked: list[Checked]) -> list[int]:
+        seqs = []
+        for c in checked:
+            req = c.request
+            position = tree.size
+            tree.append(c.new_commitment)
+            seqs.append(self.ledger.insert_transition(
+                conn, kind=req.kind, market=req.market, reference=req.reference, expiry=req.expiry,
+                counterparty_nullifier=req.counterparty_nullifier, destination=req.destination, receipt_hash=req.receipt_hash,
+                nullifier=c.nullifier if c.spend else None, anchor=c.anchor, new_commitment=c.new_commitment,
+                position=position, proof=dict(req.proof_file)))
+        self.ledger.publish_root(conn, tree)
+        return seqs
+
+
+@dataclass
+class AuditReport:
+    """What :func:`audit_ledger` found: counts and every problem (empty when the ledger is sound)."""
+
+    transitions: int = 0
+    settlements: int = 0
+    roots: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "transitions": self.transitions, "settlements": self.settlements,
+                "roots": self.roots, "problems": self.problems}
+
+
+def audit_ledger(ledger: VenueLedger, policy: VenuePolicy, vk: VerifyingKey, *, backend: str | None = None) -> AuditReport:
+    """Replay the whole ledger offline: re-verify every proof, recompute every root.
+
+    Checks per transition: the stored proof verifies under ``vk`` for its stored
+    public inputs; its context is the one recomputed from the stored kind,
+    market, reference, expiry, counterparty and destination; its nullifier,
+    anchor and new commitment are the columns; the anchor had been published
+    (within the window) before it; deposits match their registered transfer,
+    deltas have the form of their kind, haircuts and ratio are the policy's.
+    Per settlement: two trade legs with the same id naming each other, deltas
+    that cancel. Per root: the tree rebuilt from the new commitments in order
+    has exactly that root. Prices are the stored public inputs (the feed's
+    history is not in the ledger). O(n) verifications and O(n) hashes.
+    """
+    report = AuditReport()
+    ValidTransition(**policy.circuit_params).check_key(vk, "the venue's verification key")
+    names = list(vk.public_names)
+    roots = ledger.query("SELECT seq, root, size FROM roots ORDER BY seq")
+    report.roots = len(roots)
+    tree = NoteTree(depth=ledger.depth)
+    published: dict[int, int] = {}
+    root_iter = iter(roots)
+    pending = next(root_iter, None)
+
+    def catch_up_roots() -> None:
+        nonlocal pending
+        while pending is not None and pending[2] <= tree.size:
+            if pending[2] == tree.size:
+                if str(tree.root()) != pending[1]:
+                    report.problems.append(f"root {pending[0]}: recomputed {tree.root()} but the ledger published {pending[1]}")
+                published[int(pending[1])] = pending[0]
+            pending = next(root_iter, None)
+
+    catch_up_roots()
+    deltas: dict[int, tuple[int, ...]] = {}
+    transfers = {r[0]: (r[1], r[2]) for r in ledger.query("SELECT reference, asset, amount FROM transfers")}
+    seen_nf: set[str] = set()
+    for row in ledger.transitions():
+        report.transitions += 1
+        at = f"transition {row['seq']} ({row['kind']} {row['reference']})"
+        try:
+            proof, public = proof_from_dict(json.loads(row["proof"]), at)
+            if not verify(vk, [public[n] for n in names], proof, backend=backend):
+                report.problems.append(f"{at}: the proof does not verify")
+            context = transition_context(KINDS[row["kind"]], row["market"], row["reference"], row["expiry"],
+                                         int(row["counterparty_nullifier"]), row["destination"], int(row["receipt_hash"]))
+            if public["context"] != context:
+                report.problems.append(f"{at}: the proof's context is not the recorded one")
+            spend = public["spend"] == 1
+            if row["nullifier"] != (str(public["nullifier"]) if spend else None):
+                report.problems.append(f"{at}: the recorded nullifier is not the proof's")
+            if spend:
+                if row["nullifier"] in seen_nf:
+                    report.problems.append(f"{at}: nullifier spent twice")
+                seen_nf.add(row["nullifier"])
+                latest = max(published.values())
+                if public["anchor"] not in published or latest - published[public["anchor"]] >= policy.anchor_window:
+                    report.problems.append(f"{at}: the anchor was not a recent published root")
+            if str(public["new_commitment"]) != row["new_commitment"] or row["position"] != tree.size:
+                report.problems.append(f"{at}: the recorded new note is not the proof's or not at the next position")
+            if public["min_ratio_bps"] != policy.min_ratio_bps or any(
+                    public[f"haircut_bps[{i}]"] != h for i, h in enumerate(policy.haircut_bps)):
+                report.problems.append(f"{at}: haircuts or ratio are not the policy's")
+            d = tuple(field_to_signed(public[f"collateral_delta[{i}]"]) for i in range(len(policy.assets)))
+            deltas[row["seq"]] = d
+            if row["kind"] == "deposit":
+                asset, amount = transfers.get(row["reference"], (None, 0))
+                if asset is None or d != tuple(amount if a == asset else 0 for a in policy.assets):
+                    report.problems.append(f"{at}: does not credit its registered transfer")
+            elif row["kind"] == "withdraw" and (sum(1 for x in d if x) != 1 or min(d) >= 0):
+                report.problems.append(f"{at}: not a single-asset payout")
+            tree.append(public["new_commitment"])
+        except (MalformedInput, KeyError, ValueError) as exc:
+            report.problems.append(f"{at}: unreadable ({exc})")
+            tree.append(int(row["new_commitment"]))
+        catch_up_roots()
+    if pending is not None:
+        report.problems.append(f"root {pending[0]} covers {pending[2]} notes; the transitions hold {tree.size}")
+    orphans = ledger.query("SELECT seq FROM transitions WHERE kind = 'trade' AND seq NOT IN "
+                           "(SELECT leg_a FROM settlements UNION SELECT leg_b FROM settlements)")
+    for (seq,) in orphans:
+        report.problems.append(f"transition {seq}: a trade leg outside any settlement")
+    for sid, leg_a, leg_b, nf_a, nf_b in ledger.query("SELECT settlement_id, leg_a, leg_b, nullifier_a, nullifier_b FROM settlements"):
+        report.settlements += 1
+        legs = ledger.query("SELECT seq, kind, reference, nullifier, counterparty_nullifier FROM transitions WHERE seq IN (?, ?)", (leg_a, leg_b))
+        by_seq = {r[0]: r for r in legs}
+        if set(by_seq) != {leg_a, leg_b} or any(r[1] != "trade" or r[2] != sid for r in legs):
+            report.problems.append(f"settlement {sid}: legs are not two trade transitions with its id")
+            continue
+        a, b = by_seq[leg_a], by_seq[leg_b]
+        if (a[3], b[3]) != (nf_a, nf_b) or a[4] != b[3] or b[4] != a[3]:
+            report.problems.append(f"settlement {sid}: legs do not name each other's nullifiers")
+        if any(x + y for x, y in zip(deltas.get(leg_a, ()), deltas.get(leg_b, ()))):
+            report.problems.append(f"settlement {sid}: deltas do not cancel")
+    return report
+
+
+VERIFYING_KEY_FILE = "verification_key.json"
+PROVING_KEY_FILE = "proving_key.bin"
+
+
+def load_venue_key(keys_dir: str | os.PathLike, policy: VenuePolicy) -> VerifyingKey:
+    """The venue's ``valid_transition`` verification key from ``keys_dir`` (the one place keys are loaded).
+
+    Layout: KEYS/verification_key.json (and proving_key.bin for traders), as
+    written by ``zkproofs venue init``. Raises MalformedInput naming the file,
+    CircuitMismatch if the key is not for the policy's circuit.
+    """
+    path = Path(keys_dir) / VERIFYING_KEY_FILE
+    try:
+        vk = vk_from_json(path.read_bytes(), str(path))
+    except OSError as exc:
+        raise MalformedInput(f"{path}: {exc.strerror}") from None
+    ValidTransition(**policy.circuit_params).check_key(vk, str(path))
+    return vk
+
+
+def open_venue(policy_path: str | os.PathLike, keys_dir: str | os.PathLike, db: str | os.PathLike, *,
+               backend: str | None = None) -> Venue:
+    """The venue ``zkproofs serve`` and ``zkproofs venue`` run: policy, key, the policy's JSON price feed, ledger."""
+    policy = load_venue_policy(policy_path)
+    if policy.price_feed is None:
+        raise MalformedInput(f"{policy_path}: venue.price_feed is not set (the venue needs a price feed)")
+    vk = load_venue_key(keys_dir, policy)
+    return Venue(policy, vk, VenueLedger(db, depth=policy.tree_depth), JsonFilePriceFeed(policy.price_feed), backend=backend)

@@ -1,0 +1,280 @@
+"""The escrow venue's ledger: notes, nullifiers, anchors, transfers, withdrawals and settlements in SQLite.
+
+Tables (every one append-only: triggers refuse UPDATE and DELETE):
+
+* ``transfers``: incoming transfers the operator registered from custody (reference, asset, amount);
+* ``transitions``: every accepted state change, with what an auditor needs to
+  re-verify it offline: kind, market, reference, expiry, counterparty nullifier,
+  destination, the owner's receipt hash, nullifier (NULL for a first deposit), anchor, the new note
+  commitment and its tree position, the proof file (JSON, public inputs
+  included) and the unix time. A partial unique index makes each nullifier
+  appear once (the nullifier set) and each deposit or withdrawal reference once;
+* ``tree_nodes``: the complete nodes of the note commitment tree (level, index -> 32-byte hash);
+* ``roots``: every root the tree reached (an anchor), numbered; the genesis root is seq 0;
+* ``settlements``: settlement id -> its two legs (transition seqs) and both nullifiers.
+
+Writers take the write lock first (``BEGIN IMMEDIATE``), so concurrent threads
+and processes serialise and the uniqueness checks and inserts of one change
+happen in one transaction: either all of a settlement is stored or none of it.
+WAL journal with ``synchronous = FULL``: a committed change survives ``kill -9``
+and power loss (SQLite, "Write-Ahead Logging", https://sqlite.org/wal.html).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Sequence
+
+from zkproofs.settlement.note_tree import NoteTree
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS transfers (
+    reference     TEXT PRIMARY KEY,
+    asset         TEXT NOT NULL,
+    amount        INTEGER NOT NULL CHECK (amount > 0),
+    registered_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS transitions (
+    seq                    INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind                   TEXT NOT NULL CHECK (kind IN ('deposit', 'withdraw', 'trade')),
+    market                 TEXT NOT NULL,
+    reference              TEXT NOT NULL,
+    expiry                 INTEGER NOT NULL,
+    counterparty_nullifier TEXT NOT NULL,
+    destination            TEXT NOT NULL,
+    receipt_hash           TEXT NOT NULL,
+    nullifier              TEXT,
+    anchor                 TEXT NOT NULL,
+    new_commitment         TEXT NOT NULL,
+    position               INTEGER NOT NULL UNIQUE,
+    proof                  TEXT NOT NULL,
+    received_at            REAL NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS nullifier_set ON transitions (nullifier) WHERE nullifier IS NOT NULL;
+CREATE UNIQUE INDEX IF NOT EXISTS one_use_per_reference ON transitions (kind, reference) WHERE kind IN ('deposit', 'withdraw');
+CREATE TABLE IF NOT EXISTS tree_nodes (
+    level INTEGER NOT NULL,
+    idx   INTEGER NOT NULL,
+    hash  BLOB NOT NULL,
+    PRIMARY KEY (level, idx)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS roots (
+    seq        INTEGER PRIMARY KEY,
+    root       TEXT NOT NULL,
+    size       INTEGER NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS roots_by_value ON roots (root);
+CREATE TABLE IF NOT EXISTS settlements (
+    settlement_id TEXT PRIMARY KEY,
+    market        TEXT NOT NULL,
+    leg_a         INTEGER NOT NULL REFERENCES transitions (seq),
+    leg_b         INTEGER NOT NULL REFERENCES transitions (seq),
+    nullifier_a   TEXT NOT NULL,
+    nullifier_b   TEXT NOT NULL,
+    settled_at    REAL NOT NULL
+);
+"""
+APPEND_ONLY = ("transfers", "transitions", "tree_nodes", "roots", "settlements")
+
+
+class SqliteNodeStore:
+    """The :class:`~zkproofs.settlement.note_tree.NodeStore` of ``tree_nodes`` on one connection."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+
+    def get(self, level: int, index: int) -> int | None:
+        row = self.conn.execute("SELECT hash FROM tree_nodes WHERE level = ? AND idx = ?", (level, index)).fetchone()
+        return None if row is None else int.from_bytes(row[0], "big")
+
+    def put_many(self, nodes: Sequence[tuple[int, int, int]]) -> None:
+        self.conn.executemany(
+            "INSERT INTO tree_nodes (level, idx, hash) VALUES (?, ?, ?)",
+            [(level, idx, value.to_bytes(32, "big")) for level, idx, value in nodes],
+        )
+
+
+class VenueLedger:
+    """The venue database at ``path`` (created if missing) for a tree of ``depth``. Thread-safe; one connection per thread.
+
+    A database made for another tree depth is refused (ValueError): its roots
+    would not be this tree's. ``clock`` gives unix seconds for the time columns.
+    """
+
+    def __init__(self, path: str | os.PathLike, *, depth: int, busy_timeout_seconds: float = 30.0, clock=time.time):
+        self.path = Path(path)
+        self.depth = depth
+        self.clock = clock
+        self._timeout = busy_timeout_seconds
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._all_lock = threading.Lock()
+        conn = self._conn()
+        conn.execute("PRAGMA journal_mode = WAL")
+        with self.write() as c:
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    c.execute(statement)
+            for table in APPEND_ONLY:
+                for op in ("UPDATE", "DELETE"):
+                    c.execute(
+                        f"CREATE TRIGGER IF NOT EXISTS {table}_no_{op.lower()} BEFORE {op} ON {table} "
+                        f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
+                    )
+            row = c.execute("SELECT value FROM meta WHERE key = 'tree_depth'").fetchone()
+            if row is None:
+                c.execute("INSERT INTO meta (key, value) VALUES ('tree_depth', ?)", (str(depth),))
+                tree = NoteTree(SqliteNodeStore(c), 0, depth)
+                c.execute("INSERT INTO roots (seq, root, size, created_at) VALUES (0, ?, 0, ?)", (str(tree.root()), self.clock()))
+            elif int(row[0]) != depth:
+                raise ValueError(f"{self.path}: the ledger's note tree has depth {row[0]}, the policy says {depth}")
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA synchronous = FULL")
+            self._local.conn = conn
+            with self._all_lock:
+                self._all.append(conn)
+        return conn
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (``BEGIN IMMEDIATE``: the write lock before any read); rolled back on any error."""
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """One consistent read snapshot."""
+        conn = self._conn()
+        conn.execute("BEGIN")
+        try:
+            yield conn
+        finally:
+            conn.execute("COMMIT")
+
+    # tree and anchors -------------------------------------------------------------
+    def tree(self, conn: sqlite3.Connection) -> NoteTree:
+        """The note tree as of ``conn``'s transaction (no hashing: it reads the stored frontier)."""
+        return NoteTree(SqliteNodeStore(conn), self.latest_root(conn)[2], self.depth)
+
+    @staticmethod
+    def latest_root(conn: sqlite3.Connection) -> tuple[int, int, int]:
+        """(seq, root, size) of the newest published root."""
+        seq, root, size = conn.execute("SELECT seq, root, size FROM roots ORDER BY seq DESC LIMIT 1").fetchone()
+        return seq, int(root), size
+
+    @staticmethod
+    def anchor_age(conn: sqlite3.Connection, root: int) -> int | None:
+        """How many roots were published after ``root`` (0: the current root), or None if never published."""
+        row = conn.execute("SELECT MAX(seq) FROM roots WHERE root = ?", (str(root),)).fetchone()
+        if row[0] is None:
+            return None
+        latest = conn.execute("SELECT MAX(seq) FROM roots").fetchone()[0]
+        return latest - row[0]
+
+    def publish_root(self, conn: sqlite3.Connection, tree: NoteTree) -> int:
+        """Record the tree's current root as the next anchor; returns the root."""
+        seq = self.latest_root(conn)[0] + 1
+        root = tree.root()
+        conn.execute("INSERT INTO roots (seq, root, size, created_at) VALUES (?, ?, ?, ?)", (seq, str(root), tree.size, self.clock()))
+        return root
+
+    def recent_roots(self, limit: int) -> list[dict]:
+        """The newest ``limit`` roots, newest first: {"seq", "root", "size", "created_at"}."""
+        rows = self._conn().execute("SELECT seq, root, size, created_at FROM roots ORDER BY seq DESC LIMIT ?", (limit,)).fetchall()
+        return [{"seq": r[0], "root": r[1], "size": r[2], "created_at": r[3]} for r in rows]
+
+    def membership_path(self, position: int):
+        """The membership path of the note at ``position`` against the current root: (path, root)."""
+        with self.read() as conn:
+            tree = self.tree(conn)
+            return tree.path(position), tree.root()
+
+    # transfers, transitions, settlements ---------------------------------------
+    def transfer(self, conn: sqlite3.Connection, reference: str) -> tuple[str, int] | None:
+        row = conn.execute("SELECT asset, amount FROM transfers WHERE reference = ?", (reference,)).fetchone()
+        return None if row is None else (row[0], row[1])
+
+    def add_transfer(self, conn: sqlite3.Connection, reference: str, asset: str, amount: int) -> None:
+        conn.execute("INSERT INTO transfers (reference, asset, amount, registered_at) VALUES (?, ?, ?, ?)",
+                     (reference, asset, amount, self.clock()))
+
+    @staticmethod
+    def nullifier_seen(conn: sqlite3.Connection, nullifier: int) -> bool:
+        return conn.execute("SELECT 1 FROM transitions WHERE nullifier = ?", (str(nullifier),)).fetchone() is not None
+
+    @staticmethod
+    def reference_used(conn: sqlite3.Connection, kind: str, reference: str) -> bool:
+        return conn.execute("SELECT 1 FROM transitions WHERE kind = ? AND reference = ?", (kind, reference)).fetchone() is not None
+
+    def insert_transition(self, conn: sqlite3.Connection, *, kind: str, market: str, reference: str, expiry: int,
+                          counterparty_nullifier: int, destination: str, receipt_hash: int, nullifier: int | None, anchor: int,
+                          new_commitment: int, position: int, proof: dict) -> int:
+        cur = conn.execute(
+            "INSERT INTO transitions (kind, market, reference, expiry, counterparty_nullifier, destination, receipt_hash,"
+            " nullifier, anchor, new_commitment, position, proof, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (kind, market, reference, expiry, str(counterparty_nullifier), destination, str(receipt_hash),
+             None if nullifier is None else str(nullifier), str(anchor), str(new_commitment), position,
+             json.dumps(proof, sort_keys=True, separators=(",", ":")), self.clock()),
+        )
+        return cur.lastrowid
+
+    def insert_settlement(self, conn: sqlite3.Connection, settlement_id: str, market: str, legs: tuple[int, int], nullifiers: tuple[int, int]) -> None:
+        conn.execute(
+            "INSERT INTO settlements (settlement_id, market, leg_a, leg_b, nullifier_a, nullifier_b, settled_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (settlement_id, market, legs[0], legs[1], str(nullifiers[0]), str(nullifiers[1]), self.clock()),
+        )
+
+    @staticmethod
+    def settlement(conn: sqlite3.Connection, settlement_id: str) -> dict | None:
+        row = conn.execute(
+            "SELECT s.settlement_id, s.market, s.nullifier_a, s.nullifier_b, s.settled_at, a.new_commitment, a.position,"
+            " b.new_commitment, b.position FROM settlements s JOIN transitions a ON a.seq = s.leg_a"
+            " JOIN transitions b ON b.seq = s.leg_b WHERE s.settlement_id = ?",
+            (settlement_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        return {
+            "settlement_id": row[0], "market": row[1], "status": "SETTLED", "settled_at": row[4],
+            "legs": [{"nullifier": row[2], "new_commitment": row[5], "position": row[6]},
+                     {"nullifier": row[3], "new_commitment": row[7], "position": row[8]}],
+        }
+
+    def transitions(self) -> Iterator[dict]:
+        """Every accepted transition, oldest first (for the audit), with the roots table alongside."""
+        conn = self._conn()
+        cols = ("seq", "kind", "market", "reference", "expiry", "counterparty_nullifier", "destination", "receipt_hash", "nullifier",
+                "anchor", "new_commitment", "position", "proof", "received_at")
+        for row in conn.execute(f"SELECT {', '.join(cols)} FROM transitions ORDER BY seq"):
+            yield dict(zip(cols, row))
+
+    def query(self, sql: str, params: Sequence = ()) -> list[tuple]:
+        """A read-only query for reports and the audit."""
+        return self._conn().execute(sql, params).fetchall()
+
+    def close(self) -> None:
+        """Close every connection this ledger opened."""
+        with self._all_lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+        self._local = threading.local()
