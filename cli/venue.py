@@ -40,11 +40,12 @@ def venue() -> None:
 @venue.command("init")
 @policy_option
 @keys_option
-@click.option("--generated-by", default="zkproofs venue init", show_default=True, help="Who runs setup (recorded in the keys).")
+@click.option("--party", required=True, metavar="NAME",
+              help="Who runs this setup (the venue), recorded in the key as 'single-party setup by NAME': NAME could forge proofs.")
 @json_option
 @backend_option
 @reports_errors
-def init_cmd(policy_path: str, keys_dir: str, generated_by: str, as_json: bool, backend: str | None) -> None:
+def init_cmd(policy_path: str, keys_dir: str, party: str, as_json: bool, backend: str | None) -> None:
     """Generate the venue's valid_transition keys for the policy's assets and tree depth.
 
     The venue runs setup (whoever holds its randomness could forge proofs; it
@@ -52,7 +53,7 @@ def init_cmd(policy_path: str, keys_dir: str, generated_by: str, as_json: bool, 
     """
     policy = load_venue_policy(policy_path)
     circuit = ValidTransition(**policy.circuit_params)
-    pk = setup(circuit, backend=backend, generated_by=generated_by)
+    pk = setup(circuit, backend=backend, party=party)
     out = Path(keys_dir)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(out / PROVING_KEY_FILE, pk_to_bytes(pk))

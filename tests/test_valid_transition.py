@@ -202,7 +202,7 @@ def test_four_asset_depth_32_trade_leg_satisfies():
 
 @pytest.fixture(scope="module")
 def key():
-    return setup(ValidTransition(assets=ASSETS, depth=DEPTH), backend="arkworks")
+    return setup(ValidTransition(assets=ASSETS, depth=DEPTH), backend="arkworks", party="test venue")
 
 
 def test_proof_verifies_only_for_its_own_public_inputs(key):

@@ -20,7 +20,7 @@ from zkproofs.settlement.venue_ledger import VenueLedger
 
 @pytest.fixture(scope="module")
 def pk():
-    return setup(ValidTransition(**POLICY.circuit_params), backend="arkworks")
+    return setup(ValidTransition(**POLICY.circuit_params), backend="arkworks", party="test venue")
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ def test_policy_fixture_loads():
 
 def test_init_register_and_audit(tmp_path):
     keys, db = str(tmp_path / "keys"), str(tmp_path / "venue.db")
-    result = run("venue", "init", "--policy", POLICY, "--keys", keys, "--json", "--backend", "arkworks")
+    result = run("venue", "init", "--policy", POLICY, "--keys", keys, "--party", "test venue", "--json", "--backend", "arkworks")
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["params"] == {"assets": 3, "depth": 6}
     assert {p.name for p in Path(keys).iterdir()} == {"proving_key.bin", "verification_key.json"}

@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="module")
 def stream(tmp_path_factory):
     """A deterministic stream (transfers, deposits, then PAIRS settlements), generated against a scratch venue."""
-    pk = setup(ValidTransition(**POLICY.circuit_params), backend="arkworks")
+    pk = setup(ValidTransition(**POLICY.circuit_params), backend="arkworks", party="test venue")
     folder = tmp_path_factory.mktemp("stream")
     ledger = VenueLedger(folder / "scratch.db", depth=POLICY.tree_depth, clock=lambda: NOW)
     venue = Venue(POLICY, pk.vk, ledger, feed(), clock=lambda: NOW, backend="arkworks")

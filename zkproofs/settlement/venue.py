@@ -32,6 +32,7 @@ from zkproofs.field import decode_scalar
 from zkproofs.groth16 import verify
 from zkproofs.groth16.keys import Proof, VerifyingKey
 from zkproofs.groth16.serialize import proof_from_dict, vk_from_json
+from zkproofs.groth16.trust import check_key
 from zkproofs.settlement.note_tree import NoteTree
 from zkproofs.settlement.prices import JsonFilePriceFeed, PriceFeed, PriceUnavailable
 from zkproofs.settlement.transition import Kind, NAME_PATTERN, field_to_signed, receipt_hash, transition_context
@@ -213,7 +214,7 @@ class Venue:
 
     def __init__(self, policy: VenuePolicy, vk: VerifyingKey, ledger: VenueLedger, price_feed: PriceFeed, *,
                  clock: Callable[[], float] = time.time, backend: str | None = None):
-        ValidTransition(**policy.circuit_params).check_key(vk, "the venue's verification key")
+        check_key(ValidTransition(**policy.circuit_params), vk, "the venue's verification key")
         if ledger.depth != policy.tree_depth:
             raise ValueError("the ledger's tree depth is not the policy's")
         self.policy, self.vk, self.ledger, self.price_feed = policy, vk, ledger, price_feed
@@ -451,7 +452,7 @@ def audit_ledger(ledger: VenueLedger, policy: VenuePolicy, vk: VerifyingKey, *, 
     history is not in the ledger). O(n) verifications and O(n) hashes.
     """
     report = AuditReport()
-    ValidTransition(**policy.circuit_params).check_key(vk, "the venue's verification key")
+    check_key(ValidTransition(**policy.circuit_params), vk, "the venue's verification key")
     names = list(vk.public_names)
     roots = ledger.query("SELECT seq, root, size FROM roots ORDER BY seq")
     report.roots = len(roots)
@@ -549,7 +550,7 @@ def load_venue_key(keys_dir: str | os.PathLike, policy: VenuePolicy) -> Verifyin
         vk = vk_from_json(path.read_bytes(), str(path))
     except OSError as exc:
         raise MalformedInput(f"{path}: {exc.strerror}") from None
-    ValidTransition(**policy.circuit_params).check_key(vk, str(path))
+    check_key(ValidTransition(**policy.circuit_params), vk, str(path))
     return vk
 
 
