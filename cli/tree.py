@@ -68,9 +68,16 @@ def tree() -> None:
 @click.option("--decimals", "decimals", multiple=True, metavar="SYMBOL=N", help="Decimals of an asset (csv format; repeatable).")
 @click.option("--reuse-secret", is_flag=True, help="Reuse the tree secret of an existing --db (same input, same root).")
 @click.option("--workers", type=click.IntRange(1, 64), help="Hashing processes [default: all cores].")
+@click.option(
+    "--height",
+    type=click.IntRange(1, 64),
+    help="Fixed tree height H that hides the number of accounts (DAPOL+): accounts at secret random "
+    "leaves of 2^H, padding siblings on their paths; root and proofs reveal H only [default: "
+    "the smallest complete tree, whose depth tells N within a factor of two].",
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable summary.")
 @reports_errors
-def build_cmd(accounts: str, db_path: str, root_out: str | None, fmt: str | None, decimals: tuple[str, ...], reuse_secret: bool, workers: int | None, as_json: bool) -> None:
+def build_cmd(accounts: str, db_path: str, root_out: str | None, fmt: str | None, decimals: tuple[str, ...], reuse_secret: bool, workers: int | None, height: int | None, as_json: bool) -> None:
     """Build the tree of ACCOUNTS into --db and write the published root.
 
     Nothing is written when the input is bad (exit 2, naming file, line and column).
@@ -92,7 +99,7 @@ def build_cmd(accounts: str, db_path: str, root_out: str | None, fmt: str | None
     staging = Path(db_path).with_name(f".{Path(db_path).name}.staging")
     try:
         with _progress("hashing", not as_json) as progress:
-            summary = build_tree(account_set, staging, secret=secret, progress=progress, workers=workers)
+            summary = build_tree(account_set, staging, secret=secret, progress=progress, workers=workers, height=height)
         with TreeStore(staging) as store:
             root = published_root(store)
         atomic_write_text(root_path, root_to_json(root))
@@ -113,7 +120,8 @@ def build_cmd(accounts: str, db_path: str, root_out: str | None, fmt: str | None
         )
         emit_json(doc)
         return
-    click.echo(f"tree of {summary.account_count} accounts ({summary.leaf_count} leaves, depth {summary.depth}) in {elapsed:.2f} s")
+    shape = f"fixed height {summary.depth}" if height else f"{summary.leaf_count} leaves, depth {summary.depth}"
+    click.echo(f"tree of {summary.account_count} accounts ({shape}) in {elapsed:.2f} s")
     click.echo(f"  root hash: {summary.root_hash}")
     for asset, equity, debt in zip(summary.assets, summary.equity_totals, summary.debt_totals):
         click.echo(

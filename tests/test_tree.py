@@ -38,6 +38,7 @@ from zkproofs.tree.hashing import (
     node_hash,
     node_inputs,
     pad_id_field,
+    pad_node_hash,
     pad_salt,
     user_commitment,
 )
@@ -420,3 +421,107 @@ def test_random_trees_include_everyone_with_exact_totals(tmp_path_factory, rows)
     with TreeStore(db) as store:
         root = published_root(store)
         assert all(verify_inclusion(make_inclusion_proof(store, a.id), root) for a in accounts.accounts)
+
+
+# fixed-height trees (DAPOL+ NDM-SMT) ----------------------------------------------------
+def _fixed(tmp_path, accounts, height=8, name="f.db", secret=SECRET):
+    db = tmp_path / name
+    summary = build_tree(accounts, db, secret=secret, height=height)
+    return db, summary
+
+
+def _shape(doc):
+    """Everything about a proof's form but its values: keys, path length, sums per level."""
+    return (tuple(sorted(doc)), len(doc["path"]), tuple((len(p["equities"]), len(p["debts"])) for p in doc["path"]))
+
+
+def test_fixed_height_proofs_have_one_shape_whatever_the_number_of_accounts(tmp_path):
+    shapes, roots = set(), set()
+    for n in (1, 3, 20):
+        accounts = account_set(n)
+        db, summary = _fixed(tmp_path, accounts, name=f"f{n}.db")
+        assert (summary.depth, summary.leaf_count) == (8, 256)
+        with TreeStore(db) as store:
+            root = published_root(store)
+            for a in accounts.accounts:
+                proof = make_inclusion_proof(store, a.id)
+                assert inclusion_failure(proof, root) is None
+                shapes.add(_shape(proof_to_dict(proof)))
+        doc = root_to_dict(root)
+        roots.add((doc["depth"], tuple(sorted(doc))))
+        assert (root.equity_totals, root.debt_totals) == accounts.totals()
+    assert len(shapes) == 1 and len(roots) == 1
+
+
+def test_fixed_height_padding_nodes_look_like_real_zero_sum_nodes(tmp_path):
+    accounts = AccountSet(ASSETS, (Account("zero", (0, 0), (0, 0)), Account("rich", (5, 6), (1, 0))))
+    db, _ = _fixed(tmp_path, accounts, height=10)
+    with TreeStore(db) as store:
+        zero, rich = store.account("zero").leaf_index, store.account("rich").leaf_index
+        assert zero >> 1 != rich >> 1  # not siblings (true for this secret)
+        real_zero_leaf = store.node(0, zero)
+        pad = store.node(0, rich ^ 1)
+        assert real_zero_leaf[1] == pad[1] == (0, 0, 0, 0)
+        assert 0 <= pad[0] < R and 0 <= real_zero_leaf[0] < R
+        assert pad[0] == pad_node_hash(SECRET, 0, rich ^ 1) != pad_node_hash(bytes(32), 0, rich ^ 1)
+        # every sibling on rich's path off zero's path is a padding node of its height
+        for k in range(1, 10):
+            sibling = (rich >> k) ^ 1
+            if sibling != zero >> k:
+                assert store.node(k, sibling) == (pad_node_hash(SECRET, k, sibling), (0, 0, 0, 0))
+        # records all have one size: a padding node and a real one are the same bytes long
+        assert {len(data) % store.codec.size for _, _, _, data in store.rows()} == {0}
+
+
+def test_fixed_height_materialises_o_n_h_nodes(tmp_path):
+    accounts = account_set(3)
+    db, _ = _fixed(tmp_path, accounts, height=40)
+    with TreeStore(db) as store:
+        # per level at most 2N materialised nodes (N paths and their siblings), the root alone on top
+        assert 41 <= store.count_nodes() <= 2 * 3 * 40 + 1
+        assert store.fixed_height == 40
+
+
+def test_fixed_height_collisions_move_to_a_fresh_leaf(tmp_path, monkeypatch):
+    monkeypatch.setattr(build_module, "position_candidate", lambda secret, account_id, attempt, height: attempt % (1 << height))
+    accounts = account_set(4)
+    db, _ = _fixed(tmp_path, accounts, height=2)  # every account first asks for leaf 0: a full tree of 4
+    with TreeStore(db) as store:
+        assert sorted(store.leaf_indices().values()) == [0, 1, 2, 3]
+        root = published_root(store)
+        assert all(verify_inclusion(make_inclusion_proof(store, a.id), root) for a in accounts.accounts)
+
+
+def test_fixed_height_is_independent_of_input_order(tmp_path):
+    accounts = account_set(6)
+    reordered = dataclasses.replace(accounts, accounts=tuple(reversed(accounts.accounts)))
+    assert _fixed(tmp_path, accounts, name="a.db")[1].root_hash == _fixed(tmp_path, reordered, name="b.db")[1].root_hash
+
+
+@pytest.mark.parametrize("n,height,message", [(5, 2, "do not fit"), (1, 0, "height"), (1, 65, "height")])
+def test_fixed_height_refuses_impossible_trees(tmp_path, n, height, message):
+    with pytest.raises(TreeError, match=message):
+        build_tree(account_set(n), tmp_path / "t.db", secret=SECRET, height=height)
+    assert not (tmp_path / "t.db").exists()
+
+
+def test_fixed_height_parallel_build_equals_sequential(tmp_path, monkeypatch):
+    accounts = account_set(12)
+    _, sequential = _fixed(tmp_path, accounts, name="s.db", height=6)
+    monkeypatch.setattr(build_module, "PARALLEL_THRESHOLD", 4)
+    summary = build_tree(accounts, tmp_path / "p.db", secret=SECRET, height=6, workers=2)
+    assert summary.root_hash == sequential.root_hash
+    with TreeStore(tmp_path / "s.db") as s, TreeStore(tmp_path / "p.db") as p:
+        assert list(s.rows()) == list(p.rows())
+
+
+def test_fixed_height_audit_recomputes_and_detects_an_edited_node(tmp_path):
+    accounts = account_set(5)
+    db, _ = _fixed(tmp_path, accounts)
+    with TreeStore(db) as store:
+        root = published_root(store)
+    assert audit_tree(db, root).verdict == "unknown"
+    # a node (real or padding) given another sum
+    forged = _tampered_copy(db, tmp_path, "UPDATE nodes SET data = substr(data, 1, 40) || x'01' || substr(data, 42) WHERE height = 3 AND chunk = (SELECT MIN(chunk) FROM nodes WHERE height = 3)")
+    report = audit_tree(forged, root)
+    assert report.verdict == "insolvent" and not {c.name: c.ok for c in report.checks}["recompute"]

@@ -99,6 +99,19 @@ def test_plain_prove_and_verify(built, tmp_path):
     assert "mallory" in run("tree", "prove", "mallory", "--db", folder / "l.db", "--out", tmp_path / "m.json", code=2).stderr
 
 
+def test_fixed_height_build_prove_verify_and_audit(tmp_path):
+    summary = json.loads(run("tree", "build", FIXTURES / "accounts_6.csv", "--db", tmp_path / "f.db", "--height", "12", "--json").output)
+    assert summary["depth"] == 12 and summary["accounts"] == 6
+    root = json.loads((tmp_path / "f.root.json").read_text())
+    assert root["depth"] == 12 and root["totals"]["BTC"]["equity_units"] == "3.75000001"
+    run("tree", "prove", "carol", "--db", tmp_path / "f.db", "--out", tmp_path / "p.json")
+    assert len(json.loads((tmp_path / "p.json").read_text())["path"]) == 12
+    assert "included" in run("tree", "verify", tmp_path / "p.json", "--root", tmp_path / "f.root.json").output
+    assert "verdict: unknown" in run("audit", "--db", tmp_path / "f.db", "--root", tmp_path / "f.root.json").output
+    assert "fixed height 12" in run("tree", "build", FIXTURES / "accounts_6.csv", "--db", tmp_path / "g.db", "--height", "12").output
+    run("tree", "build", FIXTURES / "accounts_6.csv", "--db", tmp_path / "h.db", "--height", "0", code=2)
+
+
 def test_zk_prove_and_verify(built, tmp_path):
     folder, _ = built
     run("setup", "merkle_sum_inclusion", "--party", "tests", "--param", "depth=3", "--param", "assets=2", "--out", tmp_path / "keys")

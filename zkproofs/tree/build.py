@@ -14,7 +14,11 @@ Parent sums are left + right (full sums, Hu, Zhang, Guo 2019). Every leaf
 amount is checked < 2^64, so a sum at height k is < 2^(64 + k) by induction
 and needs no further check.
 
-Cost: N commitments (t = 3) and 2N - 1 tree hashes (t = 5) for N padded
+Fixed-height trees (``height`` H, DAPOL+'s NDM-SMT, Ji and Chalkias 2021):
+accounts at secret-keyed random leaves of 2^H, only their paths hashed, the
+siblings off those paths secret-derived padding nodes (:func:`hash_fixed_height`).
+
+Cost (complete tree): N commitments (t = 3) and 2N - 1 tree hashes (t = 5) for N padded
 leaves, 4 permutations per user at 4 assets and depth <= 20 (5 deeper; the
 layout is in :mod:`zkproofs.tree.hashing`), spread over ``workers`` processes.
 Memory: the accounts, their order (N keys) and, per worker, one subtree;
@@ -29,7 +33,7 @@ from collections import deque
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from operator import add
-from typing import Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from zkproofs.accounts.model import Account, AccountSet, Asset
 from zkproofs.tree.hashing import (
@@ -45,10 +49,12 @@ from zkproofs.tree.hashing import (
     node_hashes,
     order_key,
     pad_id_field,
+    pad_node_hash,
     pad_salt,
+    position_candidate,
     user_salt,
 )
-from zkproofs.tree.store import FORMAT_VERSION, ChunkWriter, NodeCodec, atomic_database
+from zkproofs.tree.store import CHUNK, CHUNK_BITS, FORMAT_VERSION, ChunkWriter, NodeCodec, atomic_database
 
 Progress = Callable[[int, int], None]
 """progress(hashes done, hashes in total), called after each subtree."""
@@ -99,6 +105,57 @@ def check_account(account: Account, num_assets: int, where: str = "account") -> 
     check_sums((*account.equities, *account.debts), 0, f"{where} {account.id!r}")
 
 
+def _keyed_accounts(accounts: AccountSet, secret: bytes) -> list[tuple[bytes, int]]:
+    """[(order key, account index)] after checking the secret, assets, ids and amounts (TreeError)."""
+    if not isinstance(secret, bytes) or len(secret) != SECRET_BYTES:
+        raise TreeError(f"the tree secret must be {SECRET_BYTES} bytes")
+    n_assets = len(accounts.assets)
+    if n_assets < 1:
+        raise TreeError("an account set needs at least one asset")
+    if not accounts.accounts:
+        raise TreeError("cannot build a tree of zero accounts")
+    seen: set[str] = set()
+    entries: list[tuple[bytes, int]] = []
+    for i, account in enumerate(accounts.accounts):
+        if account.id in seen:
+            raise TreeError(f"duplicate account id {account.id!r}")
+        seen.add(account.id)
+        check_account(account, n_assets)
+        entries.append((order_key(secret, b"id/" + id_bytes(account.id)), i))
+    return entries
+
+
+def fixed_height_placement(accounts: AccountSet, secret: bytes, height: int) -> list[tuple[int, int]]:
+    """[(leaf index, account index)] by leaf index: the accounts' secret-keyed random leaves
+    in a tree of ``height`` (DAPOL+ NDM-SMT, Ji and Chalkias 2021, section 4).
+
+    Accounts are placed in the order of their secret order keys (so the result does
+    not depend on the input order), each at the first free candidate
+    :func:`~zkproofs.tree.hashing.position_candidate` (attempt 0, 1, ...): a
+    collision moves the later account to a fresh random leaf. Raises TreeError as
+    :func:`leaf_order`, or if 2^height < N or height is not in [1, 64].
+    Expected O(N) HMACs while N is well below 2^height (DAPOL+ asks for 2^H >> N).
+    """
+    if isinstance(height, bool) or not isinstance(height, int) or not 1 <= height <= MAX_DEPTH:
+        raise TreeError(f"height {height!r} is not in [1, {MAX_DEPTH}]")
+    entries = _keyed_accounts(accounts, secret)
+    if len(entries) > 1 << height:
+        raise TreeError(f"{len(entries)} accounts do not fit a tree of height {height} (2^{height} leaves)")
+    taken: set[int] = set()
+    placed: list[tuple[int, int]] = []
+    for _, i in sorted(entries):
+        account_id = accounts.accounts[i].id
+        attempt = 0
+        position = position_candidate(secret, account_id, attempt, height)
+        while position in taken:
+            attempt += 1
+            position = position_candidate(secret, account_id, attempt, height)
+        taken.add(position)
+        placed.append((position, i))
+    placed.sort()
+    return placed
+
+
 def leaf_order(accounts: AccountSet, secret: bytes) -> tuple[int, list[int]]:
     """(depth, order): ``order[i]`` is the account index (>= 0) at leaf i, or -1 - p for pad number p.
 
@@ -108,20 +165,8 @@ def leaf_order(accounts: AccountSet, secret: bytes) -> tuple[int, list[int]]:
     a wrong number of amounts or an amount outside [0, 2^64).
     O(N log N) plus 2^depth HMACs.
     """
-    if not isinstance(secret, bytes) or len(secret) != SECRET_BYTES:
-        raise TreeError(f"the tree secret must be {SECRET_BYTES} bytes")
-    n_assets = len(accounts.assets)
-    if n_assets < 1:
-        raise TreeError("an account set needs at least one asset")
     depth = depth_for(len(accounts.accounts))
-    seen: set[str] = set()
-    entries: list[tuple[bytes, int]] = []
-    for i, account in enumerate(accounts.accounts):
-        if account.id in seen:
-            raise TreeError(f"duplicate account id {account.id!r}")
-        seen.add(account.id)
-        check_account(account, n_assets)
-        entries.append((order_key(secret, b"id/" + id_bytes(account.id)), i))
+    entries = _keyed_accounts(accounts, secret)
     for pad in range((1 << depth) - len(accounts.accounts)):
         entries.append((order_key(secret, b"pad/" + str(pad).encode()), -1 - pad))
     entries.sort()
@@ -173,22 +218,39 @@ def _leaf_items(accounts: AccountSet, order: Sequence[int], start: int, stop: in
     return items
 
 
+@dataclass(frozen=True)
+class HashedTree:
+    """What :func:`hash_tree` computed: depth, leaf count (2^depth), where each account
+    sits ([(leaf index, account index)] by leaf index), root hash and sums."""
+
+    depth: int
+    leaf_count: int
+    placement: list[tuple[int, int]]
+    root_hash: int
+    root_sums: tuple[int, ...]
+
+
 def hash_tree(
     accounts: AccountSet,
     secret: bytes,
     sink: RowSink,
     *,
+    height: int | None = None,
     workers: int | None = None,
     progress: Progress | None = None,
-) -> tuple[int, list[int], int, tuple[int, ...]]:
+) -> HashedTree:
     """Hash the whole tree of ``accounts`` and hand every ``nodes`` row to ``sink``.
 
-    Returns (depth, order as :func:`leaf_order`, root hash, root sums). Subtrees
-    of up to 2^12 leaves go to a pool of ``workers`` processes (default: all
-    cores) when the tree has at least 2^12 leaves; the levels above them are
-    hashed here. Rows reach ``sink`` level-interleaved, each level in order.
-    Raises TreeError as :func:`leaf_order`.
+    ``height`` None: the complete tree of depth ceil(log2 N) (padding leaves,
+    keyed shuffle). Subtrees of up to 2^12 leaves go to a pool of ``workers``
+    processes (default: all cores) when the tree has at least 2^12 leaves; the
+    levels above them are hashed here. Rows reach ``sink`` level-interleaved,
+    each level in order. ``height`` H: the fixed-height tree of
+    :func:`hash_fixed_height`. Raises TreeError as :func:`leaf_order` and
+    :func:`fixed_height_placement`.
     """
+    if height is not None:
+        return hash_fixed_height(accounts, secret, height, sink, workers=workers, progress=progress)
     depth, order = leaf_order(accounts, secret)
     n_assets = len(accounts.assets)
     codec = NodeCodec(depth, n_assets)
@@ -232,7 +294,100 @@ def hash_tree(
         if progress is not None:
             progress(done, total)
     writer.finish()
-    return depth, order, hashes[0], sums[0]
+    placement = [(index, label) for index, label in enumerate(order) if label >= 0]
+    return HashedTree(depth, len(order), placement, hashes[0], sums[0])
+
+
+def hash_leaves(secret: bytes, items: Sequence[tuple[str, tuple[int, ...]]]) -> list[int]:
+    """Leaf hashes of (account id, sums): salts, commitments, one batched leaf hash. A pool task."""
+    keys = [(id_field(account_id), user_salt(secret, account_id)) for account_id, _ in items]
+    return leaf_hashes(list(zip(commitments(keys), [sums for _, sums in items])))
+
+
+def hash_nodes(depth: int, pairs: Sequence[tuple[int, tuple[int, ...], int, tuple[int, ...]]]) -> list[int]:
+    """:func:`~zkproofs.tree.hashing.node_hashes` of ``pairs`` (a pool task)."""
+    return node_hashes(pairs, depth)
+
+
+def _split(fn: Callable, first: Any, items: list, pool: Executor | None, workers: int) -> list:
+    """fn(first, chunk) over chunks of ``items`` (across ``pool`` when given), concatenated in order."""
+    if pool is None or len(items) < PARALLEL_THRESHOLD:
+        return fn(first, items)
+    size = max(1, min(1 << SUBTREE_BITS, -(-len(items) // (QUEUED_PER_WORKER * workers))))
+    chunks = [items[i : i + size] for i in range(0, len(items), size)]
+    return [x for part in pool.map(fn, [first] * len(chunks), chunks) for x in part]
+
+
+def _write_sparse_level(height: int, nodes: Sequence[tuple[int, int, tuple[int, ...]]], codec: NodeCodec, sink: RowSink) -> None:
+    """Rows of one level of materialised nodes [(idx, hash, sums)] sorted by idx."""
+    start = 0
+    while start < len(nodes):
+        chunk = nodes[start][0] >> CHUNK_BITS
+        stop = start
+        mask = 0
+        while stop < len(nodes) and nodes[stop][0] >> CHUNK_BITS == chunk:
+            mask |= 1 << (nodes[stop][0] & (CHUNK - 1))
+            stop += 1
+        part = nodes[start:stop]
+        sink(height, chunk, mask, codec.encode_many([h for _, h, _ in part], [s for _, _, s in part]))
+        start = stop
+
+
+def hash_fixed_height(
+    accounts: AccountSet,
+    secret: bytes,
+    height: int,
+    sink: RowSink,
+    *,
+    workers: int | None = None,
+    progress: Progress | None = None,
+) -> HashedTree:
+    """Hash the fixed-height tree of ``accounts`` (DAPOL+ NDM-SMT, Ji and Chalkias 2021).
+
+    Accounts sit at :func:`fixed_height_placement`; only the nodes on their paths
+    to the root are hashed, and every sibling off those paths is a padding node
+    (:func:`~zkproofs.tree.hashing.pad_node_hash`, zero sums) that looks like a
+    real node of a subtree of zero balances. The root and every inclusion proof
+    show the height and nothing about N. Rows go to ``sink`` level by level
+    (at most one level in memory). Cost: N leaves and at most N (H - log2 N + 1)
+    + N node hashes, so O(N H), not O(2^H); levels of 2^12 or more hashes are
+    spread over ``workers`` processes.
+    """
+    placement = fixed_height_placement(accounts, secret, height)
+    n_assets = len(accounts.assets)
+    codec = NodeCodec(height, n_assets)
+    zero = (0,) * (2 * n_assets)
+    workers = workers or os.cpu_count() or 1
+    total = len(placement) * (height + 1)
+    done = 0
+    items = []
+    for _, i in placement:
+        account = accounts.accounts[i]
+        items.append((account.id, (*account.equities, *account.debts)))
+    pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 and len(items) >= PARALLEL_THRESHOLD else None
+    try:
+        hashes = _split(hash_leaves, secret, items, pool, workers)
+        level = [(idx, h, sums) for (idx, _), h, (_, sums) in zip(placement, hashes, items)]
+        for k in range(height):
+            present = {idx for idx, _, _ in level}
+            nodes = list(level)
+            nodes += [(idx ^ 1, pad_node_hash(secret, k, idx ^ 1), zero) for idx, _, _ in level if idx ^ 1 not in present]
+            nodes.sort(key=lambda node: node[0])
+            _write_sparse_level(k, nodes, codec, sink)
+            pairs = [(nodes[j][1], nodes[j][2], nodes[j + 1][1], nodes[j + 1][2]) for j in range(0, len(nodes), 2)]
+            parents = _split(hash_nodes, height, pairs, pool, workers)
+            level = [(nodes[j][0] >> 1, h, tuple(map(add, nodes[j][2], nodes[j + 1][2]))) for j, h in zip(range(0, len(nodes), 2), parents)]
+            done += len(level)
+            if progress is not None:
+                progress(min(done + len(items), total), total)
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    _write_sparse_level(height, level, codec, sink)
+    if progress is not None:
+        progress(total, total)
+    (_, root_hash, root_sums), = level
+    return HashedTree(height, 1 << height, placement, root_hash, root_sums)
 
 
 def _run_pool(pool: Executor, tasks: Iterator[tuple], window: int, collect: Callable[[int, tuple], None]) -> None:
@@ -265,12 +420,15 @@ def build_tree(
     secret: bytes | None = None,
     progress: Progress | None = None,
     workers: int | None = None,
+    height: int | None = None,
 ) -> TreeSummary:
     """Build the tree of ``accounts`` into the SQLite file ``db_path`` (atomically replaced).
 
     ``secret`` (32 bytes) fixes salts, padding and leaf order: the same accounts
-    and secret give the same root; None draws a fresh one. Raises TreeError for
-    an unbuildable set (nothing is written then). Cost: see the module docstring.
+    and secret give the same root; None draws a fresh one. ``height`` None: the
+    complete tree of depth ceil(log2 N); H: the fixed-height tree that hides N
+    (:func:`hash_fixed_height`). Raises TreeError for an unbuildable set
+    (nothing is written then). Cost: see the module docstring.
     """
     secret = new_secret() if secret is None else secret
     n_assets = len(accounts.assets)
@@ -279,7 +437,7 @@ def build_tree(
         def sink(height: int, chunk: int, mask: int, data: bytes) -> None:
             conn.execute("INSERT INTO nodes(height, chunk, mask, data) VALUES (?, ?, ?, ?)", (height, chunk, mask, data))
 
-        depth, order, root_hash, root_sums = hash_tree(accounts, secret, sink, workers=workers, progress=progress)
+        tree = hash_tree(accounts, secret, sink, height=height, workers=workers, progress=progress)
         conn.executemany(
             "INSERT INTO assets(position, symbol, decimals) VALUES (?, ?, ?)",
             [(i, a.symbol, a.decimals) for i, a in enumerate(accounts.assets)],
@@ -288,27 +446,28 @@ def build_tree(
             "INSERT INTO accounts(id, leaf_index, equities, debts, collateral) VALUES (?, ?, ?, ?, ?)",
             (
                 (a.id, index, _json_ints(a.equities), _json_ints(a.debts), _json_ints(a.collateral))
-                for index, a in ((index, accounts.accounts[label]) for index, label in enumerate(order) if label >= 0)
+                for index, a in ((index, accounts.accounts[i]) for index, i in tree.placement)
             ),
         )
         created_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         meta = {
             "format_version": str(FORMAT_VERSION),
             "tree_secret": secret.hex(),
-            "depth": str(depth),
+            "depth": str(tree.depth),
+            "shape": "complete" if height is None else "fixed-height",
             "created_at": created_at,
             "source": accounts.source,
             "amount_bits": str(AMOUNT_BITS),
         }
         conn.executemany("INSERT INTO meta(key, value) VALUES (?, ?)", meta.items())
     return TreeSummary(
-        root_hash=root_hash,
-        depth=depth,
+        root_hash=tree.root_hash,
+        depth=tree.depth,
         assets=tuple(accounts.assets),
-        equity_totals=tuple(root_sums[:n_assets]),
-        debt_totals=tuple(root_sums[n_assets:]),
+        equity_totals=tuple(tree.root_sums[:n_assets]),
+        debt_totals=tuple(tree.root_sums[n_assets:]),
         account_count=len(accounts.accounts),
-        leaf_count=len(order),
+        leaf_count=tree.leaf_count,
         created_at=created_at,
         source=accounts.source,
     )

@@ -133,6 +133,22 @@ def order_key(secret: bytes, label: bytes) -> bytes:
     return hmac.new(secret, b"order/" + label, hashlib.sha256).digest()
 
 
+def position_candidate(secret: bytes, account_id: str, attempt: int, height: int) -> int:
+    """Candidate leaf of an account in a fixed-height tree (DAPOL+ NDM-SMT, Ji and Chalkias 2021):
+    HMAC-SHA256(secret, b"pos/" || attempt || b"/" || utf8(id)) mod 2^height; attempt 0, 1, ...
+    until a free leaf is found (collisions)."""
+    digest = hmac.new(secret, b"pos/" + str(attempt).encode() + b"/" + id_bytes(account_id), hashlib.sha256).digest()
+    return int.from_bytes(digest, "big") % (1 << height)
+
+
+def pad_node_hash(secret: bytes, height: int, idx: int) -> int:
+    """Hash of the padding node (height, idx) of a fixed-height tree: HMAC-SHA512(secret,
+    b"pad-node/" || height || b"/" || idx) mod r, with zero sums. Without the secret it
+    cannot be told from a Poseidon output, so a padding node looks like a real node whose
+    subtree holds only zero balances (DAPOL+, "padding nodes")."""
+    return _hmac_field(secret, f"pad-node/{height}/{idx}".encode())
+
+
 def commitment(id_value: int, salt: int) -> int:
     """User commitment Poseidon_t3([id field, salt]) (hides the id from the tree)."""
     return poseidon_hash([id_value, salt], t=COMMITMENT_T)

@@ -3,8 +3,10 @@
 Tables (``FORMAT_VERSION`` 2):
 
 * ``meta(key PRIMARY KEY, value)``: format_version, tree_secret (hex; the
-  exchange's secret, never published), depth, created_at, source, amount_bits
-  (the root hash and totals are the root node's row, never copied here);
+  exchange's secret, never published), depth, shape ("complete": 2^depth
+  leaves, all materialised; "fixed-height": ``tree build --height``, only the
+  paths to real leaves and their padding siblings), created_at, source,
+  amount_bits (the root hash and totals are the root node's row, never copied here);
 * ``assets(position PRIMARY KEY, symbol UNIQUE, decimals)``;
 * ``accounts(id PRIMARY KEY, leaf_index, equities, debts, collateral)``
   (amounts JSON int lists in base units; the salt is not stored: it is
@@ -244,6 +246,16 @@ class TreeStore:
     def depth(self) -> int:
         """Tree depth (the root is at this height)."""
         return _int(self.meta.get("depth"), f"{self.path}: meta depth")
+
+    @property
+    def fixed_height(self) -> int | None:
+        """The height of a fixed-height tree (``tree build --height``), None for a complete tree."""
+        shape = self.meta.get("shape", "complete")
+        if shape == "complete":
+            return None
+        if shape == "fixed-height":
+            return self.depth
+        raise TreeError(f"{self.path}: meta shape {shape!r} is neither 'complete' nor 'fixed-height'")
 
     @property
     def secret(self) -> bytes:
