@@ -42,7 +42,7 @@ from zkproofs.export.solidity import (
 )
 from zkproofs.field import R
 from zkproofs.groth16 import prove, setup, verify
-from zkproofs.groth16.keys import Proof, SingleParty
+from zkproofs.groth16.keys import Ceremony, Proof, SingleParty
 from zkproofs.groth16.serialize import proof_to_json, vk_to_json
 
 # EIP-2537's generators, as the EIP lists them (H1: x, y; H2: x.c0, x.c1, y.c0, y.c1).
@@ -127,6 +127,9 @@ def test_source_records_the_key_and_cannot_be_injected(fixture_proof):
     text = verifier_source(vk)
     assert f"circuit digest: {vk.circuit.digest}" in text and 'single-party setup by solidity test' in text
     assert f"CIRCUIT_DIGEST = 0x{vk.circuit.digest};" in text and "PUBLIC_INPUTS = 2;" in text
+    transcript = "ab" * 32
+    ceremony = verifier_source(dataclasses.replace(vk, provenance=Ceremony(transcript, 3, "cd" * 32)))
+    assert transcript in ceremony and '"contributions": 3' in ceremony and "cd" * 32 in ceremony
     hostile = dataclasses.replace(vk, provenance=SingleParty("x\n}\ncontract Evil {"), public_names=("a\nb", "c\u2028d"))
     hostile_text = verifier_source(hostile)
     code = lambda t: [line for line in t.splitlines() if not line.startswith("//")]  # noqa: E731

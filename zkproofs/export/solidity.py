@@ -135,7 +135,8 @@ def _hex(data: bytes) -> str:
 
 
 def _comment(text: str) -> str:
-    """Free text from a key as a JSON string: one line, ASCII, cannot end the comment."""
+    """Free text from a key as a JSON string: one line, ASCII, cannot end the comment
+    (JSON escapes line breaks; ``ensure_ascii`` escapes U+2028 and the like)."""
     return json.dumps(text, ensure_ascii=True)
 
 
@@ -149,8 +150,10 @@ def _zkproofs_version() -> str:
 def verifier_source(vk: VerifyingKey, backend: str | None = None) -> str:
     """Solidity source of ``Groth16Verifier`` for ``vk`` (see the module docstring).
 
-    The header comment records the key's circuit, parameters, circuit digest, who
-    generated the key and when, and the SHA-256 of the key constants embedded.
+    The header comment records the key's circuit, parameters, circuit digest, its
+    provenance (described, then every recorded field: a ceremony's full transcript
+    hash, contributions and beacon), creation time, and the SHA-256 of the key
+    constants embedded.
     Raises InvalidPoint for a key point that is invalid or the identity where
     Groth16 forbids it, MalformedInput for a key whose IC length does not match its
     public inputs, with no public input, or whose circuit digest is not 64 hex digits. O(l) in the number
@@ -194,6 +197,7 @@ def verifier_source(vk: VerifyingKey, backend: str | None = None) -> str:
 // circuit:        {_comment(vk.circuit.name)} ({_comment(params)})
 // circuit digest: {vk.circuit.digest}
 // key provenance: {_comment(vk.describe_provenance())}, created {_comment(vk.created_at)}
+//   {json.dumps(vk.provenance.to_dict() if vk.provenance else None, ensure_ascii=True, sort_keys=True)}
 //   (a single party that kept the trapdoor, or every ceremony contributor together, could forge proofs)
 // key constants:  sha256 {key_digest}
 // public inputs, in call order:
