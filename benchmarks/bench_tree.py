@@ -47,8 +47,9 @@ from zkproofs.poseidon import poseidon_hash_many
 from zkproofs.tree import TreeStore, build_tree, make_inclusion_proof
 from zkproofs.tree.hashing import LEAF_TAG, NODE_TAG, leaf_inputs, node_inputs
 from zkproofs.tree.proof import InclusionProof, path_root
-from zkproofs.groth16.serialize import vk_to_dict
-from zkproofs.proofs.inclusion import make_zk_proof, zk_failure, zk_to_json
+from zkproofs.groth16.serialize import vk_hash, vk_to_dict
+from zkproofs.groth16.trust import KeyTrust
+from zkproofs.proofs.inclusion import make_zk_proof, trust_inclusion_key, zk_failure, zk_to_json
 from zkproofs.tree.root import PublishedRoot, root_to_json
 
 ASSETS = tuple(Asset(s, 8) for s in ("BTC", "ETH", "BNB", "USDT"))
@@ -160,7 +161,7 @@ def cli_verify_ms(folder: Path, doc: dict, root: PublishedRoot, vk, backend: str
     (folder / "vk.json").write_text(json.dumps(vk_to_dict(vk)))
     out = subprocess.run(
         [sys.executable, "-c", CLI_VERIFY, "tree", "verify", str(folder / "zk.json"), "--root", str(folder / "root.json"),
-         "--vk", str(folder / "vk.json"), "--backend", backend, "--json"],
+         "--vk", str(folder / "vk.json"), "--trust-single-party-key", "--backend", backend, "--json"],
         check=True, capture_output=True, text=True,
     )
     return float(out.stdout.strip().splitlines()[-1])
@@ -177,7 +178,10 @@ def bench_zk(depth: int, folder: Path) -> dict:
     doc = make_zk_proof(pk, proof)
     t_prove = time.perf_counter() - started
     started = time.perf_counter()
-    ok = zk_failure(doc, root, pk.vk) is None  # first verification: synthesises the digest, then remembers it
+    root = dataclasses.replace(root, verification_key=vk_hash(pk.vk))
+    # first verification: the customer's trust decision (synthesises the digest, then remembers it) and the check
+    trusted = trust_inclusion_key(root, pk.vk, KeyTrust(single_party=True))
+    ok = zk_failure(doc, root, pk.vk, trusted) is None
     t_verify = time.perf_counter() - started
     if not ok:
         raise SystemExit(f"depth {depth}: the ZK inclusion proof did not verify")

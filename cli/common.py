@@ -72,3 +72,32 @@ def parse_params(values: tuple[str, ...], option: str = "--param", max_digits: i
 
 def emit_json(obj: Any) -> None:
     click.echo(json.dumps(obj, indent=2))
+
+
+def trust_options(func: Callable) -> Callable:
+    """The options with which a verifier decides whether to rely on a key (:mod:`zkproofs.groth16.trust`)."""
+    options = [
+        click.option("--trust-single-party-key", "trust_single_party", is_flag=True,
+                     help="Accept a key from a single-party setup: you trust the party named in it, "
+                     "which could forge proofs. Without it only ceremony keys are accepted."),
+        click.option("--zkey", "zkey_path", type=click.Path(dir_okay=False),
+                     help="The ceremony's phase-2 transcript (.zkey) of a ceremony key, verified against the "
+                     "circuit once and then remembered (with --ptau)."),
+        click.option("--ptau", "ptau_path", type=click.Path(dir_okay=False),
+                     help="The phase-1 transcript (.ptau) the ceremony key builds on (with --zkey)."),
+        click.option("--reverify", is_flag=True,
+                     help="Verify the ceremony transcript again even if it was verified before (needs --zkey, --ptau)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def key_trust(trust_single_party: bool, zkey_path: str | None, ptau_path: str | None, reverify: bool):
+    """(KeyTrust, Transcript or None) from :func:`trust_options`; MalformedInput if only one of --zkey, --ptau is given."""
+    from zkproofs.groth16.trust import KeyTrust, Transcript
+
+    if (zkey_path is None) != (ptau_path is None):
+        raise MalformedInput("--zkey and --ptau go together: the phase-2 transcript and the phase-1 transcript it builds on")
+    transcript = Transcript(Path(zkey_path), Path(ptau_path)) if zkey_path and ptau_path else None
+    return KeyTrust(single_party=trust_single_party, reverify=reverify), transcript

@@ -8,6 +8,7 @@ write go to ``Scenario.workdir`` (kept with ``zkproofs demo --workdir``).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from dataclasses import dataclass, field
@@ -19,9 +20,10 @@ from circuits.collateral_ratio import CollateralRatio
 from circuits.merkle_sum_inclusion import MerkleSumInclusion
 from zkproofs.accounts import format_amount, load_accounts
 from zkproofs.atomic import atomic_write_bytes, atomic_write_text
-from zkproofs.errors import UnsatisfiedConstraint
+from zkproofs.errors import UnsatisfiedConstraint, UntrustedKey
 from zkproofs.groth16 import ProvingKey, setup
-from zkproofs.groth16.serialize import pk_to_bytes, vk_to_json
+from zkproofs.groth16.serialize import pk_to_bytes, vk_hash, vk_to_json
+from zkproofs.groth16.trust import KeyTrust
 from zkproofs.jsontext import loads
 from zkproofs.settlement import (
     Ledger,
@@ -37,7 +39,7 @@ from zkproofs.settlement.units import parse_fixed
 from zkproofs.tree import TreeStore, build_tree, make_inclusion_proof, published_root
 from zkproofs.tree.audit import audit_tree, load_prices, load_reserves
 from zkproofs.tree.root import root_to_json
-from zkproofs.proofs.inclusion import make_zk_proof, zk_failure, zk_to_json
+from zkproofs.proofs.inclusion import make_zk_proof, trust_inclusion_key, zk_failure, zk_to_json
 
 Rows = list[tuple[str, str]]
 
@@ -121,8 +123,14 @@ def generate_keys(sc: Scenario) -> Rows:
     sc.state["inclusion_pk"], inclusion_info = _setup_keys(sc, inclusion, "inclusion_keys")
     sc.state["ratio_pk"], ratio_info = _setup_keys(sc, ratio, "position_keys")
     sc.state["policy"] = policy
+    root = dataclasses.replace(root, verification_key=vk_hash(sc.state["inclusion_pk"].vk))
+    atomic_write_text(sc.path("root.json"), root_to_json(root))  # the root names the key proofs must use
+    sc.state["root"] = root
     return [
         ("who runs setup", "the verifier side (auditor, settlement operator): it never sees a trapdoor again"),
+        ("provenance", f"{sc.state['inclusion_pk'].vk.describe_provenance()}: verifiers accept these keys only "
+                       "because they trust that party explicitly (--trust-single-party-key, policy)"),
+        ("root.json names the inclusion key", f"sha256 {root.verification_key[:16]}..."),
         (f"merkle_sum_inclusion depth={root.depth} assets={len(root.assets)}", inclusion_info),
         (f"collateral_ratio {market.circuit_params['collateral']}x{market.circuit_params['debt']}", ratio_info),
     ]
@@ -138,17 +146,26 @@ def prove_inclusion(sc: Scenario) -> Rows:
     proved = time.perf_counter() - started
     atomic_write_text(sc.path("inclusion_proof.json"), zk_to_json(zk))
     root, vk = sc.state["root"], sc.state["inclusion_pk"].vk
+    try:
+        trust_inclusion_key(root, vk, KeyTrust())
+    except UntrustedKey as exc:
+        refusal = str(exc)
+    else:
+        raise StepFailed("a single-party key was accepted without the explicit opt-in")
+    trusted = trust_inclusion_key(root, vk, KeyTrust(single_party=True))
     rows = [
+        ("the auditor's single-party key, by default", f"refused: {refusal.split(':')[0]}"),
+        ("with the customer's explicit opt-in", trusted.basis),
         ("customer", customer),
         ("proof", f"{proved:.1f} s; balances public, sibling hashes and sums hidden"),
     ]
     for backend in ("py_ecc", "arkworks"):
         started = time.perf_counter()
-        failure = zk_failure(json.loads(json.dumps(zk)), root, vk, backend=backend)
+        failure = zk_failure(json.loads(json.dumps(zk)), root, vk, trusted, backend=backend)
         expect(failure is None, f"verification with {backend} failed: {failure}")
         rows.append((f"verify with {backend}", f"included ({time.perf_counter() - started:.3f} s)"))
     forged = dict(zk, equities=[str(int(zk["equities"][0]) + 1), *zk["equities"][1:]])
-    failure = zk_failure(forged, root, vk)
+    failure = zk_failure(forged, root, vk, trusted)
     expect(failure is not None, "a proof claiming a larger balance was accepted")
     rows.append(("same proof, balance claimed +1 unit", f"rejected: {failure}"))
     return rows

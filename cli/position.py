@@ -14,13 +14,13 @@ import time
 import click
 
 from circuits.collateral_ratio import CollateralRatio
-from cli.common import EXIT_INVALID, backend_option, emit_json, read_bytes, read_json, reports_errors
+from cli.common import EXIT_INVALID, backend_option, emit_json, key_trust, read_bytes, read_json, reports_errors, trust_options
 from zkproofs.atomic import atomic_write_text
 from zkproofs.errors import MalformedInput
 from zkproofs.field import parse_decimal
 from zkproofs.groth16 import verify
 from zkproofs.groth16.serialize import pk_from_bytes, vk_from_dict
-from zkproofs.groth16.trust import check_key
+from zkproofs.groth16.trust import require_trusted
 from zkproofs.settlement.policy import load_policy
 from zkproofs.settlement.position import Position, SettlementTerms, new_salt, position_commitment, prove_position, terms_from_policy
 from zkproofs.settlement.prices import JsonFilePriceFeed
@@ -159,28 +159,35 @@ def _bps(asset: str, value: str) -> int:
 @position.command("verify")
 @click.argument("request_path", type=click.Path(dir_okay=False))
 @click.option("--vk", "vk_path", required=True, type=click.Path(dir_okay=False), help="verification_key.json of the market.")
+@trust_options
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable result.")
 @backend_option
 @reports_errors
-def verify_cmd(request_path: str, vk_path: str, as_json: bool, backend: str | None) -> None:
+def verify_cmd(request_path: str, vk_path: str, trust_single_party: bool, zkey_path: str | None, ptau_path: str | None,
+               reverify: bool, as_json: bool, backend: str | None) -> None:
     """Check a settlement request's proof against its own fields. Exit 0 valid, 1 invalid, 2 malformed.
 
     Checks that --vk is a key of the collateral-ratio circuit of the request's
-    shape (digest recomputed from the circuit), that the proof is for it, that its
+    shape (digest recomputed from the circuit) and one you trust (a verified
+    ceremony key, or a single-party key with --trust-single-party-key), that the proof is for it, that its
     public inputs equal the request's prices, haircuts, ratio, market, settlement
     id and expiry, and that it verifies. Policy, prices and replay are the
     service's job (zkproofs serve).
     """
     vk = vk_from_dict(read_json(vk_path), vk_path)
     request = parse_request(read_json(request_path))
-    check_key(CollateralRatio(collateral=len(request.collateral), debt=len(request.debt)), vk, vk_path)
+    trust, transcript = key_trust(trust_single_party, zkey_path, ptau_path, reverify)
+    circuit = CollateralRatio(collateral=len(request.collateral), debt=len(request.debt))
+    key_report = require_trusted(circuit, vk, trust, transcript=transcript, what=vk_path)
     if request.proof.circuit_digest != vk.circuit.digest:
         raise MalformedInput(f"{request_path}: the proof is for another circuit than {vk_path} ({vk.circuit.name} {vk.circuit.params_dict})")
     SettlementVerifier.check_public_inputs(request, vk)
     ok = verify(vk, [request.public_inputs[n] for n in vk.public_names], request.proof, backend=backend)
     if as_json:
-        emit_json({"valid": ok, "market": request.market, "settlement_id": request.settlement_id, "expiry": request.expiry})
+        emit_json({"valid": ok, "market": request.market, "settlement_id": request.settlement_id, "expiry": request.expiry,
+                   "key": key_report.to_dict()})
     else:
         click.echo(f"{'valid' if ok else 'INVALID'} settlement proof for {request.market} / {request.settlement_id}")
+        click.echo(f"  key: {key_report.provenance.describe()}; {key_report.basis}")
     if not ok:
         raise SystemExit(EXIT_INVALID)

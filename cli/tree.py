@@ -13,6 +13,7 @@ reused, and the same accounts give the same root again.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import sys
 import time
@@ -21,16 +22,18 @@ from typing import Iterator
 
 import click
 
-from cli.common import EXIT_INVALID, backend_option, emit_json, parse_params, read_bytes, read_json, reports_errors
+from circuits.merkle_sum_inclusion import MerkleSumInclusion
+from cli.common import EXIT_INVALID, backend_option, emit_json, key_trust, parse_params, read_bytes, read_json, reports_errors, trust_options
 from zkproofs.accounts import FORMATS, format_amount, load_accounts
 from zkproofs.atomic import atomic_write_text
 from zkproofs.errors import MalformedInput
-from zkproofs.groth16.serialize import pk_from_bytes, vk_from_dict
+from zkproofs.groth16.serialize import pk_from_bytes, vk_from_dict, vk_hash
+from zkproofs.groth16.trust import check_key
 from zkproofs.tree import TreeStore, build_tree, make_inclusion_proof, published_root
 from zkproofs.tree.audit import audit_tree, load_prices, load_reserves
 from zkproofs.tree.proof import inclusion_failure, proof_from_dict, proof_to_json
 from zkproofs.tree.root import root_from_dict, root_to_dict, root_to_json
-from zkproofs.proofs.inclusion import is_zk_proof, make_zk_proof, zk_failure, zk_to_json
+from zkproofs.proofs.inclusion import is_zk_proof, make_zk_proof, trust_inclusion_key, zk_failure, zk_to_json
 
 
 @contextlib.contextmanager
@@ -75,13 +78,18 @@ def tree() -> None:
     "leaves of 2^H, padding siblings on their paths; root and proofs reveal H only [default: "
     "the smallest complete tree, whose depth tells N within a factor of two].",
 )
+@click.option("--vk", "vk_path", type=click.Path(dir_okay=False),
+              help="verification_key.json of merkle_sum_inclusion at this tree's depth and assets: the root names it "
+              "(SHA-256), and ZK inclusion proofs verify only with it. Without it the root admits plain proofs only.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable summary.")
 @reports_errors
-def build_cmd(accounts: str, db_path: str, root_out: str | None, fmt: str | None, decimals: tuple[str, ...], reuse_secret: bool, workers: int | None, height: int | None, as_json: bool) -> None:
+def build_cmd(accounts: str, db_path: str, root_out: str | None, fmt: str | None, decimals: tuple[str, ...], reuse_secret: bool, workers: int | None, height: int | None, vk_path: str | None, as_json: bool) -> None:
     """Build the tree of ACCOUNTS into --db and write the published root.
 
-    Nothing is written when the input is bad (exit 2, naming file, line and column).
+    Nothing is written when the input is bad (exit 2, naming file, line and column)
+    or when --vk is not a key of merkle_sum_inclusion at the tree's depth and assets.
     """
+    vk = vk_from_dict(read_json(vk_path), vk_path) if vk_path else None
     root_path = root_out or str(Path(db_path).with_suffix(".root.json"))
     if len({Path(p).resolve() for p in (accounts, db_path, root_path)}) < 3:
         raise MalformedInput(f"ACCOUNTS, --db and --root-out must be three different files, got {accounts}, {db_path}, {root_path}")
@@ -102,6 +110,9 @@ def build_cmd(accounts: str, db_path: str, root_out: str | None, fmt: str | None
             summary = build_tree(account_set, staging, secret=secret, progress=progress, workers=workers, height=height)
         with TreeStore(staging) as store:
             root = published_root(store)
+        if vk is not None:
+            check_key(MerkleSumInclusion(depth=root.depth, assets=len(root.assets)), vk, vk_path)
+            root = dataclasses.replace(root, verification_key=vk_hash(vk))
         atomic_write_text(root_path, root_to_json(root))
         os.replace(staging, db_path)
     finally:
@@ -166,22 +177,31 @@ def prove_cmd(user_id: str, db_path: str, out_path: str, zk: bool, pk_path: str 
 @tree.command("verify")
 @click.argument("proof_path", type=click.Path(dir_okay=False))
 @click.option("--root", "root_path", required=True, type=click.Path(dir_okay=False), help="The published root JSON.")
-@click.option("--vk", "vk_path", type=click.Path(dir_okay=False), help="verification_key.json (zero-knowledge proofs).")
+@click.option("--vk", "vk_path", type=click.Path(dir_okay=False), help="verification_key.json (zero-knowledge proofs): the key the root names.")
+@trust_options
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable result.")
 @backend_option
 @reports_errors
-def verify_cmd(proof_path: str, root_path: str, vk_path: str | None, as_json: bool, backend: str | None) -> None:
+def verify_cmd(proof_path: str, root_path: str, vk_path: str | None, trust_single_party: bool, zkey_path: str | None,
+               ptau_path: str | None, reverify: bool, as_json: bool, backend: str | None) -> None:
     """Check that PROOF shows its user's balances in the tree of the published --root.
 
-    Exit status: 0 included, 1 not included, 2 malformed input.
+    A zero-knowledge proof is checked with --vk, which must be the key the root
+    names and a key you trust: a ceremony key whose transcript you verified
+    against the circuit (--zkey/--ptau the first time), or a single-party key
+    with --trust-single-party-key. Exit status: 0 included, 1 not included, 2
+    malformed input or a key refused.
     """
+    key_report = None
     root = root_from_dict(read_json(root_path), root_path)
     doc = read_json(proof_path)
     if is_zk_proof(doc):
         if not vk_path:
             raise MalformedInput(f"{proof_path} is a zero-knowledge proof: pass --vk")
         vk = vk_from_dict(read_json(vk_path), vk_path)
-        failure = zk_failure(doc, root, vk, backend=backend, where=proof_path)
+        trust, transcript = key_trust(trust_single_party, zkey_path, ptau_path, reverify)
+        key_report = trust_inclusion_key(root, vk, trust, transcript=transcript, what=vk_path)
+        failure = zk_failure(doc, root, vk, key_report, backend=backend, where=proof_path)
         kind, user = "zero-knowledge", doc.get("user_id")
         balances = (doc.get("equities"), doc.get("debts"))
     else:
@@ -190,9 +210,12 @@ def verify_cmd(proof_path: str, root_path: str, vk_path: str | None, as_json: bo
         kind, user = "plain", proof.user_id
         balances = ([str(v) for v in proof.equities], [str(v) for v in proof.debts])
     if as_json:
-        emit_json({"included": failure is None, "reason": failure, "kind": kind, "user_id": user, "root_hash": str(root.root_hash)})
+        emit_json({"included": failure is None, "reason": failure, "kind": kind, "user_id": user, "root_hash": str(root.root_hash),
+                   "key": key_report.to_dict() if key_report else None})
     elif failure is None:
         click.echo(f"included: {user!r} ({kind} proof) is in the tree with root {root.root_hash}")
+        if key_report:
+            click.echo(f"  key: {key_report.provenance.describe()}; {key_report.basis}")
         for asset, equity, debt in zip(root.assets, *balances):
             click.echo(f"  {asset.symbol:<8} equity {format_amount(int(equity), asset.decimals):>24}   debt {format_amount(int(debt), asset.decimals):>24}")
     else:

@@ -9,17 +9,58 @@ its way.
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import json
+from pathlib import Path
+from unittest import mock
 
 import pytest
+from click.testing import CliRunner
 
+from circuits import collateral_ratio
+from circuits.collateral_ratio import CollateralRatio
 from circuits.cubic import Cubic
+from circuits.merkle_sum_inclusion import MerkleSumInclusion
+from cli.main import main
 from tests.trapdoor import forge, key_with_trapdoor
+from zkproofs.accounts.model import Account, AccountSet, Asset
 from zkproofs.backends import get_backend
-from zkproofs.errors import DegenerateKey, MalformedInput
+from zkproofs.errors import DegenerateKey, MalformedInput, UntrustedKey
+from zkproofs.field import R
 from zkproofs.groth16 import prove, setup, verify
 from zkproofs.groth16.keys import Ceremony, SingleParty
-from zkproofs.groth16.serialize import pk_from_bytes, pk_to_bytes, vk_from_dict, vk_from_json, vk_hash, vk_to_dict, vk_to_json
+from zkproofs.groth16.serialize import (
+    pk_from_bytes,
+    pk_to_bytes,
+    proof_from_dict,
+    proof_to_dict,
+    vk_from_dict,
+    vk_from_json,
+    vk_hash,
+    vk_to_dict,
+    vk_to_json,
+)
+from zkproofs.groth16.trust import KeyTrust, check_key
+from zkproofs.proofs.inclusion import ZK_FORMAT, ZK_VERSION, trust_inclusion_key, zk_failure
+from zkproofs.settlement import (
+    Ledger,
+    PolicyError,
+    Position,
+    PriceQuote,
+    Reason,
+    SettlementVerifier,
+    StaticPriceFeed,
+    load_policy,
+    prove_position,
+    settlement_context_to_field,
+    terms_from_policy,
+)
+from zkproofs.tree import TreeStore, build_tree, published_root
+from zkproofs.tree.hashing import user_commitment
+from zkproofs.tree.root import root_to_json
+
+position_module = importlib.import_module("zkproofs.settlement.position")
+SETTLEMENT_FIXTURES = Path(__file__).parent / "fixtures" / "settlement"
 
 
 @pytest.fixture(scope="module")
@@ -161,3 +202,174 @@ def test_the_trapdoor_forges_any_statement_under_a_single_party_key():
     forged = forge(vk, trapdoor, Cubic(), [3])
     assert verify(vk, [3], forged) and verify(vk, [3], forged, backend="py_ecc")
     assert vk_from_json(vk_to_json(vk)) == vk  # a well-formed key: only its provenance tells
+
+
+# --- the forgeries of issue 17 ----------------------------------------------------------
+
+BTC = Asset("BTC", 8)
+MILLION_BTC = 1_000_000 * 10**8
+
+
+@pytest.fixture(scope="module")
+def twelve_btc_tree(tmp_path_factory):
+    """A tree whose BTC total is 12, the exchange's single-party inclusion key with its trapdoor,
+    and a root naming that key: (folder, root, vk, trapdoor)."""
+    folder = tmp_path_factory.mktemp("forgery")
+    accounts = AccountSet((BTC,), (Account("alice", (5 * 10**8,), (0,)), Account("bob", (7 * 10**8,), (0,))))
+    build_tree(accounts, folder / "t.db", secret=bytes(32))
+    with TreeStore(folder / "t.db") as store:
+        root = published_root(store)
+    assert root.equity_totals == (12 * 10**8,)
+    vk, trapdoor = key_with_trapdoor(MerkleSumInclusion(depth=root.depth, assets=1), party="exchange")
+    root = dataclasses.replace(root, verification_key=vk_hash(vk))
+    (folder / "root.json").write_text(root_to_json(root))
+    (folder / "vk.json").write_text(vk_to_json(vk))
+    return folder, root, vk, trapdoor
+
+
+def _mallory_claim(root, vk, trapdoor) -> tuple[dict, list[int]]:
+    """A ZK inclusion proof file of "mallory holds 1,000,000 BTC", forged with the trapdoor."""
+    salt = 42
+    named = {"commitment": user_commitment("mallory", salt), "equities[0]": MILLION_BTC, "debts[0]": 0,
+             "root": root.root_hash, "root_equities[0]": root.equity_totals[0], "root_debts[0]": root.debt_totals[0]}
+    public = [named[n] for n in vk.public_names]
+    forged = forge(vk, trapdoor, MerkleSumInclusion(depth=root.depth, assets=1), public)
+    doc = {"format": ZK_FORMAT, "version": ZK_VERSION, "user_id": "mallory", "salt": str(salt), "assets": ["BTC"],
+           "equities": [str(MILLION_BTC)], "debts": ["0"], "groth16": proof_to_dict(forged, vk, public)}
+    return doc, public
+
+
+def test_forged_million_btc_inclusion_verifies_raw_but_tree_verify_refuses_it_by_default(twelve_btc_tree):
+    folder, root, vk, trapdoor = twelve_btc_tree
+    doc, public = _mallory_claim(root, vk, trapdoor)
+    groth, _ = proof_from_dict(doc["groth16"])
+    # what the issue reported: the raw verifier accepts it, with both backends
+    assert verify(vk, public, groth) and verify(vk, public, groth, backend="py_ecc")
+    (folder / "mallory.json").write_text(json.dumps(doc))
+    result = CliRunner().invoke(main, ["tree", "verify", str(folder / "mallory.json"), "--root", str(folder / "root.json"),
+                                       "--vk", str(folder / "vk.json")])
+    assert result.exit_code == 2
+    assert "single-party setup by exchange" in result.stderr and "--trust-single-party-key" in result.stderr
+    assert "included" not in result.output
+    # the opt-in means trusting the exchange, which is exactly who forged this: the README says so
+    trusted = trust_inclusion_key(root, vk, KeyTrust(single_party=True))
+    assert zk_failure(doc, root, vk, trusted) is None
+
+
+def test_a_ceremony_label_on_the_forging_key_is_refused_without_a_verified_transcript(twelve_btc_tree, tmp_path, monkeypatch):
+    monkeypatch.setenv("ZKPROOFS_CACHE_DIR", str(tmp_path / "cache"))
+    _, root, vk, _ = twelve_btc_tree
+    relabelled = dataclasses.replace(vk, provenance=Ceremony("ab" * 64, 3, None))
+    root = dataclasses.replace(root, verification_key=vk_hash(relabelled))
+    with pytest.raises(UntrustedKey, match="has not been verified against merkle_sum_inclusion"):
+        trust_inclusion_key(root, relabelled, KeyTrust())
+    with pytest.raises(UntrustedKey, match="ceremony"):  # the single-party opt-in does not cover ceremony claims
+        trust_inclusion_key(root, relabelled, KeyTrust(single_party=True))
+
+
+class WeakRatio(CollateralRatio):
+    """collateral_ratio with the final comparison (collateral value >= ratio * debt value) removed."""
+
+    def define(self, cs) -> None:
+        bits = self.comparison_bits()
+        strong = collateral_ratio.assert_greater_or_equal_unchecked
+
+        def all_but_the_ratio(cs_, a, b, n, *rest, **kw):
+            if n != bits:
+                strong(cs_, a, b, n, *rest, **kw)
+
+        with mock.patch.object(collateral_ratio, "assert_greater_or_equal_unchecked", all_but_the_ratio):
+            super().define(cs)
+
+
+INSOLVENT = Position.from_dict({"collateral": {"BTC": "0.1"}, "debt": {"USDC": "20000"}, "salt": "7"})
+QUOTES = {"BTC": PriceQuote(2_700_012_000_000, 1_700_000_000), "USDC": PriceQuote(100_000_000, 1_700_000_000)}
+
+
+def _venue(tmp_path, vk, *, opt_in: bool):
+    policy = load_policy(SETTLEMENT_FIXTURES / "policy.toml")
+    policy = dataclasses.replace(policy, markets={"BTC-USDC": policy.markets["BTC-USDC"]}, trust_single_party_keys=opt_in)
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    ledger = Ledger(tmp_path / "l.db")
+    try:
+        return policy, SettlementVerifier(policy, {"BTC-USDC": vk}, StaticPriceFeed(QUOTES), ledger, clock=lambda: 1_700_000_010)
+    except Exception:
+        ledger.close()
+        raise
+
+
+def test_a_weakened_circuit_key_relabelled_with_the_real_digest_is_refused_by_default(tmp_path):
+    real, weak = CollateralRatio(collateral=1, debt=1), WeakRatio(collateral=1, debt=1)
+    assert weak.shape.digest() != real.shape.digest()
+    pk = setup(weak, party="venue")
+    relabelled_vk = dataclasses.replace(pk.vk, circuit=dataclasses.replace(pk.vk.circuit, digest=real.shape.digest()))
+    check_key(real, relabelled_vk)  # the label alone passes: what the issue reported
+    policy, venue = _venue(tmp_path, relabelled_vk, opt_in=True)  # a venue trusting the key's author
+    terms = terms_from_policy(policy, "BTC-USDC", venue.price_feed, "insolvent-1", 1_700_000_600)
+    with mock.patch.object(position_module, "CollateralRatio", WeakRatio):
+        body = prove_position(pk, INSOLVENT, terms)  # the weak circuit has no ratio constraint to fail
+    body["proof"]["circuit"]["digest"] = real.shape.digest()  # and the proof carries the relabelled digest
+    decision = venue.submit(body)
+    assert decision.accepted  # accepted before: 0.1 BTC against 20000 USDC settles
+    venue.ledger.close()
+    # now, by default: a single-party key is refused before any request is taken
+    with pytest.raises(PolicyError, match="single-party setup by venue.*trust_single_party_keys"):
+        _venue(tmp_path / "b", relabelled_vk, opt_in=False)
+    # and claiming a ceremony does not help: no transcript of the real circuit yields these points
+    as_ceremony = dataclasses.replace(relabelled_vk, provenance=Ceremony("cd" * 64, 3, "ef" * 32))
+    with pytest.raises(PolicyError, match="has not been verified against collateral_ratio"):
+        _venue(tmp_path / "c", as_ceremony, opt_in=True)
+
+
+def test_gamma_equal_delta_settlement_key_is_refused_and_a_retargeted_proof_is_rejected(tmp_path):
+    """A third party moves an observed settlement proof to another settlement id: with a
+    gamma = delta key the raw equation still holds (C shifted by -d IC_k), so the key is refused;
+    with a sound key the retargeted request is rejected."""
+    circuit = CollateralRatio(collateral=1, debt=1)
+    be = get_backend()
+    solvent = Position.from_dict(json.loads((SETTLEMENT_FIXTURES / "position.json").read_text()))
+    # the degenerate key
+    vk, trapdoor = key_with_trapdoor(circuit, party="venue", gamma_equals_delta=True)
+    with pytest.raises(PolicyError, match="delta_g2: equals gamma_g2"):
+        _venue(tmp_path / "a", vk, opt_in=True)
+    k = vk.public_names.index("settlement_context")
+    old, new = settlement_context_to_field("BTC-USDC", "trade-1"), settlement_context_to_field("BTC-USDC", "trade-2")
+    public = [0] * vk.num_public
+    public[k] = old
+    observed = forge(vk, trapdoor, circuit, public)  # stands for any proof the venue accepted
+    shift = be.g1_mul(be.g1_from_bytes(vk.ic[k]), (new - old) % R)
+    moved = dataclasses.replace(observed, c=be.g1_to_bytes(be.g1_add(be.g1_from_bytes(observed.c), be.g1_neg(shift))))
+    retargeted = list(public)
+    retargeted[k] = new
+    with pytest.raises(DegenerateKey):
+        verify(vk, retargeted, moved)
+    # a sound key: the retargeted request is refused whichever way it is edited
+    pk = setup(circuit, party="venue")
+    policy, venue = _venue(tmp_path / "b", pk.vk, opt_in=True)
+    body = prove_position(pk, solvent, terms_from_policy(policy, "BTC-USDC", venue.price_feed, "trade-1", 1_700_000_600))
+    moved_id = dict(body, settlement_id="trade-2")
+    assert venue.submit(moved_id).reason is Reason.MALFORMED  # the proof's settlement_context is trade-1's
+    both = json.loads(json.dumps(moved_id))
+    both["proof"]["public_inputs"]["settlement_context"] = str(new)
+    assert venue.submit(both).reason is Reason.INVALID_PROOF
+    assert venue.submit(body).accepted
+    venue.ledger.close()
+
+
+# --- settlement and position verifiers say which key they rely on -------------------------
+
+
+def test_settlement_verifier_reports_the_key_it_relies_on(tmp_path):
+    pk = setup(CollateralRatio(collateral=1, debt=1), party="venue")
+    _, venue = _venue(tmp_path, pk.vk, opt_in=True)
+    report = venue.key_reports["BTC-USDC"].to_dict()
+    assert report["provenance"] == {"kind": "single-party", "party": "venue"}
+    assert "trust_single_party_keys" in report["trusted_because"]
+    venue.ledger.close()
+
+
+def test_policy_trust_key_must_be_a_boolean(tmp_path):
+    text = (SETTLEMENT_FIXTURES / "policy.toml").read_text().replace("trust_single_party_keys = true", 'trust_single_party_keys = "yes"')
+    (tmp_path / "policy.toml").write_text(text)
+    with pytest.raises(PolicyError, match="trust_single_party_keys: expected true or false"):
+        load_policy(tmp_path / "policy.toml")

@@ -16,7 +16,7 @@ from circuits import get_circuit
 from circuits.merkle_sum_inclusion import MerkleSumInclusion
 from tests.helpers import forged, hint_index
 from zkproofs.accounts.model import Account, AccountSet, Asset
-from zkproofs.errors import CircuitMismatch, UnsatisfiedConstraint
+from zkproofs.errors import CircuitMismatch, UnsatisfiedConstraint, UntrustedKey
 from zkproofs.field import R
 from zkproofs.gadgets import merkle_sum
 from zkproofs.groth16 import prove, setup, verify
@@ -26,7 +26,9 @@ from zkproofs.poseidon import poseidon_hash
 from zkproofs.tree.hashing import leaf_hash, leaf_inputs, node_hash, node_inputs, user_commitment
 from zkproofs.tree.proof import InclusionProof
 from zkproofs.tree.root import PublishedRoot
-from zkproofs.proofs.inclusion import circuit_inputs, make_zk_proof, zk_failure
+from zkproofs.groth16.serialize import vk_hash
+from zkproofs.groth16.trust import KeyTrust
+from zkproofs.proofs.inclusion import circuit_inputs, make_zk_proof, trust_inclusion_key, zk_failure
 
 SECRET = bytes(range(32))
 ASSETS = (Asset("BTC", 8), Asset("ETH", 8))
@@ -310,23 +312,27 @@ def test_zk_proof_file_against_the_published_root(small_keys, tmp_path):
     build_tree(accounts, tmp_path / "t.db", secret=SECRET)
     with TreeStore(tmp_path / "t.db") as store:
         proof, root = make_inclusion_proof(store, "a"), published_root(store)
+    root = dataclasses.replace(root, verification_key=vk_hash(small_keys.vk))
+    trusted = trust_inclusion_key(root, small_keys.vk, KeyTrust(single_party=True))
     doc = make_zk_proof(small_keys, proof)
     assert "sibling" not in json.dumps(doc)
-    assert zk_failure(doc, root, small_keys.vk) is None
+    assert zk_failure(doc, root, small_keys.vk, trusted) is None
     lower = dataclasses.replace(root, equity_totals=(root.equity_totals[0] - 1,))
-    assert "root_equities[0]" in zk_failure(doc, lower, small_keys.vk)
+    assert "root_equities[0]" in zk_failure(doc, lower, small_keys.vk, trusted)
     other = dict(doc, user_id="b")
-    assert "commitment" in zk_failure(other, root, small_keys.vk)
+    assert "commitment" in zk_failure(other, root, small_keys.vk, trusted)
     richer = dict(doc, equities=["8"])
-    assert "equities[0]" in zk_failure(richer, root, small_keys.vk)
+    assert "equities[0]" in zk_failure(richer, root, small_keys.vk, trusted)
     # public inputs edited consistently with the claim: the pairing check refuses
     forged_doc = json.loads(json.dumps(doc))
     forged_doc["equities"] = ["8"]
     forged_doc["groth16"]["public_inputs"]["equities[0]"] = "8"
-    assert zk_failure(forged_doc, root, small_keys.vk) == "the Groth16 proof does not verify"
+    assert zk_failure(forged_doc, root, small_keys.vk, trusted) == "the Groth16 proof does not verify"
     deeper = dataclasses.replace(root, depth=2)
     with pytest.raises(CircuitMismatch):
-        zk_failure(doc, deeper, small_keys.vk)
+        trust_inclusion_key(deeper, small_keys.vk, KeyTrust(single_party=True))
+    with pytest.raises(UntrustedKey, match="another key or circuit shape"):
+        zk_failure(doc, deeper, small_keys.vk, trusted)
 
 
 @pytest.mark.slow
@@ -338,6 +344,8 @@ def test_groth16_at_four_assets(tmp_path, depth):
     with TreeStore(tmp_path / "t.db") as store:
         proof, root = make_inclusion_proof(store, "u3"), published_root(store)
     pk = setup(MerkleSumInclusion(depth=depth, assets=4), party="tests")
+    root = dataclasses.replace(root, verification_key=vk_hash(pk.vk))
+    trusted = trust_inclusion_key(root, pk.vk, KeyTrust(single_party=True))
     doc = make_zk_proof(pk, proof)
-    assert zk_failure(doc, root, pk.vk) is None
-    assert zk_failure(doc, root, pk.vk, backend="py_ecc") is None
+    assert zk_failure(doc, root, pk.vk, trusted) is None
+    assert zk_failure(doc, root, pk.vk, trusted, backend="py_ecc") is None

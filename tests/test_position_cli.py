@@ -98,7 +98,7 @@ def test_prove_writes_the_post_body(venue, request_file):
 
 
 def test_verify_valid_request(venue, request_file):
-    result = run("position", "verify", str(request_file), "--vk", str(venue / "keys" / "BTC-USDC" / "verification_key.json"), "--json")
+    result = run("position", "verify", str(request_file), "--vk", str(venue / "keys" / "BTC-USDC" / "verification_key.json"), "--trust-single-party-key", "--json")
     assert json.loads(result.output)["valid"] is True
 
 
@@ -107,7 +107,7 @@ def test_verify_tampered_commitment_is_invalid(venue, request_file, tmp_path):
     body["proof"]["public_inputs"]["commitment"] = str(int(body["proof"]["public_inputs"]["commitment"]) + 1)
     path = tmp_path / "tampered.json"
     path.write_text(json.dumps(body))
-    run("position", "verify", str(path), "--vk", str(venue / "keys" / "BTC-USDC" / "verification_key.json"), code=1)
+    run("position", "verify", str(path), "--vk", str(venue / "keys" / "BTC-USDC" / "verification_key.json"), "--trust-single-party-key", code=1)
 
 
 def test_verify_field_not_matching_proof_is_malformed(venue, request_file, tmp_path):
@@ -115,7 +115,7 @@ def test_verify_field_not_matching_proof_is_malformed(venue, request_file, tmp_p
     body["expiry"] += 1
     path = tmp_path / "moved.json"
     path.write_text(json.dumps(body))
-    result = run("position", "verify", str(path), "--vk", str(venue / "keys" / "BTC-USDC" / "verification_key.json"), code=2)
+    result = run("position", "verify", str(path), "--vk", str(venue / "keys" / "BTC-USDC" / "verification_key.json"), "--trust-single-party-key", code=2)
     assert "expiry" in result.output
 
 
@@ -126,7 +126,7 @@ def test_prove_with_explicit_prices(venue, tmp_path):
         "--min-ratio", "15000", "--settlement-id", "cli-2", "--expiry", "1900000000", "--out", str(out), "--json")
     body = json.loads(out.read_text())
     assert body["expiry"] == 1900000000 and body["collateral"][0]["haircut_bps"] == 500
-    run("position", "verify", str(out), "--vk", str(venue / "keys" / "BTC-USDC" / "verification_key.json"))
+    run("position", "verify", str(out), "--vk", str(venue / "keys" / "BTC-USDC" / "verification_key.json"), "--trust-single-party-key")
 
 
 def test_prove_refuses_a_position_below_the_ratio(venue, tmp_path):

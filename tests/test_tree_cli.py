@@ -114,19 +114,48 @@ def test_fixed_height_build_prove_verify_and_audit(tmp_path):
 
 def test_zk_prove_and_verify(built, tmp_path):
     folder, _ = built
-    run("setup", "merkle_sum_inclusion", "--party", "tests", "--param", "depth=3", "--param", "assets=2", "--out", tmp_path / "keys")
+    setup = run("setup", "merkle_sum_inclusion", "--party", "tests", "--param", "depth=3", "--param", "assets=2", "--out", tmp_path / "keys", "--json")
     keys = tmp_path / "keys"
-    run("tree", "prove", "alice", "--db", folder / "l.db", "--out", tmp_path / "z.json", "--zk", "--pk", keys / "proving_key.bin")
-    result = run("tree", "verify", tmp_path / "z.json", "--root", folder / "root.json", "--vk", keys / "verification_key.json", "--json")
-    assert json.loads(result.output) | {"root_hash": None} == {
-        "included": True, "reason": None, "kind": "zero-knowledge", "user_id": "alice", "root_hash": None
+    vk = keys / "verification_key.json"
+    # the exchange publishes a root naming the key
+    run("tree", "build", FIXTURES / "accounts_6.csv", "--db", tmp_path / "l.db", "--root-out", tmp_path / "root.json", "--vk", vk)
+    named = json.loads((tmp_path / "root.json").read_text())["verification_key"]
+    assert named == json.loads(setup.output)["verification_key_sha256"]
+    run("setup", "merkle_sum_inclusion", "--party", "tests", "--param", "depth=3", "--param", "assets=2", "--out", tmp_path / "other")
+    run("tree", "prove", "alice", "--db", tmp_path / "l.db", "--out", tmp_path / "z.json", "--zk", "--pk", keys / "proving_key.bin")
+    root = tmp_path / "root.json"
+    result = run("tree", "verify", tmp_path / "z.json", "--root", root, "--vk", vk, "--trust-single-party-key", "--json")
+    out = json.loads(result.output)
+    assert out | {"root_hash": None, "key": None} == {
+        "included": True, "reason": None, "kind": "zero-knowledge", "user_id": "alice", "root_hash": None, "key": None
     }
-    assert "--vk" in run("tree", "verify", tmp_path / "z.json", "--root", folder / "root.json", code=2).stderr
+    assert out["key"]["provenance"] == {"kind": "single-party", "party": "tests"}
+    assert out["key"]["verification_key_sha256"] == named and "explicitly" in out["key"]["trusted_because"]
+    text = run("tree", "verify", tmp_path / "z.json", "--root", root, "--vk", vk, "--trust-single-party-key").output
+    assert "key: single-party setup by tests" in text
+    # by default a single-party key is refused, naming the flag
+    refusal = run("tree", "verify", tmp_path / "z.json", "--root", root, "--vk", vk, code=2).stderr
+    assert "single-party setup by tests" in refusal and "--trust-single-party-key" in refusal
+    # another key than the one the root names: refused even with the opt-in
+    other = tmp_path / "other" / "verification_key.json"
+    refusal = run("tree", "verify", tmp_path / "z.json", "--root", root, "--vk", other, "--trust-single-party-key", code=2).stderr
+    assert "is not the key the published root names" in refusal
+    # a root naming no key admits plain proofs only
+    refusal = run("tree", "verify", tmp_path / "z.json", "--root", folder / "root.json", "--vk", vk, "--trust-single-party-key", code=2).stderr
+    assert "names no verification key" in refusal
+    assert "--vk" in run("tree", "verify", tmp_path / "z.json", "--root", root, code=2).stderr
+    assert "go together" in run("tree", "verify", tmp_path / "z.json", "--root", root, "--vk", vk, "--zkey", vk, code=2).stderr
     doc = json.loads((tmp_path / "z.json").read_text())
     doc["user_id"] = "bob"
     (tmp_path / "bob.json").write_text(json.dumps(doc))
-    run("tree", "verify", tmp_path / "bob.json", "--root", folder / "root.json", "--vk", keys / "verification_key.json", code=1)
-    assert "--pk" in run("tree", "prove", "alice", "--db", folder / "l.db", "--out", tmp_path / "x.json", "--zk", code=2).stderr
+    run("tree", "verify", tmp_path / "bob.json", "--root", root, "--vk", vk, "--trust-single-party-key", code=1)
+
+
+def test_build_refuses_a_key_of_another_shape(tmp_path):
+    run("setup", "merkle_sum_inclusion", "--party", "tests", "--param", "depth=2", "--param", "assets=2", "--out", tmp_path / "k")
+    stderr = run("tree", "build", FIXTURES / "accounts_6.csv", "--db", tmp_path / "l.db", "--vk", tmp_path / "k" / "verification_key.json", code=2).stderr
+    assert "depth" in stderr and not (tmp_path / "l.db").exists() and not (tmp_path / "l.root.json").exists()
+    assert "--pk" in run("tree", "prove", "alice", "--db", tmp_path / "l.db", "--out", tmp_path / "x.json", "--zk", code=2).stderr
 
 
 def test_audit_verdicts(built):

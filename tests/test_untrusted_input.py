@@ -16,6 +16,7 @@ from click.testing import CliRunner
 
 from cli.main import main
 from zkproofs.errors import MalformedInput, NonCanonicalFieldElement
+from zkproofs.groth16.serialize import vk_from_json, vk_hash
 from zkproofs.field import R, decode_scalar, parse_decimal
 from zkproofs.jsontext import MAX_DEPTH, loads, nesting_depth
 
@@ -167,9 +168,10 @@ def test_verify_refuses_a_key_whose_ic_does_not_fit(groth16_files, tmp_path):
 @pytest.fixture(scope="module")
 def tree_files(tmp_path_factory):
     folder = tmp_path_factory.mktemp("tree")
-    run("tree", "build", TREE_FIXTURES / "accounts_6.csv", "--db", folder / "l.db", "--root-out", folder / "root.json")
-    run("tree", "prove", "carol", "--db", folder / "l.db", "--out", folder / "plain.json")
     run("setup", "merkle_sum_inclusion", "--party", "tests", "--param", "depth=3", "--param", "assets=2", "--out", folder / "keys")
+    run("tree", "build", TREE_FIXTURES / "accounts_6.csv", "--db", folder / "l.db", "--root-out", folder / "root.json",
+        "--vk", folder / "keys" / "verification_key.json")
+    run("tree", "prove", "carol", "--db", folder / "l.db", "--out", folder / "plain.json")
     run("tree", "prove", "alice", "--db", folder / "l.db", "--out", folder / "zk.json", "--zk", "--pk", folder / "keys" / "proving_key.bin")
     return folder
 
@@ -194,7 +196,8 @@ TREE_PROOF_CASES = {
 @pytest.mark.parametrize("kind", ["plain", "zk"])
 def test_tree_verify_refuses_odd_proofs(tree_files, tmp_path, case, kind):
     proof = write(tmp_path / "p.json", TREE_PROOF_CASES[case]((tree_files / f"{kind}.json").read_text()))
-    refused("tree", "verify", proof, "--root", tree_files / "root.json", "--vk", tree_files / "keys" / "verification_key.json")
+    refused("tree", "verify", proof, "--root", tree_files / "root.json", "--vk", tree_files / "keys" / "verification_key.json",
+            "--trust-single-party-key")
 
 
 ROOT_CASES = {
@@ -214,11 +217,19 @@ def test_tree_verify_refuses_odd_roots(tree_files, tmp_path, case):
         refused("tree", "verify", tree_files / "plain.json", "--root", root, *extra)
 
 
+def _root_naming(tree_files, vk_path, tmp_path):
+    """The published root, edited to name the key at ``vk_path`` (as a dishonest exchange would)."""
+    doc = json.loads((tree_files / "root.json").read_text())
+    doc["verification_key"] = vk_hash(vk_from_json(vk_path.read_text()))
+    return write(tmp_path / "root_naming.json", json.dumps(doc))
+
+
 def test_tree_verify_refuses_a_key_with_other_public_inputs(tree_files, tmp_path):
     doc = json.loads((tree_files / "keys" / "verification_key.json").read_text())
     doc["public_inputs"][0] = "not_a_commitment"
     vk = write(tmp_path / "vk.json", json.dumps(doc))
-    refused("tree", "verify", tree_files / "zk.json", "--root", tree_files / "root.json", "--vk", vk, word="public inputs")
+    root = _root_naming(tree_files, vk, tmp_path)
+    refused("tree", "verify", tree_files / "zk.json", "--root", root, "--vk", vk, "--trust-single-party-key", word="public inputs")
 
 
 def test_tree_verify_refuses_a_key_of_another_circuit_under_this_name(tree_files, tmp_path):
@@ -231,7 +242,8 @@ def test_tree_verify_refuses_a_key_of_another_circuit_under_this_name(tree_files
     doc["public_inputs"] = real["public_inputs"]
     doc["ic"] = real["ic"]
     vk = write(tmp_path / "vk.json", json.dumps(doc))
-    refused("tree", "verify", tree_files / "zk.json", "--root", tree_files / "root.json", "--vk", vk, word="digest")
+    root = _root_naming(tree_files, vk, tmp_path)
+    refused("tree", "verify", tree_files / "zk.json", "--root", root, "--vk", vk, "--trust-single-party-key", word="digest")
 
 
 # --- zkproofs position verify ----------------------------------------------------------------
@@ -260,4 +272,4 @@ REQUEST_CASES = {
 @pytest.mark.parametrize("case", sorted(REQUEST_CASES))
 def test_position_verify_refuses_odd_requests(request_files, tmp_path, case):
     body = write(tmp_path / "r.json", REQUEST_CASES[case]((request_files / "request.json").read_text()))
-    refused("position", "verify", body, "--vk", request_files / "keys" / "verification_key.json")
+    refused("position", "verify", body, "--vk", request_files / "keys" / "verification_key.json", "--trust-single-party-key")

@@ -10,10 +10,12 @@ JSON layout (``format`` "zkproofs/zk-inclusion-proof", ``version`` 1)::
     {"user_id", "salt", "assets": [symbols], "equities", "debts" (decimal strings),
      "groth16": <zkproofs/proof object, zkproofs.groth16.serialize.proof_to_dict>}
 
-Verification against a published root checks that the proof's circuit is
-``merkle_sum_inclusion`` at the root's depth and asset count, that its public
-inputs are exactly the user's commitment and balances and the published root,
-then runs the Groth16 verifier.
+Verification against a published root first decides whether to rely on the key
+(:func:`trust_inclusion_key`): the root must name it (its SHA-256) and it must
+pass the trust policy (:func:`zkproofs.groth16.trust.require_trusted`) for
+``merkle_sum_inclusion`` at the root's depth and asset count; then
+:func:`zk_failure` checks that the proof's public inputs are exactly the user's
+commitment and balances and the published root, and runs the Groth16 verifier.
 """
 
 from __future__ import annotations
@@ -22,10 +24,11 @@ import json
 from typing import Any
 
 from circuits.merkle_sum_inclusion import MerkleSumInclusion
-from zkproofs.errors import CircuitMismatch
+from zkproofs.errors import CircuitMismatch, UntrustedKey
 from zkproofs.groth16 import ProvingKey, VerifyingKey, prove, verify
 from zkproofs.groth16.serialize import proof_from_dict, proof_to_dict, public_inputs_in_order
-from zkproofs.groth16.trust import check_key
+from zkproofs.groth16.serialize import vk_hash
+from zkproofs.groth16.trust import KeyTrust, Transcript, TrustReport, require_trusted
 from zkproofs.jsontext import is_exactly
 from zkproofs.tree.hashing import TreeError, json_field, user_commitment
 from zkproofs.tree.proof import InclusionProof, _ints, _scalar
@@ -90,15 +93,38 @@ def is_zk_proof(obj: Any) -> bool:
     return isinstance(obj, dict) and obj.get("format") == ZK_FORMAT
 
 
-def zk_failure(obj: Any, root: PublishedRoot, vk: VerifyingKey, *, backend: str | None = None, where: str = "proof") -> str | None:
+def trust_inclusion_key(
+    root: PublishedRoot, vk: VerifyingKey, trust: KeyTrust, *, transcript: Transcript | None = None, what: str = "verification key"
+) -> TrustReport:
+    """Decide whether ``vk`` may check ZK inclusion proofs under ``root``.
+
+    UntrustedKey if the root names no key or another key (by SHA-256), or if the
+    key fails ``trust`` (:func:`~zkproofs.groth16.trust.require_trusted`: a
+    single-party key without the opt-in, a ceremony key whose transcript is not
+    verified); CircuitMismatch if it is not labelled for ``merkle_sum_inclusion``
+    at the root's depth and asset count. Cost: one shape synthesis per process (1.6 s
+    at depth 10), plus a transcript verification the first time a ceremony key is seen.
+    """
+    if root.verification_key is None:
+        raise UntrustedKey("the published root names no verification key: it admits plain inclusion proofs only")
+    key_hash = vk_hash(vk)
+    if key_hash != root.verification_key:
+        raise UntrustedKey(
+            f"{what} (sha256 {key_hash[:16]}...) is not the key the published root names "
+            f"({root.verification_key[:16]}...)"
+        )
+    circuit = MerkleSumInclusion(depth=root.depth, assets=len(root.assets))
+    return require_trusted(circuit, vk, trust, transcript=transcript, what=what)
+
+
+def zk_failure(obj: Any, root: PublishedRoot, vk: VerifyingKey, trusted: TrustReport, *, backend: str | None = None, where: str = "proof") -> str | None:
     """Why the ZK proof object ``obj`` does not show inclusion under ``root``, or None if it does.
 
-    Raises TreeError / MalformedInput subclasses for a malformed file, a key of
-    another circuit or shape (CircuitMismatch, checked against the digest of
-    this code's circuit). Cost: one Poseidon commitment, the circuit digest (a
-    user-cache read, or the first time one shape synthesis: 1.6 s at depth 10,
-    :meth:`zkproofs.circuit.Circuit.digest`) and one Groth16 verification
-    (about 10 ms with arkworks, 2.5 s with py_ecc).
+    ``trusted`` is the decision :func:`trust_inclusion_key` made for ``vk`` and
+    ``root`` (UntrustedKey if it was made for another key or circuit shape).
+    Raises TreeError / MalformedInput subclasses for a malformed file or a proof
+    of another circuit (CircuitMismatch). Cost: one Poseidon commitment and one
+    Groth16 verification (about 10 ms with arkworks, 2.5 s with py_ecc).
     """
     if not isinstance(obj, dict) or obj.get("format") != ZK_FORMAT or not is_exactly(obj.get("version"), ZK_VERSION):
         raise TreeError(f"{where}: not a {ZK_FORMAT} v{ZK_VERSION} file")
@@ -110,7 +136,8 @@ def zk_failure(obj: Any, root: PublishedRoot, vk: VerifyingKey, *, backend: str 
     salt = _scalar(json_field(obj, "salt", str, where), f"{where}.salt")
     equities = _ints(json_field(obj, "equities", list, where), n, f"{where}.equities")
     debts = _ints(json_field(obj, "debts", list, where), n, f"{where}.debts")
-    check_key(MerkleSumInclusion(depth=root.depth, assets=n), vk)
+    if not trusted.covers(vk, MerkleSumInclusion.name, {"depth": root.depth, "assets": n}):
+        raise UntrustedKey(f"{where}: the trust decision given was made for another key or circuit shape")
     groth, named = proof_from_dict(json_field(obj, "groth16", dict, where), f"{where}.groth16")
     if groth.circuit_digest != vk.circuit.digest:
         raise CircuitMismatch(f"{where}: the proof is for another circuit than the verification key")

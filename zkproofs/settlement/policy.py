@@ -7,6 +7,10 @@ Layout (paths are relative to the policy file)::
     max_price_age_seconds = 60      # the feed's quote may be at most this old
     price_feed = "prices.json"      # JsonFilePriceFeed file
     max_request_bytes = 65536       # POST /settlements body limit
+    trust_single_party_keys = false # true: accept keys from a single-party setup (you trust
+                                    # the party named in them, which could forge proofs);
+                                    # false (default): only ceremony keys whose transcript
+                                    # was verified against the circuit
 
     [markets.BTC-USDC]
     min_ratio_bps = 15000           # 150 %
@@ -64,6 +68,8 @@ class Policy:
     price_feed: Path | None
     max_request_bytes: int
     markets: Mapping[str, MarketPolicy]
+    trust_single_party_keys: bool = False
+    """Accept single-party keys (an explicit opt-in; see :mod:`zkproofs.groth16.trust`)."""
 
     def market(self, name: str) -> MarketPolicy | None:
         return self.markets.get(name)
@@ -137,15 +143,19 @@ def policy_from_dict(data: Mapping[str, Any], where: str = "policy", base: Path 
             debt_assets=debt,
             min_haircut_bps=tuple(_int(cuts, a, f"{mat}.haircut_bps", 0, MAX_HAIRCUT_BPS, 0) for a in collateral),
         )
-    unknown = set(settlement) - {"price_tolerance_bps", "max_price_age_seconds", "price_feed", "max_request_bytes"}
+    unknown = set(settlement) - {"price_tolerance_bps", "max_price_age_seconds", "price_feed", "max_request_bytes", "trust_single_party_keys"}
     if unknown:
         raise PolicyError(f"{at}: unknown key(s) {', '.join(sorted(unknown))}")
+    trust_single_party = settlement.get("trust_single_party_keys", False)
+    if not isinstance(trust_single_party, bool):
+        raise PolicyError(f"{at}.trust_single_party_keys: expected true or false")
     return Policy(
         price_tolerance_bps=_int(settlement, "price_tolerance_bps", at, 0, 10_000),
         max_price_age_seconds=_int(settlement, "max_price_age_seconds", at, 0, 10**9),
         price_feed=None if feed is None else (base or Path(".")) / feed,
         max_request_bytes=_int(settlement, "max_request_bytes", at, 1024, 1 << 30, 1 << 20),
         markets=markets,
+        trust_single_party_keys=trust_single_party,
     )
 
 

@@ -43,9 +43,9 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from circuits.collateral_ratio import CollateralRatio
-from zkproofs.errors import CircuitMismatch, MalformedInput
+from zkproofs.errors import MalformedInput, UntrustedKey
 from zkproofs.groth16 import VerifyingKey, verify
-from zkproofs.groth16.trust import check_key
+from zkproofs.groth16.trust import KeyTrust, Transcript, TrustReport, require_trusted
 from zkproofs.settlement.ledger import Ledger, LedgerEntry
 from zkproofs.settlement.policy import Policy, PolicyError
 from zkproofs.settlement.prices import PriceFeed, PriceUnavailable
@@ -122,8 +122,14 @@ class SettlementVerifier:
     """Checks settlement requests against a policy, a price feed and the ledger.
 
     ``verification_keys``: market name -> the verifying key of that market's
-    ``collateral_ratio`` circuit; a key of another shape, or whose digest is not
-    this code's circuit, raises PolicyError here (one shape synthesis per market).
+    ``collateral_ratio`` circuit. Each must pass the trust policy
+    (:func:`~zkproofs.groth16.trust.require_trusted`): a single-party key only if
+    the policy sets ``trust_single_party_keys``; a ceremony key only if its
+    transcript (``transcripts[market]``, a :class:`~zkproofs.groth16.trust.Transcript`)
+    verifies against the circuit, or did before for this user (``reverify``
+    repeats it). A key of another shape, whose digest is not this code's circuit,
+    degenerate, or not trusted raises PolicyError here, before any request
+    (one shape synthesis per market). ``key_reports`` keeps each market's decision.
     ``clock`` gives unix seconds. ``backend`` selects the curve backend (arkworks
     by default). Thread-safe: the ledger serialises the decisions.
     """
@@ -137,14 +143,22 @@ class SettlementVerifier:
         clock: Callable[[], float] = time.time,
         *,
         backend: str | None = None,
+        transcripts: Mapping[str, Transcript] | None = None,
+        reverify: bool = False,
     ):
+        trust = KeyTrust(single_party=policy.trust_single_party_keys, reverify=reverify)
+        self.key_reports: dict[str, TrustReport] = {}
         for name, spec in policy.markets.items():
             vk = verification_keys.get(name)
             if vk is None:
                 raise PolicyError(f"no verification key for market {name}")
             try:
-                check_key(CollateralRatio(**spec.circuit_params), vk, f"the key of market {name}")
-            except CircuitMismatch as exc:
+                self.key_reports[name] = require_trusted(
+                    CollateralRatio(**spec.circuit_params), vk, trust,
+                    transcript=(transcripts or {}).get(name), what=f"the key of market {name}",
+                    opt_in="policy: settlement.trust_single_party_keys = true",
+                )  # fmt: skip
+            except (MalformedInput, UntrustedKey) as exc:
                 raise PolicyError(str(exc)) from None
         self.policy = policy
         self.keys = dict(verification_keys)

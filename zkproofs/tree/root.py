@@ -1,20 +1,25 @@
 """The published root: what an exchange publishes and every inclusion proof is checked against.
 
-JSON layout (``format`` "zkproofs/liability-root", ``version`` 1)::
+JSON layout (``format`` "zkproofs/liability-root", ``version`` 2)::
 
     {"format", "version", "created_at", "root_hash" (decimal string),
      "depth", "assets": [{"symbol", "decimals"}],
      "totals": {SYMBOL: {"equity", "debt" (base units, decimal strings),
                          "equity_units", "debt_units" (whole units, decimal strings)}},
-     "hash": {...}   (zkproofs.tree.hashing.hash_parameters())}
+     "hash": {...},  (zkproofs.tree.hashing.hash_parameters())
+     "verification_key": SHA-256 hex of the inclusion circuit's key, or null}
 
 Total liabilities per asset are the root's equity sums. The tree secret is never
-part of it.
+part of it. ``verification_key`` (:func:`zkproofs.groth16.serialize.vk_hash`)
+names the one key zero-knowledge inclusion proofs are checked with, so a
+customer cannot be handed another; a root naming none (null) admits only plain
+proofs. Version 1 named no key and is refused.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +31,8 @@ from zkproofs.tree.hashing import MAX_DEPTH, TreeError, check_sums, hash_paramet
 from zkproofs.tree.store import TreeStore
 
 ROOT_FORMAT = "zkproofs/liability-root"
-ROOT_VERSION = 1
+ROOT_VERSION = 2
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,8 @@ class PublishedRoot:
     equity_totals: tuple[int, ...]
     debt_totals: tuple[int, ...]
     created_at: str
+    verification_key: str | None = None
+    """SHA-256 (hex) of the verification key ZK inclusion proofs use, or None."""
 
     @property
     def sums(self) -> tuple[int, ...]:
@@ -65,6 +73,7 @@ def root_to_dict(root: PublishedRoot) -> dict[str, Any]:
             for a, e, d in zip(root.assets, root.equity_totals, root.debt_totals)
         },
         "hash": hash_parameters(),
+        "verification_key": root.verification_key,
     }
 
 
@@ -109,7 +118,12 @@ def root_from_dict(obj: Any, where: str = "root") -> PublishedRoot:
     equity = tuple(_amount(json_field(totals, a.symbol, dict, f"{where}.totals").get("equity"), f"{where}.totals.{a.symbol}.equity") for a in assets)
     debt = tuple(_amount(totals[a.symbol].get("debt"), f"{where}.totals.{a.symbol}.debt") for a in assets)
     check_sums((*equity, *debt), depth, f"{where}.totals")
-    return PublishedRoot(root_hash, depth, tuple(assets), equity, debt, str(obj.get("created_at", "")))
+    if "verification_key" not in obj:
+        raise TreeError(f"{where}: missing field 'verification_key' (the key's SHA-256, or null)")
+    key = obj["verification_key"]
+    if key is not None and (not isinstance(key, str) or not _SHA256.fullmatch(key)):
+        raise TreeError(f"{where}.verification_key: expected 64 lowercase hex digits or null")
+    return PublishedRoot(root_hash, depth, tuple(assets), equity, debt, str(obj.get("created_at", "")), key)
 
 
 def root_from_json(text: str | bytes, where: str = "root") -> PublishedRoot:
