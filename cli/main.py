@@ -26,7 +26,7 @@ from cli.common import (
     reports_errors,
 )
 from zkproofs.atomic import atomic_write_bytes, atomic_write_text
-from zkproofs.errors import CircuitMismatch, MalformedInput
+from zkproofs.errors import CircuitMismatch, MalformedInput, PublicInputCountMismatch
 from zkproofs.export import iden3, snarkjs, solidity
 from zkproofs.field import decode_scalar
 from zkproofs.groth16 import prove, setup, verify
@@ -163,24 +163,54 @@ def prove_cmd(pk_path: str, inputs_path: str, out_path: str, as_json: bool, back
 
 
 @main.command("verify")
-@click.option("--vk", "vk_path", required=True, type=click.Path(dir_okay=False), help="verification_key.json")
-@click.option("--proof", "proof_path", required=True, type=click.Path(dir_okay=False), help="Proof file from prove.")
+@click.option("--vk", "vk_path", required=True, type=click.Path(dir_okay=False),
+              help="verification_key.json: ours, or snarkjs' (groth16, bls12381).")
+@click.option("--proof", "proof_path", required=True, type=click.Path(dir_okay=False),
+              help="Proof file from prove, or snarkjs' proof.json.")
+@click.option("--public", "public_path", type=click.Path(dir_okay=False),
+              help="snarkjs' public.json (with snarkjs' key and proof; our proof files carry their public inputs).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable result.")
 @backend_option
 @reports_errors
-def verify_cmd(vk_path: str, proof_path: str, as_json: bool, backend: str | None) -> None:
-    """Verify a proof. Exit status: 0 valid, 1 invalid, 2 malformed input (with the reason)."""
-    vk = vk_from_dict(read_json(vk_path), vk_path)
-    proof, named = proof_from_dict(read_json(proof_path), proof_path)
-    if proof.circuit_digest != vk.circuit.digest:
-        raise CircuitMismatch(f"{proof_path} is a proof for another circuit than {vk_path} ({vk.circuit.name})")
+def verify_cmd(vk_path: str, proof_path: str, public_path: str | None, as_json: bool, backend: str | None) -> None:
+    """Verify a proof against a key: the Groth16 check alone, for any circuit.
+
+    Says the key's provenance but applies no trust policy: the inclusion and
+    settlement verifiers (tree verify, position verify, serve) do. snarkjs'
+    verification_key.json, proof.json and public.json (circom circuits over
+    BLS12-381) are read with the same checks as our files. Exit status: 0 valid,
+    1 invalid, 2 malformed input (with the reason).
+    """
+    vk_doc, proof_doc = read_json(vk_path), read_json(proof_path)
+    if snarkjs.is_snarkjs_key(vk_doc):
+        if not snarkjs.is_snarkjs_proof(proof_doc):
+            raise MalformedInput(f"{vk_path} is a snarkjs key: {proof_path} must be snarkjs' proof.json")
+        if public_path is None:
+            raise MalformedInput(f"{vk_path} is a snarkjs key: give its public inputs with --public public.json")
+        vk = snarkjs.verification_key_from(vk_doc, vk_path, backend)
+        proof = snarkjs.proof_from(proof_doc, vk, proof_path, backend)
+        public = snarkjs.public_signals_from(read_json(public_path), public_path)
+        if len(public) != vk.num_public:
+            raise PublicInputCountMismatch(f"{public_path} has {len(public)} public inputs, {vk_path} expects {vk.num_public}")
+        named = dict(zip(vk.public_names, public))
+    else:
+        if public_path is not None:
+            raise MalformedInput("--public is for snarkjs' files; our proof files carry their public inputs")
+        vk = vk_from_dict(vk_doc, vk_path)
+        proof, named = proof_from_dict(proof_doc, proof_path)
+        if proof.circuit_digest != vk.circuit.digest:
+            raise CircuitMismatch(f"{proof_path} is a proof for another circuit than {vk_path} ({vk.circuit.name})")
+        public = public_inputs_in_order(vk, named)
     started = time.perf_counter()
-    ok = verify(vk, public_inputs_in_order(vk, named), proof, backend=backend)
+    ok = verify(vk, public, proof, backend=backend)
     elapsed = time.perf_counter() - started
+    provenance = vk.provenance.to_dict() if vk.provenance else None
     if as_json:
-        emit_json({"valid": ok, "circuit": vk.circuit.name, "public_inputs": {k: str(v) for k, v in named.items()}, "seconds": round(elapsed, 4)})
+        emit_json({"valid": ok, "circuit": vk.circuit.name, "public_inputs": {k: str(v) for k, v in named.items()},
+                   "key_provenance": provenance, "key": vk.describe_provenance(), "seconds": round(elapsed, 4)})
     else:
         click.echo(f"{'valid' if ok else 'INVALID'} proof for {vk.circuit.name} ({elapsed * 1000:.1f} ms)")
+        click.echo(f"  key: {vk.describe_provenance()} (no trust policy applied here)")
     if not ok:
         raise SystemExit(EXIT_INVALID)
 

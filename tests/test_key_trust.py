@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import json
+import re
 from pathlib import Path
 from unittest import mock
 
@@ -25,7 +26,9 @@ from cli.main import main
 from tests.trapdoor import forge, key_with_trapdoor
 from zkproofs.accounts.model import Account, AccountSet, Asset
 from zkproofs.backends import get_backend
+from zkproofs.backends.common import Q
 from zkproofs.errors import DegenerateKey, MalformedInput, UntrustedKey
+from zkproofs.export import snarkjs
 from zkproofs.field import R
 from zkproofs.groth16 import prove, setup, verify
 from zkproofs.groth16.keys import Ceremony, SingleParty
@@ -373,3 +376,73 @@ def test_policy_trust_key_must_be_a_boolean(tmp_path):
     (tmp_path / "policy.toml").write_text(text)
     with pytest.raises(PolicyError, match="trust_single_party_keys: expected true or false"):
         load_policy(tmp_path / "policy.toml")
+
+
+# --- zkproofs verify reads snarkjs' own files, with the same checks --------------------------
+
+
+@pytest.fixture
+def snarkjs_files(cubic_keys, tmp_path):
+    pk, proof, public = cubic_keys
+    docs = {"vk": snarkjs.verification_key(pk.vk), "proof": snarkjs.proof(proof), "public": snarkjs.public_signals(public)}
+    return tmp_path, docs
+
+
+def _verify_snarkjs(folder, docs, *extra):
+    for name, doc in docs.items():
+        (folder / f"{name}.json").write_text(json.dumps(doc))
+    args = ["verify", "--vk", str(folder / "vk.json"), "--proof", str(folder / "proof.json"), "--public", str(folder / "public.json"), *extra]
+    return CliRunner().invoke(main, args)
+
+
+@pytest.mark.parametrize("backend", ["arkworks", "py_ecc"])
+def test_verify_accepts_snarkjs_files_and_says_the_key_has_no_provenance(snarkjs_files, backend):
+    folder, docs = snarkjs_files
+    result = _verify_snarkjs(folder, docs, "--backend", backend, "--json")
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    assert out["valid"] and out["key_provenance"] is None and "not recorded" in out["key"]
+    assert out["public_inputs"] == {"public[0]": "35"}
+
+
+def _g2_infinity():
+    return [["0", "0"], ["1", "0"], ["0", "0"]]
+
+
+SNARKJS_CASES = {
+    "wrong public input": (lambda d: d["public"].__setitem__(0, "36"), 1, "INVALID"),
+    "public input >= r": (lambda d: d["public"].__setitem__(0, str(R)), 2, r"public\.json\[0\]: .* is not in \[0, r\)"),
+    "public input as a number": (lambda d: d["public"].__setitem__(0, 35), 2, "decimal string"),
+    "too many public inputs": (lambda d: d["public"].append("1"), 2, "expects 1"),
+    "gamma = delta": (lambda d: d["vk"].__setitem__("vk_delta_2", d["vk"]["vk_gamma_2"]), 2, "vk_delta_2|delta_g2: equals gamma_g2"),
+    "delta at infinity": (lambda d: d["vk"].__setitem__("vk_delta_2", _g2_infinity()), 2, "vk_delta_2: the point at infinity"),
+    "IC[1] at infinity": (lambda d: d["vk"]["IC"].__setitem__(1, ["0", "1", "0"]), 2, r"IC\[1\]: the point at infinity"),
+    "A off the curve": (lambda d: d["proof"]["pi_a"].__setitem__(1, str(int(d["proof"]["pi_a"][1]) ^ 1)), 2, "pi_a: .*not on the G1 curve"),
+    "coordinate >= q": (lambda d: d["proof"]["pi_a"].__setitem__(0, str(Q)), 2, r"pi_a\[0\]: coordinate is not less"),
+    "z not 1": (lambda d: d["proof"]["pi_c"].__setitem__(2, "2"), 2, "z = 2"),
+    "curve bn128": (lambda d: d["vk"].__setitem__("curve", "bn128"), 2, "expected 'bls12381'"),
+    "protocol plonk": (lambda d: d["proof"].__setitem__("protocol", "plonk"), 2, "expected 'groth16'"),
+    "nPublic disagrees with IC": (lambda d: d["vk"].__setitem__("nPublic", 2), 2, "IC has 2 points"),
+    "signed coordinate": (lambda d: d["vk"]["vk_alpha_1"].__setitem__(0, "-1"), 2, "canonical decimal"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SNARKJS_CASES))
+def test_verify_refuses_bad_snarkjs_files_as_it_refuses_ours(snarkjs_files, case):
+    folder, docs = snarkjs_files
+    change, code, message = SNARKJS_CASES[case]
+    change(docs)
+    result = _verify_snarkjs(folder, docs)
+    assert result.exit_code == code, result.output
+    assert re.search(message, result.output + (result.stderr if result.stderr_bytes else "")), result.output
+
+
+def test_verify_refuses_mixed_formats(snarkjs_files, cubic_keys):
+    folder, docs = snarkjs_files
+    _verify_snarkjs(folder, docs)
+    (folder / "ours.json").write_text(vk_to_json(cubic_keys[0].vk))
+    mixed = CliRunner().invoke(main, ["verify", "--vk", str(folder / "vk.json"), "--proof", str(folder / "ours.json"),
+                                      "--public", str(folder / "public.json")])
+    assert mixed.exit_code == 2 and "must be snarkjs' proof.json" in mixed.stderr
+    missing = CliRunner().invoke(main, ["verify", "--vk", str(folder / "vk.json"), "--proof", str(folder / "proof.json")])
+    assert missing.exit_code == 2 and "--public" in missing.stderr
