@@ -98,8 +98,12 @@ def test_prove_writes_the_post_body(venue, request_file):
 
 
 def test_verify_valid_request(venue, request_file):
-    result = run("position", "verify", str(request_file), "--vk", str(venue / "keys" / "BTC-USDC" / "verification_key.json"), "--trust-single-party-key", "--json")
-    assert json.loads(result.output)["valid"] is True
+    vk = str(venue / "keys" / "BTC-USDC" / "verification_key.json")
+    result = run("position", "verify", str(request_file), "--vk", vk, "--trust-single-party-key", "--json")
+    out = json.loads(result.output)
+    assert out["valid"] is True and out["key"]["provenance"] == {"kind": "single-party", "party": "tests"}
+    refusal = run("position", "verify", str(request_file), "--vk", vk, code=2)  # no opt-in: the key is refused
+    assert "single-party setup by tests" in refusal.output and "--trust-single-party-key" in refusal.output
 
 
 def test_verify_tampered_commitment_is_invalid(venue, request_file, tmp_path):
