@@ -12,6 +12,7 @@ import dataclasses
 import importlib
 import json
 import re
+import sys
 from pathlib import Path
 from unittest import mock
 
@@ -27,7 +28,7 @@ from tests.trapdoor import forge, key_with_trapdoor
 from zkproofs.accounts.model import Account, AccountSet, Asset
 from zkproofs.backends import get_backend
 from zkproofs.backends.common import Q
-from zkproofs.errors import DegenerateKey, MalformedInput, UntrustedKey
+from zkproofs.errors import CeremonyError, DegenerateKey, MalformedInput, UntrustedKey
 from zkproofs.export import snarkjs
 from zkproofs.field import R
 from zkproofs.groth16 import prove, setup, verify
@@ -43,7 +44,7 @@ from zkproofs.groth16.serialize import (
     vk_to_dict,
     vk_to_json,
 )
-from zkproofs.groth16.trust import KeyTrust, check_key
+from zkproofs.groth16.trust import KeyTrust, Transcript, check_key, require_trusted
 from zkproofs.proofs.inclusion import ZK_FORMAT, ZK_VERSION, trust_inclusion_key, zk_failure
 from zkproofs.settlement import (
     Ledger,
@@ -446,3 +447,84 @@ def test_verify_refuses_mixed_formats(snarkjs_files, cubic_keys):
     assert mixed.exit_code == 2 and "must be snarkjs' proof.json" in mixed.stderr
     missing = CliRunner().invoke(main, ["verify", "--vk", str(folder / "vk.json"), "--proof", str(folder / "proof.json")])
     assert missing.exit_code == 2 and "--public" in missing.stderr
+
+
+# --- ceremony keys: trusted once their transcript is verified against the circuit -------------
+
+
+class _Report:
+    """The fields of phase 2's Phase2Report that the trust policy reads."""
+
+    def __init__(self, transcript_hash, contributions, beacon, vk):
+        self.transcript_hash, self.contributions, self.beacon, self.vk = transcript_hash, contributions, beacon, vk
+
+
+@pytest.fixture
+def ceremony_key(cubic_keys, tmp_path, monkeypatch):
+    """A cubic key labelled as a 3-contribution ceremony, a stand-in for phase 2's verify_zkey
+    (which recomputes the key from the circuit and the transcript), and a fresh user cache."""
+    monkeypatch.setenv("ZKPROOFS_CACHE_DIR", str(tmp_path / "cache"))
+    transcript = "7a" * 64
+    vk = dataclasses.replace(cubic_keys[0].vk, provenance=Ceremony(transcript, 3, None))
+    calls = []
+    yields = {"vk": vk, "transcript": transcript, "n": 3}
+
+    def verify_zkey(zkey_path, circuit, ptau_path):
+        calls.append((str(zkey_path), circuit.name, str(ptau_path)))
+        if yields.get("error"):
+            raise yields["error"]
+        return _Report(yields["transcript"], tuple(("c", "h") for _ in range(yields["n"])), None, yields["vk"])
+
+    fake = type(sys)("zkproofs.ceremony.phase2")
+    fake.verify_zkey = verify_zkey
+    monkeypatch.setitem(sys.modules, "zkproofs.ceremony.phase2", fake)
+    return vk, Transcript(tmp_path / "cubic.zkey", tmp_path / "pot.ptau"), calls, yields
+
+
+def test_a_ceremony_key_is_verified_once_then_remembered(ceremony_key):
+    vk, transcript, calls, _ = ceremony_key
+    with pytest.raises(UntrustedKey, match="--zkey, --ptau"):
+        require_trusted(Cubic(), vk, KeyTrust())
+    first = require_trusted(Cubic(), vk, KeyTrust(), transcript=transcript)
+    assert first.basis == "ceremony transcript verified against the circuit now" and len(calls) == 1
+    assert calls[0] == (str(transcript.zkey), "cubic", str(transcript.ptau))
+    again = require_trusted(Cubic(), vk, KeyTrust())
+    assert "remembered" in again.basis and len(calls) == 1
+    assert again.to_dict()["provenance"]["contributions"] == 3
+    with pytest.raises(UntrustedKey):  # --reverify needs the transcript again
+        require_trusted(Cubic(), vk, KeyTrust(reverify=True))
+    require_trusted(Cubic(), vk, KeyTrust(reverify=True), transcript=transcript)
+    assert len(calls) == 2
+    # the single-party opt-in does not stand in for a ceremony's verification, nor the reverse
+    other = dataclasses.replace(vk, provenance=Ceremony("7b" * 64, 3, None))
+    with pytest.raises(UntrustedKey, match="ceremony"):
+        require_trusted(Cubic(), other, KeyTrust(single_party=True))
+
+
+def test_a_remembered_transcript_vouches_only_for_the_key_it_yielded(ceremony_key, cubic_keys):
+    vk, transcript, _, _ = ceremony_key
+    require_trusted(Cubic(), vk, KeyTrust(), transcript=transcript)
+    be = get_backend()
+    swapped = dataclasses.replace(vk, delta_g2=be.g2_to_bytes(be.g2_mul(be.g2_generator(), 5)))  # same transcript hash
+    with pytest.raises(UntrustedKey, match="has not been verified"):
+        require_trusted(Cubic(), swapped, KeyTrust())
+
+
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        ({"transcript": "7c" * 64}, "names transcript 7a7a"),
+        ({"n": 1}, "claims 3 contributions"),
+        ({"vk": "other points"}, "its points are not the key"),
+        ({"error": CeremonyError("contribution 2 (bob): proof of knowledge", "mismatch")}, "contribution 2"),
+    ],
+)
+def test_a_ceremony_key_is_refused_unless_its_transcript_yields_exactly_it(ceremony_key, cubic_keys, change, message):
+    vk, transcript, _, yields = ceremony_key
+    if change.get("vk") == "other points":
+        change = {"vk": dataclasses.replace(vk, alpha_g1=setup(Cubic(), party="x").vk.alpha_g1)}
+    yields.update(change)
+    with pytest.raises((UntrustedKey, CeremonyError), match=message):
+        require_trusted(Cubic(), vk, KeyTrust(), transcript=transcript)
+    with pytest.raises(UntrustedKey):  # and nothing was remembered
+        require_trusted(Cubic(), vk, KeyTrust())
