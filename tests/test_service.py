@@ -86,6 +86,8 @@ def template(world):
 def test_health_and_docs(client):
     health = client.get("/health").json()
     assert health["status"] == "ok" and health["markets"] == ["BTC-ETH-USDC", "BTC-USDC"]
+    assert health["keys"]["BTC-USDC"]["provenance"]["kind"] == "single-party"
+    assert "trust_single_party_keys" in health["keys"]["BTC-USDC"]["trusted_because"]
     assert client.get("/docs").status_code == 200
     assert "/settlements" in client.get("/openapi.json").json()["paths"]
 

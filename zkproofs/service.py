@@ -16,7 +16,8 @@ Endpoints:
   slow request does not block others.
 * ``GET /settlements/{settlement_id}``: every decision for that id, oldest first
   (404 if none).
-* ``GET /health``: ``{"status": "ok", "markets": [...], "decisions": N}``.
+* ``GET /health``: ``{"status": "ok", "markets": [...], "decisions": N, "keys": {market:
+  the key relied on, its provenance and why it is trusted}}``.
 * OpenAPI: ``/openapi.json``, interactive docs at ``/docs``.
 """
 
@@ -110,8 +111,9 @@ def create_app(verifier: SettlementVerifier, max_body_bytes: int) -> FastAPI:
 
     @app.get("/health")
     async def health() -> dict[str, Any]:
-        """Liveness and a summary: configured markets and the number of recorded decisions."""
+        """Liveness and a summary: configured markets, the number of recorded decisions, and each market's key."""
         count = await run_in_threadpool(verifier.ledger.count)
-        return {"status": "ok", "markets": sorted(verifier.policy.markets), "decisions": count}
+        keys = {market: report.to_dict() for market, report in sorted(verifier.key_reports.items())}
+        return {"status": "ok", "markets": sorted(verifier.policy.markets), "decisions": count, "keys": keys}
 
     return app
