@@ -48,7 +48,8 @@ ONE = 10**8
 NOW = int(time.time())
 POLICY = venue_policy_from_dict({
     "venue": {"name": "bench", "assets": ["BTC", "ETH", "USDC", "USDT"], "min_ratio_bps": 15_000,
-              "haircut_bps": {"BTC": 500, "ETH": 1000}, "anchor_window": 1000, "tree_depth": 32},
+              "haircut_bps": {"BTC": 500, "ETH": 1000}, "anchor_window": 1000, "tree_depth": 32,
+              "trust_single_party_keys": True},  # the bench's venue runs its own single-party setup
     "markets": {"BTC-USDC": {"base": "BTC", "quote": "USDC"}},
 })
 PRICES = [27_000 * ONE, 1_800 * ONE, ONE, ONE]

@@ -4,6 +4,7 @@ replays the ledger."""
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 import threading
 
@@ -11,6 +12,7 @@ import pytest
 
 from circuits.valid_transition import ValidTransition
 from tests.venue_helpers import NOW, ONE, POLICY, Wallet, feed, trade_legs
+from zkproofs.errors import UntrustedKey
 from zkproofs.groth16 import setup
 from zkproofs.settlement.notes import OwnerKeys
 from zkproofs.settlement.transition import Kind, TransitionRefused
@@ -223,3 +225,10 @@ def test_audit_replays_and_detects_a_tampered_ledger(venue, funded, tmp_path):
     reopened.close()
     with pytest.raises(ValueError, match="depth"):
         VenueLedger(venue.ledger.path, depth=POLICY.tree_depth + 1)
+
+
+def test_the_venue_takes_a_single_party_key_only_with_the_policy_opt_in(tmp_path, pk):
+    assert "trust_single_party_keys" in Venue(POLICY, pk.vk, VenueLedger(tmp_path / "a.db", depth=POLICY.tree_depth), feed()).key_report.basis
+    strict = dataclasses.replace(POLICY, trust_single_party_keys=False)
+    with pytest.raises(UntrustedKey, match="single-party setup by test venue.*trust_single_party_keys"):
+        Venue(strict, pk.vk, VenueLedger(tmp_path / "b.db", depth=POLICY.tree_depth), feed())

@@ -23,7 +23,8 @@ ONE = 10**8
 PRICES = {"BTC": 27_000 * ONE, "ETH": 1_800 * ONE, "USDC": ONE}
 POLICY_DICT = {
     "venue": {"name": "test-venue", "assets": ["BTC", "ETH", "USDC"], "min_ratio_bps": 15_000,
-              "haircut_bps": {"BTC": 500, "ETH": 1000}, "anchor_window": 4, "tree_depth": 6},
+              "haircut_bps": {"BTC": 500, "ETH": 1000}, "anchor_window": 4, "tree_depth": 6,
+              "trust_single_party_keys": True},  # the tests' venue runs its own single-party setup
     "markets": {"BTC-USDC": {"base": "BTC", "quote": "USDC"}, "ETH-USDC": {"base": "ETH", "quote": "USDC"}},
 }
 POLICY = venue_policy_from_dict(POLICY_DICT)

@@ -32,7 +32,7 @@ from zkproofs.field import decode_scalar
 from zkproofs.groth16 import verify
 from zkproofs.groth16.keys import Proof, VerifyingKey
 from zkproofs.groth16.serialize import proof_from_dict, vk_from_json
-from zkproofs.groth16.trust import check_key
+from zkproofs.groth16.trust import KeyTrust, Transcript, check_key, require_trusted
 from zkproofs.settlement.note_tree import NoteTree
 from zkproofs.settlement.prices import JsonFilePriceFeed, PriceFeed, PriceUnavailable
 from zkproofs.settlement.transition import Kind, NAME_PATTERN, field_to_signed, receipt_hash, transition_context
@@ -207,14 +207,23 @@ class Venue:
     """The venue's state machine over a :class:`VenueLedger`.
 
     ``vk`` must be the ``valid_transition`` key of the policy's parameters
-    (checked against the circuit's digest: CircuitMismatch otherwise). ``clock``
+    (checked against the circuit's digest: CircuitMismatch otherwise) and one
+    the venue trusts (:func:`~zkproofs.groth16.trust.require_trusted`: a
+    single-party key only with the policy's ``trust_single_party_keys``, a
+    ceremony key once its transcript is verified, ``transcript``; UntrustedKey
+    otherwise); ``key_report`` says which and why. ``clock``
     gives unix seconds. Methods never raise for bad requests: they return a
     refused :class:`Decision` and change nothing.
     """
 
     def __init__(self, policy: VenuePolicy, vk: VerifyingKey, ledger: VenueLedger, price_feed: PriceFeed, *,
-                 clock: Callable[[], float] = time.time, backend: str | None = None):
-        check_key(ValidTransition(**policy.circuit_params), vk, "the venue's verification key")
+                 clock: Callable[[], float] = time.time, backend: str | None = None,
+                 transcript: Transcript | None = None, reverify: bool = False):
+        self.key_report = require_trusted(
+            ValidTransition(**policy.circuit_params), vk,
+            KeyTrust(single_party=policy.trust_single_party_keys, reverify=reverify), transcript=transcript,
+            what="the venue's verification key", opt_in="venue policy: trust_single_party_keys = true",
+        )  # fmt: skip
         if ledger.depth != policy.tree_depth:
             raise ValueError("the ledger's tree depth is not the policy's")
         self.policy, self.vk, self.ledger, self.price_feed = policy, vk, ledger, price_feed

@@ -13,6 +13,8 @@ Layout (paths relative to the policy file)::
     price_tolerance_bps = 50        # |proof price - feed price| <= 0.5 % of the feed price
     max_price_age_seconds = 60
     max_request_bytes = 65536
+    trust_single_party_keys = false # true: accept a key from a single-party setup (the venue
+                                    # trusts the party named in it, which could forge proofs)
 
     [markets.BTC-USDC]
     base = "BTC"
@@ -37,7 +39,7 @@ from zkproofs.settlement.note_tree import MAX_DEPTH
 from zkproofs.settlement.transition import NAME_PATTERN
 
 VENUE_KEYS = {"name", "assets", "min_ratio_bps", "haircut_bps", "anchor_window", "tree_depth", "price_feed",
-              "price_tolerance_bps", "max_price_age_seconds", "max_request_bytes"}
+              "price_tolerance_bps", "max_price_age_seconds", "max_request_bytes", "trust_single_party_keys"}
 
 
 class PolicyError(MalformedInput):
@@ -68,6 +70,8 @@ class VenuePolicy:
     max_price_age_seconds: int
     max_request_bytes: int
     markets: Mapping[str, Market]
+    trust_single_party_keys: bool = False
+    """Accept a single-party key (an explicit opt-in; see :mod:`zkproofs.groth16.trust`)."""
 
     @property
     def circuit_params(self) -> dict[str, int]:
@@ -156,7 +160,15 @@ def venue_policy_from_dict(data: Mapping[str, Any], where: str = "policy", base:
         max_price_age_seconds=_int(venue, "max_price_age_seconds", at, 0, 10**9, 60),
         max_request_bytes=_int(venue, "max_request_bytes", at, 1024, 1 << 30, 1 << 20),
         markets=markets,
+        trust_single_party_keys=_bool(venue, "trust_single_party_keys", at),
     )
+
+
+def _bool(table: Mapping[str, Any], key: str, where: str) -> bool:
+    value = table.get(key, False)
+    if not isinstance(value, bool):
+        raise PolicyError(f"{where}.{key}: expected true or false")
+    return value
 
 
 def load_venue_policy(path: str | os.PathLike) -> VenuePolicy:
