@@ -209,3 +209,25 @@ def test_verification_key_with_wrong_ic_count(cubic_pk):
     doc["ic"].append(doc["ic"][0])
     with pytest.raises(MalformedInput, match="ic has 3 points"):
         vk_from_json(json.dumps(doc))
+
+
+def test_prover_checks_refuse_after_the_msms_have_started(cubic_pk):
+    """The witness MSMs start before the digest and row checks; a failed check still raises
+    the specific error and forms no proof."""
+    from zkproofs.errors import CircuitError
+
+    r1cs, witness = Cubic().synthesize({"x": 3, "y": 35})
+    with pytest.raises(CircuitError, match="assignment has 3 values"):
+        prove(cubic_pk, r1cs, witness[:3])
+    # same shape (variables, domain), one coefficient changed: only the digest tells
+    row = dict(r1cs.c[0])
+    var = next(iter(row))
+    row[var] = (row[var] + 1) % R
+    other = dataclasses.replace(r1cs, c=(row,) + r1cs.c[1:])
+    assert other.num_variables == r1cs.num_variables and other.digest() != r1cs.digest()
+    with pytest.raises(CircuitMismatch):
+        prove(cubic_pk, other, witness)
+    forged = list(witness)
+    forged[-1] = (forged[-1] + 1) % R
+    with pytest.raises(UnsatisfiedConstraint):
+        prove(cubic_pk, r1cs, forged)

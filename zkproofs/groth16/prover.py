@@ -15,7 +15,9 @@ Cost: O(nnz) to evaluate the rows, 6 NTTs of size N for H (O(N log N), in the
 field kernels), and MSMs over m (A, B in G1 and G2), m - l - 1 (C) and N (H)
 points, which dominate. The MSMs run on a pool of two threads (arkworks releases
 the GIL inside an MSM), the G2 MSM, the largest, split in two halves so that the
-two workers finish together: wall time about half the MSM work on two cores.
+two workers finish together: wall time about half the MSM work on two cores. The
+witness MSMs start first; the digest check and the row evaluation (O(nnz) Python)
+run meanwhile on the calling thread.
 """
 
 from __future__ import annotations
@@ -32,37 +34,46 @@ from zkproofs.groth16.qap import domain_for, h_scalars
 from zkproofs.r1cs import R1CS
 
 
-def prove(pk: ProvingKey, r1cs: R1CS, witness: Sequence[int]) -> Proof:
-    """A proof that ``witness`` satisfies ``r1cs``, the circuit ``pk`` was made for.
-
-    Raises CircuitMismatch if ``r1cs`` is not the key's circuit (digest differs),
-    CircuitError if the key was made for another backend than the one loaded, and
-    UnsatisfiedConstraint (naming the constraint) if the witness does not satisfy
-    the system: zkproofs never emits a proof of a false statement.
-    """
+def _check_digest(pk: ProvingKey, r1cs: R1CS) -> None:
     if r1cs.digest() != pk.vk.circuit.digest:
         raise CircuitMismatch(
             f"the proving key is for circuit {pk.vk.circuit.name} ({pk.vk.circuit.digest[:16]}...), "
             f"the witness for a circuit with digest {r1cs.digest()[:16]}..."
         )
+
+
+def prove(pk: ProvingKey, r1cs: R1CS, witness: Sequence[int]) -> Proof:
+    """A proof that ``witness`` satisfies ``r1cs``, the circuit ``pk`` was made for.
+
+    Raises CircuitMismatch if ``r1cs`` is not the key's circuit (digest differs),
+    CircuitError if the key was made for another backend than the one loaded or the
+    witness has the wrong length, and UnsatisfiedConstraint (naming the constraint)
+    if the witness does not satisfy the system: zkproofs never emits a proof of a
+    false statement. The witness MSMs start before these O(nnz) checks, which then
+    run on this thread while the workers compute; a failed check discards them.
+    """
     be = get_backend(pk.backend)
-    rows = r1cs.evaluate(witness)  # raises UnsatisfiedConstraint before any work
     domain = domain_for(r1cs)
-    if domain.size != pk.domain_size:
+    if r1cs.num_variables != pk.num_variables or domain.size != pk.domain_size:
+        _check_digest(pk, r1cs)  # another circuit altogether: say so
         raise CircuitError("proving key domain size does not match the circuit")
-    r, s = secrets.randbelow(R), secrets.randbelow(R)
+    if len(witness) != r1cs.num_variables:
+        raise CircuitError(f"assignment has {len(witness)} values, the system has {r1cs.num_variables} variables")
     l = r1cs.num_public
     half = len(witness) // 2
-    # Largest first (G2 costs about 3x a G1 point), so the two workers end together;
-    # this thread computes H(X) (NTTs in the kernels, GIL released) meanwhile.
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    # Two workers, largest MSM first (a G2 point costs about 3x a G1 point, so G2 goes
+    # in two halves) so that they end together; arkworks releases the GIL in an MSM.
+    pool = ThreadPoolExecutor(max_workers=2)
+    try:
         b2_low = pool.submit(be.g2_msm, pk.b_g2_query[:half], witness[:half])
         b2_high = pool.submit(be.g2_msm, pk.b_g2_query[half:], witness[half:])
         a_msm = pool.submit(be.g1_msm, pk.a_query, witness)
         b1_msm = pool.submit(be.g1_msm, pk.b_g1_query, witness)
         l_msm = pool.submit(be.g1_msm, pk.l_query, witness[l + 1 :])
-        h = h_scalars(r1cs, witness, domain, rows)
-        h_msm = pool.submit(be.g1_msm, pk.h_query, h)
+        _check_digest(pk, r1cs)
+        rows = r1cs.evaluate(witness)  # raises UnsatisfiedConstraint: no proof is formed
+        h_msm = pool.submit(be.g1_msm, pk.h_query, h_scalars(r1cs, witness, domain, rows))
+        r, s = secrets.randbelow(R), secrets.randbelow(R)
         a = be.g1_add(be.g1_add(pk.alpha_g1, a_msm.result()), be.g1_mul(pk.delta_g1, r))
         b2 = be.g2_add(be.g2_add(pk.beta_g2, be.g2_add(b2_low.result(), b2_high.result())), be.g2_mul(pk.delta_g2, s))
         b1 = be.g1_add(be.g1_add(pk.beta_g1, b1_msm.result()), be.g1_mul(pk.delta_g1, s))
@@ -70,4 +81,6 @@ def prove(pk: ProvingKey, r1cs: R1CS, witness: Sequence[int]) -> Proof:
             be.g1_add(l_msm.result(), h_msm.result()),
             be.g1_msm([a, b1, pk.delta_g1], [s, r, (-r * s) % R]),
         )
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)  # after a failed check: drop queued MSMs
     return Proof(a=be.g1_to_bytes(a), b=be.g2_to_bytes(b2), c=be.g1_to_bytes(c), circuit_digest=pk.vk.circuit.digest)
