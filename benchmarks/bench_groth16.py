@@ -7,6 +7,11 @@ realistic mix of bits and full field elements in the witness) at sizes from
     python benchmarks/bench_groth16.py                 # 2^10 .. 2^16, arkworks
     python benchmarks/bench_groth16.py --max-log 12    # quicker
     python benchmarks/bench_groth16.py --pyecc-verify  # also time py_ecc verification
+    python benchmarks/bench_groth16.py --min-log 16 --peers --peer-reps 2
+        # then the chain circuit at 2^16 in fresh processes, interleaved: zkproofs on the
+        # C kernels, zkproofs on the Python reference kernels (ZKPROOFS_KERNELS=python),
+        # zksnake (BLS12-381) and groth16py (BN254), with the shared harness of
+        # /work/shared/bench-peers (run its prep.sh once); medians and ratios
 
 Peak memory is the process's maximum resident set size (ru_maxrss) after each
 size, so it is monotone over the run: read it as "at most".
@@ -15,10 +20,16 @@ size, so it is monotone over the run: read it as "at most".
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import platform
 import random
 import resource
+import statistics
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 from circuits.range_poseidon import RangePoseidon
 from zkproofs.groth16 import prove, setup, verify
@@ -39,11 +50,62 @@ def timed(fn):
     return result, time.perf_counter() - started
 
 
+PEER_DIRS = (Path("/work/shared/bench-peers"), Path(__file__).resolve().parents[1] / ".." / "shared" / "bench-peers")
+PEER_TOOLS = ("zkproofs", "zkproofs-python-kernels", "zksnake", "groth16py")
+
+
+def peer_command(harness: Path, tool: str, log_size: int) -> tuple[list[str], dict[str, str]]:
+    """The command line and environment of one fresh-process run of the shared harness."""
+    env = dict(os.environ)
+    if tool.startswith("zkproofs"):
+        if tool == "zkproofs-python-kernels":
+            env["ZKPROOFS_KERNELS"] = "python"
+        env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
+        return [sys.executable, str(harness / "g16_one.py"), "zkproofs", str(log_size)], env
+    perf = Path(os.environ.get("PERF_DIR", Path.home() / ".cache" / "zkperf"))
+    return [str(perf / "venv" / "bin" / "python"), str(harness / "g16_one.py"), tool, str(log_size)], env
+
+
+def run_peers(log_size: int, reps: int) -> None:
+    """The chain circuit at 2^log_size for every tool, interleaved (order reversed on odd reps)."""
+    harness = next((d for d in PEER_DIRS if (d / "g16_one.py").is_file()), None)
+    if harness is None:
+        print("peers: skipped, no bench-peers harness found in " + ", ".join(map(str, PEER_DIRS)))
+        return
+    results: dict[str, list[dict]] = {tool: [] for tool in PEER_TOOLS}
+    for rep in range(reps):
+        for tool in PEER_TOOLS if rep % 2 == 0 else PEER_TOOLS[::-1]:
+            cmd, env = peer_command(harness, tool, log_size)
+            done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1800)
+            if done.returncode != 0:
+                print(f"peers: {tool} 2^{log_size} failed (exit {done.returncode}): {done.stderr[-400:]}", flush=True)
+                continue
+            results[tool].append(json.loads(done.stdout.strip().splitlines()[-1]))
+            print(f"peers: {tool} rep {rep}: {done.stdout.strip().splitlines()[-1]}", file=sys.stderr, flush=True)
+    print()
+    print(f"Chain circuit, 2^{log_size} constraints, fresh process per run, median of {reps} (interleaved):")
+    print()
+    print("| tool | curve | setup (s) | prove (s) | prove CPU (s) | verify (ms) | zkproofs prove / tool |")
+    print("|---|---|---|---|---|---|---|")
+    ours = results["zkproofs"]
+    for tool in PEER_TOOLS:
+        runs = results[tool]
+        if not runs:
+            print(f"| {tool} | - | failed | | | | |")
+            continue
+        med = {k: statistics.median(r[k] for r in runs) for k in ("setup_s", "prove_s", "prove_cpu_s", "verify_ms")}
+        ratio = f"{statistics.median(r['prove_s'] for r in ours) / med['prove_s']:.2f}" if ours else "-"
+        print(f"| {tool} | {runs[0]['curve']} | {med['setup_s']:.1f} | {med['prove_s']:.2f} | {med['prove_cpu_s']:.1f} | {med['verify_ms']:.1f} | {ratio} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--min-log", type=int, default=10)
     parser.add_argument("--max-log", type=int, default=16)
     parser.add_argument("--pyecc-verify", action="store_true", help="also time verification with py_ecc")
+    parser.add_argument("--peers", action="store_true", help="then run the chain circuit against zksnake and groth16py (shared harness)")
+    parser.add_argument("--peer-log", type=int, default=16, help="log2 of the chain circuit's size for --peers")
+    parser.add_argument("--peer-reps", type=int, default=1, help="interleaved repetitions for --peers (median)")
     args = parser.parse_args()
 
     print(f"machine: {platform.processor() or platform.machine()}, {platform.python_implementation()} {platform.python_version()}")
@@ -77,6 +139,8 @@ def main() -> None:
         print(row, flush=True)
         if not verify(pk.vk, public, proof):
             raise SystemExit("arkworks rejected a valid proof")
+    if args.peers:
+        run_peers(args.peer_log, args.peer_reps)
 
 
 if __name__ == "__main__":

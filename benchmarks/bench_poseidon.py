@@ -1,10 +1,12 @@
 """Poseidon benchmark: native permutation and sponge timings, gadget constraint counts.
 
-Times :func:`zkproofs.poseidon.permute` (appendix-B optimised) against
+Times the appendix-B optimised permutation on the Python reference kernels
+(:func:`zkproofs.kernels.reference.permute_one`) against
 :func:`zkproofs.poseidon.permute_reference` (the literal spec) at t = 3 and t = 5,
 the sponge on 2 inputs (t = 3, a hash2) and 20 inputs (t = 5, a Merkle-sum tree
-node), and counts the constraints of the gadget for the same hashes. Prints a
-Markdown table for BENCHMARKS.md.
+node) on the active kernels (``zkproofs doctor``; benchmarks/bench_kernels.py
+compares the C and Python kernels), and counts the constraints of the gadget for
+the same hashes. Prints a Markdown table for BENCHMARKS.md.
 
     python benchmarks/bench_poseidon.py             # default: best of 7 runs
     python benchmarks/bench_poseidon.py --repeat 3  # quicker
@@ -23,7 +25,8 @@ import timeit
 
 from zkproofs.field import R
 from zkproofs.gadgets.poseidon import poseidon_hash as poseidon_hash_gadget
-from zkproofs.poseidon import permute, permute_reference, poseidon_hash, poseidon_params
+from zkproofs.kernels import active_kernels, reference
+from zkproofs.poseidon import permute_reference, poseidon_hash, poseidon_params
 from zkproofs.poseidon.optimized import derive
 from zkproofs.r1cs import ConstraintSystem
 
@@ -49,7 +52,7 @@ def main() -> None:
 
     print(f"machine: {platform.processor() or platform.machine()}, {platform.python_implementation()} {platform.python_version()}")
     print()
-    print("| operation | spec (µs) | optimised (µs) | speed-up | multiplications spec / optimised |")
+    print("| operation | spec (µs) | optimised, Python (µs) | speed-up | multiplications spec / optimised |")
     print("|---|---|---|---|---|")
     derive_times = []
     for t in (3, 5):
@@ -59,14 +62,14 @@ def main() -> None:
         derive_ms = (time.perf_counter() - started) * 1e3
         state = [rng.randrange(R) for _ in range(t)]
         spec = best_us(lambda: permute_reference(state, params), args.number, args.repeat)
-        fast = best_us(lambda: permute(state, params), args.number, args.repeat)
+        fast = best_us(lambda: reference.permute_one(state, opt), args.number, args.repeat)
         spec_mults = 3 * (params.r_f * t + params.r_p) + params.rounds * t * t
         print(f"| permutation t={t} | {spec:.0f} | {fast:.0f} | {spec / fast:.2f}x | {spec_mults} / {opt.multiplications} |")
         derive_times.append(f"{derive_ms:.1f} ms at t={t}")
     print()
     print(f"Optimised constants are derived once per instance: {', '.join(derive_times)}.")
     print()
-    print("| hash | width | permutations | native (µs) | gadget constraints |")
+    print(f"| hash | width | permutations | {active_kernels()} kernels (µs) | gadget constraints |")
     print("|---|---|---|---|---|")
     for n_inputs, t in ((2, 3), (20, 5)):
         inputs = [rng.randrange(R) for _ in range(n_inputs)]
