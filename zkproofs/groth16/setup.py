@@ -2,8 +2,10 @@
 
 Trust model: whoever runs setup samples the trapdoor (tau, alpha, beta, gamma,
 delta) and could forge proofs with it. The trapdoor lives only in local
-variables of :func:`setup` and is never written anywhere; the key records the
-circuit digest and its provenance, "single-party setup by PARTY", which
+variables of :func:`setup` and is never written anywhere (for large circuits the
+G2 scalars, which include beta, gamma and delta, go through a pipe to a child
+process of the same user that computes the G2 points and exits); the key records
+the circuit digest and its provenance, "single-party setup by PARTY", which
 verifiers accept only when told to trust PARTY (:mod:`zkproofs.groth16.trust`).
 Keys nobody has to trust alone come from a multi-party ceremony
 (:mod:`zkproofs.ceremony`).
@@ -11,7 +13,9 @@ Keys nobody has to trust alone come from a multi-party ceremony
 
 from __future__ import annotations
 
+import multiprocessing
 import secrets
+from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime, timezone
 
 from zkproofs.backends import get_backend
@@ -21,8 +25,21 @@ from zkproofs.groth16.keys import CircuitId, ProvingKey, SingleParty, VerifyingK
 from zkproofs.groth16.qap import domain_for, evaluate_at, h_query_at
 
 
+PARALLEL_G2_MIN = 8192
+"""From this many G2 scalars on, the G2 batch runs in a child process while this one
+computes the G1 batch (about 4m + N G1 points against m G2 points, a G2 addition
+costing about 3x a G1 one: the two take similar time). Below it, a process start
+(about half a second) would cost more than it saves."""
+
+
 def _nonzero_scalar() -> int:
     return secrets.randbelow(R - 1) + 1
+
+
+def _g2_batch_uncompressed(backend: str, scalars: list[int]) -> list[bytes]:
+    """[k]G2 for each k, as uncompressed encodings (run in the child process)."""
+    be = get_backend(backend)
+    return [be.g2_to_uncompressed(p) for p in be.g2_batch_mul(be.g2_generator(), scalars)]
 
 
 def setup(circuit: Circuit, *, party: str, backend: str | None = None) -> ProvingKey:
@@ -32,7 +49,10 @@ def setup(circuit: Circuit, *, party: str, backend: str | None = None) -> Provin
 
     Cost: O(N + nnz) field operations to evaluate the QAP at tau, then about
     4m + N fixed-base G1 and m G2 scalar multiplications (m variables, N domain
-    size) — the dominant cost. ``backend`` names the curve backend (see
+    size) — the dominant cost, each about 20 table additions (see
+    :func:`zkproofs.backends.common.windowed_batch_mul`). From
+    :data:`PARALLEL_G2_MIN` G2 points on, the G2 batch runs in a child process in
+    parallel with the G1 batch. ``backend`` names the curve backend (see
     :func:`zkproofs.backends.get_backend`).
     """
     if not party.strip():
@@ -55,7 +75,16 @@ def setup(circuit: Circuit, *, party: str, backend: str | None = None) -> Provin
     h_scalars = [x * delta_inv % R for x in h_query_at(domain, tau)]
 
     g1, g2 = be.g1_generator(), be.g2_generator()
-    g1_points = be.g1_batch_mul(g1, [alpha, beta, delta] + ic_scalars + a_tau + b_tau + l_scalars + h_scalars)
+    g2_scalars = [beta, gamma, delta] + b_tau
+    g1_scalars = [alpha, beta, delta] + ic_scalars + a_tau + b_tau + l_scalars + h_scalars
+    if len(g2_scalars) >= PARALLEL_G2_MIN:
+        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            g2_future = pool.submit(_g2_batch_uncompressed, be.name, g2_scalars)
+            g1_points = be.g1_batch_mul(g1, g1_scalars)
+            g2_points = [be.g2_from_uncompressed(raw, check=False) for raw in g2_future.result()]
+    else:
+        g1_points = be.g1_batch_mul(g1, g1_scalars)
+        g2_points = be.g2_batch_mul(g2, g2_scalars)
     m = r1cs.num_variables
     alpha_g1, beta_g1, delta_g1 = g1_points[:3]
     offset = 3
@@ -68,7 +97,6 @@ def setup(circuit: Circuit, *, party: str, backend: str | None = None) -> Provin
     l_query = g1_points[offset : offset + m - l - 1]
     offset += m - l - 1
     h_query = g1_points[offset:]
-    g2_points = be.g2_batch_mul(g2, [beta, gamma, delta] + b_tau)
     beta_g2, gamma_g2, delta_g2 = g2_points[:3]
     b_g2_query = g2_points[3:]
 
