@@ -66,15 +66,15 @@ def peer_command(harness: Path, tool: str, log_size: int) -> tuple[list[str], di
     return [str(perf / "venv" / "bin" / "python"), str(harness / "g16_one.py"), tool, str(log_size)], env
 
 
-def run_peers(log_size: int, reps: int) -> None:
+def run_peers(log_size: int, reps: int, tools: tuple[str, ...] = PEER_TOOLS) -> None:
     """The chain circuit at 2^log_size for every tool, interleaved (order reversed on odd reps)."""
     harness = next((d for d in PEER_DIRS if (d / "g16_one.py").is_file()), None)
     if harness is None:
         print("peers: skipped, no bench-peers harness found in " + ", ".join(map(str, PEER_DIRS)))
         return
-    results: dict[str, list[dict]] = {tool: [] for tool in PEER_TOOLS}
+    results: dict[str, list[dict]] = {tool: [] for tool in tools}
     for rep in range(reps):
-        for tool in PEER_TOOLS if rep % 2 == 0 else PEER_TOOLS[::-1]:
+        for tool in tools if rep % 2 == 0 else tools[::-1]:
             cmd, env = peer_command(harness, tool, log_size)
             done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1800)
             if done.returncode != 0:
@@ -85,17 +85,17 @@ def run_peers(log_size: int, reps: int) -> None:
     print()
     print(f"Chain circuit, 2^{log_size} constraints, fresh process per run, median of {reps} (interleaved):")
     print()
-    print("| tool | curve | setup (s) | prove (s) | prove CPU (s) | verify (ms) | zkproofs prove / tool |")
-    print("|---|---|---|---|---|---|---|")
-    ours = results["zkproofs"]
-    for tool in PEER_TOOLS:
+    print("| tool | curve | setup (s) | setup CPU (s) | prove (s) | prove CPU (s) | verify (ms) | zkproofs prove / tool |")
+    print("|---|---|---|---|---|---|---|---|")
+    ours = results.get("zkproofs", [])
+    for tool in tools:
         runs = results[tool]
         if not runs:
-            print(f"| {tool} | - | failed | | | | |")
+            print(f"| {tool} | - | failed | | | | | |")
             continue
-        med = {k: statistics.median(r[k] for r in runs) for k in ("setup_s", "prove_s", "prove_cpu_s", "verify_ms")}
+        med = {k: statistics.median(r[k] for r in runs) for k in ("setup_s", "setup_cpu_s", "prove_s", "prove_cpu_s", "verify_ms")}
         ratio = f"{statistics.median(r['prove_s'] for r in ours) / med['prove_s']:.2f}" if ours else "-"
-        print(f"| {tool} | {runs[0]['curve']} | {med['setup_s']:.1f} | {med['prove_s']:.2f} | {med['prove_cpu_s']:.1f} | {med['verify_ms']:.1f} | {ratio} |")
+        print(f"| {tool} | {runs[0]['curve']} | {med['setup_s']:.1f} | {med['setup_cpu_s']:.1f} | {med['prove_s']:.2f} | {med['prove_cpu_s']:.1f} | {med['verify_ms']:.1f} | {ratio} |")
 
 
 def main() -> None:
@@ -106,6 +106,8 @@ def main() -> None:
     parser.add_argument("--peers", action="store_true", help="then run the chain circuit against zksnake and groth16py (shared harness)")
     parser.add_argument("--peer-log", type=int, default=16, help="log2 of the chain circuit's size for --peers")
     parser.add_argument("--peer-reps", type=int, default=1, help="interleaved repetitions for --peers (median)")
+    parser.add_argument("--peer-tools", default=",".join(PEER_TOOLS), help=f"comma-separated subset of {', '.join(PEER_TOOLS)}")
+    parser.add_argument("--no-range", action="store_true", help="skip the range_poseidon table (with --peers)")
     args = parser.parse_args()
 
     print(f"machine: {platform.processor() or platform.machine()}, {platform.python_implementation()} {platform.python_version()}")
@@ -117,7 +119,7 @@ def main() -> None:
     print(header)
     print("|" + "---|" * (header.count("|") - 1))
     rng = random.Random(7)
-    for log_size in range(args.min_log, args.max_log + 1):
+    for log_size in range(args.min_log, args.max_log + 1) if not args.no_range else ():
         circuit = RangePoseidon(count=count_for(log_size))
         inputs = {"values": [rng.randrange(2**64) for _ in range(circuit.params["count"])]}
         (r1cs, witness), t_syn = timed(lambda: circuit.synthesize(inputs))
@@ -140,7 +142,11 @@ def main() -> None:
         if not verify(pk.vk, public, proof):
             raise SystemExit("arkworks rejected a valid proof")
     if args.peers:
-        run_peers(args.peer_log, args.peer_reps)
+        tools = tuple(t for t in args.peer_tools.split(",") if t)
+        unknown = set(tools) - set(PEER_TOOLS)
+        if unknown:
+            raise SystemExit(f"--peer-tools: unknown {', '.join(sorted(unknown))}")
+        run_peers(args.peer_log, args.peer_reps, tools)
 
 
 if __name__ == "__main__":

@@ -16,9 +16,9 @@
  * top limb 0x73ed... is below 2^63 - 1). Bounds: for a, b < r the running value
  * stays below 2r and within 4 limbs, so a final conditional subtraction returns a
  * result < r; each 128-bit accumulation is at most (2^64 - 1)^2 + 2 (2^64 - 1) =
- * 2^128 - 1, so it never overflows. Addition
- * and subtraction take operands < r and return results < r (one conditional
- * subtraction / addition of r; 2r < 2^256, so the sum never carries out).
+ * 2^128 - 1, so it never overflows. Addition and subtraction take operands < r and
+ * return results < r (one conditional subtraction / addition of r; 2r < 2^256, so
+ * the sum never carries out).
  *
  * Conversion. Python ints enter through _PyLong_AsByteArray (3.11, 3.12) or
  * PyLong_AsNativeBytes (3.13+) as 32 little-endian bytes; "reduce" inputs (the
@@ -27,16 +27,18 @@
  * conditional subtractions; "strict" inputs (the sponge's) outside [0, r) raise
  * zkproofs.errors.NonCanonicalFieldElement naming the input, as the Python does.
  *
- * Not constant-time. Conditional subtractions, the zero tests and Fermat inversion's
- * square-and-multiply branch on data. That is acceptable where these kernels are
- * used: Poseidon over tree leaves and nodes (values the exchange publishes to the
- * auditor or the customer anyway, and hashed on the exchange's own machine), the
- * prover's NTTs and batch inversions (the prover's own witness, on the prover's own
- * machine: a co-resident attacker timing the prover is outside zkproofs' threat
- * model) and setup's Lagrange evaluation at tau (the trapdoor; setup runs once on the
- * verifier side's machine, the same assumption as for the whole of setup.py). Do not
- * reuse these routines where an attacker can time operations on someone else's
- * secret.
+ * Not constant-time. Conditional subtractions, the zero tests, the skipped scaling
+ * when a twist is 1 and Fermat inversion's square-and-multiply branch on data, so
+ * running time depends (slightly) on the values. Where the kernels are used, every
+ * input is either public or the caller's own secret processed on the caller's own
+ * machine: Poseidon over tree leaves and nodes (the exchange's balances and salts,
+ * hashed by the exchange; the customer's and auditor's recomputations use values
+ * they were given), the prover's NTTs and batch inversions (the prover's witness,
+ * on the prover's machine), setup's Lagrange evaluation at tau (the trapdoor, once,
+ * on the machine of whoever runs setup). A timing side channel would need an
+ * attacker measuring that machine's computation, which zkproofs' threat model
+ * excludes (as it excludes one reading its memory). Do not reuse these routines
+ * where an attacker can time operations on someone else's secret.
  *
  * The GIL is released around every batched loop; Python objects are only touched
  * (converted in and out) with the GIL held, in chunks, so threads and process pools
