@@ -229,3 +229,8 @@ def ptau_prepare(in_path: str, out_path: str, as_json: bool, backend: str | None
         emit_json({"out": out_path, "power": ptau.power, "seconds": round(seconds, 3)})
     else:
         click.echo(f"Lagrange form added; written to {out_path} ({seconds:.2f} s)")
+
+
+from cli.ceremony_key import key  # noqa: E402  (phase 2 hangs on the group defined above)
+
+ceremony.add_command(key)

@@ -1,0 +1,522 @@
+"""Phase 2 of the BGM17 ceremony: per-circuit Groth16 keys, compatible with snarkjs (bls12381).
+
+Bowe, Gabizon, Miers 2017 (ePrint 2017/1050), section 3 and appendix B; the file
+format, hashes and checks are snarkjs' (``zkey_new.js``, ``zkey_contribute.js``,
+``zkey_beacon.js``, ``zkey_verify_frominit.js``; format in :mod:`zkproofs.ceremony.zkey`).
+
+- :func:`new_zkey`: the initial key of a circuit (delta = 1) from its R1CS and a
+  prepared phase-1 transcript: every point is an MSM over the Lagrange sections.
+- :func:`contribute`: multiply delta by a fresh secret from ``os.urandom`` (never
+  stored, never returned) and divide the C (L) and H sections by it, with a proof
+  of knowledge bound to the transcript so far.
+- :func:`beacon`: the same with the secret derived from a public random value.
+- :func:`verify` / :func:`verify_zkey`: the phase-1 transcript, the initial key
+  recomputed from the circuit (IC, coefficients, A, B1, B2 byte for byte, and the
+  circuit hash), every contribution's transcript hash, proof of knowledge and
+  delta update, every beacon recomputed, and the C and H sections against the
+  final delta (random linear combinations: two MSMs and two pairings per section).
+- :func:`proving_key`: our :class:`~zkproofs.groth16.keys.ProvingKey` from a verified key.
+
+Trust: the key is sound if at least one contributor destroyed their secret (and
+phase 1 had one honest contributor too).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from hashlib import blake2b
+from typing import Any, Callable
+
+from zkproofs.backends import get_backend
+from zkproofs.backends.base import CurveBackend
+from zkproofs.ceremony import encoding as enc
+from zkproofs.ceremony import rng as srng
+from zkproofs.ceremony import zkey as zk
+from zkproofs.ceremony.powersoftau import parse_beacon
+from zkproofs.ceremony.powersoftau import verify as verify_ptau
+from zkproofs.ceremony.ptau import ALPHA_TAU_G1, BETA_G2, BETA_TAU_G1, TAU_G1, Ptau, read_ptau
+from zkproofs.circuit import Circuit
+from zkproofs.errors import CeremonyError, CircuitError, MalformedInput
+from zkproofs.field import R
+from zkproofs.groth16.keys import CircuitId, ProvingKey, VerifyingKey
+from zkproofs.groth16.qap import domain_for, evaluate_at, h_query_at
+from zkproofs.r1cs import R1CS
+
+Progress = Callable[[str, int, int], None]
+RLC_BITS = 128
+LAGRANGE_TAU_G1, LAGRANGE_TAU_G2, LAGRANGE_ALPHA_G1, LAGRANGE_BETA_G1 = 12, 13, 14, 15
+
+
+def _tick(progress: Progress | None, label: str, done: int, total: int) -> None:
+    if progress is not None:
+        progress(label, done, total)
+
+
+def _u32be(n: int) -> bytes:
+    return n.to_bytes(4, "big")
+
+
+# the initial key ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Initial:
+    """The circuit-determined part of a key (what no contribution may change)."""
+
+    n_vars: int
+    n_public: int
+    domain_size: int
+    alpha_g1: Any
+    beta_g1: Any
+    beta_g2: Any
+    sections: dict[int, bytes]  # IC, coefficients, A, B1, B2, C and H before any contribution
+    cs_hash: bytes
+
+
+def _coefficients(r1cs: R1CS) -> bytes:
+    """Section 4: the A and B entries in snarkjs' order (per constraint, A then B, terms by
+    signal as our ``.r1cs`` export writes them; then A's input-consistency rows)."""
+    out = []
+    for c, (a, b) in enumerate(zip(r1cs.a, r1cs.b)):
+        for matrix, row in ((0, a), (1, b)):
+            for var in sorted(row):
+                out.append((matrix, c, var, row[var]))
+    n = r1cs.num_constraints
+    out += [(0, n + k, k, 1) for k in range(r1cs.num_public + 1)]
+    body = b"".join(
+        m.to_bytes(4, "little") + c.to_bytes(4, "little") + s.to_bytes(4, "little") + (v * zk.MONT_R2 % R).to_bytes(32, "little")
+        for m, c, s, v in out
+    )
+    return len(out).to_bytes(4, "little") + body
+
+
+def _columns(r1cs: R1CS) -> tuple[list[list[tuple[int, int]]], ...]:
+    """Per variable, its (row, coefficient) entries in A (with the input-consistency rows), B and C."""
+    m = r1cs.num_variables
+    cols: tuple[list[list[tuple[int, int]]], ...] = tuple([[] for _ in range(m)] for _ in range(3))
+    for matrix, rows in zip(cols, (r1cs.a, r1cs.b, r1cs.c)):
+        for c, row in enumerate(rows):
+            for var, coeff in row.items():
+                matrix[var].append((c, coeff))
+    n = r1cs.num_constraints
+    for k in range(r1cs.num_public + 1):
+        cols[0][k].append((n + k, 1))
+    return cols
+
+
+def _initial(r1cs: R1CS, ptau: Ptau, be: CurveBackend, progress: Progress | None) -> _Initial:
+    """Compute the initial key from the circuit and the phase-1 Lagrange sections.
+
+    Cost: decoding 4N + 2N + 2N - 1 phase-1 points (N the QAP domain size), then one MSM
+    per variable and section over that variable's nonzero entries (O(nnz) terms in all),
+    N - 1 point subtractions and the BLAKE2b circuit hash over every point.
+    """
+    n_size = domain_for(r1cs).size
+    power = n_size.bit_length() - 1
+    if not ptau.prepared:
+        raise CeremonyError("phase 1", "the powers of tau are not prepared (no Lagrange sections): run `ceremony ptau prepare`")
+    if power > ptau.power:
+        raise CeremonyError("phase 1", f"the circuit needs 2^{power} powers of tau, the transcript has 2^{ptau.power}")
+    m, l = r1cs.num_variables, r1cs.num_public
+    _tick(progress, "reading powers of tau", 0, 4)
+    lag = {k: ptau.points(be, k, check=False, start=n_size - 1, count=n_size) for k in (12, 13, 14, 15)}
+    _tick(progress, "reading powers of tau", 2, 4)
+    h_points = ptau.points(be, LAGRANGE_TAU_G1, check=False, start=2 * n_size - 1, count=2 * n_size)[1::2]
+    tau_powers = ptau.points(be, TAU_G1, check=False, count=2 * n_size - 1)
+    _tick(progress, "reading powers of tau", 4, 4)
+    h_monomial = [be.g1_add(tau_powers[i + n_size], be.g1_neg(tau_powers[i])) for i in range(n_size - 1)]
+    alpha1 = ptau.points(be, ALPHA_TAU_G1, check=False, count=1)[0]
+    beta1 = ptau.points(be, BETA_TAU_G1, check=False, count=1)[0]
+    beta2 = ptau.points(be, BETA_G2, check=False, count=1)[0]
+
+    col_a, col_b, col_c = _columns(r1cs)
+    a, b1, b2, k = [], [], [], []
+    for j in range(m):
+        if j % 1024 == 0:
+            _tick(progress, "computing the key", j, m)
+        a.append(be.g1_msm([lag[12][c] for c, _ in col_a[j]], [v for _, v in col_a[j]]))
+        b1.append(be.g1_msm([lag[12][c] for c, _ in col_b[j]], [v for _, v in col_b[j]]))
+        b2.append(be.g2_msm([lag[13][c] for c, _ in col_b[j]], [v for _, v in col_b[j]]))
+        points = [lag[15][c] for c, _ in col_a[j]] + [lag[14][c] for c, _ in col_b[j]] + [lag[12][c] for c, _ in col_c[j]]
+        k.append(be.g1_msm(points, [v for _, v in col_a[j]] + [v for _, v in col_b[j]] + [v for _, v in col_c[j]]))
+    _tick(progress, "computing the key", m, m)
+    return _assemble(r1cs, be, (alpha1, beta1, beta2), k, a, b1, b2, h_points, h_monomial, k[l + 1 :])
+
+
+def _assemble(r1cs: R1CS, be: CurveBackend, alpha_beta: tuple, k: list, a: list, b1: list, b2: list,
+              h_points: list, h_monomial: list, c_points: list) -> _Initial:  # fmt: skip
+    """Encode the sections and compute snarkjs' circuit hash (``zkey_new.js``): BLAKE2b-512 of
+    the header points, then each point section, its length first (u32 big-endian), with H
+    in the monomial basis [tau^i Z(tau)] (i < N - 1) and C before any division by delta.
+    ``c_points`` is what goes in the C section (``k``'s private part, or already divided)."""
+    alpha1, beta1, beta2 = alpha_beta
+    l = r1cs.num_public
+    ic = k[: l + 1]
+    h = blake2b(digest_size=64)
+    g1, g2 = be.g1_generator(), be.g2_generator()
+    h.update(enc.g1_to_u(be, alpha1) + enc.g1_to_u(be, beta1))
+    h.update(enc.g2_to_u(be, beta2) + enc.g2_to_u(be, g2) + enc.g1_to_u(be, g1) + enc.g2_to_u(be, g2))
+    for points, group in ((ic, "G1"), (h_monomial, "G1"), (k[l + 1 :], "G1"), (a, "G1"), (b1, "G1"), (b2, "G2")):
+        encode = enc.g1_to_u if group == "G1" else enc.g2_to_u
+        h.update(_u32be(len(points)) + b"".join(encode(be, p) for p in points))
+    sections = {
+        zk.IC: enc.points_to_lem(be, "G1", ic),
+        zk.COEFFS: _coefficients(r1cs),
+        zk.POINTS_A: enc.points_to_lem(be, "G1", a),
+        zk.POINTS_B1: enc.points_to_lem(be, "G1", b1),
+        zk.POINTS_B2: enc.points_to_lem(be, "G2", b2),
+        zk.POINTS_C: enc.points_to_lem(be, "G1", c_points),
+        zk.POINTS_H: enc.points_to_lem(be, "G1", h_points),
+    }
+    return _Initial(r1cs.num_variables, l, domain_for(r1cs).size, alpha1, beta1, beta2, sections, h.digest())
+
+
+def new_zkey(r1cs: R1CS, ptau: Ptau, backend: CurveBackend | None = None, *, progress: Progress | None = None) -> zk.Zkey:
+    """The initial ``.zkey`` of ``r1cs`` (no contribution yet: delta = 1, gamma = 1), as
+    ``snarkjs zkey new``. Raises CeremonyError("phase 1", ...) if ``ptau`` is not prepared or
+    too small. Cost: see :func:`_initial` (O(nnz) MSM terms plus O(N) point decodings)."""
+    be = backend or get_backend()
+    init = _initial(r1cs, ptau, be, progress)
+    return zk.Zkey(
+        init.n_vars, init.n_public, init.domain_size, init.alpha_g1, init.beta_g1, init.beta_g2,
+        be.g2_generator(), be.g1_generator(), be.g2_generator(), dict(init.sections), init.cs_hash, (),
+    )  # fmt: skip
+
+
+# contributions -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ContributionResult:
+    """What a contributor publishes: their name and contribution hash (BLAKE2b-512 of their public key)."""
+
+    zkey: zk.Zkey
+    name: str
+    contribution_hash: bytes
+
+
+def _check_name(name: str) -> None:
+    if len(name) > zk.MAX_NAME_CHARS or len(name.encode("utf-8")) > 255:
+        raise MalformedInput(f"contributor name: at most {zk.MAX_NAME_CHARS} characters")
+
+
+def _scale(be: CurveBackend, zkey: zk.Zkey, kind: int, k: int, progress: Progress | None) -> bytes:
+    """Every point of a G1 section times k: O(count) scalar multiplications."""
+    points = zkey.points(be, kind)
+    out = []
+    for i, p in enumerate(points):
+        if i % 4096 == 0:
+            _tick(progress, f"section {zk.SECTION_NAMES[kind]}", i, len(points))
+        out.append(be.g1_mul(p, k))
+    _tick(progress, f"section {zk.SECTION_NAMES[kind]}", len(points), len(points))
+    return enc.points_to_lem(be, "G1", out)
+
+
+def _contribution(zkey: zk.Zkey, be: CurveBackend, x: int, g1_s: Any, name: str, beacon: tuple[bytes, int] | None) -> zk.DeltaContribution:
+    """The section-10 record of multiplying delta by x: transcript hash, proof of knowledge
+    (s, s*x, s'*x with s' hashed from the transcript) and the new delta1."""
+    h = blake2b(digest_size=64)
+    h.update(zkey.cs_hash)
+    for c in zkey.contributions:
+        h.update(c.pubkey_u(be))
+    g1_sx = be.g1_mul(g1_s, x)
+    h.update(enc.g1_to_u(be, g1_s) + enc.g1_to_u(be, g1_sx))
+    transcript = h.digest()
+    g2_spx = be.g2_mul(srng.hash_to_g2(be, transcript), x)
+    return zk.DeltaContribution(
+        be.g1_mul(zkey.delta_g1, x), g1_s, g1_sx, g2_spx, transcript, name,
+        beacon[0] if beacon else None, beacon[1] if beacon else None,
+    )  # fmt: skip
+
+
+def _apply(zkey: zk.Zkey, be: CurveBackend, x: int, g1_s: Any, name: str, beacon: tuple[bytes, int] | None, progress: Progress | None) -> ContributionResult:
+    contribution = _contribution(zkey, be, x, g1_s, name, beacon)
+    x_inv = pow(x, -1, R)
+    sections = dict(zkey.sections)
+    sections[zk.POINTS_C] = _scale(be, zkey, zk.POINTS_C, x_inv, progress)
+    sections[zk.POINTS_H] = _scale(be, zkey, zk.POINTS_H, x_inv, progress)
+    new = replace(
+        zkey, delta_g1=contribution.delta_after, delta_g2=be.g2_mul(zkey.delta_g2, x), sections=sections,
+        contributions=zkey.contributions + (contribution,),
+    )  # fmt: skip
+    return ContributionResult(new, name, contribution.contribution_hash(be))
+
+
+def contribute(zkey: zk.Zkey, name: str, backend: CurveBackend | None = None, *, progress: Progress | None = None) -> ContributionResult:
+    """Add a contribution with a fresh secret delta from the OS (``secrets``), never stored.
+
+    Cost: two scalar multiplications per point of the C and H sections (O(m + N)) and one
+    hash-to-G2. Raises MalformedInput for a name over 64 characters.
+    """
+    _check_name(name)
+    be = backend or get_backend()
+    x = secrets.randbelow(R - 1) + 1
+    g1_s = be.g1_mul(be.g1_generator(), secrets.randbelow(R - 1) + 1)
+    return _apply(zkey, be, x, g1_s, name, None, progress)
+
+
+def beacon_key(be: CurveBackend, beacon_hash: bytes, num_iterations_exp: int) -> tuple[int, Any]:
+    """The secret and G1 point snarkjs derives from a beacon: O(2^n) SHA-256 (``zkey_beacon.js``)."""
+    stream = srng.beacon_rng(beacon_hash, num_iterations_exp)
+    x = srng.fr_from_rng(stream)
+    return x, srng.g1_from_rng(be, stream)
+
+
+def beacon(zkey: zk.Zkey, name: str, beacon_hex: str, num_iterations_exp: int, backend: CurveBackend | None = None, *, progress: Progress | None = None) -> ContributionResult:
+    """Add the final contribution from a public random value (hex, 1..255 bytes) hashed
+    2^num_iterations_exp times with SHA-256 (10..63), so anyone can recompute it."""
+    _check_name(name)
+    value = parse_beacon(beacon_hex, num_iterations_exp)
+    be = backend or get_backend()
+    x, g1_s = beacon_key(be, value, num_iterations_exp)
+    return _apply(zkey, be, x, g1_s, name, (value, num_iterations_exp), progress)
+
+
+# single-party setup ---------------------------------------------------------------------------
+def _nonzero_scalar() -> int:
+    return secrets.randbelow(R - 1) + 1
+
+
+def single_party_zkey(r1cs: R1CS, name: str, backend: CurveBackend | None = None) -> zk.Zkey:
+    """A key made by one party: a one-contribution phase 2 on a phase 1 it generated itself.
+
+    The party draws tau, alpha, beta (its phase 1) and delta (its phase-2 contribution)
+    from ``secrets``; they live only in this function. Knowing tau, it computes the
+    initial key's points as fixed-base multiples of the generators instead of MSMs over
+    a ``.ptau`` (the same points, H in the exact Lagrange basis of the 2N-th roots), then
+    records its contribution exactly as :func:`contribute` does, so the result is a
+    ``.zkey`` whose contribution :func:`verify` would check. Whoever runs it can forge
+    proofs. Cost: O(N + nnz) field operations and about 4m + 3N fixed-base G1 and m G2
+    multiplications (m variables, N domain size).
+    """
+    be = backend or get_backend()
+    domain = domain_for(r1cs)
+    n_size, m, l = domain.size, r1cs.num_variables, r1cs.num_public
+    while True:
+        tau = _nonzero_scalar()
+        if pow(tau, 2 * n_size, R) != 1:  # not a 2N-th root of unity
+            break
+    alpha, beta, delta = _nonzero_scalar(), _nonzero_scalar(), _nonzero_scalar()
+    delta_inv = pow(delta, -1, R)
+    a_tau, b_tau, c_tau = evaluate_at(r1cs, domain, tau)
+    k = [(beta * a + alpha * b + c) % R for a, b, c in zip(a_tau, b_tau, c_tau)]
+    h_lagrange = h_query_at(domain, tau)
+    z = domain.vanishing_at(tau)
+    h_monomial = [z * pow(tau, i, R) % R for i in range(n_size - 1)]
+    c_div = [x * delta_inv % R for x in k[l + 1 :]]
+    h_div = [x * delta_inv % R for x in h_lagrange]
+    g1 = be.g1_batch_mul(be.g1_generator(), [alpha, beta] + k + a_tau + b_tau + c_div + h_div + h_monomial)
+    cut = [2, 2 + m, 2 + 2 * m, 2 + 3 * m, 2 + 4 * m - l - 1, 2 + 4 * m - l - 1 + n_size]
+    k_pts, a_pts, b1_pts = g1[cut[0] : cut[1]], g1[cut[1] : cut[2]], g1[cut[2] : cut[3]]
+    c_pts, h_pts, hm_pts = g1[cut[3] : cut[4]], g1[cut[4] : cut[5]], g1[cut[5] :]
+    g2 = be.g2_batch_mul(be.g2_generator(), [beta] + b_tau)
+    init = _assemble(r1cs, be, (g1[0], g1[1], g2[0]), k_pts, a_pts, b1_pts, g2[1:], h_pts, hm_pts, c_pts)
+    initial = zk.Zkey(
+        m, l, n_size, init.alpha_g1, init.beta_g1, init.beta_g2, be.g2_generator(), be.g1_generator(), be.g2_generator(),
+        init.sections, init.cs_hash, (),
+    )  # fmt: skip
+    g1_s = be.g1_mul(be.g1_generator(), _nonzero_scalar())
+    contribution = _contribution(initial, be, delta, g1_s, name[: zk.MAX_NAME_CHARS], None)
+    return replace(initial, delta_g1=contribution.delta_after, delta_g2=be.g2_mul(be.g2_generator(), delta), contributions=(contribution,))
+
+
+def single_party_setup(circuit: Circuit, *, backend: str | None = None, generated_by: str = "unknown") -> ProvingKey:
+    """Our proving key (with ``pk.vk``) from :func:`single_party_zkey`; the key records
+    ``generated_by``, the party that must be trusted not to keep the trapdoor."""
+    be = get_backend(backend)
+    zkey = single_party_zkey(circuit.shape, generated_by, be)
+    return _proving_key(zkey, _verifying_key(zkey, circuit, be, generated_by), be)
+
+
+# verification ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class BeaconInfo:
+    """The public value a transcript's final contribution was derived from."""
+
+    beacon_hash: str
+    num_iterations_exp: int
+
+
+@dataclass(frozen=True)
+class Phase2Report:
+    """A ``.zkey`` verified against its circuit and phase-1 transcript.
+
+    ``transcript_hash``: hex BLAKE2b-512 of the circuit hash and every contribution's
+    public key (:meth:`Zkey.transcript_hash`), the key's ceremony identity;
+    ``circuit_hash``: snarkjs' circuit hash (hex); ``contributions``: (name,
+    contribution hash hex) in order, as each contributor published; ``beacon``: set
+    when the final contribution is a beacon; ``vk``: the verification key.
+    """
+
+    transcript_hash: str
+    circuit_hash: str
+    contributions: tuple[tuple[str, str], ...]
+    beacon: BeaconInfo | None
+    vk: VerifyingKey
+
+
+def _same_ratio(be: CurveBackend, a1: Any, b1: Any, a2: Any, b2: Any) -> bool:
+    """e(a1, b2) == e(b1, a2); false if any point is the identity."""
+    if be.g1_is_identity(a1) or be.g1_is_identity(b1) or be.g2_is_identity(a2) or be.g2_is_identity(b2):
+        return False
+    return be.gt_eq(be.pairing(a1, b2), be.pairing(b1, a2))
+
+
+def _check_contributions(zkey: zk.Zkey, be: CurveBackend, min_contributions: int) -> None:
+    if len(zkey.contributions) < min_contributions:
+        raise CeremonyError("contributions", f"{len(zkey.contributions)} contributions, at least {min_contributions} required")
+    h = blake2b(digest_size=64)
+    h.update(zkey.cs_hash)
+    delta = be.g1_generator()
+    for i, c in enumerate(zkey.contributions, 1):
+        step = f"contribution {i}" + (f" ({c.name})" if c.name else "")
+        ours = h.copy()
+        ours.update(enc.g1_to_u(be, c.g1_s) + enc.g1_to_u(be, c.g1_sx))
+        if ours.digest() != c.transcript:
+            raise CeremonyError(f"{step}: transcript", "the transcript hash does not follow the circuit hash and the previous contributions")
+        g2_sp = srng.hash_to_g2(be, c.transcript)
+        if not _same_ratio(be, c.g1_s, c.g1_sx, g2_sp, c.g2_spx):
+            raise CeremonyError(f"{step}: proof of knowledge", "s*x in G1 and s'*x in G2 are not the same multiple")
+        if not _same_ratio(be, delta, c.delta_after, g2_sp, c.g2_spx):
+            raise CeremonyError(f"{step}: delta update", "the new delta is not the previous one times the proven secret")
+        if c.is_beacon:
+            x, g1_s = beacon_key(be, c.beacon_hash, c.num_iterations_exp)
+            if not (be.g1_eq(g1_s, c.g1_s) and be.g1_eq(be.g1_mul(g1_s, x), c.g1_sx)):
+                raise CeremonyError(f"{step}: beacon", "the key does not match the one derived from the beacon value")
+        h.update(c.pubkey_u(be))
+        delta = c.delta_after
+    if not be.g1_eq(zkey.delta_g1, delta):
+        raise CeremonyError("delta", "delta1 in the header is not the last contribution's delta")
+    if not _same_ratio(be, be.g1_generator(), zkey.delta_g1, be.g2_generator(), zkey.delta_g2):
+        raise CeremonyError("delta", "delta2 does not match delta1")
+
+
+def _check_scaled(be: CurveBackend, zkey: zk.Zkey, init: _Initial, kind: int) -> None:
+    """Final section = initial section / delta, checked with one random linear combination:
+    e(sum r_i P_i, delta2) == e(sum r_i P0_i, G2). Two MSMs and two pairings."""
+    final, first = zkey.points(be, kind), enc.points_from_lem(
+        be, "G1", init.sections[kind], len(init.sections[kind]) // enc.G1_SIZE, where="recomputed key", section=kind, check=False
+    )
+    if not final:
+        return
+    rs = [secrets.randbits(RLC_BITS) | 1 for _ in final]
+    lhs, rhs = be.g1_msm(final, rs), be.g1_msm(first, rs)
+    if be.g1_is_identity(lhs) or not be.gt_eq(be.pairing(lhs, zkey.delta_g2), be.pairing(rhs, be.g2_generator())):
+        raise CeremonyError(f"{zk.SECTION_NAMES[kind]} section", "the points are not the circuit's divided by the final delta")
+
+
+def _verifying_key(zkey: zk.Zkey, circuit: Circuit | R1CS, be: CurveBackend, generated_by: str) -> VerifyingKey:
+    r1cs = circuit.shape if isinstance(circuit, Circuit) else circuit
+    name = circuit.name if isinstance(circuit, Circuit) else "r1cs"
+    params = tuple(sorted(circuit.params.items())) if isinstance(circuit, Circuit) else ()
+    return VerifyingKey(
+        circuit=CircuitId(name, params, r1cs.digest()),
+        public_names=r1cs.public_names,
+        alpha_g1=be.g1_to_bytes(zkey.alpha_g1),
+        beta_g2=be.g2_to_bytes(zkey.beta_g2),
+        gamma_g2=be.g2_to_bytes(zkey.gamma_g2),
+        delta_g2=be.g2_to_bytes(zkey.delta_g2),
+        ic=tuple(be.g1_to_bytes(p) for p in zkey.points(be, zk.IC)),
+        generated_by=generated_by,
+        created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    )
+
+
+def verify(
+    zkey: zk.Zkey, circuit: Circuit | R1CS, ptau: Ptau, backend: CurveBackend | None = None, *,
+    min_contributions: int = 1, ptau_verified: bool = False, progress: Progress | None = None,
+) -> Phase2Report:  # fmt: skip
+    """Verify ``zkey`` against ``circuit`` and the phase-1 transcript ``ptau``.
+
+    Steps (each failure raises CeremonyError naming it): "phase 1" (the powers of
+    tau transcript, unless ``ptau_verified``), "circuit" (dimensions), "alpha/beta",
+    "gamma", "IC", "coefficients", "A", "B1", "B2" (byte for byte against the key
+    recomputed from the circuit), "circuit hash", "contributions" (at least
+    ``min_contributions``), per contribution "contribution i (name): transcript /
+    proof of knowledge / delta update / beacon", "delta", "C section", "H section".
+    Cost: phase-1 verification (O(N) MSM work), the initial key (see :func:`new_zkey`),
+    five pairings and one hash-to-G2 per contribution (plus 2^n SHA-256 per beacon),
+    and two MSMs of m and N points.
+    """
+    be = backend or get_backend()
+    r1cs = circuit.shape if isinstance(circuit, Circuit) else circuit
+    if not ptau_verified:
+        try:
+            verify_ptau(ptau, be, progress=progress)
+        except CeremonyError as exc:
+            raise CeremonyError(f"phase 1: {exc.step}", exc.reason) from None
+    dims = (r1cs.num_variables, r1cs.num_public, domain_for(r1cs).size)
+    if (zkey.n_vars, zkey.n_public, zkey.domain_size) != dims:
+        raise CeremonyError(
+            "circuit",
+            f"the key is for nVars={zkey.n_vars} nPublic={zkey.n_public} domainSize={zkey.domain_size}, "
+            f"the circuit has {dims[0]}, {dims[1]}, {dims[2]}",
+        )
+    init = _initial(r1cs, ptau, be, progress)
+    if not (be.g1_eq(zkey.alpha_g1, init.alpha_g1) and be.g1_eq(zkey.beta_g1, init.beta_g1) and be.g2_eq(zkey.beta_g2, init.beta_g2)):
+        raise CeremonyError("alpha/beta", "alpha and beta are not the phase-1 transcript's")
+    if not be.g2_eq(zkey.gamma_g2, be.g2_generator()):
+        raise CeremonyError("gamma", "gamma2 must be the G2 generator")
+    for kind in (zk.IC, zk.COEFFS, zk.POINTS_A, zk.POINTS_B1, zk.POINTS_B2):
+        if zkey.sections[kind] != init.sections[kind]:
+            raise CeremonyError(zk.SECTION_NAMES[kind], "differs from the key recomputed from the circuit and the powers of tau")
+    if zkey.cs_hash != init.cs_hash:
+        raise CeremonyError("circuit hash", "differs from the hash of the key recomputed from the circuit")
+    _check_contributions(zkey, be, min_contributions)
+    _check_scaled(be, zkey, init, zk.POINTS_C)
+    _check_scaled(be, zkey, init, zk.POINTS_H)
+
+    transcript = zkey.transcript_hash(be).hex()
+    last = zkey.contributions[-1] if zkey.contributions else None
+    info = BeaconInfo(last.beacon_hash.hex(), last.num_iterations_exp) if last is not None and last.is_beacon else None
+    n = len(zkey.contributions)
+    vk = _verifying_key(zkey, circuit, be, f"ceremony {transcript[:16]}: {n} contribution{'s' if n != 1 else ''}{', beacon' if info else ''}")
+    return Phase2Report(
+        transcript_hash=transcript,
+        circuit_hash=zkey.cs_hash.hex(),
+        contributions=tuple((c.name, c.contribution_hash(be).hex()) for c in zkey.contributions),
+        beacon=info,
+        vk=vk,
+    )
+
+
+def verify_zkey(
+    zkey_path: str | os.PathLike, circuit_or_r1cs: Circuit | R1CS, ptau_path: str | os.PathLike, *,
+    backend: str | None = None, min_contributions: int = 1, progress: Progress | None = None,
+) -> Phase2Report:  # fmt: skip
+    """Read and :func:`verify` a ``.zkey`` against a circuit and a ``.ptau`` file.
+
+    Raises MalformedFile for a file that cannot be decoded and CeremonyError naming
+    the failed step for a transcript that does not check out.
+    """
+    be = get_backend(backend)
+    return verify(zk.read_zkey(zkey_path, be), circuit_or_r1cs, read_ptau(ptau_path, be), be, min_contributions=min_contributions, progress=progress)
+
+
+def proving_key(zkey: zk.Zkey, report: Phase2Report, backend: CurveBackend | None = None) -> ProvingKey:
+    """Our proving key from a key :func:`verify` accepted (``report``), points native to
+    ``backend``. O(m + N) point decodings. Raises CircuitError if ``report`` is for
+    another key (different transcript)."""
+    be = backend or get_backend()
+    if zkey.transcript_hash(be).hex() != report.transcript_hash:
+        raise CircuitError("the verification report is for another key")
+    return _proving_key(zkey, report.vk, be)
+
+
+def _proving_key(zkey: zk.Zkey, vk: VerifyingKey, be: CurveBackend) -> ProvingKey:
+    pts = {k: zkey.points(be, k) for k in (zk.POINTS_A, zk.POINTS_B1, zk.POINTS_B2, zk.POINTS_C, zk.POINTS_H)}
+    return ProvingKey(
+        vk=vk,
+        backend=be.name,
+        domain_size=zkey.domain_size,
+        num_variables=zkey.n_vars,
+        alpha_g1=zkey.alpha_g1,
+        beta_g1=zkey.beta_g1,
+        beta_g2=zkey.beta_g2,
+        delta_g1=zkey.delta_g1,
+        delta_g2=zkey.delta_g2,
+        a_query=tuple(pts[zk.POINTS_A]),
+        b_g1_query=tuple(pts[zk.POINTS_B1]),
+        b_g2_query=tuple(pts[zk.POINTS_B2]),
+        h_query=tuple(pts[zk.POINTS_H]),
+        l_query=tuple(pts[zk.POINTS_C]),
+    )
