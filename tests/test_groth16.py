@@ -238,9 +238,9 @@ def test_setup_with_g2_points_from_the_child_process(monkeypatch):
     bytes) gives a key that proves and verifies."""
     import importlib
 
-    setup_module = importlib.import_module("zkproofs.groth16.setup")
+    phase2_module = importlib.import_module("zkproofs.ceremony.phase2")
 
-    monkeypatch.setattr(setup_module, "PARALLEL_G2_MIN", 1)
+    monkeypatch.setattr(phase2_module, "PARALLEL_G2_MIN", 1)
     pk = setup(Cubic(), party="test")
     r1cs, witness = Cubic().synthesize({"x": 3, "y": 35})
     proof = prove(pk, r1cs, witness)
