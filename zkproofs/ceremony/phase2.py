@@ -30,16 +30,17 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from hashlib import blake2b
-from typing import Any, Callable
+from typing import Any
 
 from zkproofs.backends import get_backend
 from zkproofs.backends.base import CurveBackend
 from zkproofs.ceremony import encoding as enc
 from zkproofs.ceremony import rng as srng
 from zkproofs.ceremony import zkey as zk
-from zkproofs.ceremony.powersoftau import parse_beacon
+from zkproofs.ceremony.powersoftau import Progress, parse_beacon
+from zkproofs.ceremony.powersoftau import _check_name, _same_ratio  # shared with phase 1
 from zkproofs.ceremony.powersoftau import verify as verify_ptau
-from zkproofs.ceremony.ptau import ALPHA_TAU_G1, BETA_G2, BETA_TAU_G1, TAU_G1, Ptau, read_ptau
+from zkproofs.ceremony.ptau import ALPHA_TAU_G1, BETA_G2, BETA_TAU_G1, LAGRANGE, TAU_G1, TAU_G2, Ptau, read_ptau
 from zkproofs.circuit import Circuit
 from zkproofs.errors import CeremonyError, CircuitError, MalformedInput
 from zkproofs.field import R
@@ -47,9 +48,7 @@ from zkproofs.groth16.keys import Ceremony, CircuitId, Provenance, ProvingKey, S
 from zkproofs.groth16.qap import domain_for, evaluate_at, h_query_at
 from zkproofs.r1cs import R1CS
 
-Progress = Callable[[str, int, int], None]
 RLC_BITS = 128
-LAGRANGE_TAU_G1, LAGRANGE_TAU_G2, LAGRANGE_ALPHA_G1, LAGRANGE_BETA_G1 = 12, 13, 14, 15
 
 
 def _tick(progress: Progress | None, label: str, done: int, total: int) -> None:
@@ -122,9 +121,12 @@ def _initial(r1cs: R1CS, ptau: Ptau, be: CurveBackend, progress: Progress | None
         raise CeremonyError("phase 1", f"the circuit needs 2^{power} powers of tau, the transcript has 2^{ptau.power}")
     m, l = r1cs.num_variables, r1cs.num_public
     _tick(progress, "reading powers of tau", 0, 4)
-    lag = {k: ptau.points(be, k, check=False, start=n_size - 1, count=n_size) for k in (12, 13, 14, 15)}
+    # level p of a Lagrange section starts at point 2^p - 1 and holds 2^p points
+    tau1, tau2, alpha_tau, beta_tau = (
+        ptau.points(be, LAGRANGE[k], check=False, start=n_size - 1, count=n_size) for k in (TAU_G1, TAU_G2, ALPHA_TAU_G1, BETA_TAU_G1)
+    )
     _tick(progress, "reading powers of tau", 2, 4)
-    h_points = ptau.points(be, LAGRANGE_TAU_G1, check=False, start=2 * n_size - 1, count=2 * n_size)[1::2]
+    h_points = ptau.points(be, LAGRANGE[TAU_G1], check=False, start=2 * n_size - 1, count=2 * n_size)[1::2]
     tau_powers = ptau.points(be, TAU_G1, check=False, count=2 * n_size - 1)
     _tick(progress, "reading powers of tau", 4, 4)
     h_monomial = [be.g1_add(tau_powers[i + n_size], be.g1_neg(tau_powers[i])) for i in range(n_size - 1)]
@@ -137,10 +139,10 @@ def _initial(r1cs: R1CS, ptau: Ptau, be: CurveBackend, progress: Progress | None
     for j in range(m):
         if j % 1024 == 0:
             _tick(progress, "computing the key", j, m)
-        a.append(be.g1_msm([lag[12][c] for c, _ in col_a[j]], [v for _, v in col_a[j]]))
-        b1.append(be.g1_msm([lag[12][c] for c, _ in col_b[j]], [v for _, v in col_b[j]]))
-        b2.append(be.g2_msm([lag[13][c] for c, _ in col_b[j]], [v for _, v in col_b[j]]))
-        points = [lag[15][c] for c, _ in col_a[j]] + [lag[14][c] for c, _ in col_b[j]] + [lag[12][c] for c, _ in col_c[j]]
+        a.append(be.g1_msm([tau1[c] for c, _ in col_a[j]], [v for _, v in col_a[j]]))
+        b1.append(be.g1_msm([tau1[c] for c, _ in col_b[j]], [v for _, v in col_b[j]]))
+        b2.append(be.g2_msm([tau2[c] for c, _ in col_b[j]], [v for _, v in col_b[j]]))
+        points = [beta_tau[c] for c, _ in col_a[j]] + [alpha_tau[c] for c, _ in col_b[j]] + [tau1[c] for c, _ in col_c[j]]
         k.append(be.g1_msm(points, [v for _, v in col_a[j]] + [v for _, v in col_b[j]] + [v for _, v in col_c[j]]))
     _tick(progress, "computing the key", m, m)
     return _assemble(r1cs, be, (alpha1, beta1, beta2), k, a, b1, b2, h_points, h_monomial, k[l + 1 :])
@@ -194,11 +196,6 @@ class ContributionResult:
     zkey: zk.Zkey
     name: str
     contribution_hash: bytes
-
-
-def _check_name(name: str) -> None:
-    if len(name) > zk.MAX_NAME_CHARS or len(name.encode("utf-8")) > 255:
-        raise MalformedInput(f"contributor name: at most {zk.MAX_NAME_CHARS} characters")
 
 
 def _scale(be: CurveBackend, zkey: zk.Zkey, kind: int, k: int, progress: Progress | None) -> bytes:
@@ -378,13 +375,6 @@ class Phase2Report:
     contributions: tuple[tuple[str, str], ...]
     beacon: BeaconInfo | None
     vk: VerifyingKey
-
-
-def _same_ratio(be: CurveBackend, a1: Any, b1: Any, a2: Any, b2: Any) -> bool:
-    """e(a1, b2) == e(b1, a2); false if any point is the identity."""
-    if be.g1_is_identity(a1) or be.g1_is_identity(b1) or be.g2_is_identity(a2) or be.g2_is_identity(b2):
-        return False
-    return be.gt_eq(be.pairing(a1, b2), be.pairing(b1, a2))
 
 
 def _check_contributions(zkey: zk.Zkey, be: CurveBackend, min_contributions: int) -> None:

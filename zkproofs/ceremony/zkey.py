@@ -39,6 +39,7 @@ from typing import Any
 from zkproofs.backends.base import CurveBackend
 from zkproofs.backends.common import Q
 from zkproofs.ceremony import encoding as enc
+from zkproofs.ceremony.ptau import MAX_NAME_CHARS
 from zkproofs.ceremony.binfile import BinFile, binfile_bytes, parse_binfile, write_binfile
 from zkproofs.errors import InvalidPoint, MalformedFile
 from zkproofs.field import R
@@ -54,7 +55,6 @@ SECTION_NAMES = {
 COEFF_SIZE = 12 + enc.N8R
 MONT_R2 = pow(2, 512, R)
 """Coefficients are stored as c * R^2 mod r (R = 2^256): ``zkey_utils.writeFr2``."""
-MAX_NAME_CHARS = 64
 MAX_DOMAIN_POWER = 28
 
 
