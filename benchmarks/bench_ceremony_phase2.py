@@ -113,7 +113,7 @@ def main() -> None:
         ("collateral_ratio 2x1 (demo)", get_circuit("collateral_ratio", {"collateral": 2, "debt": 1})),
     ]
     if args.max_log >= 16:
-        cases.append((f"range_poseidon 2^16", RangePoseidon(count=count_for(16))))
+        cases.append(("range_poseidon 2^16", RangePoseidon(count=count_for(16))))
     elif args.max_log >= 12:
         cases.append((f"range_poseidon 2^{args.max_log}", RangePoseidon(count=count_for(args.max_log))))
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores (shared with other jobs, noisy); python {platform.python_version()}")

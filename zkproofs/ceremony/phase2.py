@@ -42,7 +42,7 @@ from zkproofs.ceremony.powersoftau import _check_name, _same_ratio  # shared wit
 from zkproofs.ceremony.powersoftau import verify as verify_ptau
 from zkproofs.ceremony.ptau import ALPHA_TAU_G1, BETA_G2, BETA_TAU_G1, LAGRANGE, TAU_G1, TAU_G2, Ptau, read_ptau
 from zkproofs.circuit import Circuit
-from zkproofs.errors import CeremonyError, CircuitError, MalformedInput
+from zkproofs.errors import CeremonyError, CircuitError
 from zkproofs.field import R
 from zkproofs.groth16.keys import Ceremony, CircuitId, Provenance, ProvingKey, SingleParty, VerifyingKey
 from zkproofs.groth16.qap import domain_for, evaluate_at, h_query_at
