@@ -103,6 +103,7 @@ def run_snarkjs(snarkjs: str, *args: str) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--max-log", type=int, default=16, help="Largest range_poseidon size, 2^N (default 16).")
+    parser.add_argument("--only", default="", help="Run only the circuits whose label contains this text.")
     args = parser.parse_args()
     be = get_backend("arkworks")
     snarkjs = os.environ.get("ZKPROOFS_SNARKJS") or shutil.which("snarkjs")
@@ -116,6 +117,7 @@ def main() -> None:
         cases.append(("range_poseidon 2^16", RangePoseidon(count=count_for(16))))
     elif args.max_log >= 12:
         cases.append((f"range_poseidon 2^{args.max_log}", RangePoseidon(count=count_for(args.max_log))))
+    cases = [(label, circuit) for label, circuit in cases if args.only in label]
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores (shared with other jobs, noisy); python {platform.python_version()}")
     print(f"snarkjs: {snarkjs or 'not found (zkproofs columns only)'}\n")
     print("| circuit | constraints | domain | tool | key new (s) | contribute (s) | verify (s) |")

@@ -106,6 +106,37 @@ def _columns(r1cs: R1CS) -> tuple[list[list[tuple[int, int]]], ...]:
     return cols
 
 
+_SMALL = 1 << 64
+_MSM_FROM = 16  # measured: a native MSM call costs about as much as 16-20 full scalar multiplications
+
+
+def _lincomb(be: CurveBackend, group: str):
+    """sum c_i P_i for the few terms of one R1CS column. Most coefficients are small (1,
+    powers of two) or small negatives (r - c): those cost a short double-and-add each
+    (microseconds), where one native MSM call costs milliseconds of fixed overhead; the
+    rest are multiplied one by one, or by one MSM when there are many."""
+    mul, add, neg, msm = (be.g1_mul, be.g1_add, be.g1_neg, be.g1_msm) if group == "G1" else (be.g2_mul, be.g2_add, be.g2_neg, be.g2_msm)
+    identity = be.g1_identity() if group == "G1" else be.g2_identity()
+
+    def combine(terms: list[tuple[Any, int]]) -> Any:
+        acc, big_p, big_c = identity, [], []
+        for p, c in terms:
+            if c < _SMALL:
+                acc = add(acc, mul(p, c))
+            elif R - c < _SMALL:
+                acc = add(acc, mul(neg(p), R - c))
+            else:
+                big_p.append(p)
+                big_c.append(c)
+        if len(big_p) > _MSM_FROM:
+            return add(acc, msm(big_p, big_c))
+        for p, c in zip(big_p, big_c):
+            acc = add(acc, mul(p, c))
+        return acc
+
+    return combine
+
+
 def _initial(r1cs: R1CS, ptau: Ptau, be: CurveBackend, progress: Progress | None) -> _Initial:
     """Compute the initial key from the circuit and the phase-1 Lagrange sections.
 
@@ -135,15 +166,15 @@ def _initial(r1cs: R1CS, ptau: Ptau, be: CurveBackend, progress: Progress | None
     beta2 = ptau.points(be, BETA_G2, check=False, count=1)[0]
 
     col_a, col_b, col_c = _columns(r1cs)
+    g1_sum, g2_sum = _lincomb(be, "G1"), _lincomb(be, "G2")
     a, b1, b2, k = [], [], [], []
     for j in range(m):
         if j % 1024 == 0:
             _tick(progress, "computing the key", j, m)
-        a.append(be.g1_msm([tau1[c] for c, _ in col_a[j]], [v for _, v in col_a[j]]))
-        b1.append(be.g1_msm([tau1[c] for c, _ in col_b[j]], [v for _, v in col_b[j]]))
-        b2.append(be.g2_msm([tau2[c] for c, _ in col_b[j]], [v for _, v in col_b[j]]))
-        points = [beta_tau[c] for c, _ in col_a[j]] + [alpha_tau[c] for c, _ in col_b[j]] + [tau1[c] for c, _ in col_c[j]]
-        k.append(be.g1_msm(points, [v for _, v in col_a[j]] + [v for _, v in col_b[j]] + [v for _, v in col_c[j]]))
+        a.append(g1_sum([(tau1[c], v) for c, v in col_a[j]]))
+        b1.append(g1_sum([(tau1[c], v) for c, v in col_b[j]]))
+        b2.append(g2_sum([(tau2[c], v) for c, v in col_b[j]]))
+        k.append(g1_sum([(beta_tau[c], v) for c, v in col_a[j]] + [(alpha_tau[c], v) for c, v in col_b[j]] + [(tau1[c], v) for c, v in col_c[j]]))
     _tick(progress, "computing the key", m, m)
     return _assemble(r1cs, be, (alpha1, beta1, beta2), k, a, b1, b2, h_points, h_monomial, k[l + 1 :])
 
