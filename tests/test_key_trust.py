@@ -142,7 +142,8 @@ def _degenerate_cases(vk):
     g2 = be.g2_generator()
     return {
         "gamma = delta": (dataclasses.replace(vk, delta_g2=vk.gamma_g2), "delta_g2: equals gamma_g2"),
-        "delta = generator": (dataclasses.replace(vk, delta_g2=be.g2_to_bytes(g2)), "delta_g2: is \\+/- the generator"),
+        # setup's gamma is the generator (as snarkjs'), so delta = generator is also gamma = delta
+        "delta = generator": (dataclasses.replace(vk, delta_g2=be.g2_to_bytes(g2)), "delta_g2: (is \\+/- the generator|equals gamma_g2)"),
         "delta = -generator": (dataclasses.replace(vk, delta_g2=be.g2_to_bytes(be.g2_neg(g2))), "delta_g2: is \\+/- the generator"),
         "alpha at infinity": (dataclasses.replace(vk, alpha_g1=_infinity(48)), "alpha_g1: the point at infinity"),
         "beta at infinity": (dataclasses.replace(vk, beta_g2=_infinity(96)), "beta_g2: the point at infinity"),
