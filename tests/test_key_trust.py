@@ -12,7 +12,6 @@ import dataclasses
 import importlib
 import json
 import re
-import sys
 from pathlib import Path
 from unittest import mock
 
@@ -28,6 +27,9 @@ from tests.trapdoor import forge, key_with_trapdoor
 from zkproofs.accounts.model import Account, AccountSet, Asset
 from zkproofs.backends import get_backend
 from zkproofs.backends.common import Q
+from zkproofs.ceremony import phase2
+from zkproofs.ceremony import zkey as zk
+from zkproofs.ceremony.ptau import read_ptau
 from zkproofs.errors import CeremonyError, DegenerateKey, MalformedInput, UntrustedKey
 from zkproofs.export import snarkjs
 from zkproofs.field import R
@@ -463,7 +465,8 @@ class _Report:
 @pytest.fixture
 def ceremony_key(cubic_keys, tmp_path, monkeypatch):
     """A cubic key labelled as a 3-contribution ceremony, a stand-in for phase 2's verify_zkey
-    (which recomputes the key from the circuit and the transcript), and a fresh user cache."""
+    (to produce reports the real one cannot: another transcript hash or count for the same
+    points), and a fresh user cache. The real verify_zkey is exercised below."""
     monkeypatch.setenv("ZKPROOFS_CACHE_DIR", str(tmp_path / "cache"))
     transcript = "7a" * 64
     vk = dataclasses.replace(cubic_keys[0].vk, provenance=Ceremony(transcript, 3, None))
@@ -476,9 +479,7 @@ def ceremony_key(cubic_keys, tmp_path, monkeypatch):
             raise yields["error"]
         return _Report(yields["transcript"], tuple(("c", "h") for _ in range(yields["n"])), None, yields["vk"])
 
-    fake = type(sys)("zkproofs.ceremony.phase2")
-    fake.verify_zkey = verify_zkey
-    monkeypatch.setitem(sys.modules, "zkproofs.ceremony.phase2", fake)
+    monkeypatch.setattr(phase2, "verify_zkey", verify_zkey)
     return vk, Transcript(tmp_path / "cubic.zkey", tmp_path / "pot.ptau"), calls, yields
 
 
@@ -529,3 +530,53 @@ def test_a_ceremony_key_is_refused_unless_its_transcript_yields_exactly_it(cerem
         require_trusted(Cubic(), vk, KeyTrust(), transcript=transcript)
     with pytest.raises(UntrustedKey):  # and nothing was remembered
         require_trusted(Cubic(), vk, KeyTrust())
+
+
+# --- ceremony keys against the real phase-2 verification (snarkjs' transcript, no stand-in) ---
+
+CEREMONY_FIXTURES = Path(__file__).parent / "fixtures" / "ceremony"
+CUBIC_ZKEY = CEREMONY_FIXTURES / "cubic_snarkjs_alice_beacon.zkey"  # alice, then a beacon (snarkjs 0.7)
+POT4 = CEREMONY_FIXTURES / "snarkjs_pot4.ptau"
+
+
+@pytest.fixture(scope="module")
+def snarkjs_ceremony_pk():
+    """The proving key (with its ceremony vk) of snarkjs' cubic transcript, as ``ceremony key export`` makes it."""
+    be = get_backend()
+    zkey = zk.read_zkey(CUBIC_ZKEY, be)
+    return phase2.proving_key(zkey, phase2.verify_zkey(CUBIC_ZKEY, Cubic(), POT4), be)
+
+
+def test_a_real_ceremony_key_is_trusted_by_default_once_its_transcript_verifies(snarkjs_ceremony_pk, tmp_path, monkeypatch):
+    monkeypatch.setenv("ZKPROOFS_CACHE_DIR", str(tmp_path / "cache"))
+    pk = snarkjs_ceremony_pk
+    assert isinstance(pk.vk.provenance, Ceremony)
+    assert (pk.vk.provenance.contributions, pk.vk.provenance.beacon is not None) == (2, True)
+    with pytest.raises(UntrustedKey, match="--zkey, --ptau"):  # not before its transcript was seen
+        require_trusted(Cubic(), pk.vk, KeyTrust())
+    decision = require_trusted(Cubic(), pk.vk, KeyTrust(), transcript=Transcript(CUBIC_ZKEY, POT4))
+    assert decision.basis == "ceremony transcript verified against the circuit now"
+    assert "remembered" in require_trusted(Cubic(), pk.vk, KeyTrust()).basis
+    r1cs, witness = Cubic().synthesize({"x": 3, "y": 35})
+    proof = prove(pk, r1cs, witness)
+    assert verify(pk.vk, [35], proof) and not verify(pk.vk, [36], proof)
+
+
+def test_a_tampered_ceremony_transcript_or_key_is_refused_by_the_real_verification(snarkjs_ceremony_pk, tmp_path, monkeypatch):
+    monkeypatch.setenv("ZKPROOFS_CACHE_DIR", str(tmp_path / "cache"))
+    be = get_backend()
+    vk = snarkjs_ceremony_pk.vk
+    # the transcript: H no longer divided by the final delta (a contribution that was not made)
+    genuine = zk.read_zkey(CUBIC_ZKEY, be)
+    initial = phase2.new_zkey(Cubic().shape, read_ptau(POT4, be), be)
+    tampered = tmp_path / "tampered.zkey"
+    zk.write_zkey(tampered, dataclasses.replace(genuine, sections=genuine.sections | {zk.POINTS_H: initial.sections[zk.POINTS_H]}), be)
+    with pytest.raises(CeremonyError, match="H section"):
+        require_trusted(Cubic(), vk, KeyTrust(), transcript=Transcript(tampered, POT4))
+    # the key: another delta under the genuine transcript's label
+    swapped = dataclasses.replace(vk, delta_g2=be.g2_to_bytes(be.g2_mul(be.g2_generator(), 5)))
+    with pytest.raises(UntrustedKey, match="its points are not the key"):
+        require_trusted(Cubic(), swapped, KeyTrust(), transcript=Transcript(CUBIC_ZKEY, POT4))
+    for key in (vk, swapped):  # and neither refusal was remembered as trust
+        with pytest.raises(UntrustedKey, match="has not been verified"):
+            require_trusted(Cubic(), key, KeyTrust())

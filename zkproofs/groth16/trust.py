@@ -184,13 +184,8 @@ def _points(vk: VerifyingKey) -> tuple:
 
 
 def _verify_transcript(circuit: Circuit, vk: VerifyingKey, provenance: Ceremony, transcript: Transcript, what: str) -> None:
-    try:  # imported here: the ceremony package builds on groth16, which loads first
-        from zkproofs.ceremony.phase2 import verify_zkey
-    except ImportError:
-        raise UntrustedKey(
-            f"{what} comes from a ceremony, and this version of zkproofs cannot verify phase-2 transcripts yet; "
-            f"refusing a key it cannot check"
-        ) from None
+    # Imported here: the ceremony package builds on groth16, which loads first.
+    from zkproofs.ceremony.phase2 import verify_zkey
 
     report = verify_zkey(transcript.zkey, circuit, transcript.ptau)
     if report.transcript_hash != provenance.transcript_hash:
