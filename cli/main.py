@@ -42,7 +42,22 @@ from zkproofs.groth16.serialize import (
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+EXIT_INTERRUPTED = 130
+"""Exit status after Ctrl-C: 128 + SIGINT, the shell's convention."""
+
+
+class _Group(click.Group):
+    """The top-level group: Ctrl-C anywhere exits 130 (click's default is 1, as for any abort)."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="zkproofs", message=f"%(prog)s, version %(version)s, {kernels_summary()}")
 def main() -> None:
     """Zero-knowledge proofs of solvency: Groth16 over BLS12-381 with circuits written in Python.
@@ -221,9 +236,9 @@ def export_group() -> None:
 
 
 @export_group.command("snarkjs")
-@click.option("--vk", "vk_path", required=True, type=click.Path(dir_okay=False))
-@click.option("--proof", "proof_path", required=True, type=click.Path(dir_okay=False))
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False))
+@click.option("--vk", "vk_path", required=True, type=click.Path(dir_okay=False), help="Our verification_key.json (from setup).")
+@click.option("--proof", "proof_path", required=True, type=click.Path(dir_okay=False), help="Our proof file (from prove).")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder for snarkjs' three JSON files.")
 @reports_errors
 def export_snarkjs(vk_path: str, proof_path: str, out_dir: str) -> None:
     """Write verification_key.json, proof.json and public.json in snarkjs' layout.
@@ -314,8 +329,8 @@ def export_calldata(vk_path: str, proof_path: str, public_path: str | None, as_j
 
 @export_group.command("r1cs")
 @click.argument("circuit")
-@click.option("--param", "params", multiple=True, metavar="NAME=VALUE")
-@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False))
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Circuit parameter (repeatable; see `zkproofs circuits`).")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="The .r1cs file to write.")
 @reports_errors
 def export_r1cs(circuit: str, params: tuple[str, ...], out_path: str) -> None:
     """Write CIRCUIT's constraint system in iden3's binary .r1cs format."""
@@ -326,9 +341,9 @@ def export_r1cs(circuit: str, params: tuple[str, ...], out_path: str) -> None:
 
 @export_group.command("wtns")
 @click.argument("circuit")
-@click.option("--param", "params", multiple=True, metavar="NAME=VALUE")
-@click.option("--inputs", "inputs_path", required=True, type=click.Path(dir_okay=False))
-@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False))
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Circuit parameter (repeatable; see `zkproofs circuits`).")
+@click.option("--inputs", "inputs_path", required=True, type=click.Path(dir_okay=False), help="JSON object of the circuit's inputs (decimal strings).")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="The .wtns file to write.")
 @reports_errors
 def export_wtns(circuit: str, params: tuple[str, ...], inputs_path: str, out_path: str) -> None:
     """Compute CIRCUIT's witness for INPUTS and write it in iden3's binary .wtns format."""

@@ -57,8 +57,8 @@ def build_verifier(db: str, keys_dir: str, policy_path: str, backend: str | None
 @click.option("--keys", "keys_dir", required=True, type=click.Path(file_okay=False, exists=True),
               help="Folder with KEYS/<market>/verification_key.json.")
 @click.option("--policy", "policy_path", required=True, type=click.Path(dir_okay=False), help="Venue policy TOML.")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0 for every interface).")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="TCP port to listen on.")
 @click.option("--ptau", "ptau", type=click.Path(dir_okay=False),
               help="Phase-1 transcript (.ptau) to verify ceremony keys with (KEYS/<market>/transcript.zkey).")
 @click.option("--reverify", is_flag=True, help="Verify ceremony transcripts again even if verified before.")

@@ -24,9 +24,10 @@ import click
 
 from circuits.merkle_sum_inclusion import MerkleSumInclusion
 from cli.common import EXIT_INVALID, backend_option, emit_json, key_trust, parse_params, read_bytes, read_json, reports_errors, trust_options
-from zkproofs.accounts import FORMATS, format_amount, load_accounts
+from zkproofs.accounts import FORMATS, AccountSet, detect_format, format_amount, load_accounts
+from zkproofs.accounts.binance import MissingAssetsInfo
 from zkproofs.atomic import atomic_write_text
-from zkproofs.errors import MalformedInput
+from zkproofs.errors import AccountsError, MalformedInput
 from zkproofs.groth16.serialize import pk_from_bytes, vk_from_dict, vk_hash
 from zkproofs.groth16.trust import check_key
 from zkproofs.tree import TreeStore, build_tree, make_inclusion_proof, published_root
@@ -63,12 +64,31 @@ def tree() -> None:
     """Merkle-sum liability tree: build it, prove and verify a customer's inclusion."""
 
 
+def _load(accounts: str, fmt: str | None, decimals: tuple[str, ...], assets_info: str | None) -> AccountSet:
+    """``load_accounts`` with errors that name the CLI's options (``--format``, ``--decimals``, ``--assets-info``)."""
+    if fmt is None:
+        try:
+            fmt = detect_format(accounts)
+        except AccountsError as exc:
+            raise MalformedInput(f"{exc}; pass --format") from None
+    if decimals and fmt != "csv":
+        raise MalformedInput(f"--decimals applies to --format csv only; {fmt} fixes its decimals")
+    if assets_info is not None and fmt != "binance":
+        raise MalformedInput(f"--assets-info applies to --format binance only, not {fmt}")
+    try:
+        return load_accounts(accounts, format=fmt, decimals=parse_params(decimals, "--decimals", max_digits=3) or None, assets_info=assets_info)
+    except MissingAssetsInfo as exc:
+        raise MalformedInput(f"{exc}; pass --assets-info PATH") from None
+
+
 @tree.command("build")
 @click.argument("accounts", type=click.Path(dir_okay=False))
 @click.option("--db", "db_path", required=True, type=click.Path(dir_okay=False), help="SQLite file to (re)create.")
 @click.option("--root-out", "root_out", type=click.Path(dir_okay=False), help="Published root JSON [default: DB with .root.json].")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), help="Input format [default: detected].")
 @click.option("--decimals", "decimals", multiple=True, metavar="SYMBOL=N", help="Decimals of an asset (csv format; repeatable).")
+@click.option("--assets-info", "assets_info", type=click.Path(dir_okay=False),
+              help="Binance format: the cex_assets_info.csv with prices and collateral tiers [default: beside ACCOUNTS].")
 @click.option("--reuse-secret", is_flag=True, help="Reuse the tree secret of an existing --db (same input, same root).")
 @click.option("--workers", type=click.IntRange(1, 64), help="Hashing processes [default: all cores].")
 @click.option(
@@ -83,7 +103,8 @@ def tree() -> None:
               "(SHA-256), and ZK inclusion proofs verify only with it. Without it the root admits plain proofs only.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable summary.")
 @reports_errors
-def build_cmd(accounts: str, db_path: str, root_out: str | None, fmt: str | None, decimals: tuple[str, ...], reuse_secret: bool, workers: int | None, height: int | None, vk_path: str | None, as_json: bool) -> None:
+def build_cmd(accounts: str, db_path: str, root_out: str | None, fmt: str | None, decimals: tuple[str, ...], assets_info: str | None,
+              reuse_secret: bool, workers: int | None, height: int | None, vk_path: str | None, as_json: bool) -> None:
     """Build the tree of ACCOUNTS into --db and write the published root.
 
     Nothing is written when the input is bad (exit 2, naming file, line and column)
@@ -93,10 +114,7 @@ def build_cmd(accounts: str, db_path: str, root_out: str | None, fmt: str | None
     root_path = root_out or str(Path(db_path).with_suffix(".root.json"))
     if len({Path(p).resolve() for p in (accounts, db_path, root_path)}) < 3:
         raise MalformedInput(f"ACCOUNTS, --db and --root-out must be three different files, got {accounts}, {db_path}, {root_path}")
-    try:
-        account_set = load_accounts(accounts, format=fmt, decimals=parse_params(decimals, "--decimals", max_digits=3) or None)
-    except ValueError as exc:
-        raise MalformedInput(f"{accounts}: {exc}") from None
+    account_set = _load(accounts, fmt, decimals, assets_info)
     secret = None
     if reuse_secret and Path(db_path).exists():
         with TreeStore(db_path) as old:

@@ -206,18 +206,32 @@ def _token_columns(path, line: int, header: list[str]) -> list[str]:
     return tokens
 
 
+class MissingAssetsInfo(AccountsError):
+    """A Binance user file with no ``cex_assets_info.csv`` beside it (and none named)."""
+
+
 def load_binance(path, assets_info=None, *, price_decimals: int = 8) -> AccountSet:
     """Read a Binance user CSV; invalid accounts go to ``rejected``, valid ones load.
 
     ``assets_info`` is the ``cex_assets_info.csv`` with the prices and tiers
-    the validity rules need (default: that name beside ``path``). Assets are
+    the validity rules need (default: that name beside ``path``;
+    :class:`MissingAssetsInfo`, saying where it looked, when there is none). Assets are
     the header's tokens, upper-cased, decimals 8; ``collateral`` is
     vl + m + pm per token. See the module docstring for the rules. Raises
     AccountsError for malformed input (including a token without a price in
     ``assets_info``, an id that is not 64 hex digits, a duplicate id).
     O(rows x tokens).
     """
-    info_path = Path(assets_info) if assets_info is not None else Path(os.fspath(path)).parent / "cex_assets_info.csv"
+    if assets_info is None:
+        info_path = Path(os.fspath(path)).absolute().parent / "cex_assets_info.csv"
+        if not info_path.exists():
+            raise MissingAssetsInfo(
+                f"no cex_assets_info.csv beside it (looked for {info_path}); its prices and collateral tiers "
+                "are needed to check the accounts",
+                path=path,
+            )
+    else:
+        info_path = Path(assets_info)
     info = load_binance_assets_info(info_path, price_decimals=price_decimals)
     header_line, header, records = open_csv(path)
     tokens = _token_columns(path, header_line, header)

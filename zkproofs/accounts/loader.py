@@ -38,7 +38,7 @@ def detect_format(path) -> str:
     if os.fspath(path).lower().endswith(".json") or start[:1] in ("[", "{"):
         if start.startswith("[") and start[1:].lstrip().startswith("{") and '"assets"' in start[:4096]:
             return "okx"
-        raise AccountsError('cannot tell the format: JSON that is not an OKX array of {"id", "assets"} accounts; pass format=', path=path)
+        raise AccountsError(f'cannot tell the format: JSON that is not an OKX array of {{"id", "assets"}} accounts (formats: {", ".join(FORMATS)})', path=path)
     first = next(csv_records(path, text), None)
     if first is None:
         raise AccountsError("empty file", path=path)
@@ -57,7 +57,7 @@ def detect_format(path) -> str:
         )
     shown = ",".join(header)
     shown = shown if len(shown) <= 60 else shown[:57] + "..."
-    raise AccountsError(f'cannot tell the format from the header "{shown}"; pass format= (one of {", ".join(FORMATS)})', path=path, line=line)
+    raise AccountsError(f'cannot tell the format from the header "{shown}" (formats: {", ".join(FORMATS)})', path=path, line=line)
 
 
 def load_accounts(
@@ -66,6 +66,7 @@ def load_accounts(
     format: str | None = None,
     decimals: Mapping[str, int] | None = None,
     default_decimals: int | None = None,
+    assets_info=None,
 ) -> AccountSet:
     """Read the account file at ``path`` into an :class:`~zkproofs.accounts.model.AccountSet`.
 
@@ -74,8 +75,9 @@ def load_accounts(
     ``csv`` format only (see :func:`~zkproofs.accounts.csvfile.load_csv`);
     the other formats fix their units (summa, dapol, okx: 0, integer base
     units; binance: 8) and refuse them with ValueError. A Binance user file
-    is validated against the ``cex_assets_info.csv`` beside it (use
-    :func:`~zkproofs.accounts.binance.load_binance` to name another).
+    is validated against ``assets_info``, by default the
+    ``cex_assets_info.csv`` beside it (MissingAssetsInfo when there is none);
+    other formats refuse ``assets_info`` with ValueError.
 
     Raises AccountsError (file, line, column) for malformed input, ValueError
     for an unknown format name. Nothing partial is returned.
@@ -88,5 +90,9 @@ def load_accounts(
         return load_csv(path, decimals=decimals, default_decimals=default_decimals)
     if decimals is not None or default_decimals is not None:
         raise ValueError(f"format {format!r} fixes its decimals; decimals= and default_decimals= apply to csv only")
-    loaders = {"summa": load_summa, "dapol": load_dapol, "okx": load_okx, "binance": load_binance}
+    if format == "binance":
+        return load_binance(path, assets_info)
+    if assets_info is not None:
+        raise ValueError(f"assets_info= applies to the binance format only, not {format!r}")
+    loaders = {"summa": load_summa, "dapol": load_dapol, "okx": load_okx}
     return loaders[format](path)
