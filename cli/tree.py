@@ -32,6 +32,7 @@ from zkproofs.groth16.serialize import pk_from_bytes, vk_from_dict, vk_hash
 from zkproofs.groth16.trust import check_key
 from zkproofs.tree import TreeStore, build_tree, make_inclusion_proof, published_root
 from zkproofs.tree.audit import audit_tree, load_prices, load_reserves
+from zkproofs.tree.excluded import Excluded
 from zkproofs.tree.proof import inclusion_failure, proof_from_dict, proof_to_json
 from zkproofs.tree.root import root_from_dict, root_to_dict, root_to_json
 from zkproofs.proofs.inclusion import is_zk_proof, make_zk_proof, trust_inclusion_key, zk_failure, zk_to_json
@@ -89,6 +90,9 @@ def _load(accounts: str, fmt: str | None, decimals: tuple[str, ...], assets_info
 @click.option("--decimals", "decimals", multiple=True, metavar="SYMBOL=N", help="Decimals of an asset (csv format; repeatable).")
 @click.option("--assets-info", "assets_info", type=click.Path(dir_okay=False),
               help="Binance format: the cex_assets_info.csv with prices and collateral tiers [default: beside ACCOUNTS].")
+@click.option("--exclude-invalid", is_flag=True,
+              help="Publish although the format rejected some accounts (Binance's invalid ones); the root file and database "
+                   "record how many were left out and their balances, and the audit fails unless the auditor accepts them.")
 @click.option("--reuse-secret", is_flag=True, help="Reuse the tree secret of an existing --db (same input, same root).")
 @click.option("--workers", type=click.IntRange(1, 64), help="Hashing processes [default: all cores].")
 @click.option(
@@ -104,17 +108,30 @@ def _load(accounts: str, fmt: str | None, decimals: tuple[str, ...], assets_info
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable summary.")
 @reports_errors
 def build_cmd(accounts: str, db_path: str, root_out: str | None, fmt: str | None, decimals: tuple[str, ...], assets_info: str | None,
-              reuse_secret: bool, workers: int | None, height: int | None, vk_path: str | None, as_json: bool) -> None:
+              exclude_invalid: bool, reuse_secret: bool, workers: int | None, height: int | None, vk_path: str | None, as_json: bool) -> None:
     """Build the tree of ACCOUNTS into --db and write the published root.
 
-    Nothing is written when the input is bad (exit 2, naming file, line and column)
-    or when --vk is not a key of merkle_sum_inclusion at the tree's depth and assets.
+    Nothing is written when the input is bad (exit 2, naming file, line and
+    column), when --vk is not a key of merkle_sum_inclusion at the tree's depth
+    and assets, nor when the format rejects accounts (exit 1, every rejected row
+    listed with its reason) unless --exclude-invalid is given.
     """
     vk = vk_from_dict(read_json(vk_path), vk_path) if vk_path else None
     root_path = root_out or str(Path(db_path).with_suffix(".root.json"))
     if len({Path(p).resolve() for p in (accounts, db_path, root_path)}) < 3:
         raise MalformedInput(f"ACCOUNTS, --db and --root-out must be three different files, got {accounts}, {db_path}, {root_path}")
     account_set = _load(accounts, fmt, decimals, assets_info)
+    rejected = [{"where": where, "id": ident, "reason": reason} for where, ident, reason in account_set.rejected]
+    excluded = Excluded.of(account_set)
+    if rejected and not exclude_invalid:
+        for row in rejected:
+            click.echo(f"rejected: {row['where']}: {row['id']}: {row['reason']}", err=True)
+        click.echo(
+            f"error: {excluded.describe(account_set.assets)}; nothing written. Publishing without them "
+            "would shrink the liabilities: fix the input, or pass --exclude-invalid to publish and record them.",
+            err=True,
+        )
+        raise SystemExit(EXIT_INVALID)
     secret = None
     if reuse_secret and Path(db_path).exists():
         with TreeStore(db_path) as old:
@@ -125,7 +142,8 @@ def build_cmd(accounts: str, db_path: str, root_out: str | None, fmt: str | None
     staging = Path(db_path).with_name(f".{Path(db_path).name}.staging")
     try:
         with _progress("hashing", not as_json) as progress:
-            summary = build_tree(account_set, staging, secret=secret, progress=progress, workers=workers, height=height)
+            summary = build_tree(account_set, staging, secret=secret, progress=progress, workers=workers, height=height,
+                                 exclude_invalid=exclude_invalid)
         with TreeStore(staging) as store:
             root = published_root(store)
         if vk is not None:
@@ -136,7 +154,8 @@ def build_cmd(accounts: str, db_path: str, root_out: str | None, fmt: str | None
     finally:
         staging.unlink(missing_ok=True)
     elapsed = time.perf_counter() - started
-    rejected = [{"where": where, "id": ident, "reason": reason} for where, ident, reason in account_set.rejected]
+    if rejected:
+        click.echo(f"warning: {excluded.describe(account_set.assets)} (--exclude-invalid; recorded in the root file)", err=True)
     if as_json:
         doc = root_to_dict(root)
         doc.update(
@@ -158,7 +177,7 @@ def build_cmd(accounts: str, db_path: str, root_out: str | None, fmt: str | None
         )
     click.echo(f"  database: {db_path}\n  root file: {root_path}")
     if rejected:
-        click.echo(f"  {len(rejected)} rejected input row(s):")
+        click.echo(f"  {len(rejected)} input row(s) excluded (--exclude-invalid):")
         for row in rejected:
             click.echo(f"    {row['where']}: {row['id']}: {row['reason']}")
 
@@ -229,7 +248,7 @@ def verify_cmd(proof_path: str, root_path: str, vk_path: str | None, trust_singl
         balances = ([str(v) for v in proof.equities], [str(v) for v in proof.debts])
     if as_json:
         emit_json({"included": failure is None, "reason": failure, "kind": kind, "user_id": user, "root_hash": str(root.root_hash),
-                   "key": key_report.to_dict() if key_report else None})
+                   "key": key_report.to_dict() if key_report else None, "excluded_accounts": root.excluded.accounts})
     elif failure is None:
         click.echo(f"included: {user!r} ({kind} proof) is in the tree with root {root.root_hash}")
         if key_report:
@@ -238,6 +257,8 @@ def verify_cmd(proof_path: str, root_path: str, vk_path: str | None, trust_singl
             click.echo(f"  {asset.symbol:<8} equity {format_amount(int(equity), asset.decimals):>24}   debt {format_amount(int(debt), asset.decimals):>24}")
     else:
         click.echo(f"NOT included: {failure}")
+    if root.excluded.accounts and not as_json:
+        click.echo(f"note: this root's totals leave out accounts: {root.excluded.describe(root.assets)}")
     if failure is not None:
         raise SystemExit(EXIT_INVALID)
 
@@ -247,10 +268,13 @@ def verify_cmd(proof_path: str, root_path: str, vk_path: str | None, trust_singl
 @click.option("--root", "root_path", required=True, type=click.Path(dir_okay=False), help="The published root JSON.")
 @click.option("--reserves", "reserves_path", type=click.Path(dir_okay=False), help='RESERVES.json: {"BTC": "12.5", ...} whole units.')
 @click.option("--prices", "prices_path", type=click.Path(dir_okay=False), help='PRICES.json: {"BTC": {"price": "27000.12", "haircut_bps": 500}}.')
+@click.option("--accept-excluded", is_flag=True,
+              help="Pass the 'excluded' check although the tree leaves input accounts out (built with --exclude-invalid).")
 @click.option("--workers", type=click.IntRange(1, 64), help="Hashing processes [default: all cores].")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable report.")
 @reports_errors
-def audit(db_path: str, root_path: str, reserves_path: str | None, prices_path: str | None, workers: int | None, as_json: bool) -> None:
+def audit(db_path: str, root_path: str, reserves_path: str | None, prices_path: str | None, accept_excluded: bool,
+          workers: int | None, as_json: bool) -> None:
     """Recompute the whole tree, check ranges, sums, reserves and debt cover; print the verdict.
 
     Exit status: 0 solvent (or no reserves given and every check passed),
@@ -262,7 +286,8 @@ def audit(db_path: str, root_path: str, reserves_path: str | None, prices_path: 
     reserves = load_reserves(reserves_path, assets) if reserves_path else None
     prices = load_prices(prices_path) if prices_path else None
     with _progress("recomputing", not as_json) as progress:
-        report = audit_tree(db_path, root, reserves=reserves, prices=prices, progress=progress, workers=workers)
+        report = audit_tree(db_path, root, reserves=reserves, prices=prices, progress=progress, workers=workers,
+                            accept_excluded=accept_excluded)
     if as_json:
         emit_json(report.to_dict())
     else:

@@ -51,7 +51,7 @@ def test_binance_without_assets_info_says_where_it_looked(tmp_path):
     assert f"looked for {tmp_path / 'cex_assets_info.csv'}" in result.output and "pass --assets-info PATH" in result.output
     assert not (tmp_path / "t.db").exists()
     named = run("tree", "build", tmp_path / "users.csv", "--db", tmp_path / "t.db", "--assets-info",
-                FIXTURES / "accounts" / "binance" / "cex_assets_info.csv", "--json")
+                FIXTURES / "accounts" / "binance" / "cex_assets_info.csv", "--exclude-invalid", "--json")
     assert named.exit_code == 0, named.output
 
 

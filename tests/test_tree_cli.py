@@ -127,7 +127,7 @@ def test_zk_prove_and_verify(built, tmp_path):
     result = run("tree", "verify", tmp_path / "z.json", "--root", root, "--vk", vk, "--trust-single-party-key", "--json")
     out = json.loads(result.output)
     assert out | {"root_hash": None, "key": None} == {
-        "included": True, "reason": None, "kind": "zero-knowledge", "user_id": "alice", "root_hash": None, "key": None
+        "included": True, "reason": None, "kind": "zero-knowledge", "user_id": "alice", "root_hash": None, "key": None, "excluded_accounts": 0
     }
     assert out["key"]["provenance"] == {"kind": "single-party", "party": "tests"}
     assert out["key"]["verification_key_sha256"] == named and "explicitly" in out["key"]["trusted_because"]
@@ -178,8 +178,9 @@ def test_bundled_sample_end_to_end(tmp_path):
     assert "verdict: solvent" in result.output
 
 
-def _independent_totals(sample: str) -> dict[str, tuple[int, int]]:
-    """Per-asset (equity, debt) base-unit totals of an anchor file, computed with csv/json and Decimal only."""
+def _independent_totals(sample: str, invalid: bool = False) -> dict[str, tuple[int, int]]:
+    """Per-asset (equity, debt) base-unit totals of an anchor file, computed with csv/json and Decimal only
+    (of its invalid rows with ``invalid``: Binance's first 10)."""
     path = ANCHORS / sample
     totals: dict[str, list[int]] = {}
 
@@ -204,7 +205,7 @@ def _independent_totals(sample: str) -> dict[str, tuple[int, int]]:
             for row in rows:
                 add("LIABILITY", int(row["liability"]), 0)
         else:  # Binance: 8 decimals per token; the first 10 rows of sample_users0.csv are invalid by construction
-            for row in rows[10:]:
+            for row in (rows[:10] if invalid else rows[10:]):
                 for column, value in row.items():
                     if column.startswith("e_"):
                         debt = row["d_" + column[2:]]
@@ -215,8 +216,20 @@ def _independent_totals(sample: str) -> dict[str, tuple[int, int]]:
 @pytest.mark.skipif(not ANCHORS.is_dir(), reason=f"anchor samples not present at {ANCHORS}")
 @pytest.mark.parametrize("sample", ["summa/entry_16.csv", "okx/batch0.json", "dapol/entities_example.csv", "binance/sample_users0.csv"])
 def test_anchor_samples_build_and_audit(tmp_path, sample):
-    run("tree", "build", ANCHORS / sample, "--db", tmp_path / "a.db", "--root-out", tmp_path / "a.json")
+    binance = sample.startswith("binance/")
+    exclude = ("--exclude-invalid",) if binance else ()
+    if binance:  # 10 invalid accounts: refused unless excluded explicitly, then recorded
+        refused = run("tree", "build", ANCHORS / sample, "--db", tmp_path / "a.db", "--root-out", tmp_path / "a.json", code=1)
+        assert refused.stderr.count("rejected: ") == 10 and not (tmp_path / "a.db").exists() and not (tmp_path / "a.json").exists()
+    run("tree", "build", ANCHORS / sample, "--db", tmp_path / "a.db", "--root-out", tmp_path / "a.json", *exclude)
     root = json.loads((tmp_path / "a.json").read_text())
     got = {asset: (int(t["equity"]), int(t["debt"])) for asset, t in root["totals"].items()}
     assert got == _independent_totals(sample)
-    run("audit", "--db", tmp_path / "a.db", "--root", tmp_path / "a.json")
+    excluded = {asset: (int(t["equity"]), int(t["debt"])) for asset, t in root["excluded"]["totals"].items()}
+    if binance:
+        assert root["excluded"]["accounts"] == 10 and excluded == _independent_totals(sample, invalid=True)
+        assert "10 input account(s) excluded" in run("audit", "--db", tmp_path / "a.db", "--root", tmp_path / "a.json", code=1).output
+        run("audit", "--db", tmp_path / "a.db", "--root", tmp_path / "a.json", "--accept-excluded")
+    else:
+        assert root["excluded"]["accounts"] == 0 and set(excluded.values()) == {(0, 0)}
+        run("audit", "--db", tmp_path / "a.db", "--root", tmp_path / "a.json")

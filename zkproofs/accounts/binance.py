@@ -27,6 +27,10 @@ An account is *invalid* (Binance drops it; we list it in
    tiered(pm * price))`` (the generator's invalid type 1: debt set 1% above
    what the collateral covers).
 
+The rejected rows' equity and debt columns are summed per token, as written,
+into ``AccountSet.rejected_equity`` / ``rejected_debt``, so that a tree built
+without them can say how much it leaves out.
+
 A token with zero equity and zero debt is skipped, as Binance skips it: its
 collateral columns count for nothing and ``Account.collateral`` is 0 there.
 Otherwise ``Account.collateral[i] = vl + m + pm``.
@@ -59,6 +63,8 @@ MAX_TIER_BOUNDARY = 2**118
 
 MAX_PRICE = 2**128 - 1
 """Bound on a fixed-point price (prices at 16 decimals exceed 64 bits)."""
+MAX_REJECTED = 2**256 - 1
+"""Largest magnitude (base units) of an amount in a rejected row; larger is malformed, not an account decision."""
 
 Tier = tuple[int, int, int]
 """(low, high, ratio_pct): value in (low, high] USDT counts at ratio_pct percent."""
@@ -244,6 +250,7 @@ def load_binance(path, assets_info=None, *, price_decimals: int = 8) -> AccountS
     ids = IdRegistry()
     accounts: list[Account] = []
     rejected: list[tuple[str, str, str]] = []
+    rejected_equity, rejected_debt = [0] * len(tokens), [0] * len(tokens)
     rows = 0
     for line, fields in records:
         rows += 1
@@ -265,7 +272,8 @@ def load_binance(path, assets_info=None, *, price_decimals: int = 8) -> AccountS
                     value = to_base_units(fields[start + offset], AMOUNT_DECIMALS, signed=True)
                 except AmountOutOfRange as exc:
                     out_of_range = out_of_range or f"{column}: {exc}"
-                    value = 0
+                    # Kept exactly for the excluded totals; beyond 2^256 units the file is broken.
+                    value = Cell(path, line, column).amount(fields[start + offset], AMOUNT_DECIMALS, signed=True, maximum=MAX_REJECTED)
                 except AmountError as exc:
                     raise Cell(path, line, column).error(str(exc)) from None
                 if value < 0:
@@ -297,6 +305,9 @@ def load_binance(path, assets_info=None, *, price_decimals: int = 8) -> AccountS
             )
         if reason is not None:
             rejected.append((location(path, line), account_id, reason))
+            for i, a in enumerate(amounts):
+                rejected_equity[i] += a["e"]
+                rejected_debt[i] += a["d"]
             continue
         accounts.append(
             Account(account_id, tuple(a["e"] for a in amounts), tuple(a["d"] for a in amounts), tuple(collateral))
@@ -304,4 +315,7 @@ def load_binance(path, assets_info=None, *, price_decimals: int = 8) -> AccountS
     if rows == 0:
         raise AccountsError("no accounts after the header", path=path, line=header_line)
     assets = tuple(Asset(token.upper(), AMOUNT_DECIMALS) for token in tokens)
-    return AccountSet(assets, tuple(accounts), source=str(path), rejected=tuple(rejected))
+    return AccountSet(
+        assets, tuple(accounts), source=str(path), rejected=tuple(rejected),
+        rejected_equity=tuple(rejected_equity), rejected_debt=tuple(rejected_debt),
+    )

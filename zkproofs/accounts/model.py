@@ -65,13 +65,28 @@ class AccountSet:
 
     ``rejected`` lists (source location, account id, reason) for input rows a
     format marks invalid and the loader refused; they are reported, never
-    silently dropped. ``source`` names where the set was read from.
+    silently dropped. ``rejected_equity`` and ``rejected_debt`` are, per asset,
+    the summed equity and debt columns of those rows as written (base units;
+    a rejected row may hold a negative or out-of-range amount, so these are
+    plain ints), all zero when nothing was rejected. ``source`` names where
+    the set was read from.
     """
 
     assets: tuple[Asset, ...]
     accounts: tuple[Account, ...]
     source: str = ""
     rejected: tuple[tuple[str, str, str], ...] = field(default=())
+    rejected_equity: tuple[int, ...] = ()
+    rejected_debt: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        n = len(self.assets)
+        for name in ("rejected_equity", "rejected_debt"):
+            value = getattr(self, name)
+            if value == ():
+                object.__setattr__(self, name, (0,) * n)
+            elif len(value) != n:
+                raise ValueError(f"{name} has {len(value)} entries for {n} assets")
 
     def totals(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
         """(equity totals, debt totals) per asset, in base units."""

@@ -7,7 +7,11 @@ Checks, in order (each a :class:`AuditCheck` in the report):
    compared with every stored ``nodes`` row byte for byte; no extra or missing rows;
 2. *ranges*: every amount < 2^64 and every sum at height k < 2^(64 + k)
    (checked while recomputing; a violation fails check 1 and 2);
-3. *root file*: the published root equals the stored root node, depth and assets;
+3. *root file*: the published root equals the stored root node, depth, assets
+   and record of excluded accounts;
+3a. *excluded*: no input account was left out of the tree
+   (:mod:`zkproofs.tree.excluded`), or the auditor accepts the ones that were
+   (``accept_excluded``); otherwise a failed check naming their number and balances;
 4. *reserves* (with RESERVES.json, ``{"BTC": "12.5"}``, whole units): for every
    asset, liabilities (the root's equity sum) <= declared reserve;
 5. *debt cover* (with PRICES.json, ``{"BTC": {"price": "27000.12",
@@ -258,12 +262,15 @@ def audit_tree(
     prices: Mapping[str, Price] | None = None,
     progress: Progress | None = None,
     workers: int | None = None,
+    accept_excluded: bool = False,
 ) -> AuditReport:
     """Run every check of the module docstring on the tree at ``db_path`` against ``root``.
 
     ``reserves``: base units per symbol (:func:`load_reserves`); ``prices``:
-    :func:`load_prices`. Raises TreeError if the database cannot be read at all;
-    every other problem is a failed check in the report.
+    :func:`load_prices`. ``accept_excluded``: pass the *excluded* check although
+    the tree leaves input accounts out (the detail still names them). Raises
+    TreeError if the database cannot be read at all; every other problem is a
+    failed check in the report.
     """
     with TreeStore(db_path) as store:
         assets = store.assets
@@ -280,10 +287,19 @@ def audit_tree(
         and stored_root.depth == root.depth
         and stored_root.assets == root.assets
         and stored_root.sums == root.sums
+        and stored_root.excluded == root.excluded
     )
     checks.append(AuditCheck("root file", same, "published root equals the stored root" if same else "published root differs from the stored tree"))
     if not same:
         reasons.append("the published root differs from the stored tree")
+    excluded = stored_root.excluded
+    if excluded.accounts == 0:
+        checks.append(AuditCheck("excluded", True, "no input account was left out of the tree"))
+    else:
+        detail = excluded.describe(assets)
+        checks.append(AuditCheck("excluded", accept_excluded, f"{detail} (accepted by the auditor)" if accept_excluded else detail))
+        if not accept_excluded:
+            reasons.append(detail)
     liabilities, debts = stored_root.equity_totals, stored_root.debt_totals
     reserve_units: tuple[int, ...] | None = None
     if reserves is not None:

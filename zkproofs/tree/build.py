@@ -36,6 +36,7 @@ from operator import add
 from typing import Any, Callable, Iterator, Sequence
 
 from zkproofs.accounts.model import Account, AccountSet, Asset
+from zkproofs.tree.excluded import Excluded
 from zkproofs.tree.hashing import (
     AMOUNT_BITS,
     MAX_DEPTH,
@@ -421,6 +422,7 @@ def build_tree(
     progress: Progress | None = None,
     workers: int | None = None,
     height: int | None = None,
+    exclude_invalid: bool = False,
 ) -> TreeSummary:
     """Build the tree of ``accounts`` into the SQLite file ``db_path`` (atomically replaced).
 
@@ -428,8 +430,12 @@ def build_tree(
     and secret give the same root; None draws a fresh one. ``height`` None: the
     complete tree of depth ceil(log2 N); H: the fixed-height tree that hides N
     (:func:`hash_fixed_height`). Raises TreeError for an unbuildable set
-    (nothing is written then). Cost: see the module docstring.
+    (nothing is written then), and for a set whose loader rejected rows unless
+    ``exclude_invalid`` is true: then the tree records them
+    (:mod:`zkproofs.tree.excluded`). Cost: see the module docstring.
     """
+    if accounts.rejected and not exclude_invalid:
+        raise TreeError(f"{len(accounts.rejected)} input account(s) were rejected; building without them needs exclude_invalid=True")
     secret = new_secret() if secret is None else secret
     n_assets = len(accounts.assets)
     with atomic_database(db_path) as conn:
@@ -458,6 +464,7 @@ def build_tree(
             "created_at": created_at,
             "source": accounts.source,
             "amount_bits": str(AMOUNT_BITS),
+            "excluded": Excluded.of(accounts).to_meta(),
         }
         conn.executemany("INSERT INTO meta(key, value) VALUES (?, ?)", meta.items())
     return TreeSummary(

@@ -1,11 +1,12 @@
 """The published root: what an exchange publishes and every inclusion proof is checked against.
 
-JSON layout (``format`` "zkproofs/liability-root", ``version`` 2)::
+JSON layout (``format`` "zkproofs/liability-root", ``version`` 3)::
 
     {"format", "version", "created_at", "root_hash" (decimal string),
      "depth", "assets": [{"symbol", "decimals"}],
      "totals": {SYMBOL: {"equity", "debt" (base units, decimal strings),
                          "equity_units", "debt_units" (whole units, decimal strings)}},
+     "excluded": {"accounts", "totals": {SYMBOL: {"equity", "debt", ...}}}, (zkproofs.tree.excluded)
      "hash": {...},  (zkproofs.tree.hashing.hash_parameters())
      "verification_key": SHA-256 hex of the inclusion circuit's key, or null}
 
@@ -13,7 +14,9 @@ Total liabilities per asset are the root's equity sums. The tree secret is never
 part of it. ``verification_key`` (:func:`zkproofs.groth16.serialize.vk_hash`)
 names the one key zero-knowledge inclusion proofs are checked with, so a
 customer cannot be handed another; a root naming none (null) admits only plain
-proofs. Version 1 named no key and is refused.
+proofs. ``excluded`` records the input accounts ``tree build --exclude-invalid``
+left out of the totals (count and summed balances per asset; zero when none).
+Version 1 named no key, version 2 recorded no exclusions: both are refused.
 """
 
 from __future__ import annotations
@@ -27,17 +30,19 @@ from zkproofs.accounts.amounts import format_amount
 from zkproofs.accounts.model import MAX_DECIMALS, Asset
 from zkproofs.field import decode_scalar, parse_decimal
 from zkproofs.jsontext import is_exactly, loads
+from zkproofs.tree.excluded import Excluded
 from zkproofs.tree.hashing import MAX_DEPTH, TreeError, check_sums, hash_parameters, json_field
 from zkproofs.tree.store import TreeStore
 
 ROOT_FORMAT = "zkproofs/liability-root"
-ROOT_VERSION = 2
+ROOT_VERSION = 3
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
 class PublishedRoot:
-    """A decoded root file: hash, depth, assets, per-asset equity and debt totals (base units)."""
+    """A decoded root file: hash, depth, assets, per-asset equity and debt totals (base units),
+    and the input accounts left out of them (:class:`~zkproofs.tree.excluded.Excluded`; none by default)."""
 
     root_hash: int
     depth: int
@@ -47,6 +52,11 @@ class PublishedRoot:
     created_at: str
     verification_key: str | None = None
     """SHA-256 (hex) of the verification key ZK inclusion proofs use, or None."""
+    excluded: Excluded | None = None
+
+    def __post_init__(self) -> None:
+        if self.excluded is None:
+            object.__setattr__(self, "excluded", Excluded.none(len(self.assets)))
 
     @property
     def sums(self) -> tuple[int, ...]:
@@ -72,6 +82,7 @@ def root_to_dict(root: PublishedRoot) -> dict[str, Any]:
             }
             for a, e, d in zip(root.assets, root.equity_totals, root.debt_totals)
         },
+        "excluded": root.excluded.to_dict(root.assets),
         "hash": hash_parameters(),
         "verification_key": root.verification_key,
     }
@@ -123,7 +134,10 @@ def root_from_dict(obj: Any, where: str = "root") -> PublishedRoot:
     key = obj["verification_key"]
     if key is not None and (not isinstance(key, str) or not _SHA256.fullmatch(key)):
         raise TreeError(f"{where}.verification_key: expected 64 lowercase hex digits or null")
-    return PublishedRoot(root_hash, depth, tuple(assets), equity, debt, str(obj.get("created_at", "")), key)
+    if "excluded" not in obj:
+        raise TreeError(f"{where}: missing field 'excluded' (the input accounts left out of the totals)")
+    excluded = Excluded.from_dict(obj["excluded"], tuple(assets), f"{where}.excluded")
+    return PublishedRoot(root_hash, depth, tuple(assets), equity, debt, str(obj.get("created_at", "")), verification_key=key, excluded=excluded)
 
 
 def root_from_json(text: str | bytes, where: str = "root") -> PublishedRoot:
@@ -132,7 +146,7 @@ def root_from_json(text: str | bytes, where: str = "root") -> PublishedRoot:
 
 
 def published_root(store: TreeStore) -> PublishedRoot:
-    """The root a stored tree publishes: its root node, depth, assets and creation time.
+    """The root a stored tree publishes: its root node, depth, assets, creation time and exclusions.
 
     Reads the root node (one primary-key read) rather than trusting the meta table.
     """
@@ -141,4 +155,5 @@ def published_root(store: TreeStore) -> PublishedRoot:
     n = len(store.assets)
     if len(sums) != 2 * n:
         raise TreeError(f"{store.path}: root node has {len(sums)} sums for {n} assets")
-    return PublishedRoot(root_hash, depth, store.assets, tuple(sums[:n]), tuple(sums[n:]), store.meta.get("created_at", ""))
+    excluded = Excluded.from_meta(store.meta.get("excluded"), n, f"{store.path}: meta excluded")
+    return PublishedRoot(root_hash, depth, store.assets, tuple(sums[:n]), tuple(sums[n:]), store.meta.get("created_at", ""), excluded=excluded)

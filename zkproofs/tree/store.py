@@ -6,7 +6,8 @@ Tables (``FORMAT_VERSION`` 2):
   exchange's secret, never published), depth, shape ("complete": 2^depth
   leaves, all materialised; "fixed-height": ``tree build --height``, only the
   paths to real leaves and their padding siblings), created_at, source,
-  amount_bits (the root hash and totals are the root node's row, never copied here);
+  amount_bits, excluded (the input accounts left out, :mod:`zkproofs.tree.excluded`)
+  (the root hash and totals are the root node's row, never copied here);
 * ``assets(position PRIMARY KEY, symbol UNIQUE, decimals)``;
 * ``accounts(id PRIMARY KEY, leaf_index, equities, debts, collateral)``
   (amounts JSON int lists in base units; the salt is not stored: it is
