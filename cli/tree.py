@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import os
 import sys
 import time
 from pathlib import Path
@@ -33,6 +32,7 @@ from zkproofs.groth16.trust import check_key
 from zkproofs.tree import TreeStore, build_tree, make_inclusion_proof, published_root
 from zkproofs.tree.audit import audit_tree, load_prices, load_reserves
 from zkproofs.tree.excluded import Excluded
+from zkproofs.tree.publish import publish, recover, remove_stale, staging_path
 from zkproofs.tree.proof import inclusion_failure, proof_from_dict, proof_to_json
 from zkproofs.tree.root import root_from_dict, root_to_dict, root_to_json
 from zkproofs.proofs.inclusion import is_zk_proof, make_zk_proof, trust_inclusion_key, zk_failure, zk_to_json
@@ -116,6 +116,7 @@ def build_cmd(accounts: str, db_path: str, root_out: str | None, fmt: str | None
     and assets, nor when the format rejects accounts (exit 1, every rejected row
     listed with its reason) unless --exclude-invalid is given.
     """
+    build_started = time.time()
     vk = vk_from_dict(read_json(vk_path), vk_path) if vk_path else None
     root_path = root_out or str(Path(db_path).with_suffix(".root.json"))
     if len({Path(p).resolve() for p in (accounts, db_path, root_path)}) < 3:
@@ -137,9 +138,15 @@ def build_cmd(accounts: str, db_path: str, root_out: str | None, fmt: str | None
         with TreeStore(db_path) as old:
             secret = old.secret
     started = time.perf_counter()
-    # Build beside the target and swap the database in only once the root file is
-    # written, so a failure at any point leaves the old database and root as they were.
-    staging = Path(db_path).with_name(f".{Path(db_path).name}.staging")
+    # Build beside the target, then publish database and root together (zkproofs.tree.publish):
+    # a failure at any point leaves both old or, after the next run's recovery, both new.
+    db, root_file = Path(db_path), Path(root_path)
+    note = recover(db, root_file)
+    if note:
+        click.echo(f"note: {note}", err=True)
+    for path in remove_stale(db, root_file, before=build_started):
+        click.echo(f"note: removed {path}, left by an interrupted build", err=True)
+    staging = staging_path(db)
     try:
         with _progress("hashing", not as_json) as progress:
             summary = build_tree(account_set, staging, secret=secret, progress=progress, workers=workers, height=height,
@@ -149,8 +156,7 @@ def build_cmd(accounts: str, db_path: str, root_out: str | None, fmt: str | None
         if vk is not None:
             check_key(MerkleSumInclusion(depth=root.depth, assets=len(root.assets)), vk, vk_path)
             root = dataclasses.replace(root, verification_key=vk_hash(vk))
-        atomic_write_text(root_path, root_to_json(root))
-        os.replace(staging, db_path)
+        publish(staging, db, root_to_json(root), root_file)
     finally:
         staging.unlink(missing_ok=True)
     elapsed = time.perf_counter() - started
