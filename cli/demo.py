@@ -32,8 +32,10 @@ def demo(workdir: str | None, as_json: bool) -> None:
        (4 assets) and publishes the root and per-asset liabilities.
     2. The auditor (the verifying side) runs Groth16 setup for the inclusion and
        collateral-ratio circuits.
-    3. A customer proves inclusion in zero knowledge and verifies it with the
-       pure-Python backend (py_ecc) and with arkworks.
+    3. The exchange (it holds the database) proves a customer's inclusion in
+       zero knowledge; the customer verifies it against the published root with
+       the pure-Python backend (py_ecc) and with arkworks. Verification time
+       includes recomputing the circuit digest from the circuit code.
     4. The auditor checks the whole tree: solvent against the declared
        reserves, insolvent with BTC reserves lowered.
     5. A trader proves a collateralised position to an in-process settlement
