@@ -34,8 +34,10 @@ def demo(workdir: str | None, as_json: bool) -> None:
        collateral-ratio circuits.
     3. The exchange (it holds the database) proves a customer's inclusion in
        zero knowledge; the customer verifies it against the published root with
-       the pure-Python backend (py_ecc) and with arkworks. Verification time
-       includes recomputing the circuit digest from the circuit code.
+       the pure-Python backend (py_ecc) and with arkworks. The key is checked
+       once first (the root names it; its circuit digest is recomputed from the
+       circuit code on first use, then read from the user cache); verification
+       times are the proof checks alone.
     4. The auditor checks the whole tree: solvent against the declared
        reserves, insolvent with BTC reserves lowered.
     5. A trader proves a collateralised position to an in-process settlement

@@ -19,7 +19,7 @@ def test_demo_runs_end_to_end_and_keeps_artifacts(tmp_path):
     title, details = summary["steps"][2]["step"], summary["steps"][2]["details"]
     assert "exchange proves" in title and "customer verifies" in title
     assert "liabilities.db" in details["exchange proves"] and "root.json" in details["customer verifies"]
-    assert all("recompute the circuit digest" in details[f"customer verifies with {b}"] for b in ("py_ecc", "arkworks"))
+    assert "circuit digest" in details["verification time"] and "included" in details["customer verifies with py_ecc"]
     root_file = json.loads((tmp_path / "root.json").read_text())
     assert summary["steps"][0]["details"]["root hash (as in root.json)"] == root_file["root_hash"]
     for name in ("liabilities.db", "root.json", "inclusion_proof.json", "ledger.db", "audit.json"):
