@@ -76,10 +76,25 @@ def _load(accounts: str, fmt: str | None, decimals: tuple[str, ...], assets_info
         raise MalformedInput(f"--decimals applies to --format csv only; {fmt} fixes its decimals")
     if assets_info is not None and fmt != "binance":
         raise MalformedInput(f"--assets-info applies to --format binance only, not {fmt}")
+    shown = []
+
+    def progress(rows: int) -> None:  # on a terminal only: scripts and logs get no carriage returns
+        click.echo(f"\rreading {Path(accounts).name}: {rows:,} rows", err=True, nl=False)
+        shown.append(rows)
+
     try:
-        return load_accounts(accounts, format=fmt, decimals=parse_params(decimals, "--decimals", max_digits=3) or None, assets_info=assets_info)
+        return load_accounts(accounts, format=fmt, decimals=parse_params(decimals, "--decimals", max_digits=3) or None,
+                             assets_info=assets_info, progress=progress if _on_terminal() else None)
     except MissingAssetsInfo as exc:
         raise MalformedInput(f"{exc}; pass --assets-info PATH") from None
+    finally:
+        if shown:
+            click.echo(err=True)
+
+
+def _on_terminal() -> bool:
+    """Whether stderr is a terminal (progress is drawn only there)."""
+    return click.get_text_stream("stderr").isatty()
 
 
 @tree.command("build")

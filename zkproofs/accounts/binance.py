@@ -49,7 +49,7 @@ from pathlib import Path
 
 from zkproofs.accounts.amounts import AmountError, AmountOutOfRange, format_amount, to_base_units
 from zkproofs.accounts.model import Account, AccountSet, Asset
-from zkproofs.accounts.source import Cell, IdRegistry, check_width, location, open_csv
+from zkproofs.accounts.source import Cell, IdRegistry, Progress, check_width, location, open_csv
 from zkproofs.errors import AccountsError
 
 AMOUNT_DECIMALS = 8
@@ -216,7 +216,7 @@ class MissingAssetsInfo(AccountsError):
     """A Binance user file with no ``cex_assets_info.csv`` beside it (and none named)."""
 
 
-def load_binance(path, assets_info=None, *, price_decimals: int = 8) -> AccountSet:
+def load_binance(path, assets_info=None, *, price_decimals: int = 8, progress: Progress | None = None) -> AccountSet:
     """Read a Binance user CSV; invalid accounts go to ``rejected``, valid ones load.
 
     ``assets_info`` is the ``cex_assets_info.csv`` with the prices and tiers
@@ -239,7 +239,7 @@ def load_binance(path, assets_info=None, *, price_decimals: int = 8) -> AccountS
     else:
         info_path = Path(assets_info)
     info = load_binance_assets_info(info_path, price_decimals=price_decimals)
-    header_line, header, records = open_csv(path)
+    header_line, header, records = open_csv(path, progress)
     tokens = _token_columns(path, header_line, header)
     for token in tokens:
         if token.upper() not in info:

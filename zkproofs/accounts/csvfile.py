@@ -28,7 +28,7 @@ from collections.abc import Mapping
 
 from zkproofs.accounts.amounts import DEFAULT_DECIMALS
 from zkproofs.accounts.model import MAX_DECIMALS, Account, AccountSet, Asset
-from zkproofs.accounts.source import Cell, IdRegistry, check_width, open_csv
+from zkproofs.accounts.source import Cell, IdRegistry, Progress, check_width, open_csv
 from zkproofs.errors import AccountsError
 
 _SYMBOL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*", re.ASCII)
@@ -61,6 +61,7 @@ def load_csv(
     *,
     decimals: Mapping[str, int] | None = None,
     default_decimals: int | None = None,
+    progress: Progress | None = None,
 ) -> AccountSet:
     """Read an account CSV in zkproofs' format (see the module docstring) into an AccountSet.
 
@@ -72,7 +73,7 @@ def load_csv(
     duplicate id, a malformed amount, too many decimals, a negative amount, an
     amount above 2^64 - 1, and collateral above equity.
     """
-    header_line, header, records = open_csv(path)
+    header_line, header, records = open_csv(path, progress)
     if header[0] != "id":
         raise AccountsError(f'the first header field must be "id", not "{header[0]}"', path=path, line=header_line, column=header[0])
 

@@ -9,21 +9,21 @@ file carries no unit). O(file size).
 from __future__ import annotations
 
 from zkproofs.accounts.model import Account, AccountSet, Asset
-from zkproofs.accounts.source import Cell, IdRegistry, check_width, open_csv
+from zkproofs.accounts.source import Cell, IdRegistry, Progress, check_width, open_csv
 from zkproofs.errors import AccountsError
 
 ASSET = Asset("LIABILITY", 0)
 """The one asset of a DAPOL entity file."""
 
 
-def load_dapol(path) -> AccountSet:
+def load_dapol(path, progress: Progress | None = None) -> AccountSet:
     """Read a DAPOL entity CSV into an AccountSet with the one asset ``LIABILITY``.
 
     Raises AccountsError (with line and column) for an empty file, a header
     other than ``id,liability``, a record of the wrong width, an empty or
     duplicate id, and a liability that is not an unsigned integer <= 2^64 - 1.
     """
-    header_line, header, records = open_csv(path)
+    header_line, header, records = open_csv(path, progress)
     if header != ["id", "liability"]:
         raise AccountsError(f'the header must be "id,liability", not "{",".join(header)}"', path=path, line=header_line)
     ids = IdRegistry()

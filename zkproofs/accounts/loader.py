@@ -14,7 +14,7 @@ from zkproofs.accounts.csvfile import load_csv
 from zkproofs.accounts.dapol import load_dapol
 from zkproofs.accounts.model import AccountSet
 from zkproofs.accounts.okx import load_okx
-from zkproofs.accounts.source import csv_records, read_text
+from zkproofs.accounts.source import Progress, csv_records, read_lines
 from zkproofs.accounts.summa import load_summa
 from zkproofs.errors import AccountsError
 
@@ -31,15 +31,21 @@ def detect_format(path) -> str:
     ``id,liability`` is ``dapol``, ``rn,id,e_...`` is ``binance``, ``id,...``
     is ``csv``. Raises AccountsError, naming what was seen, when it cannot tell
     (Summa's ``;``-separated state snapshots, proof or benchmark files, ...).
-    Reads the whole file; O(file size).
+    Reads the first 64 KiB, or the first CSV record.
     """
-    text = read_text(path)
-    start = text.lstrip()
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(65536)
+    except OSError as exc:
+        raise AccountsError(f"cannot read the file: {exc.strerror or exc}", path=path) from None
+    start = head.decode("utf-8-sig", errors="replace").lstrip()
     if os.fspath(path).lower().endswith(".json") or start[:1] in ("[", "{"):
         if start.startswith("[") and start[1:].lstrip().startswith("{") and '"assets"' in start[:4096]:
             return "okx"
         raise AccountsError(f'cannot tell the format: JSON that is not an OKX array of {{"id", "assets"}} accounts (formats: {", ".join(FORMATS)})', path=path)
-    first = next(csv_records(path, text), None)
+    records = csv_records(path, read_lines(path))
+    first = next(records, None)
+    records.close()
     if first is None:
         raise AccountsError("empty file", path=path)
     line, header = first
@@ -67,6 +73,7 @@ def load_accounts(
     decimals: Mapping[str, int] | None = None,
     default_decimals: int | None = None,
     assets_info=None,
+    progress: Progress | None = None,
 ) -> AccountSet:
     """Read the account file at ``path`` into an :class:`~zkproofs.accounts.model.AccountSet`.
 
@@ -79,6 +86,10 @@ def load_accounts(
     ``cex_assets_info.csv`` beside it (MissingAssetsInfo when there is none);
     other formats refuse ``assets_info`` with ValueError.
 
+    ``progress(records read)`` is called as a CSV file is read (every
+    65,536 records; OKX's JSON is decoded whole and reports nothing). CSV
+    files are streamed: only the accounts built are held, not the text.
+
     Raises AccountsError (file, line, column) for malformed input, ValueError
     for an unknown format name. Nothing partial is returned.
     """
@@ -87,12 +98,13 @@ def load_accounts(
     if format not in FORMATS:
         raise ValueError(f"unknown account format {format!r}; expected one of {', '.join(FORMATS)}")
     if format == "csv":
-        return load_csv(path, decimals=decimals, default_decimals=default_decimals)
+        return load_csv(path, decimals=decimals, default_decimals=default_decimals, progress=progress)
     if decimals is not None or default_decimals is not None:
         raise ValueError(f"format {format!r} fixes its decimals; decimals= and default_decimals= apply to csv only")
     if format == "binance":
-        return load_binance(path, assets_info)
+        return load_binance(path, assets_info, progress=progress)
     if assets_info is not None:
         raise ValueError(f"assets_info= applies to the binance format only, not {format!r}")
-    loaders = {"summa": load_summa, "dapol": load_dapol, "okx": load_okx}
-    return loaders[format](path)
+    if format == "okx":
+        return load_okx(path)
+    return {"summa": load_summa, "dapol": load_dapol}[format](path, progress)

@@ -8,9 +8,8 @@ same way: an :class:`~zkproofs.errors.AccountsError` naming the file, the
 from __future__ import annotations
 
 import csv
-import io
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from zkproofs.accounts.amounts import AmountError, to_base_units
@@ -32,14 +31,46 @@ def read_text(path: str | os.PathLike) -> str:
         raise AccountsError(f"not UTF-8 text (byte {exc.start})", path=path, line=line) from None
 
 
-def csv_records(path, text: str, *, delimiter: str = ",") -> Iterator[tuple[int, list[str]]]:
-    """(line where the record starts, fields) for each non-blank CSV record of ``text``.
+Progress = Callable[[int], None]
+"""progress(records read so far), called every :data:`PROGRESS_EVERY` records."""
 
-    Blank lines (a trailing newline, as Summa's ``entry_17.csv`` has) are
-    skipped; quoting follows RFC 4180 as Python's :mod:`csv` reads it (``strict``
-    mode: a stray quote is an error, reported with its line).
+PROGRESS_EVERY = 65536
+
+
+def read_lines(path) -> Iterator[str]:
+    """The file's lines (UTF-8, an optional BOM dropped, line endings kept), read as they are consumed.
+
+    Streaming: memory holds one line, not the file. AccountsError if the file
+    cannot be opened or a line is not UTF-8 (with its line and byte offset).
+    O(file size).
     """
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    try:
+        handle = open(path, "rb")
+    except OSError as exc:
+        raise AccountsError(f"cannot read the file: {exc.strerror or exc}", path=path) from None
+    with handle:
+        offset = 0
+        for number, raw in enumerate(handle, start=1):
+            try:
+                text = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                raise AccountsError(f"not UTF-8 text (byte {offset + exc.start})", path=path, line=number) from None
+            offset += len(raw)
+            yield text
+
+
+def csv_records(path, lines: Iterable[str], *, delimiter: str = ",", progress: Progress | None = None) -> Iterator[tuple[int, list[str]]]:
+    """(line where the record starts, fields) for each non-blank CSV record of ``lines``.
+
+    ``lines`` is :func:`read_lines` (streaming) or any iterable of lines with
+    their endings. Blank lines (a trailing newline, as Summa's ``entry_17.csv``
+    has) are skipped; quoting follows RFC 4180 as Python's :mod:`csv` reads it
+    (``strict`` mode: a stray quote is an error, reported with its line).
+    ``progress`` is told the number of records read every
+    :data:`PROGRESS_EVERY` records and at the end.
+    """
+    reader = csv.reader(lines, delimiter=delimiter, strict=True)
+    count = 0
     start = 1
     while True:
         try:
@@ -49,6 +80,9 @@ def csv_records(path, text: str, *, delimiter: str = ",") -> Iterator[tuple[int,
         except csv.Error as exc:
             raise AccountsError(f"CSV syntax error: {exc}", path=path, line=reader.line_num) from None
         if fields:
+            count += 1
+            if progress is not None and count % PROGRESS_EVERY == 0:
+                progress(count)
             yield start, fields
         start = reader.line_num + 1
 
@@ -119,13 +153,16 @@ def check_header(path, line: int, header: list[str]) -> None:
         seen.add(name)
 
 
-def open_csv(path) -> tuple[int, list[str], Iterator[tuple[int, list[str]]]]:
-    """(header line, header fields, the remaining records) of the CSV file at ``path``.
+def open_csv(path, progress: Progress | None = None) -> tuple[int, list[str], Iterator[tuple[int, list[str]]]]:
+    """(header line, header fields, the remaining records, streamed) of the CSV file at ``path``.
 
     AccountsError for an unreadable file, an empty one, or a header with an
-    empty or duplicated field (see :func:`check_header`).
+    empty or duplicated field (see :func:`check_header`); records are read
+    and decoded as they are consumed, so a caller that keeps only what it
+    validated holds one record of text at a time. ``progress``: see
+    :func:`csv_records`.
     """
-    records = csv_records(path, read_text(path))
+    records = csv_records(path, read_lines(path), progress=progress)
     first = next(records, None)
     if first is None:
         raise AccountsError("empty file", path=path)

@@ -17,13 +17,13 @@ from __future__ import annotations
 import re
 
 from zkproofs.accounts.model import Account, AccountSet, Asset
-from zkproofs.accounts.source import Cell, IdRegistry, check_width, open_csv
+from zkproofs.accounts.source import Cell, IdRegistry, Progress, check_width, open_csv
 from zkproofs.errors import AccountsError
 
 _BALANCE = re.compile(r"balance_([A-Za-z0-9]+_[A-Za-z0-9]+)", re.ASCII)
 
 
-def load_summa(path) -> AccountSet:
+def load_summa(path, progress: Progress | None = None) -> AccountSet:
     """Read a Summa entry CSV into an AccountSet (assets ``<COIN>_<CHAIN>``, decimals 0).
 
     Raises AccountsError (with line and column) for an empty file, a header
@@ -31,7 +31,7 @@ def load_summa(path) -> AccountSet:
     width, an empty or duplicate username, a balance that is not an unsigned
     integer, and a balance above 2^64 - 1.
     """
-    header_line, header, records = open_csv(path)
+    header_line, header, records = open_csv(path, progress)
     if header[0] != "username":
         raise AccountsError(f'the first header field must be "username", not "{header[0]}"', path=path, line=header_line, column=header[0])
     symbols = []
