@@ -47,6 +47,7 @@ from zkproofs.backends import get_backend
 from zkproofs.errors import InvalidPoint, MalformedInput, NonCanonicalFieldElement, PublicInputCountMismatch
 from zkproofs.field import R
 from zkproofs.groth16.keys import Proof, VerifyingKey
+from zkproofs.groth16.verifier import decode_key_points
 
 FP_BYTES = 64
 G1_BYTES = 2 * FP_BYTES
@@ -167,16 +168,7 @@ def verifier_source(vk: VerifyingKey, backend: str | None = None) -> str:
         raise MalformedInput("verification key has no public inputs; the exported verifier needs at least one")
     if not _HEX_DIGEST.fullmatch(vk.circuit.digest):
         raise MalformedInput("verification key circuit digest is not 64 lower-case hex digits")
-    alpha = be.g1_from_bytes(vk.alpha_g1)
-    beta, gamma, delta = (be.g2_from_bytes(x) for x in (vk.beta_g2, vk.gamma_g2, vk.delta_g2))
-    for name, point, is_identity in (
-        ("alpha_g1", alpha, be.g1_is_identity),
-        ("beta_g2", beta, be.g2_is_identity),
-        ("gamma_g2", gamma, be.g2_is_identity),
-        ("delta_g2", delta, be.g2_is_identity),
-    ):
-        if is_identity(point):
-            raise InvalidPoint(f"verification key {name} is the identity")
+    alpha, beta, gamma, delta = decode_key_points(be, vk)
     ic = [g1_bytes(be, be.g1_from_bytes(p)) for p in vk.ic]
     neg_alpha = g1_bytes(be, be.g1_neg(alpha))
     beta_enc = g2_bytes(be, beta)

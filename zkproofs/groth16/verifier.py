@@ -35,12 +35,13 @@ class PreparedVerifyingKey:
     ic: tuple
 
 
-@lru_cache(maxsize=32)
-def _prepare(vk: VerifyingKey, backend_name: str) -> PreparedVerifyingKey:
-    be = get_backend(backend_name)
-    check_vk_points(vk)
-    if len(vk.ic) != vk.num_public + 1:
-        raise MalformedInput(f"verification key has {len(vk.ic)} IC points for {vk.num_public} public inputs (expected {vk.num_public + 1})")
+def decode_key_points(be: CurveBackend, vk: VerifyingKey) -> tuple[Any, Any, Any, Any]:
+    """(alpha in G1, beta, gamma, delta in G2) of ``vk`` decoded by ``be``, with the
+    backend's on-curve and subgroup checks.
+
+    Raises InvalidPoint for an invalid point or one that is the identity (Groth16
+    section 3.2 needs all four nonzero). O(1): four point decodings.
+    """
     alpha = be.g1_from_bytes(vk.alpha_g1)
     beta, gamma, delta = (be.g2_from_bytes(x) for x in (vk.beta_g2, vk.gamma_g2, vk.delta_g2))
     for name, point, is_identity in (
@@ -51,6 +52,16 @@ def _prepare(vk: VerifyingKey, backend_name: str) -> PreparedVerifyingKey:
     ):
         if is_identity(point):
             raise InvalidPoint(f"verification key {name} is the identity")
+    return alpha, beta, gamma, delta
+
+
+@lru_cache(maxsize=32)
+def _prepare(vk: VerifyingKey, backend_name: str) -> PreparedVerifyingKey:
+    be = get_backend(backend_name)
+    check_vk_points(vk)
+    if len(vk.ic) != vk.num_public + 1:
+        raise MalformedInput(f"verification key has {len(vk.ic)} IC points for {vk.num_public} public inputs (expected {vk.num_public + 1})")
+    alpha, beta, gamma, delta = decode_key_points(be, vk)
     return PreparedVerifyingKey(
         alpha_beta=be.pairing(alpha, beta),
         neg_gamma_g2=be.g2_neg(gamma),
