@@ -20,7 +20,7 @@ from zkproofs.errors import (
     UnsatisfiedConstraint,
 )
 from zkproofs.field import R
-from zkproofs.groth16 import prove, setup, verify
+from zkproofs.groth16 import prove, setup, verify, verify_batch
 from zkproofs.groth16.serialize import (
     pk_from_bytes,
     pk_to_bytes,
@@ -106,6 +106,33 @@ def test_balance_at_boundaries_cannot_be_proven_above_2_64(balance_pk):
 def test_swapped_proof_elements_rejected(cubic_pk, cubic_proof):
     swapped = dataclasses.replace(cubic_proof, a=cubic_proof.c, c=cubic_proof.a)
     assert verify(cubic_pk.vk, [35], swapped) is False
+
+
+@pytest.mark.parametrize("backend", ["arkworks", "py_ecc"])
+def test_batch_accepts_good_proofs_and_names_each_bad_one(cubic_pk, cubic_proof, backend):
+    r1cs, witness = Cubic().synthesize({"x": 2, "y": 15})
+    other = prove(cubic_pk, r1cs, witness)  # x^3 + x + 5 = 15 at x = 2
+    vk = cubic_pk.vk
+    assert verify_batch(vk, [([35], cubic_proof), ([15], other)], backend=backend) == [True, True]
+    assert verify_batch(vk, [([35], cubic_proof)], backend=backend) == [True]
+    # one bad leg in a batch, first or second: the batch fails and the verdicts name it
+    assert verify_batch(vk, [([35], cubic_proof), ([16], other)], backend=backend) == [True, False]
+    assert verify_batch(vk, [([36], cubic_proof), ([15], other)], backend=backend) == [False, True]
+    # proofs swapped between statements, or one proof's A with the other's B and C: every verdict false
+    assert verify_batch(vk, [([35], other), ([15], cubic_proof)], backend=backend) == [False, False]
+    mixed = dataclasses.replace(cubic_proof, a=other.a)
+    assert verify_batch(vk, [([35], mixed), ([15], other)], backend=backend) == [False, True]
+
+
+def test_batch_refuses_malformed_input_before_pairing(cubic_pk, cubic_proof, balance_pk):
+    with pytest.raises(ValueError):
+        verify_batch(cubic_pk.vk, [])
+    with pytest.raises(PublicInputCountMismatch):
+        verify_batch(cubic_pk.vk, [([35], cubic_proof), ([], cubic_proof)])
+    with pytest.raises(NonCanonicalFieldElement):
+        verify_batch(cubic_pk.vk, [([35], cubic_proof), ([R + 35], cubic_proof)])
+    with pytest.raises(CircuitMismatch):
+        verify_batch(balance_pk.vk, [([1, 2], cubic_proof)])
 
 
 def test_wrong_public_input_count(cubic_pk, cubic_proof):

@@ -131,6 +131,27 @@ def test_pair_refusals(venue, funded):
     assert state(venue) == before
 
 
+def test_a_bad_leg_in_the_batch_is_named_and_swapped_proofs_are_refused(venue, funded):
+    alice, bob = funded
+    (leg_a, _), (leg_b, _) = trade_legs(alice, bob, venue.ledger, "BTC-USDC", "t-batch", ("BTC", ONE), ("USDC", 27_000 * ONE))
+    before = state(venue)
+
+    def with_points(leg, points):
+        return dict(leg, proof=dict(leg["proof"], proof=points))
+
+    # leg B carries leg A's C point: every other check passes, the batch fails, the venue names leg B
+    bad_b = with_points(leg_b, dict(leg_b["proof"]["proof"], c=leg_a["proof"]["proof"]["c"]))
+    d = venue.settle(leg_a, bad_b)
+    assert d.reason is Reason.INVALID_PROOF and d.message.startswith("legs[1]")
+    d = venue.settle(with_points(leg_a, leg_b["proof"]["proof"]), leg_b)
+    assert d.reason is Reason.INVALID_PROOF and d.message.startswith("legs[0]")
+    # each leg's proof moved to the other leg (public inputs stay): both are bad, the first is named
+    swapped = venue.settle(with_points(leg_a, leg_b["proof"]["proof"]), with_points(leg_b, leg_a["proof"]["proof"]))
+    assert swapped.reason is Reason.INVALID_PROOF and swapped.message.startswith("legs[0]")
+    assert state(venue) == before
+    assert venue.settle(leg_a, leg_b).accepted
+
+
 def test_expired_unknown_anchor_policy_and_price_refusals(venue, funded):
     alice, bob = funded
     body, _ = alice.prove(Kind.WITHDRAW, venue.ledger, [-ONE, 0, 0], POLICY.name, "w-2", destination="addr", expiry=NOW + 5)

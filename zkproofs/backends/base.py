@@ -75,3 +75,6 @@ class CurveBackend(Protocol):
         """prod e(P_i, Q_i), with a single final exponentiation."""
 
     def gt_eq(self, a: GT, b: GT) -> bool: ...
+
+    def gt_one(self) -> GT:
+        """The identity of the target group (what a satisfied pairing-product check equals)."""

@@ -9,6 +9,6 @@ Split by role as arkworks' ``groth16`` crate: :mod:`keys` (data structures),
 from zkproofs.groth16.keys import Proof, ProvingKey, VerifyingKey
 from zkproofs.groth16.prover import prove
 from zkproofs.groth16.setup import setup
-from zkproofs.groth16.verifier import verify
+from zkproofs.groth16.verifier import verify, verify_batch
 
-__all__ = ["Proof", "ProvingKey", "VerifyingKey", "prove", "setup", "verify"]
+__all__ = ["Proof", "ProvingKey", "VerifyingKey", "prove", "setup", "verify", "verify_batch"]
