@@ -1,78 +1,119 @@
-"""``zkproofs serve``: the settlement HTTP service (:mod:`zkproofs.service`) under uvicorn.
+"""``zkproofs serve``: the escrow venue's HTTP service (:mod:`zkproofs.service`) under uvicorn.
 
-Keys folder layout: one folder per market, named as in the policy, holding that
-market's verification key as written by ``zkproofs setup``::
+Files: ``--policy`` is the venue policy TOML (:mod:`zkproofs.settlement.venue_policy`;
+its ``price_feed`` is the JSON price file), ``--keys`` the folder ``zkproofs venue
+init`` writes (``verification_key.json`` is read, through
+:func:`~zkproofs.settlement.venue.load_venue_key`), ``--db`` the venue's SQLite
+ledger (created if missing). Key trust is the venue's: a single-party key only
+with the policy's ``trust_single_party_keys = true``; a ceremony key once its
+transcript verifies (``--zkey`` with ``--ptau``, remembered per user; ``--reverify``).
 
-    KEYS/BTC-USDC/verification_key.json          (collateral_ratio, collateral=1, debt=1)
-    KEYS/BTC-ETH-USDC/verification_key.json      (collateral_ratio, collateral=2, debt=1)
-
-Every market of the policy needs its key, for the market's circuit shape, and a
-key the venue trusts: a single-party key only if the policy sets
-``settlement.trust_single_party_keys = true``; a ceremony key only if its
-transcript verifies against the circuit (``KEYS/<market>/transcript.zkey`` with
-``--ptau``), or did before for this user (remembered; ``--reverify`` repeats it).
-Otherwise the command exits 2 before listening, naming the market and the reason. The price feed
-is the policy's ``settlement.price_feed`` file; the ledger is ``--db``.
+Order of start-up, so that a failure leaves nothing behind: the policy and the key
+are read and checked, then the port is bound (a taken port exits 2 before any file
+is created), then the ledger is opened (a new ledger file is removed again if the
+venue then refuses to start), then the service listens on the socket already bound.
 """
 
 from __future__ import annotations
 
+import os
+import socket
+import stat
 from pathlib import Path
 
 import click
 
-from cli.common import backend_option, reports_errors, read_json
+from cli.common import backend_option, key_trust, reports_errors
 from zkproofs.errors import MalformedInput
-from zkproofs.groth16.serialize import vk_from_dict
-from zkproofs.groth16.trust import Transcript
-from zkproofs.settlement.ledger import Ledger
-from zkproofs.settlement.policy import load_policy
-from zkproofs.settlement.prices import JsonFilePriceFeed
-from zkproofs.settlement.verifier import SettlementVerifier
+from zkproofs.settlement.venue import load_venue_key, open_venue
+from zkproofs.settlement.venue_policy import load_venue_policy
+
+TOKEN_ENV = "ZKPROOFS_OPERATOR_TOKEN"
+MIN_TOKEN_CHARS = 16
 
 
-def build_verifier(db: str, keys_dir: str, policy_path: str, backend: str | None = None, *,
-                   ptau: str | None = None, reverify: bool = False) -> SettlementVerifier:
-    """The verifier ``serve`` runs: policy, keys (layout in the module docstring), JSON price feed, ledger.
+def read_operator_token(path: str | None) -> bytes | None:
+    """The operator token from ``path`` (one line; the file must not be readable by group or others)
+    or from $ZKPROOFS_OPERATOR_TOKEN; None if neither is set. MalformedInput for a token
+    shorter than 16 characters, with whitespace inside or outside printable ASCII (the message never
+    contains the token)."""
+    if path is not None:
+        try:
+            mode = os.stat(path).st_mode
+            if mode & (stat.S_IRWXG | stat.S_IRWXO):
+                raise MalformedInput(f"--operator-token-file {path}: readable by group or others (chmod 600 it)")
+            raw = Path(path).read_bytes()
+        except OSError as exc:
+            raise MalformedInput(f"--operator-token-file {path}: {exc.strerror}") from None
+        where = f"--operator-token-file {path}"
+        try:
+            token = raw.decode("ascii").removesuffix("\n").removesuffix("\r")
+        except UnicodeDecodeError:
+            raise MalformedInput(f"{where}: the token must be printable ASCII") from None
+    elif os.environ.get(TOKEN_ENV):
+        token, where = os.environ[TOKEN_ENV], f"${TOKEN_ENV}"
+    else:
+        return None
+    if len(token) < MIN_TOKEN_CHARS or not all("!" <= ch <= "~" for ch in token):
+        raise MalformedInput(f"{where}: expected one line of at least {MIN_TOKEN_CHARS} printable ASCII characters, no spaces")
+    return token.encode("ascii")
 
-    Raises PolicyError / MalformedInput naming the file for a bad policy or a key
-    that is malformed, of another circuit, or not trusted.
-    """
-    policy = load_policy(policy_path)
-    if policy.price_feed is None:
-        raise MalformedInput(f"{policy_path}: settlement.price_feed is not set (the service needs a price feed)")
-    keys, transcripts = {}, {}
-    for market in policy.markets:
-        path = Path(keys_dir) / market / "verification_key.json"
-        keys[market] = vk_from_dict(read_json(str(path)), str(path))
-        zkey = Path(keys_dir) / market / "transcript.zkey"
-        if zkey.exists() and ptau:
-            transcripts[market] = Transcript(zkey, Path(ptau))
-    return SettlementVerifier(policy, keys, JsonFilePriceFeed(policy.price_feed), Ledger(db), backend=backend,
-                              transcripts=transcripts, reverify=reverify)
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on (host, port); MalformedInput if the address is taken or unusable."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except (OSError, UnicodeError) as exc:
+        sock.close()
+        raise MalformedInput(f"cannot listen on {host}:{port}: {getattr(exc, 'strerror', None) or exc}") from None
+    sock.set_inheritable(True)
+    return sock
 
 
 @click.command("serve")
-@click.option("--db", "db", required=True, type=click.Path(dir_okay=False), help="SQLite ledger (created if missing).")
+@click.option("--policy", "policy_path", required=True, type=click.Path(dir_okay=False, exists=True),
+              help="Venue policy TOML (assets, margin, markets, price feed, max_request_bytes).")
 @click.option("--keys", "keys_dir", required=True, type=click.Path(file_okay=False, exists=True),
-              help="Folder with KEYS/<market>/verification_key.json.")
-@click.option("--policy", "policy_path", required=True, type=click.Path(dir_okay=False), help="Venue policy TOML.")
+              help="Folder with the venue's verification_key.json (as zkproofs venue init writes it).")
+@click.option("--db", "db", required=True, type=click.Path(dir_okay=False), help="The venue's SQLite ledger (created if missing).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0 for every interface).")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="TCP port to listen on.")
-@click.option("--ptau", "ptau", type=click.Path(dir_okay=False),
-              help="Phase-1 transcript (.ptau) to verify ceremony keys with (KEYS/<market>/transcript.zkey).")
-@click.option("--reverify", is_flag=True, help="Verify ceremony transcripts again even if verified before.")
+@click.option("--operator-token-file", "token_file", type=click.Path(dir_okay=False),
+              help=f"File holding the operator's bearer token (mode 600; else ${TOKEN_ENV}). Without one, the operator "
+                   "endpoints refuse everyone.")
+@click.option("--zkey", "zkey_path", type=click.Path(dir_okay=False),
+              help="For a ceremony key: its phase-2 transcript (.zkey), verified once against the circuit (with --ptau).")
+@click.option("--ptau", "ptau_path", type=click.Path(dir_okay=False), help="The phase-1 transcript (.ptau) of --zkey.")
+@click.option("--reverify", is_flag=True, help="Verify the ceremony transcript again even if verified before.")
 @backend_option
 @reports_errors
-def serve(db: str, keys_dir: str, policy_path: str, host: str, port: int, ptau: str | None, reverify: bool, backend: str | None) -> None:
-    """Run the settlement service: POST /settlements, GET /settlements/{id}, GET /health, docs at /docs."""
+def serve(policy_path: str, keys_dir: str, db: str, host: str, port: int, token_file: str | None,
+          zkey_path: str | None, ptau_path: str | None, reverify: bool, backend: str | None) -> None:
+    """Run the venue's HTTP service: deposits, withdrawals, settlements, roots, paths; docs at /docs."""
     import uvicorn
 
     from zkproofs.service import create_app
 
-    verifier = build_verifier(db, keys_dir, policy_path, backend, ptau=ptau, reverify=reverify)
-    app = create_app(verifier, verifier.policy.max_request_bytes)
-    click.echo(f"settling {', '.join(sorted(verifier.policy.markets))} on http://{host}:{port} (ledger {db})")
-    for market, report in sorted(verifier.key_reports.items()):
-        click.echo(f"  {market}: {report.provenance.describe()}; {report.basis}")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    token = read_operator_token(token_file)
+    trust, transcript = key_trust(False, zkey_path, ptau_path, reverify)
+    load_venue_key(keys_dir, load_venue_policy(policy_path))  # a bad policy or key fails before anything else
+    sock = bind(host, port)
+    existed = Path(db).exists()
+    try:
+        venue = open_venue(policy_path, keys_dir, db, backend=backend, transcript=transcript, reverify=trust.reverify)
+    except BaseException:
+        sock.close()
+        if not existed:
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                Path(db + suffix).unlink(missing_ok=True)
+        raise
+    app = create_app(venue, operator_token=token, server_paths=[policy_path, keys_dir, db])
+    bound = sock.getsockname()[1]
+    click.echo(f"venue {venue.policy.name} ({', '.join(venue.policy.markets)}) on http://{host}:{bound} (ledger {db})")
+    click.echo(f"  key: {venue.key_report.provenance.describe()}; {venue.key_report.basis}")
+    click.echo("  operator endpoints: " + ("enabled (bearer token)" if token else "disabled (no operator token)"))
+    config = uvicorn.Config(app, log_level="info", access_log=True)
+    uvicorn.Server(config).run(sockets=[sock])

@@ -11,13 +11,11 @@ import json
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 
 from zkproofs.accounts import AccountsError, load_accounts
 from zkproofs.accounts.model import Account, AccountSet, Asset, canonical_id
 from zkproofs.errors import MalformedInput
 from zkproofs.jsontext import loads
-from zkproofs.service import create_app
 from zkproofs.settlement.prices import JsonFilePriceFeed, PriceUnavailable
 from zkproofs.settlement.units import parse_fixed
 from zkproofs.tree import TreeStore, build_tree, make_inclusion_proof
@@ -101,15 +99,6 @@ def test_price_feed_refuses_duplicate_keys(tmp_path):
     path.write_text('{"BTC": {"price": "1", "updated_at": 5, "price": "2"}}')
     with pytest.raises(PriceUnavailable, match='duplicate key "price"'):
         JsonFilePriceFeed(path).quote("BTC")
-
-
-def test_request_body_with_a_decoy_settlement_id_is_400():
-    # Refused while decoding, before the verifier is consulted (there is none here).
-    client = TestClient(create_app(None, 65536))
-    body = b'{"settlement_id": "decoy", "market": "BTC-USDC", "settlement_id": "real"}'
-    response = client.post("/settlements", content=body, headers={"content-type": "application/json"})
-    assert response.status_code == 400
-    assert 'duplicate key "settlement_id"' in response.json()["message"]
 
 
 def test_file_readers_refuse_duplicate_keys(tmp_path):

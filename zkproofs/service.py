@@ -1,119 +1,427 @@
-"""The settlement HTTP service (FastAPI, served by uvicorn).
+"""The escrow venue's HTTP service (FastAPI, served by uvicorn): a thin JSON layer over :class:`~zkproofs.settlement.venue.Venue`.
 
-Endpoints:
+Endpoints (every bound below is also in the OpenAPI schema, ``/openapi.json``; docs at ``/docs``):
 
-* ``POST /settlements``: body = a settlement request
-  (:mod:`zkproofs.settlement.request`). Status by decision reason:
-  201 ACCEPTED; 400 MALFORMED (bad JSON, missing or mistyped field,
-  non-canonical field element, point off the curve or outside the subgroup) and
-  WRONG_KEY; 409 REPLAY; 413 body over ``max_body_bytes``; 422 for every policy
-  rejection, UNKNOWN_MARKET included (the request is well-formed, the venue does
-  not settle that market). Every response body is a decision object
-  ``{"accepted", "reason", "message", "settlement_id", ...}``. Bodies that are not
-  JSON or too large are refused before the verifier and recorded nowhere; every
-  other decision is appended to the ledger. Verification runs in the threadpool
-  (:func:`starlette.concurrency.run_in_threadpool`), off the event loop, so a
-  slow request does not block others.
-* ``GET /settlements/{settlement_id}``: every decision for that id, oldest first
-  (404 if none).
-* ``GET /health``: ``{"status": "ok", "markets": [...], "decisions": N, "keys": {market:
-  the key relied on, its provenance and why it is trusted}}``.
-* OpenAPI: ``/openapi.json``, interactive docs at ``/docs``.
+Traders (no account: proofs authorise them)
+
+* ``POST /deposits``, ``POST /withdrawals``: one transition request
+  (:func:`~zkproofs.settlement.venue.parse_transition` layout, built by
+  :func:`~zkproofs.settlement.transition.transition_request`).
+* ``POST /settlements``: ``{"legs": [leg_a, leg_b]}``, both trade legs of a
+  matched trade, applied in one ledger transaction or not at all. Posting an
+  applied settlement again answers 200 ``ALREADY_SETTLED`` with its record.
+* ``GET /roots``: the current root and the newest anchors (``limit``, at most
+  :data:`MAX_ROOTS`), with the anchor window K.
+* ``GET /notes/{position}/path``: the membership path of the note at
+  ``position`` against the current root (public data a wallet proves with).
+* ``GET /settlements/{settlement_id}``: the settlement's record, for a party
+  presenting its receipt (``X-Receipt`` header, the decimal
+  :func:`~zkproofs.settlement.transition.receipt_secret`; a header, not the
+  query string, so receipts do not land in access logs) or for the operator;
+  404 otherwise, indistinguishable from an unknown id.
+
+Operator (``Authorization: Bearer TOKEN``, compared with :func:`hmac.compare_digest`; 401 otherwise)
+
+* ``POST /transfers``: register an incoming custody transfer ``{"reference",
+  "asset", "amount"}`` (amount in 10^-8 units).
+* ``GET /settlements/{settlement_id}``: any settlement.
+
+``GET /health``: 200 when the price feed prices every asset within the policy's
+age, the ledger answers and the key is loaded and trusted; 503 naming what is not.
+
+Answers are ``Decision`` objects ``{"accepted", "reason", "message", ...record}``.
+Status by reason (:data:`STATUS`): 201 ACCEPTED, 200 ALREADY_SETTLED, 400
+MALFORMED / WRONG_KEY (and any body the schema refuses), 409 for conflicts with
+the ledger's state (DOUBLE_SPEND, TRANSFER_USED, ...), 503 PRICE_UNAVAILABLE
+and an unusable ledger, 422 for every other refusal. 413 TOO_LARGE for a body over
+the policy's ``max_request_bytes`` (Content-Length first, then the stream is
+counted). Bodies are decoded with :func:`zkproofs.jsontext.loads` (duplicate
+keys, NaN and deep nesting refused), then validated against the schema, then
+checked by the venue. Client-facing messages never carry server paths
+(:meth:`ServiceState.scrub`) or tracebacks. Verification and every SQLite call
+run in the threadpool, off the event loop.
 """
 
-from __future__ import annotations
 
-from typing import Any
+import hmac
+import logging
+import os
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Callable, Literal
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, create_model
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from zkproofs.errors import MalformedInput
+from zkproofs.field import R, decode_scalar
+from zkproofs.groth16.keys import CURVE, G1_BYTES, G2_BYTES, PROTOCOL
+from zkproofs.groth16.serialize import PROOF_FORMAT, PROOF_VERSION
 from zkproofs.jsontext import loads
-from zkproofs.settlement.request import FIELDS
-from zkproofs.settlement.verifier import Reason, SettlementVerifier
+from zkproofs.settlement.prices import PriceUnavailable
+from zkproofs.settlement.venue import MAX_TRANSFER_UNITS, Decision, Reason, Venue
+
+log = logging.getLogger("zkproofs.service")
+
+MAX_ROOTS = 1000
+"""Most roots one ``GET /roots`` returns."""
+EXPIRY_MAX = (1 << 63) - 1
 
 STATUS = {
     Reason.ACCEPTED: 201,
+    Reason.ALREADY_SETTLED: 200,
     Reason.MALFORMED: 400,
     Reason.WRONG_KEY: 400,
-    Reason.REPLAY: 409,
+    Reason.DOUBLE_SPEND: 409,
+    Reason.TRANSFER_USED: 409,
+    Reason.TRANSFER_CONFLICT: 409,
+    Reason.REFERENCE_USED: 409,
+    Reason.SETTLEMENT_ID_TAKEN: 409,
+    Reason.PRICE_UNAVAILABLE: 503,
 }
-"""HTTP status by reason; every other reason (policy rejections) is 422."""
+"""HTTP status by reason code; every other refusal is 422."""
 
-_REQUEST_SCHEMA = {
-    "type": "object",
-    "required": list(FIELDS),
-    "properties": {
-        "market": {"type": "string", "example": "BTC-USDC"},
-        "settlement_id": {"type": "string", "pattern": "^[A-Za-z0-9._:-]{1,128}$"},
-        "expiry": {"type": "integer", "description": "unix seconds"},
-        "collateral": {"type": "array", "items": {"type": "object", "properties": {
-            "asset": {"type": "string"}, "price": {"type": "string", "description": "USD per unit, <= 8 decimals"},
-            "haircut_bps": {"type": "integer"}}}},
-        "debt": {"type": "array", "items": {"type": "object", "properties": {
-            "asset": {"type": "string"}, "price": {"type": "string"}}}},
-        "min_ratio_bps": {"type": "integer"},
-        "proof": {"type": "object", "description": "zkproofs proof file (format zkproofs/proof), public inputs included"},
-    },
-}
+NAME_RE = r"^[A-Za-z0-9._:\-]{1,128}$"
+FIELD_RE = r"^(0|[1-9][0-9]{0,76})$"
+Name = Annotated[str, StringConstraints(pattern=NAME_RE, max_length=128),
+                 Field(description="1-128 characters from A-Z a-z 0-9 . _ : -")]
+FieldElement = Annotated[str, StringConstraints(pattern=FIELD_RE, max_length=77),
+                         Field(description=f"a BLS12-381 scalar as a canonical decimal string, < r = {R}")]
+Expiry = Annotated[int, Field(ge=0, le=EXPIRY_MAX, strict=True, description="unix seconds")]
 
 
-def _refusal(status: int, reason: str, message: str) -> JSONResponse:
-    return JSONResponse({"accepted": False, "reason": reason, "message": message, "settlement_id": None}, status_code=status)
+class Strict(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
 
 
-def create_app(verifier: SettlementVerifier, max_body_bytes: int) -> FastAPI:
-    """The ASGI app serving ``verifier`` (layout and status codes in the module docstring).
+class ProofPoints(Strict):
+    a: Annotated[str, StringConstraints(pattern=rf"^(0x)?[0-9a-fA-F]{{{2 * G1_BYTES}}}$"), Field(description="G1, compressed, hex")]
+    b: Annotated[str, StringConstraints(pattern=rf"^(0x)?[0-9a-fA-F]{{{2 * G2_BYTES}}}$"), Field(description="G2, compressed, hex")]
+    c: Annotated[str, StringConstraints(pattern=rf"^(0x)?[0-9a-fA-F]{{{2 * G1_BYTES}}}$"), Field(description="G1, compressed, hex")]
 
-    ``max_body_bytes`` bounds a POST body; larger bodies get 413 without being
-    read to the end (Content-Length is checked first, then the stream is counted).
+
+class CircuitId(Strict):
+    name: Name
+    params: Annotated[dict[Name, Annotated[int, Field(ge=0, le=1 << 32, strict=True)]], Field(max_length=16)]
+    digest: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$"), Field(description="the circuit digest (SHA-256, hex)")]
+
+
+class Transfer(Strict):
+    """An incoming custody transfer the operator registers (one deposit may then credit it)."""
+
+    reference: Name
+    asset: Name
+    amount: Annotated[int, Field(ge=1, le=MAX_TRANSFER_UNITS, strict=True, description="10^-8 units of the asset")]
+
+
+class DecisionModel(BaseModel):
+    """The venue's answer; an accepted change adds its record (positions, commitments, root, payout...)."""
+
+    model_config = ConfigDict(extra="allow")
+    accepted: bool
+    reason: str = Field(description="a reason code: " + ", ".join(r.value for r in Reason) + ", TOO_LARGE, UNAUTHORIZED")
+    message: str
+
+
+def request_models(venue: Venue) -> dict[str, type[BaseModel]]:
+    """The request bodies of ``venue``: the proof file's public inputs are exactly its key's names."""
+    names = list(venue.vk.public_names)
+    publics = create_model(
+        "PublicInputs", __base__=Strict,
+        **{f"p{i}": (FieldElement, Field(alias=n)) for i, n in enumerate(names)},
+    )  # fmt: skip
+    proof_file = create_model(
+        "ProofFile", __base__=Strict,
+        format=(Literal[PROOF_FORMAT], ...), version=(Literal[PROOF_VERSION], ...),  # type: ignore[valid-type]
+        protocol=(Literal[PROTOCOL], ...), curve=(Literal[CURVE], ...),  # type: ignore[valid-type]
+        circuit=(CircuitId, ...), public_inputs=(publics, ...), proof=(ProofPoints, ...),
+    )  # fmt: skip
+    common = dict(market=(Name, ...), reference=(Name, ...), expiry=(Expiry, ...), receipt_hash=(FieldElement, ...),
+                  proof=(proof_file, ...))
+    deposit = create_model("Deposit", __base__=Strict, kind=(Literal["deposit"], ...), **common)
+    withdrawal = create_model("Withdrawal", __base__=Strict, kind=(Literal["withdraw"], ...), destination=(Name, ...), **common)
+    leg = create_model("TradeLeg", __base__=Strict, kind=(Literal["trade"], ...), counterparty_nullifier=(FieldElement, ...), **common)
+    settlement = create_model("Settlement", __base__=Strict,
+                              legs=(Annotated[list[leg], Field(min_length=2, max_length=2)], ...))  # type: ignore[valid-type]
+    return {"Deposit": deposit, "Withdrawal": withdrawal, "Settlement": settlement, "Transfer": Transfer}
+
+
+class Refusal(Exception):
+    """A refusal the service answers itself (before or around the venue): status, reason code, message."""
+
+    def __init__(self, status: int, reason: str, message: str, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.status, self.reason, self.message, self.headers = status, reason, message, headers
+
+
+@dataclass
+class ServiceState:
+    """What the app holds: the venue, the operator token (None: operator endpoints refuse everyone), limits."""
+
+    venue: Venue
+    operator_token: bytes | None
+    max_body_bytes: int
+    secrets: list[str] = field(default_factory=list)
+
+    def scrub(self, message: str) -> str:
+        """``message`` without any server path the service knows (ledger, feed, policy and key folders)."""
+        for secret in self.secrets:
+            message = message.replace(secret, "<server file>")
+        return message
+
+
+def _server_paths(venue: Venue, extra: list[str]) -> list[str]:
+    paths = {str(venue.ledger.path.resolve()), *(str(os.path.abspath(p)) for p in extra)}
+    feed_path = getattr(venue.price_feed, "path", None)
+    if feed_path is not None:
+        paths.add(str(feed_path.resolve()))
+    for p in list(paths):
+        paths.add(os.path.dirname(p))
+    paths |= {str(venue.ledger.path), *extra, *([str(feed_path), feed_path.name] if feed_path is not None else [])}
+    # longest first, so a file is replaced before its folder; only strings that look like paths
+    return sorted((p for p in paths if len(p) > 1 and (os.sep in p or "." in p)), key=len, reverse=True)
+
+
+def _refused(status: int, reason: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"accepted": False, "reason": reason, "message": message}, status_code=status, headers=headers)
+
+
+def _validation_message(exc: ValidationError | RequestValidationError, where: str) -> str:
+    parts = []
+    for err in exc.errors()[:3]:
+        loc = ".".join(str(x) for x in err.get("loc", ()) if x not in ("body",))
+        parts.append(f"{where}{'.' + loc if loc else ''}: {err.get('msg', 'invalid')}")
+    more = len(exc.errors()) - 3
+    return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
+
+
+def create_app(venue: Venue, *, operator_token: bytes | None = None, server_paths: list[str] | None = None) -> FastAPI:
+    """The ASGI app serving ``venue`` (endpoints, status codes and bounds in the module docstring).
+
+    ``operator_token``: the operator's bearer token as bytes (None disables the
+    operator endpoints: 401 for everyone). ``server_paths``: further paths to keep
+    out of client-facing messages (the policy file, the keys folder).
     """
+    state = ServiceState(venue, operator_token, venue.policy.max_request_bytes,
+                         _server_paths(venue, list(server_paths or [])))
+    models = request_models(venue)
+    depth = venue.policy.tree_depth
     app = FastAPI(
-        title="zkproofs settlement service",
-        description="Settles positions proven (Groth16, collateral_ratio circuit) to be above the venue's minimum ratio.",
-        version="1",
+        title="zkproofs escrow venue",
+        description="Deposits, withdrawals and two-party atomic settlements of margin notes, each proven with "
+                    "the valid_transition circuit (Groth16 over BLS12-381). Bodies over "
+                    f"{state.max_body_bytes} bytes are refused (413).",
+        version="2",
     )
+    app.state.service = state
 
-    @app.post(
-        "/settlements",
-        status_code=201,
-        openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": _REQUEST_SCHEMA}}}},
-        responses={400: {"description": "malformed request or wrong key"}, 409: {"description": "replay"},
-                   413: {"description": "body too large"}, 422: {"description": "rejected by policy"}},
-    )
-    async def post_settlement(request: Request) -> JSONResponse:
-        """Verify a settlement request and record the decision."""
+    @app.exception_handler(Refusal)
+    async def _on_refusal(request: Request, exc: Refusal) -> JSONResponse:
+        return _refused(exc.status, exc.reason, state.scrub(exc.message), exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _on_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return _refused(400, Reason.MALFORMED.value, state.scrub(_validation_message(exc, "request")))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _refused(exc.status_code, "NOT_FOUND" if exc.status_code == 404 else "HTTP_ERROR", str(exc.detail))
+
+    async def read_body(request: Request, model: type[BaseModel]) -> dict[str, Any]:
         declared = request.headers.get("content-length")
-        if declared is not None and (not (declared.isascii() and declared.isdigit()) or int(declared) > max_body_bytes):
-            return _refusal(413, "TOO_LARGE", f"body of {declared} bytes exceeds the limit of {max_body_bytes} bytes")
+        limit = state.max_body_bytes
+        if declared is not None and (not (declared.isascii() and declared.isdigit()) or int(declared) > limit):
+            raise Refusal(413, "TOO_LARGE", f"the body exceeds the limit of {limit} bytes")
         body = bytearray()
         async for chunk in request.stream():
             body += chunk
-            if len(body) > max_body_bytes:
-                return _refusal(413, "TOO_LARGE", f"body exceeds the limit of {max_body_bytes} bytes")
+            if len(body) > limit:
+                raise Refusal(413, "TOO_LARGE", f"the body exceeds the limit of {limit} bytes")
         try:
-            obj: Any = loads(body, "body")
+            obj = loads(bytes(body), "body")
+            model.model_validate(obj)
         except MalformedInput as exc:
-            return _refusal(400, Reason.MALFORMED.value, str(exc))
-        decision = await run_in_threadpool(verifier.submit, obj)
-        return JSONResponse(decision.to_dict(), status_code=STATUS.get(decision.reason, 422))
+            raise Refusal(400, Reason.MALFORMED.value, str(exc)) from None
+        except ValidationError as exc:
+            raise Refusal(400, Reason.MALFORMED.value, _validation_message(exc, "body")) from None
+        return obj
 
-    @app.get("/settlements/{settlement_id}", responses={404: {"description": "no decision for this id"}})
-    async def get_settlement(settlement_id: str) -> JSONResponse:
-        """Every decision recorded for ``settlement_id``, oldest first."""
-        entries = await run_in_threadpool(verifier.ledger.decisions_for, settlement_id)
-        if not entries:
-            return JSONResponse({"detail": f"no decision for settlement {settlement_id}"}, status_code=404)
-        return JSONResponse({"settlement_id": settlement_id, "accepted": any(e.accepted for e in entries),
-                             "decisions": [e.to_dict() for e in entries]})
+    def operator(request: Request) -> bool:
+        """True for a valid operator bearer token; False without an Authorization header; 401 for a wrong one."""
+        header = request.headers.get("authorization")
+        if header is None:
+            return False
+        scheme, _, presented = header.partition(" ")
+        # compare_digest even when no token is configured, so timing does not tell the two apart
+        expected = state.operator_token if state.operator_token is not None else os.urandom(32)
+        matches = hmac.compare_digest(presented.strip().encode("utf-8", "surrogateescape"), expected)
+        if not (matches and state.operator_token is not None and scheme.lower() == "bearer"):
+            raise unauthorized()
+        return True
 
-    @app.get("/health")
-    async def health() -> dict[str, Any]:
-        """Liveness and a summary: configured markets, the number of recorded decisions, and each market's key."""
-        count = await run_in_threadpool(verifier.ledger.count)
-        keys = {market: report.to_dict() for market, report in sorted(verifier.key_reports.items())}
-        return {"status": "ok", "markets": sorted(verifier.policy.markets), "decisions": count, "keys": keys}
+    def unauthorized() -> Refusal:
+        return Refusal(401, "UNAUTHORIZED", "a valid operator bearer token is required",
+                       headers={"WWW-Authenticate": 'Bearer realm="zkproofs-venue"'})
 
+    async def decide(call: Callable[..., Decision], *args: Any) -> JSONResponse:
+        try:
+            decision = await run_in_threadpool(call, *args)
+        except sqlite3.Error as exc:
+            log.error("ledger error: %s", exc)
+            raise Refusal(503, "LEDGER_UNAVAILABLE", "the venue's ledger cannot be written now; try again later",
+                          headers={"Retry-After": "5"}) from None
+        body = decision.to_dict()
+        status = STATUS.get(decision.reason, 422)
+        headers = None
+        if decision.reason is Reason.PRICE_UNAVAILABLE:
+            log.warning("price feed: %s", decision.message)
+            body["message"] = "the venue's price feed cannot price an asset now; try again later"
+            headers = {"Retry-After": "5"}
+        body["message"] = state.scrub(body["message"])
+        return JSONResponse(body, status_code=status, headers=headers)
+
+    refusals: dict[int | str, dict[str, Any]] = {
+        400: {"model": DecisionModel, "description": "MALFORMED (the schema or the venue refused the body) or WRONG_KEY"},
+        409: {"model": DecisionModel, "description": "conflict with the ledger: DOUBLE_SPEND, TRANSFER_USED, REFERENCE_USED, ..."},
+        413: {"model": DecisionModel, "description": "TOO_LARGE: the body is over the policy's max_request_bytes"},
+        422: {"model": DecisionModel, "description": "refused by the venue (EXPIRED, INVALID_PROOF, UNKNOWN_ANCHOR, ...)"},
+        503: {"model": DecisionModel, "description": "PRICE_UNAVAILABLE or LEDGER_UNAVAILABLE (Retry-After)"},
+    }
+
+    def body_doc(name: str) -> dict[str, Any]:
+        return {"requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}}}}
+
+    @app.post("/deposits", status_code=201, response_model=DecisionModel, responses=refusals, openapi_extra=body_doc("Deposit"))
+    async def post_deposit(request: Request) -> JSONResponse:
+        """Credit a registered custody transfer to a note (a first deposit creates the note)."""
+        return await decide(venue.deposit, await read_body(request, models["Deposit"]))
+
+    @app.post("/withdrawals", status_code=201, response_model=DecisionModel, responses=refusals, openapi_extra=body_doc("Withdrawal"))
+    async def post_withdrawal(request: Request) -> JSONResponse:
+        """Spend a note with a public payout of one asset; the record's ``payout`` is for the custody system."""
+        return await decide(venue.withdraw, await read_body(request, models["Withdrawal"]))
+
+    @app.post("/settlements", status_code=201, response_model=DecisionModel,
+              responses={200: {"model": DecisionModel, "description": "ALREADY_SETTLED: applied before, with its record"}, **refusals},
+              openapi_extra=body_doc("Settlement"))
+    async def post_settlement(request: Request) -> JSONResponse:
+        """Settle a matched trade: both legs, in one ledger transaction, or nothing."""
+        obj = await read_body(request, models["Settlement"])
+        return await decide(venue.settle, obj["legs"][0], obj["legs"][1])
+
+    @app.post("/transfers", status_code=201, response_model=DecisionModel,
+              responses={401: {"model": DecisionModel, "description": "no or wrong operator token"}, **refusals},
+              openapi_extra={**body_doc("Transfer"), "security": [{"operator": []}]})
+    async def post_transfer(request: Request) -> JSONResponse:
+        """Operator: register an incoming custody transfer (the same registration twice is idempotent)."""
+        if not operator(request):
+            raise unauthorized()
+        obj = await read_body(request, Transfer)
+        return await decide(venue.register_transfer, obj["reference"], obj["asset"], obj["amount"])
+
+    @app.get("/roots", responses={400: {"model": DecisionModel}})
+    async def get_roots(request: Request, limit: Annotated[int, Query(ge=1, le=MAX_ROOTS)] = 10) -> dict[str, Any]:
+        """The current root (an anchor) and the newest ``limit`` roots, newest first; anchors are the last ``anchor_window``."""
+        canonical_ints(request, "limit")
+        recent = await run_in_threadpool(venue.ledger.recent_roots, limit)
+        return {"current": recent[0], "anchor_window": venue.policy.anchor_window, "recent": recent}
+
+    @app.get("/notes/{position}/path", responses={400: {"model": DecisionModel}, 404: {"model": DecisionModel}})
+    async def get_path(request: Request, position: Annotated[int, Path(ge=0, le=(1 << depth) - 1)]) -> dict[str, Any]:
+        """The membership path of the note at ``position`` (siblings from the leaf level up) against the current root."""
+        canonical_ints(request, "position")
+        try:
+            path, root = await run_in_threadpool(venue.ledger.membership_path, position)
+        except MalformedInput:
+            raise Refusal(404, "NOT_FOUND", f"no note at position {position}") from None
+        return {"position": path.position, "siblings": [str(s) for s in path.siblings], "root": str(root)}
+
+    @app.get("/settlements/{settlement_id}",
+             responses={400: {"model": DecisionModel}, 401: {"model": DecisionModel}, 404: {"model": DecisionModel}},
+             openapi_extra={"security": [{}, {"operator": []}],
+                            "parameters": [{"name": "X-Receipt", "in": "header", "required": False,
+                                            "schema": {"type": "string", "pattern": FIELD_RE, "maxLength": 77},
+                                            "description": "a party's receipt (decimal, < r)"}]})
+    async def get_settlement(request: Request, settlement_id: Annotated[str, Path(pattern=NAME_RE, max_length=128)]) -> dict[str, Any]:
+        """A settlement's record, for one of its parties (``X-Receipt``) or the operator; 404 for anyone else."""
+        is_operator = operator(request)
+        receipt = request.headers.get("x-receipt")
+        if receipt is not None:
+            try:
+                receipt_value = decode_scalar(receipt, what="X-Receipt") if len(receipt) <= 77 and receipt.isdigit() else None
+            except MalformedInput:
+                receipt_value = None
+            if receipt_value is None:
+                raise Refusal(400, Reason.MALFORMED.value, "X-Receipt: expected a canonical decimal < r")
+        else:
+            receipt_value = None
+        record = await run_in_threadpool(
+            lambda: venue.settlement_status(settlement_id, receipt=receipt_value, operator=is_operator))
+        if record is None:
+            raise Refusal(404, "NOT_FOUND", "no such settlement visible to this caller")
+        return record
+
+    @app.get("/health", responses={503: {"description": "the venue cannot settle now; the body names what is not usable"}})
+    async def health() -> JSONResponse:
+        """200 when the feed prices every asset within the policy's age, the ledger answers and the key is trusted; 503 otherwise."""
+        checks = await run_in_threadpool(health_checks, venue)
+        ok = all(c["ok"] for c in checks.values())
+        body = {"status": "ok" if ok else "unavailable", "checks": checks,
+                "failing": [name for name, c in checks.items() if not c["ok"]]}
+        return JSONResponse(body, status_code=200 if ok else 503)
+
+    def canonical_ints(request: Request, *names: str) -> None:
+        for name in names:
+            raw = request.path_params.get(name, request.query_params.get(name))
+            if raw is not None and not (raw.isascii() and raw.isdigit() and (raw == "0" or raw[0] != "0")):
+                raise Refusal(400, Reason.MALFORMED.value, f"{name}: expected a canonical decimal integer")
+
+    schema_builder = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = schema_builder()
+            components = schema.setdefault("components", {})
+            schemas = components.setdefault("schemas", {})
+            for name, model in models.items():
+                doc = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                schemas.update(doc.pop("$defs", {}))
+                schemas[name] = doc
+            components.setdefault("securitySchemes", {})["operator"] = {"type": "http", "scheme": "bearer"}
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+def health_checks(venue: Venue) -> dict[str, dict[str, Any]]:
+    """Whether the feed, the ledger and the key are usable: {name: {"ok", "detail"}} (no server paths)."""
+    checks: dict[str, dict[str, Any]] = {}
+    now = venue.clock()
+    problems = []
+    for asset in venue.policy.assets:
+        try:
+            quote = venue.price_feed.quote(asset)
+        except PriceUnavailable as exc:
+            log.warning("health: price feed: %s", exc)
+            problems.append(f"no usable price for {asset}")
+            continue
+        age = now - quote.updated_at
+        if age > venue.policy.max_price_age_seconds or age < -60:
+            problems.append(f"the {asset} price is {int(age)} s old (limit {venue.policy.max_price_age_seconds} s)")
+    checks["feed"] = {"ok": not problems, "detail": "; ".join(problems) or f"{len(venue.policy.assets)} assets priced"}
+    try:
+        latest = venue.ledger.recent_roots(1)[0]
+        checks["ledger"] = {"ok": True, "detail": f"{latest['size']} notes, root {latest['seq']}"}
+    except (sqlite3.Error, IndexError) as exc:
+        log.warning("health: ledger: %s", exc)
+        checks["ledger"] = {"ok": False, "detail": "the ledger cannot be read"}
+    report = venue.key_report
+    checks["key"] = {"ok": True, "detail": report.provenance.describe(), "trusted_because": report.basis,
+                     "verification_key_sha256": report.vk_sha256}
+    return checks

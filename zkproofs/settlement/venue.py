@@ -41,6 +41,8 @@ from zkproofs.settlement.venue_ledger import VenueLedger
 from zkproofs.settlement.venue_policy import VenuePolicy, load_venue_policy
 
 MAX_CLOCK_SKEW_SECONDS = 60
+MAX_TRANSFER_UNITS = (1 << 63) - 1
+"""Largest registrable transfer: SQLite's INTEGER is signed 64-bit (2^63 units would not be stored)."""
 KINDS = {"deposit": Kind.DEPOSIT, "withdraw": Kind.WITHDRAW, "trade": Kind.TRADE}
 
 
@@ -182,14 +184,15 @@ class Checked:
 
 def register_transfer(ledger: VenueLedger, policy: VenuePolicy, reference: str, asset: str, amount: int) -> Decision:
     """Record an incoming custody transfer (operator). The same registration twice is idempotent;
-    the same reference with another asset or amount is TRANSFER_CONFLICT; bad fields MALFORMED."""
+    the same reference with another asset or amount is TRANSFER_CONFLICT; bad fields MALFORMED
+    (an amount outside [1, MAX_TRANSFER_UNITS] included)."""
     try:
         if not isinstance(reference, str) or not NAME_PATTERN.fullmatch(reference):
             raise Refused(Reason.MALFORMED, "reference: expected 1-128 characters from A-Z a-z 0-9 . _ : -")
         if asset not in policy.assets:
             raise Refused(Reason.MALFORMED, f"asset {asset!r} is not one of the venue's {list(policy.assets)}")
-        if isinstance(amount, bool) or not isinstance(amount, int) or not 0 < amount < 1 << 64:
-            raise Refused(Reason.MALFORMED, "amount: expected an integer of 10^-8 units in [1, 2^64)")
+        if isinstance(amount, bool) or not isinstance(amount, int) or not 0 < amount <= MAX_TRANSFER_UNITS:
+            raise Refused(Reason.MALFORMED, "amount: expected an integer of 10^-8 units in [1, 2^63 - 1]")
         with ledger.write() as conn:
             existing = ledger.transfer(conn, reference)
             if existing is None:
@@ -573,10 +576,14 @@ def load_venue_key(keys_dir: str | os.PathLike, policy: VenuePolicy) -> Verifyin
 
 
 def open_venue(policy_path: str | os.PathLike, keys_dir: str | os.PathLike, db: str | os.PathLike, *,
-               backend: str | None = None) -> Venue:
-    """The venue ``zkproofs serve`` and ``zkproofs venue`` run: policy, key, the policy's JSON price feed, ledger."""
+               backend: str | None = None, transcript: Transcript | None = None, reverify: bool = False) -> Venue:
+    """The venue ``zkproofs serve`` and ``zkproofs venue`` run: policy, key, the policy's JSON price feed, ledger.
+
+    ``transcript`` / ``reverify``: for a ceremony key, as :class:`Venue` takes them.
+    """
     policy = load_venue_policy(policy_path)
     if policy.price_feed is None:
         raise MalformedInput(f"{policy_path}: venue.price_feed is not set (the venue needs a price feed)")
     vk = load_venue_key(keys_dir, policy)
-    return Venue(policy, vk, VenueLedger(db, depth=policy.tree_depth), JsonFilePriceFeed(policy.price_feed), backend=backend)
+    return Venue(policy, vk, VenueLedger(db, depth=policy.tree_depth), JsonFilePriceFeed(policy.price_feed), backend=backend,
+                 transcript=transcript, reverify=reverify)
