@@ -27,7 +27,7 @@ from cli.common import (
 )
 from zkproofs.atomic import atomic_write_bytes, atomic_write_text
 from zkproofs.errors import CircuitMismatch, MalformedInput, PublicInputCountMismatch
-from zkproofs.export import iden3, snarkjs, solidity
+from zkproofs.export import escrow, iden3, snarkjs, solidity
 from zkproofs.field import decode_scalar
 from zkproofs.groth16 import prove, setup, verify
 from zkproofs.groth16.serialize import (
@@ -40,6 +40,7 @@ from zkproofs.groth16.serialize import (
     vk_hash,
     vk_to_json,
 )
+from zkproofs.settlement.venue_policy import load_venue_policy
 
 
 EXIT_INTERRUPTED = 130
@@ -325,6 +326,42 @@ def export_calldata(vk_path: str, proof_path: str, public_path: str | None, as_j
         )
     else:
         click.echo("0x" + data.hex())
+
+
+@export_group.command("escrow")
+@click.option("--vk", "vk_path", required=True, type=click.Path(dir_okay=False), help="The venue's valid_transition verification_key.json.")
+@click.option("--policy", "policy_path", required=True, type=click.Path(dir_okay=False), help="The venue's policy TOML (assets, markets, window).")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="Solidity file to write (e.g. Escrow.sol).")
+@backend_option
+@reports_errors
+def export_escrow(vk_path: str, policy_path: str, out_path: str, backend: str | None) -> None:
+    """Write an example EscrowSettlement contract for a venue, with its Groth16Verifier.
+
+    settle(market, settlementId, expiry, legA, legB) accepts two trade legs only if both
+    proofs verify in the one transaction, the anchors are recent posted roots, the
+    nullifiers are unseen, the deltas cancel and each leg's context names the other;
+    the operator (constructor argument) posts roots and prices. Compile with solc >= 0.8.24.
+    """
+    vk = vk_from_dict(read_json(vk_path), vk_path)
+    policy = load_venue_policy(policy_path)
+    atomic_write_text(out_path, escrow.escrow_source(vk, policy, backend))
+    click.echo(f"wrote {out_path} (contracts {escrow.CONTRACT_NAME} and {solidity.CONTRACT_NAME}, venue {policy.name}, "
+               f"{len(policy.assets)} assets, {len(policy.markets)} markets)")
+
+
+@export_group.command("settle-calldata")
+@click.option("--vk", "vk_path", required=True, type=click.Path(dir_okay=False), help="The venue's verification_key.json (orders the inputs).")
+@click.option("--leg", "leg_paths", multiple=True, type=click.Path(dir_okay=False),
+              help="A trade leg as the venue takes it (JSON); give it twice, leg A then leg B.")
+@backend_option
+@reports_errors
+def export_settle_calldata(vk_path: str, leg_paths: tuple[str, ...], backend: str | None) -> None:
+    """Print the call data of EscrowSettlement.settle for two trade legs (from `export escrow`)."""
+    if len(leg_paths) != 2:
+        raise click.UsageError("give --leg exactly two times (leg A, then leg B)")
+    vk = vk_from_dict(read_json(vk_path), vk_path)
+    data = escrow.settle_calldata_from_requests(vk, read_json(leg_paths[0]), read_json(leg_paths[1]), backend)
+    click.echo("0x" + data.hex())
 
 
 @export_group.command("r1cs")

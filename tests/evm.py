@@ -5,7 +5,8 @@ package ships the anvil binary); `.ci/run` installs them and sets
 ``ZKPROOFS_SOLCJS`` / ``ZKPROOFS_ANVIL``; otherwise ``solcjs`` / ``anvil`` on PATH.
 anvil runs with ``--hardfork prague``, the first fork with the EIP-2537
 precompiles. JSON-RPC over HTTP on 127.0.0.1 with the standard library only.
-Used by tests/test_solidity.py and benchmarks/bench_solidity_gas.py.
+Used by tests/test_solidity.py, tests/test_solidity_escrow.py and
+benchmarks/bench_solidity_gas.py.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -58,8 +60,13 @@ def compile_contract(solcjs: str, source: str, name: str) -> Compiled:
             "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object", "evm.methodIdentifiers"]}},
         },
     }
-    done = subprocess.run([solcjs, "--standard-json"], input=json.dumps(request), capture_output=True, text=True, timeout=300)
-    text = done.stdout
+    # stdout goes to a file: node writes to a pipe asynchronously and solc-js exits before a
+    # large output (over 64 KiB, e.g. with warnings) is flushed, which truncates the JSON.
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as out_file:
+        done = subprocess.run([solcjs, "--standard-json"], input=json.dumps(request), stdout=out_file, stderr=subprocess.PIPE,
+                              text=True, timeout=300)
+        out_file.seek(0)
+        text = out_file.read()
     # solc-js prints a notice line about SMT solvers before the JSON.
     start = text.find("{")
     if done.returncode != 0 or start < 0:
@@ -144,12 +151,40 @@ class Anvil:
         result = self.rpc("eth_call", {"from": self.account, "to": to, "data": "0x" + data.hex()}, "latest")
         return bytes.fromhex(result[2:])
 
+    def call_from(self, sender: str, to: str, data: bytes) -> bytes:
+        """:meth:`call` with another ``from`` address (e.g. to test access control)."""
+        result = self.rpc("eth_call", {"from": sender, "to": to, "data": "0x" + data.hex()}, "latest")
+        return bytes.fromhex(result[2:])
+
     def transact_gas(self, to: str, data: bytes) -> int:
         """Send a transaction calling ``to`` with ``data``; its gasUsed (intrinsic 21000 + call data included)."""
-        receipt = self._transact({"to": to, "data": "0x" + data.hex()})
+        receipt = self.send(to, data)
         if receipt["status"] != "0x1":
             raise RuntimeError("transaction reverted")
         return int(receipt["gasUsed"], 16)
+
+    def send(self, to: str, data: bytes, sender: str | None = None) -> dict:
+        """Send a transaction (mined even if it reverts: the gas limit is given); its receipt.
+        ``sender`` other than the node's account must be impersonated first (:meth:`impersonate`)."""
+        return self._transact({"to": to, "data": "0x" + data.hex(), **({"from": sender} if sender else {})})
+
+    def impersonate(self, address: str) -> None:
+        """Let transactions come from ``address`` (anvil_impersonateAccount) and give it 1 ether."""
+        self.rpc("anvil_impersonateAccount", address)
+        self.rpc("anvil_setBalance", address, hex(10**18))
+
+    def snapshot(self) -> str:
+        """evm_snapshot: an id to return the chain to with :meth:`revert_to`."""
+        return self.rpc("evm_snapshot")
+
+    def revert_to(self, snapshot: str) -> None:
+        if self.rpc("evm_revert", snapshot) is not True:
+            raise RuntimeError(f"anvil could not revert to snapshot {snapshot}")
+
+    def increase_time(self, seconds: int) -> None:
+        """Move the next block's timestamp ``seconds`` ahead and mine it."""
+        self.rpc("evm_increaseTime", seconds)
+        self.rpc("evm_mine")
 
     def _transact(self, tx: dict) -> dict:
         tx = {"from": self.account, "gas": hex(10_000_000), **tx}
