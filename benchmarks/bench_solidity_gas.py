@@ -11,6 +11,14 @@ The two precompile calls are measured the same way, as transactions sent straigh
 to G1MSM (0x0c) and PAIRING_CHECK (0x0f) with the contract's inputs, less the
 intrinsic and call-data gas. "per input" is the least-squares slope of gasUsed over
 the number of public inputs, over all rows. Gas is deterministic: one run suffices.
+
+The settlement transition ``valid_transition`` (2 and 4 assets; tree depth 4, since
+the depth changes no public input and so no gas) is measured twice: one leg's
+``verifyProof`` like the rows above, and ``EscrowSettlement.settle`` of
+``zkproofs export escrow`` with two legs (both verifications, three Poseidon
+permutations for the contexts, the checks and four storage writes), sent after the
+operator posted the root and the prices; its gas per public input is over the 2 l
+inputs of the two legs.
 """
 
 from __future__ import annotations
@@ -18,18 +26,33 @@ from __future__ import annotations
 import dataclasses
 import random
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from circuits.collateral_ratio import CollateralRatio  # noqa: E402
 from circuits.merkle_sum_inclusion import MerkleSumInclusion  # noqa: E402
+from circuits.valid_transition import ValidTransition  # noqa: E402
+from eth_abi import encode as abi_encode  # noqa: E402
+from eth_utils import function_signature_to_4byte_selector as selector  # noqa: E402
 from tests import evm  # noqa: E402
 from zkproofs.backends import get_backend  # noqa: E402
-from zkproofs.export import solidity  # noqa: E402
+from zkproofs.export import escrow, solidity  # noqa: E402
 from zkproofs.groth16 import prove, setup, verify  # noqa: E402
 from zkproofs.tree.proof import InclusionProof, path_root  # noqa: E402
 from zkproofs.proofs.inclusion import circuit_inputs  # noqa: E402
+from zkproofs.settlement.note_tree import NoteTree  # noqa: E402
+from zkproofs.settlement.notes import Note, OwnerKeys, nullifier  # noqa: E402
+from zkproofs.settlement.transition import (  # noqa: E402
+    Kind,
+    build_transition,
+    prove_transition,
+    receipt_hash,
+    receipt_secret,
+    transition_context,
+)
+from zkproofs.settlement.venue_policy import venue_policy_from_dict  # noqa: E402
 
 G1MSM = "0x" + "00" * 19 + "0c"
 PAIRING_CHECK = "0x" + "00" * 19 + "0f"
@@ -60,6 +83,65 @@ def basket_inputs(c: int, d: int) -> dict:
     }
 
 
+ONE = 10**8
+ASSET_PRICES = {"BTC": 27_000 * ONE, "USDC": ONE, "ETH": 1_800 * ONE, "USDT": ONE}
+TRANSITION_DEPTH = 4
+
+
+def venue_policy(assets: list[str]):
+    return venue_policy_from_dict({
+        "venue": {"name": "gas-bench", "assets": assets, "min_ratio_bps": 15_000, "haircut_bps": {"BTC": 500},
+                  "anchor_window": 4, "tree_depth": TRANSITION_DEPTH, "max_price_age_seconds": 3600},
+        "markets": {"BTC-USDC": {"base": "BTC", "quote": "USDC"}},
+    })
+
+
+def trade_legs(policy, pk) -> tuple[int, list[int], escrow.LegCall, escrow.LegCall, int]:
+    """Two notes in a fresh tree and the two proven legs of a 1 BTC / 27,000 USDC trade:
+    (root, prices, leg A, leg B, expiry); leg A's circuit inputs are the one-leg row's."""
+    a = len(policy.assets)
+    prices = [ASSET_PRICES[x] for x in policy.assets]
+    btc, usdc = policy.assets.index("BTC"), policy.assets.index("USDC")
+    tree = NoteTree(depth=TRANSITION_DEPTH)
+    owners = []
+    for sk, asset, amount in ((21, btc, 2 * ONE), (22, usdc, 100_000 * ONE)):
+        keys = OwnerKeys.from_spending_key(sk)
+        note = Note(keys.pk, tuple(amount if i == asset else 0 for i in range(a)), (0,) * a, sk)
+        owners.append((keys, note, tree.size))
+        tree.append(note.commitment())
+    nfs = [nullifier(keys.nk, pos, note.commitment()) for keys, note, pos in owners]
+    delta = [0] * a
+    delta[btc], delta[usdc] = -ONE, 27_000 * ONE
+    expiry = int(time.time()) + 3600
+    legs = []
+    for (keys, note, pos), d, counterparty in zip(owners, (delta, [-x for x in delta]), reversed(nfs)):
+        receipt = receipt_hash(receipt_secret(keys.nk, nullifier(keys.nk, pos, note.commitment())))
+        context = transition_context(Kind.TRADE, "BTC-USDC", "gas-1", expiry, counterparty, "-", receipt)
+        t = build_transition(keys, (note, tree.path(pos), tree.root()), d, [0] * a, prices, list(policy.haircut_bps),
+                             policy.min_ratio_bps, context, depth=TRANSITION_DEPTH)
+        proof, public = prove_transition(pk, t)
+        legs.append((escrow.LegCall(proof, tuple(public[n] for n in pk.vk.public_names), receipt), t.inputs))
+    return tree.root(), prices, legs[0], legs[1], expiry
+
+
+def measure_settle(node: evm.Anvil, solcjs: str, assets: list[str]) -> tuple[dict, dict]:
+    """(the one-leg verifyProof row, the two-leg settle row) for valid_transition over ``assets``."""
+    policy = venue_policy(assets)
+    circuit = ValidTransition(**policy.circuit_params)
+    pk = setup(circuit, party="bench")
+    root, prices, (leg_a, inputs_a), (leg_b, _), expiry = trade_legs(policy, pk)
+    label = f"valid_transition assets={len(assets)} depth={TRANSITION_DEPTH}"
+    one_leg = measure(node, solcjs, f"{label} (one leg)", circuit, inputs_a, pk=pk)
+    compiled = evm.compile_contract(solcjs, escrow.escrow_source(pk.vk, policy), escrow.CONTRACT_NAME)
+    address = node.deploy(compiled.bytecode + abi_encode(["address"], [node.account]))
+    node.transact_gas(address, selector("postRoot(uint256)") + abi_encode(["uint256"], [root]))
+    node.transact_gas(address, selector(f"postPrices(uint256[{len(assets)}])") + abi_encode([f"uint256[{len(assets)}]"], [prices]))
+    data = escrow.settle_calldata(pk.vk, "BTC-USDC", "gas-1", expiry, leg_a, leg_b)
+    settle = {"circuit": f"{label}: settle (two legs)", "public": 2 * len(pk.vk.public_names),
+              "calldata_bytes": len(data), "tx_gas": node.transact_gas(address, data)}
+    return one_leg, settle
+
+
 def calldata_gas(data: bytes) -> int:
     """Intrinsic gas of a transaction's data (EIP-2028: 16 per non-zero byte, 4 per zero byte)."""
     return sum(16 if b else 4 for b in data)
@@ -69,8 +151,8 @@ def precompile_gas(node: evm.Anvil, address: str, data: bytes) -> int:
     return node.transact_gas(address, data) - 21000 - calldata_gas(data)
 
 
-def measure(node: evm.Anvil, solcjs: str, label: str, circuit, inputs: dict) -> dict:
-    pk = setup(circuit, party="bench")
+def measure(node: evm.Anvil, solcjs: str, label: str, circuit, inputs: dict, pk=None) -> dict:
+    pk = pk or setup(circuit, party="bench")
     r1cs, witness = circuit.synthesize(inputs)
     proof = prove(pk, r1cs, witness)
     public = list(witness[1 : r1cs.num_public + 1])
@@ -118,6 +200,11 @@ def main() -> None:
     ]
     with evm.Anvil(anvil) as node:
         rows = [measure(node, solcjs, *case) for case in cases]
+        settles = []
+        for assets in (["BTC", "USDC"], ["BTC", "ETH", "USDC", "USDT"]):
+            one_leg, settle = measure_settle(node, solcjs, assets)
+            rows.append(one_leg)
+            settles.append((one_leg, settle))
     print("| circuit | public inputs | call data (bytes) | verifyProof tx gas | G1MSM gas | PAIRING_CHECK gas (4 pairs) | rest | tx gas / input |")
     print("|---|---|---|---|---|---|---|---|")
     for r in rows:
@@ -125,6 +212,11 @@ def main() -> None:
         print(f"| {r['circuit']} | {r['public']} | {r['calldata_bytes']} | {r['tx_gas']} | {r['msm_gas']} | {r['pairing_gas']} | "
               f"{rest} | {r['tx_gas'] / r['public']:.0f} |")
     print(f"\nmarginal gas per public input (least-squares slope over the rows): {slope(rows):.0f}")
+    print("\n| settlement | public inputs (both legs) | call data (bytes) | settle tx gas | 2 x one-leg verifyProof tx gas | rest | tx gas / input |")
+    print("|---|---|---|---|---|---|---|")
+    for one_leg, r in settles:
+        print(f"| {r['circuit']} | {r['public']} | {r['calldata_bytes']} | {r['tx_gas']} | {2 * one_leg['tx_gas']} | "
+              f"{r['tx_gas'] - 2 * one_leg['tx_gas']} | {r['tx_gas'] / r['public']:.0f} |")
 
 
 if __name__ == "__main__":

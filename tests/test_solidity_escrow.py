@@ -87,10 +87,11 @@ VK: list = []  # the module's verification key, set by the `world` fixture (Pair
 
 
 class Trader:
-    def __init__(self, sk: int, collateral: tuple[int, int], tree: NoteTree):
+    def __init__(self, sk: int, collateral: tuple[int, ...], tree: NoteTree, policy=POLICY, prices=tuple(PRICES)):
         self.keys = OwnerKeys.from_spending_key(sk)
-        self.note = Note(self.keys.pk, collateral, (0, 0), 1000 + sk)
+        self.note = Note(self.keys.pk, collateral, (0,) * len(collateral), 1000 + sk)
         self.position = tree.size
+        self.policy, self.prices = policy, list(prices)
         tree.append(self.note.commitment())
 
     def nullifier(self) -> int:
@@ -100,8 +101,8 @@ class Trader:
         receipt = receipt_hash(receipt_secret(self.keys.nk, self.nullifier()))
         context = transition_context(Kind.TRADE, MARKET, sid, expiry, counterparty, "-", receipt)
         path = tree.path(self.position)
-        t = build_transition(self.keys, (self.note, path, tree.root()), delta, [0, 0], PRICES, list(POLICY.haircut_bps),
-                             POLICY.min_ratio_bps, context, depth=POLICY.tree_depth)
+        t = build_transition(self.keys, (self.note, path, tree.root()), delta, [0] * len(delta), self.prices,
+                             list(self.policy.haircut_bps), self.policy.min_ratio_bps, context, depth=self.policy.tree_depth)
         proof, public = prove_transition(pk, t)
         body = transition_request(Kind.TRADE, MARKET, sid, expiry, proof, public, pk.vk, counterparty_nullifier=counterparty,
                                   receipt=receipt)
@@ -394,3 +395,34 @@ def test_malformed_legs_are_refused(chain, world):
     nf = _nf_at(world)
     shifted = dataclasses.replace(good.b, public=tuple(x + R if i == nf else x for i, x in enumerate(good.b.public)))
     _refused(chain, world, _raw_settle("s-1", good.expiry, (good.a, shifted)), "NonCanonicalPublicInput(uint256)", nf)
+
+
+@pytest.mark.slow
+def test_four_asset_settlement(world):
+    """The venue's asset count (4): a settlement is accepted, a tampered leg refused (about 20 s)."""
+    solcjs, anvil_path, reason = evm.tools()
+    if reason:
+        pytest.skip(reason)
+    policy = venue_policy_from_dict({**POLICY_DICT, "venue": {**POLICY_DICT["venue"], "assets": ["BTC", "ETH", "USDC", "USDT"],
+                                                              "haircut_bps": {"BTC": 500, "ETH": 1000}}})
+    prices = [27_000 * ONE, 1_800 * ONE, ONE, ONE]
+    pk = setup(ValidTransition(**policy.circuit_params), party="escrow test")
+    tree = NoteTree(depth=policy.tree_depth)
+    alice = Trader(31, (2 * ONE, 0, 0, 0), tree, policy, prices)
+    bob = Trader(32, (0, 0, 100_000 * ONE, 0), tree, policy, prices)
+    expiry = int(time.time()) + 6 * 3600
+    trade = [-ONE, 0, 27_000 * ONE, 0]
+    a, _ = alice.leg(pk, tree, "s4-1", expiry, trade, bob.nullifier())
+    b, _ = bob.leg(pk, tree, "s4-1", expiry, [-d for d in trade], alice.nullifier())
+    compiled = evm.compile_contract(solcjs, escrow_source(pk.vk, policy), CONTRACT_NAME)
+    with evm.Anvil(anvil_path) as node:
+        address = node.deploy(compiled.bytecode + abi_encode(["address"], [node.account]))
+        _ok(node.send(address, _post_root(tree.root())))
+        _ok(node.send(address, selector("postPrices(uint256[4])") + abi_encode(["uint256[4]"], [prices])))
+        tampered = settle_calldata(pk.vk, MARKET, "s4-1", expiry, a, dataclasses.replace(b, proof=_negated_a(b.proof)))
+        with pytest.raises(evm.Reverted) as info:
+            node.call(address, tampered)
+        assert info.value.data == selector("InvalidProof(uint256)") + (1).to_bytes(32, "big")
+        _ok(node.send(address, settle_calldata(pk.vk, MARKET, "s4-1", expiry, a, b)))
+        nf = list(pk.vk.public_names).index("nullifier")
+        assert _view(node, address, "spent(uint256)", ["uint256"], [a.public[nf]]) == 1
