@@ -367,6 +367,12 @@ def test_prices_must_be_the_posted_ones(chain, world):
     node, address = chain
     _ok(node.send(address, _post_prices([PRICES[0] * 2, PRICES[1]])))
     _refused(chain, world, world["good"].calldata(), "PriceMismatch(uint256,uint256)", 0, 0)
+    _ok(node.send(address, _post_prices(PRICES)))
+    # Outside the circuit's price range [1, 2^64]: refused by name (no arithmetic overflow).
+    good, at = world["good"], list(world["vk"].public_names).index("price[1]")
+    for price in (0, (1 << 64) + 1, R - 1):
+        huge = dataclasses.replace(good.b, public=tuple(price if i == at else x for i, x in enumerate(good.b.public)))
+        _refused(chain, world, _raw_settle("s-1", good.expiry, (good.a, huge)), "PriceMismatch(uint256,uint256)", 1, 1)
 
 
 def test_only_the_operator_posts_roots_and_prices(chain, world):
