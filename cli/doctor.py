@@ -42,6 +42,7 @@ def _report() -> dict:
             "active": kernels.active_kernels(),
             "native_built": kernels.native_unavailable_reason() is None,
             "native_error": kernels.native_unavailable_reason(),
+            "poseidon_code_path": kernels.native_code_path(),
             "ZKPROOFS_KERNELS": os.environ.get("ZKPROOFS_KERNELS"),
         },
         "curve_backends": backends,
@@ -65,7 +66,7 @@ def doctor(as_json: bool) -> None:
         return
     k = report["kernels"]
     click.echo(f"zkproofs {report['zkproofs']} on {report['python']}")
-    built = "built" if k["native_built"] else f"NOT built ({k['native_error']})"
+    built = f"built, Poseidon code path {k['poseidon_code_path']}" if k["native_built"] else f"NOT built ({k['native_error']})"
     click.echo(f"field kernels: {k['active']} (compiled C kernels {built}; ZKPROOFS_KERNELS={k['ZKPROOFS_KERNELS'] or 'unset'})")
     for name, state in report["curve_backends"].items():
         click.echo(f"curve backend {name}: {state}")

@@ -27,7 +27,7 @@ from zkproofs.errors import BackendUnavailable, NonCanonicalFieldElement
 from zkproofs.field import R, galois_field
 from zkproofs.kernels import reference
 from zkproofs.poseidon import PoseidonParams, permute_reference, poseidon_params
-from zkproofs.poseidon.optimized import optimized_constants
+from zkproofs.poseidon.optimized import OptimizedConstants, optimized_constants
 from tests.test_poseidon import VECTORS, sponge_by_spec
 
 EDGES = [0, 1, 2, R - 2, R - 1]
@@ -45,10 +45,29 @@ def _native_or_skip():
     return native
 
 
-@pytest.fixture(scope="module", params=["python", "native"])
+def _isa_or_skip(native, isa):
+    try:
+        native._native.set_isa(isa)
+    except ValueError as exc:
+        pytest.skip(f"Poseidon code path {isa!r} not available on this machine ({exc})")
+
+
+@pytest.fixture(scope="module", params=["python", "native", "native-generic"])
 def kern(request):
-    """Each kernel module in turn: the Python reference and the compiled C."""
-    return reference if request.param == "python" else _native_or_skip()
+    """Each kernel module in turn: the Python reference, the compiled C with the code path
+    chosen at import (BMI2/ADX on a CPU that has them) and the compiled C forced onto the
+    portable path (fr.c compiles the Poseidon hot path once per instruction set)."""
+    if request.param == "python":
+        yield reference
+        return
+    native = _native_or_skip()
+    chosen = native._native.isa()
+    if request.param == "native-generic":
+        _isa_or_skip(native, "generic")
+    try:
+        yield native
+    finally:
+        native._native.set_isa(chosen)
 
 
 def synthetic_params(t: int, r_p: int = 9) -> PoseidonParams:
@@ -89,6 +108,33 @@ def test_permutation_reduces_any_int_like_the_spec(kern, data):
     wild = st.one_of(st.integers(min_value=-(2**300), max_value=2**300), st.sampled_from([R, 2**256 - 1, 2**256, -1, -R]))
     state = data.draw(st.lists(wild, min_size=t, max_size=t))
     assert kern.permute_many([state], optimized_constants(params)) == [permute_reference([x % R for x in state], params)]
+
+
+def extreme_constants(t: int, r_p: int = 5) -> OptimizedConstants:
+    """Appendix-B constants with every entry r - 1: each lazy dot product in the C sums t
+    products of (r - 1) with a state element, the largest accumulations the kernel's
+    bounds (poseidon_isa.h) must hold. Not a Poseidon instance; the reference evaluates it too."""
+    top = R - 1
+    row, matrix = (top,) * t, ((top,) * t,) * t
+    return OptimizedConstants(t=t, mds=matrix, first_constants=(row,) * 4, pre_sparse_mds=matrix,
+                              partial_constants=(top,) * r_p, sparse=((top, (top,) * (t - 1), (top,) * (t - 1)),) * r_p,
+                              last_constants=(row,) * 4)
+
+
+@pytest.mark.parametrize("t", ALL_WIDTHS)
+def test_lazy_reduction_holds_at_the_largest_sums(kern, t):
+    opt = extreme_constants(t)
+    states = [[R - 1] * t, [0] * t, list(range(t)), [R - 1 - i for i in range(t)]]
+    assert kern.permute_many(states, opt) == [reference.permute_one(s, opt) for s in states]
+
+
+def test_code_path_selection_refuses_unknown_names():
+    native = _native_or_skip()
+    chosen = native._native.isa()
+    assert chosen in ("adx", "generic")
+    with pytest.raises(ValueError, match="not available"):
+        native._native.set_isa("avx9000")
+    assert native._native.isa() == chosen
 
 
 @pytest.mark.parametrize("length", [0, 2, 4, 6])
@@ -277,5 +323,7 @@ def test_doctor_reports_the_active_kernels():
     report = json.loads(result.output)
     assert report["kernels"]["active"] == kernels.active_kernels()
     assert report["kernels"]["native_built"] == (kernels.native_unavailable_reason() is None)
+    assert report["kernels"]["poseidon_code_path"] == kernels.native_code_path()
+    assert kernels.native_code_path() in ((None,) if kernels.native_unavailable_reason() else ("adx", "generic"))
     version = CliRunner().invoke(main, ["--version"])
     assert f"kernels: {kernels.active_kernels()}" in version.output

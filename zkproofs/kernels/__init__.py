@@ -48,6 +48,12 @@ def native_unavailable_reason() -> str | None:
     return _native_error
 
 
+def native_code_path() -> str | None:
+    """The compiled Poseidon code path, "adx" (x86-64 BMI2/ADX, chosen from CPUID at
+    import) or "generic" (portable C), or None when the C kernels are not built."""
+    return None if _native_module is None else _native_module.code_path()
+
+
 def _module(name: str) -> ModuleType:
     if name == "python":
         return reference
@@ -107,4 +113,4 @@ def batch_inverse(values: Sequence[int]) -> list[int]:
     return _chosen().batch_inverse(values)
 
 
-__all__ = ["KERNELS", "active_kernels", "batch_inverse", "native_unavailable_reason", "ntt", "permute_many", "poseidon_hash_many", "use_kernels"]
+__all__ = ["KERNELS", "active_kernels", "batch_inverse", "native_code_path", "native_unavailable_reason", "ntt", "permute_many", "poseidon_hash_many", "use_kernels"]

@@ -48,6 +48,12 @@ def _instance(opt: "OptimizedConstants"):
     return entry[1]
 
 
+def code_path() -> str:
+    """The active Poseidon code path of fr.c: "adx" (BMI2/ADX intrinsics and assembly,
+    chosen at import when CPUID reports both) or "generic" (portable C)."""
+    return _native.isa()
+
+
 def permute_many(states: Sequence[Sequence[int]], opt: "OptimizedConstants") -> list[list[int]]:
     """C twin of :func:`zkproofs.kernels.reference.permute_many`."""
     return _native.permute_many(_instance(opt), states)
