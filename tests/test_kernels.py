@@ -327,3 +327,105 @@ def test_doctor_reports_the_active_kernels():
     assert kernels.native_code_path() in ((None,) if kernels.native_unavailable_reason() else ("adx", "generic"))
     version = CliRunner().invoke(main, ["--version"])
     assert f"kernels: {kernels.active_kernels()}" in version.output
+
+
+# Merkle-sum tree levels -------------------------------------------------------------
+OPT3, OPT5 = optimized_constants(poseidon_params(3)), optimized_constants(poseidon_params(5))
+amount_values = st.one_of(st.sampled_from([0, 1, 2**64 - 1]), st.integers(min_value=0, max_value=2**64 - 1))
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.data())
+def test_merkle_sum_leaves_native_equals_reference(kern, data):
+    n_sums = data.draw(st.integers(min_value=1, max_value=10))
+    n = data.draw(st.integers(min_value=0, max_value=5))
+    keys = data.draw(st.lists(st.tuples(field_elements, field_elements), min_size=n, max_size=n))
+    amounts = data.draw(st.lists(st.lists(amount_values, min_size=n_sums, max_size=n_sums), min_size=n, max_size=n))
+    sum_bytes = data.draw(st.integers(min_value=8, max_value=16))
+    got = kern.merkle_sum_leaves(keys, amounts, OPT3, OPT5, n_sums, sum_bytes, 1)
+    assert got == reference.merkle_sum_leaves(keys, amounts, OPT3, OPT5, n_sums, sum_bytes, 1)
+    # and the documented layout, from the sponge by its spec
+    size = 32 + n_sums * sum_bytes
+    for i, ((key_id, salt), row) in enumerate(zip(keys, amounts)):
+        commitment = sponge_by_spec([key_id, salt], 3)
+        packed = reference._pack([1, *row], 64)
+        assert got[i * size : i * size + 32] == sponge_by_spec([commitment, *packed], 5).to_bytes(32, "big")
+        assert got[i * size + 32 : (i + 1) * size] == b"".join(v.to_bytes(sum_bytes, "big") for v in row)
+
+
+@pytest.mark.parametrize(
+    "keys, amounts, error",
+    [
+        ([(R, 1)], [[1, 2]], NonCanonicalFieldElement),
+        ([(1, -1)], [[1, 2]], NonCanonicalFieldElement),
+        ([(1, 2, 3)], [[1, 2]], NonCanonicalFieldElement),
+        ([(1, 2)], [[1, 2**64]], ValueError),
+        ([(1, 2)], [[-1, 2]], ValueError),
+        ([(1, 2)], [[True, 2]], ValueError),
+        ([(1, 2)], [[1, 2, 3]], ValueError),
+        ([(1, 2)], [], ValueError),
+    ],
+)
+def test_merkle_sum_leaves_refuses_bad_input(kern, keys, amounts, error):
+    with pytest.raises(error, match="merkle_sum_leaves"):
+        kern.merkle_sum_leaves(keys, amounts, OPT3, OPT5, 2, 9, 1)
+
+
+def _records(hashes, sums, sum_bytes):
+    return b"".join(h.to_bytes(32, "big") + b"".join(v.to_bytes(sum_bytes, "big") for v in s) for h, s in zip(hashes, sums))
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.data())
+def test_merkle_sum_level_native_equals_reference(kern, data):
+    n_sums = data.draw(st.integers(min_value=1, max_value=10))
+    bits = data.draw(st.sampled_from([64, 65, 84, 85, 127, 128]))
+    sum_bytes = (bits + 7) // 8
+    top = 2 ** (bits - 1) - 1  # children of a level below the top: their sum fits W bits
+    child = st.one_of(st.sampled_from([0, top]), st.integers(min_value=0, max_value=top))
+    m = data.draw(st.integers(min_value=0, max_value=4))
+    hashes = data.draw(st.lists(field_elements, min_size=2 * m, max_size=2 * m))
+    sums = data.draw(st.lists(st.lists(child, min_size=n_sums, max_size=n_sums), min_size=2 * m, max_size=2 * m))
+    records = _records(hashes, sums, sum_bytes)
+    got = kern.merkle_sum_level(records, OPT5, n_sums, sum_bytes, bits, 2)
+    assert got == reference.merkle_sum_level(records, OPT5, n_sums, sum_bytes, bits, 2)
+    for j in range(m):  # the documented layout, from the sponge by its spec
+        packed = reference._pack([2, *sums[2 * j], *sums[2 * j + 1]], bits)
+        parent = [a + b for a, b in zip(sums[2 * j], sums[2 * j + 1])]
+        expected = _records([sponge_by_spec([hashes[2 * j], hashes[2 * j + 1], *packed], 5)], [parent], sum_bytes)
+        size = len(expected)
+        assert got[j * size : (j + 1) * size] == expected
+
+
+def test_merkle_sum_level_binds_every_child_sum(kern):
+    """Changing any one child sum (or hash) changes the parent hash: the full-sums binding."""
+    n_sums, bits, sum_bytes = 4, 84, 11
+    hashes, sums = [5, 6], [[1, 2, 3, 4], [5, 6, 7, 8]]
+    honest = kern.merkle_sum_level(_records(hashes, sums, sum_bytes), OPT5, n_sums, sum_bytes, bits, 2)[:32]
+    for child in range(2):
+        for i in range(n_sums):
+            forged = [list(s) for s in sums]
+            forged[child][i] += 1
+            assert kern.merkle_sum_level(_records(hashes, forged, sum_bytes), OPT5, n_sums, sum_bytes, bits, 2)[:32] != honest
+        assert kern.merkle_sum_level(_records([7 if k == child else h for k, h in enumerate(hashes)], sums, sum_bytes), OPT5, n_sums, sum_bytes, bits, 2)[:32] != honest
+
+
+@pytest.mark.parametrize(
+    "hashes, sums, bits, sum_bytes, match",
+    [
+        ([R, 1], [[1], [2]], 84, 11, "child hash is not < r"),
+        ([1, 2], [[2**84], [2]], 84, 11, "child sum is not below 2\\^W"),
+        ([1, 2], [[2**64 - 1], [2**64 - 1]], 64, 8, "parent sum does not fit"),
+        ([1, 2], [[2**128 - 1], [1]], 128, 16, "parent sum does not fit"),
+    ],
+)
+def test_merkle_sum_level_refuses_bad_records(kern, hashes, sums, bits, sum_bytes, match):
+    records = _records(hashes, sums, sum_bytes)
+    with pytest.raises(ValueError, match=match):
+        kern.merkle_sum_level(records, OPT5, 1, sum_bytes, bits, 2)
+
+
+@pytest.mark.parametrize("length", [1, 43, 43 * 3])
+def test_merkle_sum_level_refuses_partial_pairs(kern, length):
+    with pytest.raises(ValueError, match="whole pairs"):
+        kern.merkle_sum_level(bytes(length), OPT5, 1, 11, 84, 2)

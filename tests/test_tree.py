@@ -28,6 +28,7 @@ from zkproofs.tree import (
     verify_inclusion,
 )
 from zkproofs.tree import build as build_module
+from zkproofs.tree.store import NodeCodec
 from zkproofs.tree.audit import audit_tree, debt_cover, load_prices, load_reserves, parse_prices
 from zkproofs.tree.hashing import (
     LEAF_TAG,
@@ -35,6 +36,8 @@ from zkproofs.tree.hashing import (
     commitment,
     leaf_hash,
     leaf_inputs,
+    leaf_records,
+    parent_records,
     node_hash,
     node_inputs,
     pad_id_field,
@@ -525,3 +528,27 @@ def test_fixed_height_audit_recomputes_and_detects_an_edited_node(tmp_path):
     forged = _tampered_copy(db, tmp_path, "UPDATE nodes SET data = substr(data, 1, 40) || x'01' || substr(data, 42) WHERE height = 3 AND chunk = (SELECT MIN(chunk) FROM nodes WHERE height = 3)")
     report = audit_tree(forged, root)
     assert report.verdict == "insolvent" and not {c.name: c.ok for c in report.checks}["recompute"]
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.data())
+def test_level_records_equal_the_per_node_definition(data):
+    """hashing.leaf_records / parent_records (one kernel call per level, used by the build)
+    give exactly leaf_hash / node_hash and NodeCodec's records of the summed sums."""
+    depth = data.draw(st.sampled_from([1, 5, 20, 21, 40, 64]))
+    n_assets = data.draw(st.integers(min_value=1, max_value=5))
+    codec = NodeCodec(depth, n_assets)
+    amount = st.integers(min_value=0, max_value=2**64 - 1)
+    count = 2 ** data.draw(st.integers(min_value=1, max_value=min(3, depth)))
+    keys = data.draw(st.lists(st.tuples(st.integers(0, R - 1), st.integers(0, R - 1)), min_size=count, max_size=count))
+    sums = data.draw(st.lists(st.lists(amount, min_size=2 * n_assets, max_size=2 * n_assets), min_size=count, max_size=count))
+    leaves = [leaf_hash(commitment(i, s), row[:n_assets], row[n_assets:]) for (i, s), row in zip(keys, sums)]
+    records = leaf_records(keys, sums, depth)
+    assert records == codec.encode_many(leaves, sums)
+    hashes = leaves
+    while len(hashes) > 1:
+        parents = [node_hash(hashes[i], sums[i], hashes[i + 1], sums[i + 1], depth=depth) for i in range(0, len(hashes), 2)]
+        sums = [[a + b for a, b in zip(sums[i], sums[i + 1])] for i in range(0, len(sums), 2)]
+        hashes = parents
+        records = parent_records(records, depth, 2 * n_assets)
+        assert records == codec.encode_many(hashes, sums)

@@ -1,7 +1,7 @@
 """Field kernels: the one place that chooses compiled (C) or reference (Python) code.
 
 The hot field arithmetic of zkproofs (Poseidon permutations and sponges over many
-inputs, NTTs, batch inversion) has two implementations with the same functions:
+inputs, whole Merkle-sum tree levels from and to byte records, NTTs, batch inversion) has two implementations with the same functions:
 :mod:`zkproofs.kernels.native` (the C extension built from ``fr.c`` by ``pip
 install``) and :mod:`zkproofs.kernels.reference` (pure Python, the reference and
 the fallback). Callers use the functions of this module; nothing else branches on
@@ -103,6 +103,19 @@ def poseidon_hash_many(inputs: Sequence[Sequence[int]], opt: "OptimizedConstants
     return _chosen().poseidon_hash_many(inputs, opt)
 
 
+def merkle_sum_leaves(
+    keys: Sequence[Sequence[int]], amounts: Sequence[Sequence[int]], commitment_opt: "OptimizedConstants",
+    leaf_opt: "OptimizedConstants", n_sums: int, sum_bytes: int, tag: int,
+) -> bytes:
+    """Leaf records of many users in one call; see :func:`reference.merkle_sum_leaves`. O(n) permutations."""
+    return _chosen().merkle_sum_leaves(keys, amounts, commitment_opt, leaf_opt, n_sums, sum_bytes, tag)
+
+
+def merkle_sum_level(records: bytes, opt: "OptimizedConstants", n_sums: int, sum_bytes: int, slot_bits: int, tag: int) -> bytes:
+    """Parent records of a whole level in one call; see :func:`reference.merkle_sum_level`. O(m) permutations."""
+    return _chosen().merkle_sum_level(records, opt, n_sums, sum_bytes, slot_bits, tag)
+
+
 def ntt(values: Sequence[int], size: int, omega: int, pre_shift: int = 1, post_factor: int = 1, post_shift: int = 1) -> list[int]:
     """Twisted radix-2 NTT; see :func:`reference.ntt`. O(size log size)."""
     return _chosen().ntt(values, size, omega, pre_shift, post_factor, post_shift)
@@ -113,4 +126,4 @@ def batch_inverse(values: Sequence[int]) -> list[int]:
     return _chosen().batch_inverse(values)
 
 
-__all__ = ["KERNELS", "active_kernels", "batch_inverse", "native_code_path", "native_unavailable_reason", "ntt", "permute_many", "poseidon_hash_many", "use_kernels"]
+__all__ = ["KERNELS", "active_kernels", "batch_inverse", "merkle_sum_leaves", "merkle_sum_level", "native_code_path", "native_unavailable_reason", "ntt", "permute_many", "poseidon_hash_many", "use_kernels"]

@@ -52,6 +52,9 @@
  * excludes (as it excludes one reading its memory). Do not reuse these routines
  * where an attacker can time operations on someone else's secret.
  *
+ * Merkle-sum tree levels (merkle_sum.h): leaves and whole levels of parents from and
+ * to the tree's byte records, so a tree build makes no Python object per node.
+ *
  * The GIL is released around every batched loop; Python objects are only touched
  * (converted in and out) with the GIL held, in chunks, so threads and process pools
  * both scale.
@@ -536,6 +539,10 @@ fail:
     return NULL;
 }
 
+/* ------------------------------------------------------- Merkle-sum tree levels */
+
+#include "merkle_sum.h"
+
 /* ----------------------------------------------------------------------- NTT */
 
 /* a[i] *= factor * step^i for i < n. */
@@ -662,6 +669,10 @@ static PyMethodDef methods[] = {
     {"poseidon_new", py_poseidon_new, METH_VARARGS, "poseidon_new(t, half, rp, flat_constants) -> capsule"},
     {"permute_many", py_permute_many, METH_VARARGS, "permute_many(capsule, states) -> list of states"},
     {"hash_many", py_hash_many, METH_VARARGS, "hash_many(capsule, inputs) -> list of digests"},
+    {"merkle_sum_leaves", py_merkle_sum_leaves, METH_VARARGS,
+     "merkle_sum_leaves(capsule_t3, capsule_t5, keys, amounts, n_sums, sum_bytes, tag) -> leaf records"},
+    {"merkle_sum_level", py_merkle_sum_level, METH_VARARGS,
+     "merkle_sum_level(capsule, records, n_sums, sum_bytes, slot_bits, tag) -> parent records"},
     {"ntt", py_ntt, METH_VARARGS, "ntt(values, n, omega, pre_shift, post_factor, post_shift) -> list"},
     {"batch_inverse", py_batch_inverse, METH_O, "batch_inverse(values) -> list"},
     {NULL, NULL, 0, NULL},

@@ -147,6 +147,98 @@ def poseidon_hash_many(inputs: Sequence[Sequence[int]], opt: "OptimizedConstants
     return [state[1] for state in states]
 
 
+# Merkle-sum tree levels -----------------------------------------------------------
+HASH_BYTES = 32
+PACK_BITS = 254
+
+
+def _pack(values: Sequence[int], bits: int) -> list[int]:
+    """``values`` (each < 2^bits) packed 254 // bits per field element, little-endian, last zero-filled."""
+    per = PACK_BITS // bits
+    out = []
+    for start in range(0, len(values), per):
+        acc = 0
+        for i, v in enumerate(values[start : start + per]):
+            acc |= v << (bits * i)
+        out.append(acc)
+    return out
+
+
+def _records(hashes: Sequence[int], sums: Sequence[Sequence[int]], sum_bytes: int) -> bytes:
+    return b"".join(h.to_bytes(HASH_BYTES, "big") + b"".join(v.to_bytes(sum_bytes, "big") for v in s) for h, s in zip(hashes, sums))
+
+
+def merkle_sum_leaves(
+    keys: Sequence[Sequence[int]], amounts: Sequence[Sequence[int]], commitment_opt: "OptimizedConstants",
+    leaf_opt: "OptimizedConstants", n_sums: int, sum_bytes: int, tag: int,
+) -> bytes:
+    """The leaf records of n users: record i is leaf_i (32 bytes, big-endian) then amounts[i]
+    (``n_sums`` values of ``sum_bytes`` bytes, big-endian), where
+    leaf_i = sponge(leaf_opt)([sponge(commitment_opt)([id, salt]), *pack_64([tag, *amounts[i]])])
+    and keys[i] = (id, salt). The leaf layout of :mod:`zkproofs.tree.hashing`.
+
+    Raises NonCanonicalFieldElement for a key that is not two elements of [0, r), ValueError
+    for amounts that are not ``n_sums`` ints (bool excluded) in [0, 2^64), unequal lengths or
+    an unsupported shape (commitment width other than 3, 1..64 sums, 8..16 bytes per sum).
+    O(n) permutations: one t = 3 and ceil((1 + ceil((1 + n_sums) / 3)) / (t - 1)) of leaf_opt's t.
+    """
+    if commitment_opt.t != 3 or not 1 <= n_sums <= 64 or not 8 <= sum_bytes <= 16:
+        raise ValueError(f"merkle_sum_leaves: unsupported shape (t = {commitment_opt.t} commitment, {n_sums} sums of {sum_bytes} bytes)")
+    if len(amounts) != len(keys):
+        raise ValueError(f"merkle_sum_leaves: {len(keys)} keys but {len(amounts)} amount rows")
+    for j, (key, row) in enumerate(zip(keys, amounts)):
+        if len(key) != 2 or not all(type(x) is int and 0 <= x < R for x in key):
+            raise NonCanonicalFieldElement(f"merkle_sum_leaves: key {j} is not a pair of elements in [0, r)")
+        if len(row) != n_sums or not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 1 << 64 for v in row):
+            raise ValueError(f"merkle_sum_leaves: amounts {j} are not {n_sums} ints in [0, 2^64)")
+    if not keys:
+        return b""
+    commits = poseidon_hash_many([list(k) for k in keys], commitment_opt)
+    digests = poseidon_hash_many([[c, *_pack([tag, *row], 64)] for c, row in zip(commits, amounts)], leaf_opt)
+    return _records(digests, amounts, sum_bytes)
+
+
+def merkle_sum_level(records: bytes, opt: "OptimizedConstants", n_sums: int, sum_bytes: int, slot_bits: int, tag: int) -> bytes:
+    """The parent records of a level: ``records`` holds 2m child records (hash, ``n_sums``
+    sums; format of :func:`merkle_sum_leaves`), pairs (left, right) in order; parent j has
+    hash sponge(opt)([h_L, h_R, *pack_W([tag, *sums_L, *sums_R])]), W = ``slot_bits``, and
+    sums sums_L + sums_R. The node layout of :mod:`zkproofs.tree.hashing`.
+
+    Raises ValueError for a length that is not whole pairs of records, an unsupported shape
+    (1..64 sums of 1..16 bytes, 1 <= W <= min(128, 8 sum_bytes), tag < 2^W), a child hash
+    not < r, a child sum not < 2^W, or a parent sum that does not fit ``sum_bytes`` bytes
+    (errors name the left record of the pair). O(m) permutations.
+    """
+    if not 1 <= n_sums <= 64 or not 1 <= sum_bytes <= 16 or not 1 <= slot_bits <= min(128, 8 * sum_bytes) or tag >> slot_bits:
+        raise ValueError(f"merkle_sum_level: unsupported shape ({n_sums} sums of {sum_bytes} bytes, {slot_bits}-bit slots, tag {tag})")
+    size = HASH_BYTES + n_sums * sum_bytes
+    if len(records) % (2 * size):
+        raise ValueError(f"merkle_sum_level: {len(records)} bytes are not whole pairs of {size}-byte records")
+    bound, fits = 1 << slot_bits, 1 << min(8 * sum_bytes, 128)
+    rows, parents = [], []
+    for j in range(len(records) // (2 * size)):
+        pair = []
+        for start in (2 * j * size, (2 * j + 1) * size):
+            h = int.from_bytes(records[start : start + HASH_BYTES], "big")
+            sums = [int.from_bytes(records[start + HASH_BYTES + i * sum_bytes : start + HASH_BYTES + (i + 1) * sum_bytes], "big") for i in range(n_sums)]
+            pair.append((h, sums))
+        (hl, sl), (hr, sr) = pair
+        if hl >= R or hr >= R:
+            raise ValueError(f"merkle_sum_level: record {2 * j} or its sibling: a child hash is not < r")
+        parent = []
+        for a, b in zip(sl, sr):  # in the C's order, so both report the same first fault
+            if a >= bound or b >= bound:
+                raise ValueError(f"merkle_sum_level: record {2 * j} or its sibling: a child sum is not below 2^W")
+            if a + b >= fits:
+                raise ValueError(f"merkle_sum_level: record {2 * j} or its sibling: a parent sum does not fit its record")
+            parent.append(a + b)
+        rows.append([hl, hr, *_pack([tag, *sl, *sr], slot_bits)])
+        parents.append(parent)
+    if not rows:
+        return b""
+    return _records(poseidon_hash_many(rows, opt), parents, sum_bytes)
+
+
 # NTT and batch inversion ----------------------------------------------------------
 def _scale_powers(values: list[int], factor: int, step: int) -> list[int]:
     power = factor

@@ -3,9 +3,10 @@
 Steps: check every account (ids distinct, A equities and debts each < 2^64);
 order accounts and padding leaves by a keyed shuffle (HMAC of the tree secret,
 :func:`leaf_order`); hash the tree in subtrees of up to 2^12 leaves, each a
-task for a worker process (salts, commitments, leaves, then every level of the
-subtree, one batched Poseidon call per level: :func:`zkproofs.tree.hashing.leaf_hashes`,
-:func:`~zkproofs.tree.hashing.node_hashes`), returned as packed node records;
+task for a worker process (salts in Python, then the commitments and leaves in one
+kernel call and every level of the subtree in one kernel call each, from and to the
+stored byte records: :func:`zkproofs.tree.hashing.leaf_records`,
+:func:`~zkproofs.tree.hashing.parent_records`, no Python object per node);
 hash the levels above the subtrees in the parent process; store everything
 into SQLite in one transaction, one row per chunk of 16 nodes of a level
 (:mod:`zkproofs.tree.store`), atomically.
@@ -47,9 +48,11 @@ from zkproofs.tree.hashing import (
     id_bytes,
     id_field,
     leaf_hashes,
+    leaf_records,
     node_hashes,
     order_key,
     pad_id_field,
+    parent_records,
     pad_node_hash,
     pad_salt,
     position_candidate,
@@ -193,15 +196,14 @@ def hash_subtree(secret: bytes, depth: int, n_assets: int, first_leaf: int, leav
             account_id, amounts = item
             keys.append((id_field(account_id), user_salt(secret, account_id)))
             sums.append(amounts)
-    hashes = leaf_hashes(list(zip(commitments(keys), sums)))
+    records = leaf_records(keys, sums, depth)
+    levels = [records]
     codec = NodeCodec(depth, n_assets)
-    levels = [codec.encode_many(hashes, sums)]
-    while len(hashes) > 1:
-        pairs = [(hashes[i], sums[i], hashes[i + 1], sums[i + 1]) for i in range(0, len(hashes), 2)]
-        sums = [tuple(map(add, ls, rs)) for _, ls, _, rs in pairs]
-        hashes = node_hashes(pairs, depth)
-        levels.append(codec.encode_many(hashes, sums))
-    return levels, hashes[0], sums[0]
+    while len(records) > codec.size:
+        records = parent_records(records, depth, 2 * n_assets)
+        levels.append(records)
+    root_hash, root_sums = codec.decode(records, 0)
+    return levels, root_hash, root_sums
 
 
 def _subtree_task(args: tuple) -> tuple[list[bytes], int, tuple[int, ...]]:
@@ -282,21 +284,19 @@ def hash_tree(
     else:
         for index, task in enumerate(tasks):
             collect(index, hash_subtree(*task))
-    hashes = [h for h, _ in tops]
-    sums = [s for _, s in tops]
+    records = codec.encode_many([h for h, _ in tops], [s for _, s in tops])
     height = sub
-    while len(hashes) > 1:
+    while len(records) > codec.size:
         height += 1
-        pairs = [(hashes[i], sums[i], hashes[i + 1], sums[i + 1]) for i in range(0, len(hashes), 2)]
-        sums = [tuple(map(add, ls, rs)) for _, ls, _, rs in pairs]
-        hashes = node_hashes(pairs, depth)
-        writer.add(height, 0, codec.encode_many(hashes, sums))
-        done += len(hashes)
+        records = parent_records(records, depth, 2 * n_assets)
+        writer.add(height, 0, records)
+        done += len(records) // codec.size
         if progress is not None:
             progress(done, total)
     writer.finish()
     placement = [(index, label) for index, label in enumerate(order) if label >= 0]
-    return HashedTree(depth, len(order), placement, hashes[0], sums[0])
+    root_hash, root_sums = codec.decode(records, 0)
+    return HashedTree(depth, len(order), placement, root_hash, root_sums)
 
 
 def hash_leaves(secret: bytes, items: Sequence[tuple[str, tuple[int, ...]]]) -> list[int]:

@@ -49,11 +49,13 @@ import hashlib
 import hmac
 from typing import Any, Sequence
 
+from zkproofs import kernels
 from zkproofs.accounts.model import canonical_id
 from zkproofs.errors import MalformedInput
 from zkproofs.field import R
 from zkproofs.poseidon import poseidon_hash, poseidon_hash_many
-from zkproofs.poseidon.params import ALPHA, ROUNDS
+from zkproofs.poseidon.optimized import optimized_constants
+from zkproofs.poseidon.params import ALPHA, ROUNDS, poseidon_params
 
 LEAF_TAG = 1
 """Domain tag: first input of every leaf hash."""
@@ -231,6 +233,39 @@ def node_hashes(pairs: Sequence[tuple[int, Sequence[int], int, Sequence[int]]], 
     O(n) t = 5 permutations: ceil((2 + ceil((1 + 4A) / S)) / 4) each, S = 254 // (64 + depth).
     """
     return poseidon_hash_many([node_inputs(lh, ls, rh, rs, depth) for lh, ls, rh, rs in pairs], t=TREE_HASH_T)
+
+
+def record_sum_bytes(depth: int) -> int:
+    """Bytes per sum in a stored node record of a tree of ``depth``: ceil((64 + depth) / 8)."""
+    return (AMOUNT_BITS + depth + 7) // 8
+
+
+def leaf_records(keys: Sequence[tuple[int, int]], amounts: Sequence[Sequence[int]], depth: int) -> bytes:
+    """Stored records (:class:`zkproofs.tree.store.NodeCodec`) of the leaves of users with
+    keys (id field, salt) and amounts (2A each: equities then debts, each < 2^64), in one
+    kernel call (:func:`zkproofs.kernels.merkle_sum_leaves`): the commitment, the leaf
+    hash of :func:`leaf_hash` and the amounts as sums, with no Python object per leaf.
+
+    Raises ValueError (NonCanonicalFieldElement for a key) as the kernel does; the caller
+    has checked the accounts. O(n) permutations (2 per user at 4 assets).
+    """
+    n_sums = len(amounts[0]) if amounts else 1
+    return kernels.merkle_sum_leaves(keys, amounts, _opt(COMMITMENT_T), _opt(TREE_HASH_T), n_sums, record_sum_bytes(depth), LEAF_TAG)
+
+
+def parent_records(records: bytes, depth: int, n_sums: int) -> bytes:
+    """The records of the parents of a whole level of records (pairs left, right in order)
+    in one kernel call (:func:`zkproofs.kernels.merkle_sum_level`): :func:`node_hash` and
+    the summed sums of each pair, with no Python object per node.
+
+    Raises ValueError for a child sum not below 2^(64 + depth), a child hash not < r or a
+    length that is not whole pairs. O(m) permutations (2 per node at 4 assets and depth <= 20).
+    """
+    return kernels.merkle_sum_level(records, _opt(TREE_HASH_T), n_sums, record_sum_bytes(depth), slot_bits(depth), NODE_TAG)
+
+
+def _opt(t: int):
+    return optimized_constants(poseidon_params(t))
 
 
 def sum_bound(height: int) -> int:

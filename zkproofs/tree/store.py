@@ -39,7 +39,7 @@ from typing import Iterator, Sequence
 
 from zkproofs.accounts.model import Asset
 from zkproofs.jsontext import loads
-from zkproofs.tree.hashing import AMOUNT_BITS, TreeError, user_salt
+from zkproofs.tree.hashing import TreeError, record_sum_bytes, user_salt
 
 FORMAT_VERSION = 2
 CHUNK_BITS = 4
@@ -78,7 +78,7 @@ class NodeCodec:
     @property
     def sum_bytes(self) -> int:
         """Bytes per sum: ceil((64 + depth) / 8)."""
-        return (AMOUNT_BITS + self.depth + 7) // 8
+        return record_sum_bytes(self.depth)
 
     @property
     def size(self) -> int:
