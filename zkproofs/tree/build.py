@@ -47,6 +47,7 @@ from zkproofs.tree.hashing import (
     commitments,
     id_bytes,
     id_field,
+    id_field_of,
     leaf_hashes,
     leaf_records,
     node_hashes,
@@ -57,6 +58,7 @@ from zkproofs.tree.hashing import (
     pad_salt,
     position_candidate,
     user_salt,
+    user_salt_of,
 )
 from zkproofs.tree.store import CHUNK, CHUNK_BITS, FORMAT_VERSION, ChunkWriter, NodeCodec, atomic_database
 
@@ -194,7 +196,8 @@ def hash_subtree(secret: bytes, depth: int, n_assets: int, first_leaf: int, leav
             sums.append(zero)
         else:
             account_id, amounts = item
-            keys.append((id_field(account_id), user_salt(secret, account_id)))
+            canonical = id_bytes(account_id)
+            keys.append((id_field_of(canonical), user_salt_of(secret, canonical)))
             sums.append(amounts)
     records = leaf_records(keys, sums, depth)
     levels = [records]
