@@ -335,6 +335,30 @@ def test_zk_proof_file_against_the_published_root(small_keys, tmp_path):
         zk_failure(doc, deeper, small_keys.vk, trusted)
 
 
+def test_zk_proof_over_a_fixed_height_tree(tmp_path):
+    """``tree build --height``: the path mixes real siblings and secret-derived padding
+    nodes (zero sums); the circuit takes both alike, the ZK proof verifies against the
+    published root, and a forged one (a higher balance, publics edited to match) does not."""
+    height = 3
+    keys = setup(MerkleSumInclusion(depth=height, assets=1), party="tests")
+    accounts = AccountSet((Asset("BTC", 8),), (Account("a", (7,), (1,)), Account("b", (9,), (0,))))
+    build_tree(accounts, tmp_path / "t.db", secret=SECRET, height=height)
+    with TreeStore(tmp_path / "t.db") as store:
+        assert store.fixed_height == height
+        proof, root = make_inclusion_proof(store, "a"), published_root(store)
+    assert any(sums == (0, 0) for _, sums in proof.siblings), "the path should cross a padding node"
+    root = dataclasses.replace(root, verification_key=vk_hash(keys.vk))
+    trusted = trust_inclusion_key(root, keys.vk, KeyTrust(single_party=True))
+    doc = make_zk_proof(keys, proof)
+    assert zk_failure(doc, root, keys.vk, trusted) is None
+    forged = json.loads(json.dumps(doc))
+    forged["equities"] = ["8"]
+    forged["groth16"]["public_inputs"]["equities[0]"] = "8"
+    assert zk_failure(forged, root, keys.vk, trusted) == "the Groth16 proof does not verify"
+    moved = dataclasses.replace(root, root_hash=(root.root_hash + 1) % R)
+    assert zk_failure(doc, moved, keys.vk, trusted) is not None
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("depth", [4, 10])
 def test_groth16_at_four_assets(tmp_path, depth):
