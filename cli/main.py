@@ -16,6 +16,7 @@ from cli.tree import tree, audit
 from cli.position import position
 from cli.serve import serve
 from cli.venue import venue
+from cli.wallet import wallet
 from cli.common import (
     EXIT_INVALID,
     backend_option,
@@ -402,6 +403,7 @@ main.add_command(position)
 main.add_command(serve)
 main.add_command(ceremony)
 main.add_command(venue)
+main.add_command(wallet)
 
 if __name__ == "__main__":
     main()

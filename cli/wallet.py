@@ -1,0 +1,285 @@
+"""``zkproofs wallet``: a trader's margin note at an escrow venue (:mod:`zkproofs.settlement.wallet`).
+
+The wallet file (``--wallet``, or ``ZKPROOFS_WALLET``) holds the spending key,
+the note's opening and the history, mode 0600; a command refuses a wallet that
+group or others may read. The venue is opened in process from the operator's
+files (``--policy``, ``--keys``, ``--db``). Nothing prints the spending key.
+Exit status: 0 done, 1 refused (by the venue or by the wallet's own checks, with
+the reason code), 2 malformed input or an unusable wallet file.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from cli.common import EXIT_INVALID, backend_option, emit_json, read_json, reports_errors
+from zkproofs.atomic import atomic_write_text
+from zkproofs.errors import MalformedInput
+from zkproofs.field import decode_scalar
+from zkproofs.settlement.transition import TransitionRefused
+from zkproofs.settlement.units import format_fixed, parse_fixed
+from zkproofs.settlement.venue_policy import load_venue_policy
+from zkproofs.settlement.wallet import (
+    DEFAULT_TTL_SECONDS,
+    LocalVenue,
+    VenueRefused,
+    Wallet,
+    WalletState,
+    create_wallet,
+    delta_text,
+    load_wallet,
+    open_wallet,
+)
+
+wallet_option = click.option("--wallet", "wallet_path", required=True, envvar="ZKPROOFS_WALLET",
+                             type=click.Path(dir_okay=False),
+                             help="The wallet file (spending key and note; mode 0600). Also read from ZKPROOFS_WALLET.")
+json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+ttl_option = click.option("--ttl", type=click.IntRange(1, 86_400), default=DEFAULT_TTL_SECONDS, show_default=True,
+                          help="Seconds until the proof's context expires (the venue refuses it afterwards).")
+
+
+def venue_options(required: bool) -> Callable:
+    """--policy, --keys, --db: the venue's files, opened in this process."""
+    options = [
+        click.option("--policy", "policy_path", required=required, type=click.Path(dir_okay=False, exists=True),
+                     help="The venue's policy TOML (assets, margin, markets, price feed)."),
+        click.option("--keys", "keys_dir", required=required, type=click.Path(file_okay=False),
+                     help="The venue's keys folder (proving_key.bin, verification_key.json from `venue init`)."),
+        click.option("--db", "db", required=required, type=click.Path(dir_okay=False),
+                     help="The venue's SQLite ledger."),
+    ]
+
+    def decorate(func: Callable) -> Callable:
+        for option in reversed(options):
+            func = option(func)
+        return backend_option(func)
+
+    return decorate
+
+
+def _amount(value: str, what: str) -> int:
+    units = parse_fixed(value, what)
+    if not 0 < units < 1 << 64:
+        raise MalformedInput(f"{what}: expected a positive amount below 2^64 units of 10^-8")
+    return units
+
+
+def _pair(value: tuple[str, str], what: str) -> tuple[str, int]:
+    amount, asset = value
+    return asset, _amount(amount, what)
+
+
+def _run(wallet_path: str, policy_path: str, keys_dir: str, db: str, backend: str | None, as_json: bool,
+         action: Callable[[Wallet], dict[str, Any]]) -> None:
+    """Open the venue and the wallet, run ``action``; print its result or the refusal (exit 1)."""
+    venue = LocalVenue.open(policy_path, keys_dir, db, backend=backend)
+    with open_wallet(wallet_path, venue) as wallet:
+        try:
+            result = action(wallet)
+        except (VenueRefused, TransitionRefused) as exc:
+            reason = exc.reason
+            message = exc.message if isinstance(exc, VenueRefused) else str(exc)
+            for note in wallet.messages:
+                click.echo(note, err=True)
+            if as_json:
+                emit_json({"accepted": False, "reason": reason, "message": message})
+            else:
+                click.echo(f"refused ({reason}): {message}")
+            sys.exit(EXIT_INVALID)
+        for note in wallet.messages:
+            click.echo(note, err=True)
+        summary = _summary(wallet.state)
+        if as_json:
+            emit_json({**result, "wallet": summary})
+        else:
+            click.echo(result["text"])
+            click.echo(f"  balances: {_balances_text(summary)}")
+
+
+def _summary(state: WalletState) -> dict[str, Any]:
+    """What ``show`` prints: never the spending key."""
+    return {
+        "venue": state.venue,
+        "balances": {a: format_fixed(x) for a, x in state.balances().items()},
+        "position": state.position,
+        "nullifier": str(state.current_nullifier()) if state.note else None,
+        "pending": [{"kind": p.kind, "reference": p.reference, "market": p.market, "expiry": p.expiry} for p in state.pending],
+        "history": state.history,
+    }
+
+
+def _balances_text(summary: dict[str, Any]) -> str:
+    return ", ".join(f"{x} {a}" for a, x in summary["balances"].items())
+
+
+@click.group("wallet")
+def wallet() -> None:
+    """A trader's wallet at an escrow venue: deposit, withdraw, trade, show.
+
+    \b
+    A trade takes two wallets and settles both legs or neither:
+      1. B tells A its note's nullifier:  zkproofs wallet show --wallet b.json
+      2. A proposes, writing a leg file (no secrets in it):
+         zkproofs wallet trade --wallet a.json ... --propose --market BTC-USDC
+             --give 1 BTC --get 27000 USDC --counterparty NULLIFIER_OF_B --out leg.json
+      3. B accepts, restating what it gives and gets; this submits both legs:
+         zkproofs wallet trade --wallet b.json ... --accept leg.json --give 27000 USDC --get 1 BTC
+      4. A's wallet picks up its new note on its next command (e.g. show with the venue options).
+    """
+
+
+@wallet.command("new")
+@wallet_option
+@click.option("--policy", "policy_path", required=True, type=click.Path(dir_okay=False, exists=True),
+              help="The venue's policy TOML: the wallet is bound to its name, assets and tree depth.")
+@json_option
+@reports_errors
+def new_cmd(wallet_path: str, policy_path: str, as_json: bool) -> None:
+    """Create a wallet with a fresh spending key (mode 0600; an existing file is never overwritten)."""
+    policy = load_venue_policy(policy_path)
+    state = create_wallet(wallet_path, policy)
+    if as_json:
+        emit_json({"wallet": wallet_path, **_summary(state)})
+    else:
+        click.echo(f"wallet {wallet_path} created for venue {policy.name} ({', '.join(policy.assets)}); "
+                   "it holds your spending key: keep it private and backed up")
+
+
+@wallet.command("deposit")
+@wallet_option
+@venue_options(required=True)
+@click.option("--reference", required=True, help="The transfer reference the operator registered (`venue register-transfer`).")
+@click.option("--asset", required=True, help="The asset transferred (one of the venue's).")
+@click.option("--amount", required=True, help="The amount transferred, a decimal string (at most 8 decimals).")
+@ttl_option
+@json_option
+@reports_errors
+def deposit_cmd(wallet_path, policy_path, keys_dir, db, backend, reference, asset, amount, ttl, as_json) -> None:
+    """Credit a registered custody transfer to the wallet's note (proven; consumed once)."""
+    units = _amount(amount, "--amount")
+
+    def action(w: Wallet) -> dict[str, Any]:
+        decision = w.deposit(reference, asset, units, ttl=ttl)
+        return {**decision, "text": f"deposit {reference} applied: +{format_fixed(units)} {asset}; "
+                                    f"note at position {decision['position']}"}
+
+    _run(wallet_path, policy_path, keys_dir, db, backend, as_json, action)
+
+
+@wallet.command("withdraw")
+@wallet_option
+@venue_options(required=True)
+@click.option("--asset", required=True, help="The asset to pay out.")
+@click.option("--amount", required=True, help="The amount to pay out, a decimal string (at most 8 decimals).")
+@click.option("--destination", required=True, help="Where custody pays it (1-128 characters from A-Z a-z 0-9 . _ : -).")
+@click.option("--withdrawal-id", default=None, help="An id for this withdrawal (default: a random one).")
+@ttl_option
+@json_option
+@reports_errors
+def withdraw_cmd(wallet_path, policy_path, keys_dir, db, backend, asset, amount, destination, withdrawal_id, ttl, as_json) -> None:
+    """Pay collateral out; refused (exit 1) if the note holds less or the remainder misses the margin."""
+    units = _amount(amount, "--amount")
+
+    def action(w: Wallet) -> dict[str, Any]:
+        decision = w.withdraw(asset, units, destination, withdrawal_id, ttl=ttl)
+        payout = decision["payout"]
+        return {**decision, "text": f"withdrawal {payout['withdrawal_id']} applied: {format_fixed(units)} {asset} "
+                                    f"to {destination}; note at position {decision['position']}"}
+
+    _run(wallet_path, policy_path, keys_dir, db, backend, as_json, action)
+
+
+@wallet.command("trade")
+@wallet_option
+@venue_options(required=True)
+@click.option("--propose", is_flag=True, help="Prove this wallet's leg and write it to --out for the counterparty.")
+@click.option("--accept", "accept_path", type=click.Path(dir_okay=False, exists=True),
+              help="A leg file from the counterparty: prove the opposite leg and submit both.")
+@click.option("--market", help="The market (with --propose), e.g. BTC-USDC.")
+@click.option("--give", nargs=2, type=(str, str), metavar="AMOUNT ASSET", help="What this wallet gives, e.g. --give 1 BTC.")
+@click.option("--get", "get_", nargs=2, type=(str, str), metavar="AMOUNT ASSET",
+              help="What this wallet receives, e.g. --get 27000 USDC.")
+@click.option("--counterparty", help="The counterparty's note nullifier from its `wallet show` (with --propose).")
+@click.option("--settlement-id", default=None, help="The settlement id (with --propose; default: a random one).")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False), help="The leg file to write (with --propose).")
+@ttl_option
+@json_option
+@reports_errors
+def trade_cmd(wallet_path, policy_path, keys_dir, db, backend, propose, accept_path, market, give, get_, counterparty,
+              settlement_id, out_path, ttl, as_json) -> None:
+    """Settle a matched trade with another wallet: --propose, then the counterparty --accept (see `wallet --help`)."""
+    if propose == bool(accept_path):
+        raise MalformedInput("give exactly one of --propose and --accept LEGFILE")
+    if not give or not get_:
+        raise MalformedInput("--give AMOUNT ASSET and --get AMOUNT ASSET are required (the accepter restates its side)")
+    give_pair, get_pair = _pair(give, "--give"), _pair(get_, "--get")
+    if propose:
+        missing = [name for name, value in (("--market", market), ("--counterparty", counterparty), ("--out", out_path)) if not value]
+        if missing:
+            raise MalformedInput(f"--propose needs {', '.join(missing)}")
+        nf = decode_scalar(counterparty, what="--counterparty")
+
+        def action(w: Wallet) -> dict[str, Any]:
+            leg = w.propose_trade(market, give_pair, get_pair, nf, settlement_id, ttl=ttl)
+            atomic_write_text(out_path, _json(leg))
+            sid = leg["leg"]["reference"]
+            return {"settlement_id": sid, "leg_file": out_path, "status": "PROPOSED",
+                    "text": f"leg of settlement {sid} written to {out_path}: give it to the counterparty "
+                            f"to accept (expires at {leg['leg']['expiry']})"}
+    else:
+        leg_doc = read_json(accept_path)
+
+        def action(w: Wallet) -> dict[str, Any]:
+            decision = w.accept_trade(leg_doc, give_pair, get_pair)
+            delta = {give_pair[0]: -give_pair[1], get_pair[0]: get_pair[1]}
+            return {**decision, "text": f"settlement {decision['settlement_id']} applied ({decision['reason']}): "
+                                        f"{delta_text(list(delta), list(delta.values()))} for this wallet"}
+
+    _run(wallet_path, policy_path, keys_dir, db, backend, as_json, action)
+
+
+def _json(obj: Any) -> str:
+    return json.dumps(obj, indent=1) + "\n"
+
+
+@wallet.command("show")
+@wallet_option
+@venue_options(required=False)
+@json_option
+@reports_errors
+def show_cmd(wallet_path, policy_path, keys_dir, db, backend, as_json) -> None:
+    """Balances, the note's nullifier (for a counterparty), pending transitions and history.
+
+    With the venue options it first picks up notes the venue has accepted since
+    (e.g. a trade the counterparty settled); without, it shows the file as it is.
+    """
+    given = [x for x in (policy_path, keys_dir, db) if x]
+    if given and len(given) != 3:
+        raise MalformedInput("give all of --policy, --keys and --db, or none")
+    if given:
+        venue = LocalVenue.open(policy_path, keys_dir, db, backend=backend)
+        with open_wallet(wallet_path, venue) as w:
+            state, messages = w.state, w.messages
+    else:
+        state, messages = load_wallet(wallet_path), []
+    for note in messages:
+        click.echo(note, err=True)
+    summary = _summary(state)
+    if as_json:
+        emit_json(summary)
+        return
+    click.echo(f"wallet {Path(wallet_path)} at venue {state.venue}")
+    click.echo(f"  balances:  {_balances_text(summary)}")
+    if state.note is not None:
+        click.echo(f"  note:      position {state.position}; nullifier {summary['nullifier']} (a counterparty needs it to propose a trade)")
+    for p in summary["pending"]:
+        click.echo(f"  pending:   {p['kind']} {p['reference']} ({p['market']}, expires {p['expiry']})")
+    click.echo(f"  history:   {len(state.history)} transition(s)")
+    for h in state.history:
+        click.echo(f"    {h['kind']} {h['reference']}: {delta_text(list(h['delta']), [int(v) for v in h['delta'].values()])}")

@@ -1,0 +1,240 @@
+"""``zkproofs wallet``: two traders deposit, settle a trade, withdraw, against a venue in process.
+
+Refusals change nothing (the wallet file is byte for byte the same, the ledger
+has no new row); the wallet file is 0600 and refused when others may read it;
+no command ever prints the spending key.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cli.main import main
+from zkproofs.settlement.transition import Kind
+from zkproofs.settlement.venue_ledger import VenueLedger
+from zkproofs.settlement.wallet import LocalVenue, load_wallet, open_wallet
+
+FIXTURE = Path(__file__).parent / "fixtures" / "venue" / "policy.toml"
+OUTPUTS: list[str] = []
+"""Everything every command of this module printed (checked for spending keys at the end)."""
+
+
+def run(*args, code=0):
+    result = CliRunner().invoke(main, [str(a) for a in args])
+    OUTPUTS.append(result.output)
+    assert result.exit_code == code, result.output
+    return result
+
+
+def write_prices(folder: Path) -> None:
+    now = int(time.time())
+    prices = {"BTC": "27000", "ETH": "1800", "USDC": "1"}
+    (folder / "prices.json").write_text(json.dumps({a: {"price": p, "updated_at": now} for a, p in prices.items()}))
+
+
+@pytest.fixture(scope="session")
+def keys(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("wallet-venue")
+    shutil.copy(FIXTURE, folder / "policy.toml")
+    run("venue", "init", "--policy", folder / "policy.toml", "--keys", folder / "keys", "--party", "test venue")
+    return folder / "keys"
+
+
+@pytest.fixture
+def venue(tmp_path, keys):
+    """The venue's options for a fresh ledger, with two registered transfers."""
+    shutil.copy(FIXTURE, tmp_path / "policy.toml")
+    write_prices(tmp_path)
+    policy, db = tmp_path / "policy.toml", tmp_path / "venue.db"
+    for ref, asset, amount in (("tx-a", "BTC", "2"), ("tx-b", "USDC", "60000")):
+        run("venue", "register-transfer", "--policy", policy, "--db", db, "--reference", ref, "--asset", asset, "--amount", amount)
+    return ["--policy", policy, "--keys", keys, "--db", db]
+
+
+def ledger_rows(venue) -> list[int]:
+    ledger = VenueLedger(venue[5], depth=6)
+    try:
+        return [ledger.query(f"SELECT COUNT(*) FROM {t}")[0][0] for t in ("transitions", "roots", "settlements")]
+    finally:
+        ledger.close()
+
+
+def new_wallet(tmp_path, name, venue) -> Path:
+    path = tmp_path / name
+    run("wallet", "new", "--wallet", path, "--policy", venue[1])
+    return path
+
+
+def show(path, venue=()):
+    return json.loads(run("wallet", "show", "--wallet", path, *venue, "--json").stdout)
+
+
+@pytest.fixture
+def funded(tmp_path, venue):
+    a, b = new_wallet(tmp_path, "a.json", venue), new_wallet(tmp_path, "b.json", venue)
+    run("wallet", "deposit", "--wallet", a, *venue, "--reference", "tx-a", "--asset", "BTC", "--amount", "2")
+    run("wallet", "deposit", "--wallet", b, *venue, "--reference", "tx-b", "--asset", "USDC", "--amount", "60000")
+    return a, b
+
+
+def trade(a, b, venue, tmp_path, sid="t-1"):
+    leg = tmp_path / f"{sid}.json"
+    nf_b = show(b)["nullifier"]
+    run("wallet", "trade", "--wallet", a, *venue, "--propose", "--market", "BTC-USDC", "--give", "1", "BTC",
+        "--get", "27000", "USDC", "--counterparty", nf_b, "--settlement-id", sid, "--out", leg)
+    return leg
+
+
+def test_two_wallets_deposit_trade_withdraw_and_the_ledger_audits(tmp_path, venue, funded):
+    a, b = funded
+    assert show(a)["balances"] == {"BTC": "2", "ETH": "0", "USDC": "0"}
+    leg = trade(a, b, venue, tmp_path)
+    assert [p["reference"] for p in show(a)["pending"]] == ["t-1"]
+    accepted = run("wallet", "trade", "--wallet", b, *venue, "--accept", leg, "--give", "27000", "USDC", "--get", "1", "BTC", "--json")
+    record = json.loads(accepted.stdout)
+    assert record["reason"] == "ACCEPTED" and record["wallet"]["balances"] == {"BTC": "1", "ETH": "0", "USDC": "33000"}
+    # A's wallet picks its new note up from the settlement's record (its receipt) on the next command
+    synced = run("wallet", "show", "--wallet", a, *venue, "--json")
+    assert "t-1 was applied" in synced.stderr
+    state = json.loads(synced.stdout)
+    assert state["balances"] == {"BTC": "1", "ETH": "0", "USDC": "27000"} and state["pending"] == []
+    assert [h["kind"] for h in state["history"]] == ["deposit", "trade"]
+    out = run("wallet", "withdraw", "--wallet", a, *venue, "--asset", "BTC", "--amount", "0.25", "--destination", "bc1-a",
+              "--withdrawal-id", "w-1", "--json")
+    payout = json.loads(out.stdout)["payout"]
+    assert payout == {"asset": "BTC", "amount": 25_000_000, "destination": "bc1-a", "withdrawal_id": "w-1"}
+    assert show(a)["balances"]["BTC"] == "0.75"
+    audit = run("venue", "audit-ledger", "--policy", venue[1], "--db", venue[5], "--keys", venue[3], "--json")
+    assert json.loads(audit.stdout) == {"ok": True, "transitions": 5, "settlements": 1, "roots": 5, "problems": []}
+    for path in (a, b):
+        assert os.stat(path).st_mode & 0o777 == 0o600
+
+
+def test_a_note_spent_again_from_an_old_backup_is_a_double_spend_and_changes_nothing(tmp_path, venue, funded):
+    a, b = funded
+    backup = tmp_path / "a-backup.json"
+    shutil.copy(a, backup)
+    os.chmod(backup, 0o600)
+    leg = trade(a, b, venue, tmp_path)
+    run("wallet", "trade", "--wallet", b, *venue, "--accept", leg, "--give", "27000", "USDC", "--get", "1", "BTC")
+    before, rows = backup.read_bytes(), ledger_rows(venue)
+    out = run("wallet", "withdraw", "--wallet", backup, *venue, "--asset", "BTC", "--amount", "1", "--destination", "x", code=1)
+    assert "refused (DOUBLE_SPEND)" in out.output
+    assert backup.read_bytes() == before and ledger_rows(venue) == rows
+    # the leg cannot be accepted twice: B's note has changed, the leg names the old one
+    again = run("wallet", "trade", "--wallet", b, *venue, "--accept", leg, "--give", "27000", "USDC", "--get", "1", "BTC", code=2)
+    assert "names another note" in again.output and ledger_rows(venue) == rows
+
+
+def test_accepting_other_terms_than_the_leg_gives_is_refused_before_anything_is_submitted(tmp_path, venue, funded):
+    a, b = funded
+    leg = trade(a, b, venue, tmp_path)
+    before, rows = b.read_bytes(), ledger_rows(venue)
+    out = run("wallet", "trade", "--wallet", b, *venue, "--accept", leg, "--give", "26000", "USDC", "--get", "1", "BTC", code=2)
+    assert "not the +1 BTC, -26000 USDC given" in out.output
+    assert b.read_bytes() == before and ledger_rows(venue) == rows
+    c = new_wallet(tmp_path, "c.json", venue)
+    out = run("wallet", "trade", "--wallet", c, *venue, "--accept", leg, "--give", "27000", "USDC", "--get", "1", "BTC", code=1)
+    assert "INSUFFICIENT_BALANCE" in out.output  # C has no note to trade with
+
+
+def test_overdrawing_withdrawal_and_unknown_or_reused_transfers_are_refused_and_change_nothing(venue, funded):
+    a, _ = funded
+    before, rows = a.read_bytes(), ledger_rows(venue)
+    out = run("wallet", "withdraw", "--wallet", a, *venue, "--asset", "BTC", "--amount", "2.00000001", "--destination", "x", code=1)
+    assert "refused (INSUFFICIENT_BALANCE)" in out.output
+    out = run("wallet", "deposit", "--wallet", a, *venue, "--reference", "tx-a", "--asset", "BTC", "--amount", "2", code=1)
+    assert "refused (TRANSFER_USED)" in out.output
+    out = run("wallet", "deposit", "--wallet", a, *venue, "--reference", "tx-none", "--asset", "BTC", "--amount", "2", "--json", code=1)
+    assert json.loads(out.stdout)["reason"] == "UNKNOWN_TRANSFER"
+    run("venue", "register-transfer", "--policy", venue[1], "--db", venue[5], "--reference", "tx-c", "--asset", "USDC", "--amount", "5")
+    out = run("wallet", "deposit", "--wallet", a, *venue, "--reference", "tx-c", "--asset", "USDC", "--amount", "6", code=1)
+    assert "refused (DEPOSIT_MISMATCH)" in out.output
+    assert a.read_bytes() == before and ledger_rows(venue) == rows
+
+
+def test_wallet_file_permissions(tmp_path, venue):
+    path = new_wallet(tmp_path, "w.json", venue)
+    assert os.stat(path).st_mode & 0o777 == 0o600
+    out = run("wallet", "new", "--wallet", path, "--policy", venue[1], code=2)
+    assert "already exists" in out.output
+    for mode in (0o644, 0o640, 0o602):
+        os.chmod(path, mode)
+        out = run("wallet", "show", "--wallet", path, code=2)
+        assert f"permissions {mode:04o}" in out.output and "chmod 600" in out.output
+        run("wallet", "deposit", "--wallet", path, *venue, "--reference", "tx-a", "--asset", "BTC", "--amount", "2", code=2)
+    os.chmod(path, 0o600)
+    assert ledger_rows(venue)[0] == 0
+    out = run("wallet", "show", "--wallet", tmp_path / "none.json", code=2)
+    assert "no such wallet" in out.output
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (lambda text: text[: len(text) // 2], "corrupt wallet file"),
+    (lambda text: text.replace('"spending_key"', '"spending_key_"'), "unexpected field 'spending_key_'"),
+    (lambda text: json.dumps(dict(json.loads(text), spending_key="0")), "spending key"),
+    (lambda text: json.dumps(dict(json.loads(text), version=2)), "version 1"),
+    (lambda text: json.dumps(dict(json.loads(text), note={"collateral": ["1"], "debt": ["0"], "salt": "1", "position": 0})), "note.collateral"),
+    (lambda text: json.dumps(dict(json.loads(text), note={"collateral": ["18446744073709551616", "0", "0"], "debt": ["0"] * 3,
+                                                              "salt": "1", "position": 0})), "not in [0, 2^64)"),
+])
+def test_a_corrupt_wallet_file_is_refused_with_the_field_and_left_alone(tmp_path, venue, edit, message):
+    path = new_wallet(tmp_path, "w.json", venue)
+    path.write_text(edit(path.read_text()))
+    before = path.read_bytes()
+    out = run("wallet", "deposit", "--wallet", path, *venue, "--reference", "tx-a", "--asset", "BTC", "--amount", "2", code=2)
+    assert message in out.output
+    assert path.read_bytes() == before and ledger_rows(venue)[0] == 0
+
+
+def test_a_wallet_of_another_venue_is_refused(tmp_path, venue):
+    path = new_wallet(tmp_path, "w.json", venue)
+    doc = json.loads(path.read_text())
+    doc["venue"]["name"] = "other-venue"
+    path.write_text(json.dumps(doc))
+    out = run("wallet", "deposit", "--wallet", path, *venue, "--reference", "tx-a", "--asset", "BTC", "--amount", "2", code=2)
+    assert "a wallet of venue 'other-venue'" in out.output
+
+
+def test_a_note_accepted_while_the_wallet_was_not_listening_is_recovered(tmp_path, venue, funded):
+    """The new note's opening is saved before submission: if the response is lost, the next command finds it."""
+    a, _ = funded
+    local = LocalVenue.open(venue[1], venue[3], venue[5])
+    with open_wallet(a, local) as w:
+        body, pending = w._prove(Kind.WITHDRAW, local.policy.name, "w-lost", [-1, 0, 0], int(time.time()) + 600, destination="x")
+        w.state.pending.append(pending)
+        w.save()
+        assert local.submit("withdraw", body)["accepted"]  # ... and the wallet dies before it hears back
+    out = run("wallet", "show", "--wallet", a, *venue, "--json")
+    assert "w-lost was applied" in out.stderr
+    assert json.loads(out.stdout)["balances"]["BTC"] == "1.99999999"
+    assert load_wallet(a).pending == []
+
+
+def test_trade_help_explains_propose_and_accept():
+    out = run("wallet", "--help").output
+    assert "--propose" in out and "--accept" in out and "nullifier" in out
+
+
+def test_no_command_printed_a_spending_key(tmp_path):
+    """Runs last in this module: every output above, against every wallet file written here."""
+    assert OUTPUTS
+    keys = set()
+    for path in Path(tmp_path).parent.rglob("*.json"):
+        try:
+            doc = json.loads(path.read_text())
+        except (ValueError, UnicodeDecodeError):
+            continue
+        if isinstance(doc, dict) and doc.get("format") == "zkproofs-wallet" and len(str(doc.get("spending_key"))) > 40:
+            keys.add(doc["spending_key"])
+    assert keys
+    for key in keys:
+        for output in OUTPUTS:
+            assert key not in output and hex(int(key))[2:] not in output
