@@ -79,27 +79,30 @@ def _run(wallet_path: str, policy_path: str, keys_dir: str, db: str, backend: st
          action: Callable[[Wallet], dict[str, Any]]) -> None:
     """Open the venue and the wallet, run ``action``; print its result or the refusal (exit 1)."""
     venue = LocalVenue.open(policy_path, keys_dir, db, backend=backend)
-    with open_wallet(wallet_path, venue) as wallet:
-        try:
-            result = action(wallet)
-        except (VenueRefused, TransitionRefused) as exc:
-            reason = exc.reason
-            message = exc.message if isinstance(exc, VenueRefused) else str(exc)
+    try:
+        with open_wallet(wallet_path, venue) as wallet:
+            try:
+                result = action(wallet)
+            except (VenueRefused, TransitionRefused) as exc:
+                reason = exc.reason
+                message = exc.message if isinstance(exc, VenueRefused) else str(exc)
+                for note in wallet.messages:
+                    click.echo(note, err=True)
+                if as_json:
+                    emit_json({"accepted": False, "reason": reason, "message": message})
+                else:
+                    click.echo(f"refused ({reason}): {message}")
+                sys.exit(EXIT_INVALID)
             for note in wallet.messages:
                 click.echo(note, err=True)
-            if as_json:
-                emit_json({"accepted": False, "reason": reason, "message": message})
-            else:
-                click.echo(f"refused ({reason}): {message}")
-            sys.exit(EXIT_INVALID)
-        for note in wallet.messages:
-            click.echo(note, err=True)
-        summary = _summary(wallet.state)
-        if as_json:
-            emit_json({**result, "wallet": summary})
-        else:
-            click.echo(result["text"])
-            click.echo(f"  balances: {_balances_text(summary)}")
+            summary = _summary(wallet.state)
+    finally:
+        venue.close()
+    if as_json:
+        emit_json({**result, "wallet": summary})
+    else:
+        click.echo(result["text"])
+        click.echo(f"  balances: {_balances_text(summary)}")
 
 
 def _summary(state: WalletState) -> dict[str, Any]:
@@ -264,8 +267,11 @@ def show_cmd(wallet_path, policy_path, keys_dir, db, backend, as_json) -> None:
         raise MalformedInput("give all of --policy, --keys and --db, or none")
     if given:
         venue = LocalVenue.open(policy_path, keys_dir, db, backend=backend)
-        with open_wallet(wallet_path, venue) as w:
-            state, messages = w.state, w.messages
+        try:
+            with open_wallet(wallet_path, venue) as w:
+                state, messages = w.state, w.messages
+        finally:
+            venue.close()
     else:
         state, messages = load_wallet(wallet_path), []
     for note in messages:

@@ -585,19 +585,17 @@ def parse_leg_file(doc: Any) -> dict:
 @contextmanager
 def open_wallet(path: str | os.PathLike, venue: VenueAccess, *, clock=time.time) -> Iterator[Wallet]:
     """Lock and load the wallet at ``path`` for ``venue`` and sync it (pending notes adopted);
-    WalletError if the wallet belongs to another venue. The venue is closed on exit."""
+    WalletError if the wallet belongs to another venue. The lock is held until exit; the
+    caller closes the venue."""
     path = Path(path)
-    try:
-        _check_private(path)
-        with wallet_lock(path):
-            state = load_wallet(path)
-            policy = venue.policy
-            if (state.venue, state.assets, state.tree_depth) != (policy.name, policy.assets, policy.tree_depth):
-                raise WalletError(f"{path}: a wallet of venue {state.venue!r} ({', '.join(state.assets)}, depth "
-                                  f"{state.tree_depth}), not of {policy.name!r}")
-            wallet = Wallet(path, state, venue, clock)
-            if state.pending and wallet.sync():
-                wallet.save()
-            yield wallet
-    finally:
-        venue.close()
+    _check_private(path)
+    with wallet_lock(path):
+        state = load_wallet(path)
+        policy = venue.policy
+        if (state.venue, state.assets, state.tree_depth) != (policy.name, policy.assets, policy.tree_depth):
+            raise WalletError(f"{path}: a wallet of venue {state.venue!r} ({', '.join(state.assets)}, depth "
+                              f"{state.tree_depth}), not of {policy.name!r}")
+        wallet = Wallet(path, state, venue, clock)
+        if state.pending and wallet.sync():
+            wallet.save()
+        yield wallet
