@@ -30,8 +30,8 @@ def demo(workdir: str | None, as_json: bool) -> None:
     \b
     1. The exchange builds a Merkle-sum liability tree from 170 sample accounts
        (4 assets) and publishes the root and per-asset liabilities.
-    2. The auditor (the verifying side) runs Groth16 setup for the inclusion and
-       collateral-ratio circuits.
+    2. The verifying side runs Groth16 setup: the auditor for the inclusion
+       circuit, the settlement venue for its valid_transition circuit.
     3. The exchange (it holds the database) proves a customer's inclusion in
        zero knowledge; the customer verifies it against the published root with
        the pure-Python backend (py_ecc) and with arkworks. The key is checked
@@ -40,10 +40,12 @@ def demo(workdir: str | None, as_json: bool) -> None:
        times are the proof checks alone.
     4. The auditor checks the whole tree: solvent against the declared
        reserves, insolvent with BTC reserves lowered.
-    5. A trader proves a collateralised position to an in-process settlement
-       verifier with a SQLite ledger: accepted; a position below the minimum
-       ratio cannot be proven; a replay and a proof against stale prices are
-       rejected.
+    5. At an escrow venue (in process, SQLite ledger), two traders' wallets
+       deposit registered transfers and settle a trade atomically (alice proposes
+       a leg, bob accepts and submits both); alice's wallet restored from a
+       backup spends her old note again: DOUBLE_SPEND; a withdrawal of more than
+       the note holds is refused and cannot be proven; the ledger audit
+       re-verifies every proof and recomputes every root.
 
     Exits 1 if any step does not behave as described. About a minute on 2 cores.
     """

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 import time
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any, Callable
 
-from circuits.collateral_ratio import CollateralRatio
 from circuits.merkle_sum_inclusion import MerkleSumInclusion
+from circuits.valid_transition import ValidTransition
 from zkproofs.accounts import format_amount, load_accounts
 from zkproofs.atomic import atomic_write_bytes, atomic_write_text
 from zkproofs.errors import UnsatisfiedConstraint, UntrustedKey
@@ -25,17 +26,12 @@ from zkproofs.groth16 import ProvingKey, setup
 from zkproofs.groth16.serialize import pk_to_bytes, vk_hash, vk_to_json
 from zkproofs.groth16.trust import KeyTrust
 from zkproofs.jsontext import loads
-from zkproofs.settlement import (
-    Ledger,
-    Position,
-    PriceQuote,
-    SettlementVerifier,
-    StaticPriceFeed,
-    load_policy,
-    prove_position,
-    terms_from_policy,
-)
-from zkproofs.settlement.units import parse_fixed
+from zkproofs.settlement.transition import TransitionRefused, build_transition, signed_to_field
+from zkproofs.settlement.units import SCALE, format_fixed, parse_fixed
+from zkproofs.settlement.venue import audit_ledger
+from zkproofs.settlement.venue_ledger import VenueLedger
+from zkproofs.settlement.venue_policy import load_venue_policy
+from zkproofs.settlement.wallet import LocalVenue, VenueRefused, Wallet, create_wallet, open_wallet
 from zkproofs.tree import TreeStore, build_tree, make_inclusion_proof, published_root
 from zkproofs.tree.audit import audit_tree, load_prices, load_reserves
 from zkproofs.tree.root import root_to_json
@@ -43,9 +39,10 @@ from zkproofs.proofs.inclusion import make_zk_proof, trust_inclusion_key, zk_fai
 
 Rows = list[tuple[str, str]]
 
-MARKET = "BTC-ETH-USDT"
-SOLVENT_POSITION = {"collateral": {"BTC": "1.5", "ETH": "10"}, "debt": {"USDT": "60000"}}
-UNDERCOLLATERALISED_POSITION = {"collateral": {"BTC": "1"}, "debt": {"USDT": "60000"}}
+ONE = SCALE
+TRADE_MARKET = "BTC-USDT"
+TRADE_PRICE = 65_000 * ONE
+"""Alice gives 1 BTC for 65,000 USDT."""
 RESERVE_SHORTFALL_BPS = 1_000  # the insolvent audit declares 10 % less BTC than owed
 
 
@@ -108,25 +105,24 @@ def _setup_keys(sc: Scenario, circuit, folder: str) -> tuple[ProvingKey, str]:
 def generate_keys(sc: Scenario) -> Rows:
     """The verifying side runs Groth16 setup and hands the proving keys to the provers."""
     (sc.workdir / "inclusion_keys").mkdir(parents=True, exist_ok=True)
-    (sc.workdir / "position_keys").mkdir(parents=True, exist_ok=True)
+    (sc.workdir / "venue_keys").mkdir(parents=True, exist_ok=True)
     root = sc.state["root"]
-    policy = load_policy(data_file("sample_policy.toml"))
-    market = policy.market(MARKET)
+    policy = load_venue_policy(data_file("sample_policy.toml"))
     inclusion = MerkleSumInclusion(depth=root.depth, assets=len(root.assets))
-    ratio = CollateralRatio(**market.circuit_params)
+    transition = ValidTransition(**policy.circuit_params)
     sc.state["inclusion_pk"], inclusion_info = _setup_keys(sc, inclusion, "inclusion_keys")
-    sc.state["ratio_pk"], ratio_info = _setup_keys(sc, ratio, "position_keys")
-    sc.state["policy"] = policy
+    sc.state["venue_pk"], venue_info = _setup_keys(sc, transition, "venue_keys")
+    sc.state["venue_policy"] = policy
     root = dataclasses.replace(root, verification_key=vk_hash(sc.state["inclusion_pk"].vk))
     atomic_write_text(sc.path("root.json"), root_to_json(root))  # the root names the key proofs must use
     sc.state["root"] = root
     return [
-        ("who runs setup", "the verifier side (auditor, settlement operator): it never sees a trapdoor again"),
+        ("who runs setup", "the verifier side (auditor, settlement venue): it never sees a trapdoor again"),
         ("provenance", f"{sc.state['inclusion_pk'].vk.describe_provenance()}: verifiers accept these keys only "
-                       "because they trust that party explicitly (--trust-single-party-key, policy)"),
+                       "because they trust that party explicitly (--trust-single-party-key, venue policy)"),
         ("root.json names the inclusion key", f"sha256 {root.verification_key[:16]}..."),
         (f"merkle_sum_inclusion depth={root.depth} assets={len(root.assets)}", inclusion_info),
-        (f"collateral_ratio {market.circuit_params['collateral']}x{market.circuit_params['debt']}", ratio_info),
+        (f"valid_transition assets={len(policy.assets)} depth={policy.tree_depth}", venue_info),
     ]
 
 
@@ -195,53 +191,127 @@ def audit(sc: Scenario) -> Rows:
     ]
 
 
-def _feed(now: float) -> StaticPriceFeed:
+def _venue_files(sc: Scenario) -> Path:
+    """The operator's files: the bundled policy and a price feed written now (the oracle's file)."""
+    folder = sc.workdir / "venue"
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(data_file("sample_policy.toml"), sc.path("venue/policy.toml"))
     quotes = loads(data_file("sample_prices.json").read_bytes(), "sample_prices.json")
-    feed = StaticPriceFeed({asset: PriceQuote(parse_fixed(q["price"], f"sample_prices.json {asset}"), int(now)) for asset, q in quotes.items()})
-    feed.set("USDT", PriceQuote(parse_fixed("1", "USDT"), int(now)))
-    return feed
+    prices = {asset: q["price"] for asset, q in quotes.items()} | {"USDT": "1"}
+    feed = {asset: {"price": prices[asset], "updated_at": int(sc.now)} for asset in sc.state["venue_policy"].assets}
+    atomic_write_text(sc.path("venue/prices.json"), json.dumps(feed, indent=1) + "\n")
+    return folder / "policy.toml"
 
 
 def settle(sc: Scenario) -> Rows:
-    """A trader proves a hidden position; the venue's verifier settles only proven-solvent ones."""
-    clock = [sc.now]
-    policy, pk = sc.state["policy"], sc.state["ratio_pk"]
-    feed = _feed(sc.now)
-    ledger = Ledger(sc.path("ledger.db"))
+    """Two traders deposit escrowed collateral and settle a trade with their wallets; the venue
+    refuses a note spent twice and an overdrawn withdrawal; the ledger audit re-verifies everything."""
+    policy_path = _venue_files(sc)
+    db = sc.path("venue/venue.db")
+    VenueLedger(db, depth=sc.state["venue_policy"].tree_depth).close()
+    venue = LocalVenue.open(policy_path, sc.workdir / "venue_keys", db)
     try:
-        verifier = SettlementVerifier(policy, {MARKET: pk.vk}, feed, ledger, clock=lambda: clock[0])
-        expiry = int(sc.now) + 3600
-
-        def request(position: dict, settlement_id: str) -> dict:
-            terms = terms_from_policy(policy, MARKET, feed, settlement_id, expiry)
-            return prove_position(pk, Position.from_dict(position, salt=0x5A17), terms)
-
-        body = request(SOLVENT_POSITION, "demo-0001")
-        atomic_write_text(sc.path("settlement_request.json"), json.dumps(body, indent=2) + "\n")
-        first = verifier.submit(body)
-        expect(first.accepted, f"a solvent position was rejected: {first.reason.value} {first.message}")
-        rows = [("1.5 BTC + 10 ETH against 60000 USDT", f"accepted ({first.message})")]
-
-        try:
-            request(UNDERCOLLATERALISED_POSITION, "demo-0002")
-        except UnsatisfiedConstraint as exc:
-            rows.append(("1 BTC against 60000 USDT (below 150 %)", f"cannot be proven: constraint {exc.label!r} fails"))
-        else:
-            raise StepFailed("a position below the minimum ratio was proven")
-
-        replay = verifier.submit(body)
-        expect(replay.reason.value == "REPLAY", f"the replayed proof got {replay.reason.value}")
-        rows.append(("the accepted request sent again", f"rejected: {replay.reason.value}"))
-
-        stale_body = request(SOLVENT_POSITION, "demo-0003")
-        clock[0] += policy.max_price_age_seconds + 60  # the oracle stops updating
-        stale = verifier.submit(stale_body)
-        expect(stale.reason.value == "STALE_PRICE", f"the proof against stale prices got {stale.reason.value}")
-        rows.append((f"a proof submitted after the feed went {policy.max_price_age_seconds + 60} s without a price", f"rejected: {stale.reason.value}"))
-        rows.append(("ledger (SQLite, append-only)", f"{ledger.count()} decisions, {ledger.count(accepted=True)} accepted"))
-        return rows
+        return _settle(sc, venue)
     finally:
-        ledger.close()
+        venue.close()
+
+
+def _settle(sc: Scenario, venue: LocalVenue) -> Rows:
+    policy, ledger = venue.policy, venue.venue.ledger
+    alice_path, bob_path = sc.path("alice_wallet.json"), sc.path("bob_wallet.json")
+    for path in (alice_path, bob_path):
+        create_wallet(path, policy)
+    rows: Rows = [("venue", f"{policy.name}: {', '.join(policy.assets)}; note tree depth {policy.tree_depth}; "
+                            f"margin {policy.min_ratio_bps / 100:.0f} %")]
+    for path, who, ref, asset, amount in ((alice_path, "alice", "tx-alice-1", "BTC", "2"),
+                                          (bob_path, "bob", "tx-bob-1", "USDT", "150000")):
+        registered = venue.venue.register_transfer(ref, asset, parse_fixed(amount, ref))
+        expect(registered.accepted, f"registering {ref} failed: {registered.message}")
+        with open_wallet(path, venue) as w:
+            started = time.perf_counter()
+            d = w.deposit(ref, asset, parse_fixed(amount, ref))
+        rows.append((f"{who} deposits {amount} {asset} (transfer {ref})",
+                     f"{d['reason']}: note {str(d['new_commitment'])[:12]}... at position {d['position']} "
+                     f"(proved in {time.perf_counter() - started:.1f} s)"))
+    shutil.copy(alice_path, sc.path("alice_wallet_backup.json"))  # alice's backup, made before the trade
+    with open_wallet(bob_path, venue) as bob:
+        bob_nf = bob.state.current_nullifier()
+    with open_wallet(alice_path, venue) as alice:
+        leg = alice.propose_trade(TRADE_MARKET, ("BTC", ONE), ("USDT", TRADE_PRICE), bob_nf, "demo-trade-1")
+    atomic_write_text(sc.path("trade_leg.json"), json.dumps(leg, indent=1) + "\n")
+    with open_wallet(bob_path, venue) as bob:
+        settled = bob.accept_trade(json.loads(json.dumps(leg)), ("USDT", TRADE_PRICE), ("BTC", ONE))
+        bob_balances = bob.state.balances()
+    expect(settled["reason"] == "ACCEPTED", f"the matched trade was not settled: {settled}")
+    with open_wallet(alice_path, venue) as alice:
+        alice_balances = alice.state.balances()
+        expect(not alice.state.pending and alice.state.history[-1]["kind"] == "trade",
+               "alice's wallet did not pick up its note from the settlement")
+    rows += [
+        (f"trade {TRADE_MARKET}: alice gives 1 BTC for {format_fixed(TRADE_PRICE)} USDT",
+         "alice proves her leg naming bob's nullifier (trade_leg.json); bob proves the opposite leg and submits both"),
+        ("settlement demo-trade-1", f"{settled['reason']}: both nullifiers recorded, both new notes appended, in one "
+                                    "ledger transaction"),
+        ("balances after (alice | bob)", f"{_balances(alice_balances)} | {_balances(bob_balances)}"),
+    ]
+
+    before = _ledger_counts(ledger)
+    backup = sc.workdir / "alice_wallet_backup.json"
+    with open_wallet(backup, venue) as stale:
+        try:
+            stale.withdraw("BTC", ONE, "alice-cold-wallet", "demo-w-1")
+        except VenueRefused as exc:
+            double = exc.reason
+        else:
+            raise StepFailed("a note spent in the trade was spent again")
+    expect(double == "DOUBLE_SPEND", f"spending the traded note again got {double}")
+    expect(_ledger_counts(ledger) == before, "a refused spend changed the ledger")
+    rows.append(("alice's backup (from before the trade) spends the old note again", f"rejected: {double}, ledger unchanged"))
+
+    with open_wallet(alice_path, venue) as alice:
+        held = alice.state.balances()["BTC"]
+        try:
+            alice.withdraw("BTC", held + ONE // 2, "alice-cold-wallet", "demo-w-2")
+        except TransitionRefused as exc:
+            refused = exc.reason
+        else:
+            raise StepFailed("a withdrawal of more than the note holds was accepted")
+        label = _unprovable_overdraw(alice, held + ONE // 2)
+    expect(_ledger_counts(ledger) == before, "a refused withdrawal changed the ledger")
+    rows.append((f"alice withdraws {format_fixed(held + ONE // 2)} BTC, holding {format_fixed(held)}",
+                 f"refused by her wallet: {refused}; a prover skipping that check cannot prove it (constraint {label!r} "
+                 "fails); with debts zero until lending opens, margin is met by any balance the note can hold"))
+
+    report = audit_ledger(ledger, policy, venue.venue.vk)
+    expect(report.ok, f"the ledger audit found problems: {report.problems}")
+    rows.append(("venue audit-ledger", f"{report.transitions} transitions, {report.settlements} settlement, "
+                                       f"{report.roots} roots: every proof re-verified, every root recomputed"))
+    return rows
+
+
+def _unprovable_overdraw(wallet: Wallet, amount: int) -> str:
+    """The constraint that fails when a withdrawal of ``amount`` BTC (more than the note holds) is proven anyway."""
+    st, policy = wallet.state, wallet.venue.policy
+    path, anchor = wallet.venue.membership_path(st.position)
+    honest = build_transition(st.keys, (st.note, path, anchor), [0] * len(policy.assets), [0] * len(policy.assets),
+                              wallet.venue.prices(), list(policy.haircut_bps), policy.min_ratio_bps, 0,
+                              depth=policy.tree_depth, assets=policy.assets)
+    btc = policy.assets.index("BTC")
+    inputs = {**honest.inputs, f"collateral_delta[{btc}]": signed_to_field(-amount)}
+    r1cs, witness = honest.circuit.synthesize(inputs)
+    try:
+        r1cs.check(witness)
+    except UnsatisfiedConstraint as exc:
+        return exc.label
+    raise StepFailed("an overdrawn note satisfied the transition circuit")
+
+
+def _ledger_counts(ledger: VenueLedger) -> list[int]:
+    return [ledger.query(f"SELECT COUNT(*) FROM {t}")[0][0] for t in ("transitions", "roots", "settlements")]
+
+
+def _balances(balances: dict[str, int]) -> str:
+    return ", ".join(f"{format_fixed(v)} {a}" for a, v in balances.items() if v) or "nothing"
 
 
 STEPS: list[tuple[str, Callable[[Scenario], Rows]]] = [
@@ -249,5 +319,5 @@ STEPS: list[tuple[str, Callable[[Scenario], Rows]]] = [
     ("2. auditor: generate the Groth16 keys (the verifier runs setup)", generate_keys),
     ("3. exchange proves a customer's inclusion in zero knowledge; the customer verifies it", prove_inclusion),
     ("4. auditor: audit the whole tree against declared reserves", audit),
-    ("5. settlement venue: prove positions and settle only solvent ones", settle),
+    ("5. settlement venue: traders deposit, settle a trade atomically; a double spend and an overdraw are refused", settle),
 ]
