@@ -111,7 +111,7 @@ def main() -> None:
         snarkjs = None
     cases = [
         ("merkle_sum_inclusion depth=8 assets=4 (demo)", get_circuit("merkle_sum_inclusion", {"depth": 8, "assets": 4})),
-        ("collateral_ratio 2x1 (demo)", get_circuit("collateral_ratio", {"collateral": 2, "debt": 1})),
+        ("valid_transition assets=3 depth=32 (demo)", get_circuit("valid_transition", {"assets": 3, "depth": 32})),
     ]
     if args.max_log >= 16:
         cases.append(("range_poseidon 2^16", RangePoseidon(count=count_for(16))))

@@ -1,6 +1,6 @@
 """What the trust decision adds to checking a proof: side by side in one run.
 
-For the collateral-ratio circuit (1x1) and a merkle_sum_inclusion circuit, times
+For the escrow venue's valid_transition circuit (1 asset, depth 8) and a merkle_sum_inclusion circuit, times
 in one process, each the median of --repeat runs:
 
 - ``verify``: the Groth16 check alone (arkworks);
@@ -25,8 +25,9 @@ import statistics
 import tempfile
 import time
 
-from circuits.collateral_ratio import CollateralRatio
 from circuits.merkle_sum_inclusion import MerkleSumInclusion
+from zkproofs.settlement.notes import OwnerKeys
+from zkproofs.settlement.transition import build_transition
 from zkproofs import usercache
 from zkproofs.groth16 import prove, setup, verify
 from zkproofs.groth16.keys import Ceremony
@@ -46,11 +47,10 @@ def median_ms(fn, repeat: int) -> float:
     return round(statistics.median(times) * 1000, 2)
 
 
-def ratio_case():
-    circuit = CollateralRatio(collateral=1, debt=1)
-    inputs = {"collateral": [150_000_000], "debt": [2_000_000_000_000], "salt": 7, "collateral_price": [2_700_012_000_000],
-              "haircut_bps": [500], "debt_price": [100_000_000], "min_ratio_bps": 15000, "settlement_context": 1, "expiry": 2}
-    return circuit, inputs
+def transition_case():
+    """A first deposit of 1 BTC (valid_transition, 1 asset, depth 8)."""
+    t = build_transition(OwnerKeys.from_spending_key(7), None, [10**8], [0], [2_700_012_000_000], [500], 15_000, 1, depth=8)
+    return t.circuit, t.inputs
 
 
 def inclusion_case(depth: int, folder: str):
@@ -89,7 +89,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as cache:
         os.environ["ZKPROOFS_CACHE_DIR"] = cache
-        rows = [measure("collateral_ratio 1x1", *ratio_case(), args.repeat),
+        rows = [measure("valid_transition assets=1 depth=8", *transition_case(), args.repeat),
                 measure(f"merkle_sum_inclusion depth={args.depth} assets=1", *inclusion_case(args.depth, cache), args.repeat)]
     keys = list(rows[0])
     print(f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, repeat {args.repeat}")

@@ -3,8 +3,8 @@
 Run: ``python benchmarks/bench_solidity_gas.py`` with ``ZKPROOFS_SOLCJS`` and
 ``ZKPROOFS_ANVIL`` set (or ``solcjs`` / ``anvil`` on PATH; `.ci/run` shows the npm
 install). For each product circuit (the ZK inclusion proof ``merkle_sum_inclusion``
-at depth 4 with 1, 2 and 4 assets; the collateral / settlement circuit
-``collateral_ratio`` with 1x1, 2x1 and 4x4 baskets): setup, one valid proof,
+at depth 4 with 1, 2 and 4 assets; the escrow venue's ``valid_transition`` with
+1, 2 and 4 assets at depth 4): setup, one valid proof,
 ``export solidity``, solc-js compile, deploy, then one ``verifyProof`` transaction
 whose gasUsed is reported (it includes the 21000 intrinsic gas and the call data).
 The two precompile calls are measured the same way, as transactions sent straight
@@ -31,7 +31,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from circuits.collateral_ratio import CollateralRatio  # noqa: E402
+from zkproofs.settlement.notes import OwnerKeys  # noqa: E402
+from zkproofs.settlement.transition import build_transition  # noqa: E402
 from circuits.merkle_sum_inclusion import MerkleSumInclusion  # noqa: E402
 from circuits.valid_transition import ValidTransition  # noqa: E402
 from eth_abi import encode as abi_encode  # noqa: E402
@@ -68,19 +69,11 @@ def inclusion_inputs(depth: int, assets: int) -> dict:
     return circuit_inputs(dataclasses.replace(draft, root_hash=root_hash, root_sums=sums))
 
 
-def basket_inputs(c: int, d: int) -> dict:
-    """A solvent position (as bench_settlement.py builds one)."""
-    return {
-        "collateral": [10**8 * (i + 1) for i in range(c)],
-        "collateral_price": [2_700_000_000_000] * c,
-        "haircut_bps": [500] * c,
-        "debt": [10**8] * d,
-        "debt_price": [100_000_000] * d,
-        "min_ratio_bps": 15_000,
-        "salt": 42,
-        "settlement_context": 1,
-        "expiry": 2_000_000_000,
-    }
+def transition_case(assets: int, depth: int = 4) -> tuple:
+    """valid_transition and the inputs of a first deposit of 1 unit of asset 0."""
+    t = build_transition(OwnerKeys.from_spending_key(7), None, [10**8] + [0] * (assets - 1), [0] * assets,
+                         [2_700_000_000_000] * assets, [500] * assets, 15_000, 1, depth=depth)
+    return t.circuit, t.inputs
 
 
 ONE = 10**8
@@ -194,9 +187,9 @@ def main() -> None:
         ("merkle_sum_inclusion depth=4 assets=1", MerkleSumInclusion(depth=4, assets=1), inclusion_inputs(4, 1)),
         ("merkle_sum_inclusion depth=4 assets=2", MerkleSumInclusion(depth=4, assets=2), inclusion_inputs(4, 2)),
         ("merkle_sum_inclusion depth=4 assets=4", MerkleSumInclusion(depth=4, assets=4), inclusion_inputs(4, 4)),
-        ("collateral_ratio 1x1", CollateralRatio(collateral=1, debt=1), basket_inputs(1, 1)),
-        ("collateral_ratio 2x1", CollateralRatio(collateral=2, debt=1), basket_inputs(2, 1)),
-        ("collateral_ratio 4x4", CollateralRatio(collateral=4, debt=4), basket_inputs(4, 4)),
+        ("valid_transition depth=4 assets=1", *transition_case(1)),
+        ("valid_transition depth=4 assets=2", *transition_case(2)),
+        ("valid_transition depth=4 assets=4", *transition_case(4)),
     ]
     with evm.Anvil(anvil) as node:
         rows = [measure(node, solcjs, *case) for case in cases]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Mapping
 
 from circuits.balance_threshold import BalanceThreshold
-from circuits.collateral_ratio import CollateralRatio
 from circuits.cubic import Cubic
 from circuits.merkle_sum_inclusion import MerkleSumInclusion
 from circuits.range_poseidon import RangePoseidon
@@ -13,7 +12,7 @@ from circuits.valid_transition import ValidTransition
 from zkproofs.circuit import Circuit
 from zkproofs.errors import CircuitError
 
-CIRCUITS: dict[str, type[Circuit]] = {cls.name: cls for cls in (Cubic, BalanceThreshold, RangePoseidon, CollateralRatio, MerkleSumInclusion, ValidTransition)}
+CIRCUITS: dict[str, type[Circuit]] = {cls.name: cls for cls in (Cubic, BalanceThreshold, RangePoseidon, MerkleSumInclusion, ValidTransition)}
 
 
 def get_circuit(name: str, params: Mapping[str, int] | None = None) -> Circuit:

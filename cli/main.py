@@ -13,7 +13,6 @@ from cli.ceremony import ceremony
 from cli.demo import demo
 from cli.doctor import doctor, kernels_summary
 from cli.tree import tree, audit
-from cli.position import position
 from cli.serve import serve
 from cli.venue import venue
 from cli.wallet import wallet
@@ -193,7 +192,7 @@ def verify_cmd(vk_path: str, proof_path: str, public_path: str | None, as_json: 
     """Verify a proof against a key: the Groth16 check alone, for any circuit.
 
     Says the key's provenance but applies no trust policy: the inclusion and
-    settlement verifiers (tree verify, position verify, serve) do. snarkjs'
+    settlement venue (tree verify, venue, wallet, serve) do. snarkjs'
     verification_key.json, proof.json and public.json (circom circuits over
     BLS12-381) are read with the same checks as our files. Exit status: 0 valid,
     1 invalid, 2 malformed input (with the reason).
@@ -399,7 +398,6 @@ main.add_command(demo)
 main.add_command(doctor)
 main.add_command(tree)
 main.add_command(audit)
-main.add_command(position)
 main.add_command(serve)
 main.add_command(ceremony)
 main.add_command(venue)

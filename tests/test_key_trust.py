@@ -9,7 +9,6 @@ its way.
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import json
 import re
 from pathlib import Path
@@ -18,10 +17,10 @@ from unittest import mock
 import pytest
 from click.testing import CliRunner
 
-from circuits import collateral_ratio
-from circuits.collateral_ratio import CollateralRatio
+from circuits import valid_transition
 from circuits.cubic import Cubic
 from circuits.merkle_sum_inclusion import MerkleSumInclusion
+from circuits.valid_transition import ValidTransition
 from cli.main import main
 from tests.trapdoor import forge, key_with_trapdoor
 from zkproofs.accounts.model import Account, AccountSet, Asset
@@ -48,25 +47,14 @@ from zkproofs.groth16.serialize import (
 )
 from zkproofs.groth16.trust import KeyTrust, Transcript, check_key, require_trusted
 from zkproofs.proofs.inclusion import ZK_FORMAT, ZK_VERSION, trust_inclusion_key, zk_failure
-from zkproofs.settlement import (
-    Ledger,
-    PolicyError,
-    Position,
-    PriceQuote,
-    Reason,
-    SettlementVerifier,
-    StaticPriceFeed,
-    load_policy,
-    prove_position,
-    settlement_context_to_field,
-    terms_from_policy,
-)
+from zkproofs.settlement.prices import PriceQuote, StaticPriceFeed
+from zkproofs.settlement.venue import Venue
+from zkproofs.settlement.venue_ledger import VenueLedger
+from zkproofs.settlement.venue_policy import PolicyError, venue_policy_from_dict
 from zkproofs.tree import TreeStore, build_tree, published_root
 from zkproofs.tree.hashing import user_commitment
 from zkproofs.tree.root import root_to_json
 
-position_module = importlib.import_module("zkproofs.settlement.position")
-SETTLEMENT_FIXTURES = Path(__file__).parent / "fixtures" / "settlement"
 
 
 @pytest.fixture(scope="module")
@@ -274,112 +262,70 @@ def test_a_ceremony_label_on_the_forging_key_is_refused_without_a_verified_trans
         trust_inclusion_key(root, relabelled, KeyTrust(single_party=True))
 
 
-class WeakRatio(CollateralRatio):
-    """collateral_ratio with the final comparison (collateral value >= ratio * debt value) removed."""
+class WeakTransition(ValidTransition):
+    """valid_transition without the range checks of the new amounts: an overdraft proves."""
 
     def define(self, cs) -> None:
-        bits = self.comparison_bits()
-        strong = collateral_ratio.assert_greater_or_equal_unchecked
-
-        def all_but_the_ratio(cs_, a, b, n, *rest, **kw):
-            if n != bits:
-                strong(cs_, a, b, n, *rest, **kw)
-
-        with mock.patch.object(collateral_ratio, "assert_greater_or_equal_unchecked", all_but_the_ratio):
+        with mock.patch.object(valid_transition, "range_check", lambda *args, **kwargs: None):
             super().define(cs)
 
 
-INSOLVENT = Position.from_dict({"collateral": {"BTC": "0.1"}, "debt": {"USDC": "20000"}, "salt": "7"})
-QUOTES = {"BTC": PriceQuote(2_700_012_000_000, 1_700_000_000), "USDC": PriceQuote(100_000_000, 1_700_000_000)}
+WEAK_PARAMS = {"assets": 2, "depth": 2}
 
 
 def _venue(tmp_path, vk, *, opt_in: bool):
-    policy = load_policy(SETTLEMENT_FIXTURES / "policy.toml")
-    policy = dataclasses.replace(policy, markets={"BTC-USDC": policy.markets["BTC-USDC"]}, trust_single_party_keys=opt_in)
+    policy = venue_policy_from_dict({"venue": {"name": "v", "assets": ["BTC", "USDC"], "min_ratio_bps": 15_000,
+                                               "tree_depth": WEAK_PARAMS["depth"], "trust_single_party_keys": opt_in},
+                                     "markets": {"BTC-USDC": {"base": "BTC", "quote": "USDC"}}})
     tmp_path.mkdir(parents=True, exist_ok=True)
-    ledger = Ledger(tmp_path / "l.db")
+    ledger = VenueLedger(tmp_path / "venue.db", depth=policy.tree_depth)
     try:
-        return policy, SettlementVerifier(policy, {"BTC-USDC": vk}, StaticPriceFeed(QUOTES), ledger, clock=lambda: 1_700_000_010)
-    except Exception:
+        return Venue(policy, vk, ledger, StaticPriceFeed({a: PriceQuote(10**8, 1_700_000_000) for a in policy.assets}))
+    finally:
         ledger.close()
-        raise
 
 
 def test_a_weakened_circuit_key_relabelled_with_the_real_digest_is_refused_by_default(tmp_path):
-    real, weak = CollateralRatio(collateral=1, debt=1), WeakRatio(collateral=1, debt=1)
+    real, weak = ValidTransition(**WEAK_PARAMS), WeakTransition(**WEAK_PARAMS)
     assert weak.shape.digest() != real.shape.digest()
     pk = setup(weak, party="venue")
     relabelled_vk = dataclasses.replace(pk.vk, circuit=dataclasses.replace(pk.vk.circuit, digest=real.shape.digest()))
-    check_key(real, relabelled_vk)  # the label alone passes: what the issue reported
-    policy, venue = _venue(tmp_path, relabelled_vk, opt_in=True)  # a venue trusting the key's author
-    terms = terms_from_policy(policy, "BTC-USDC", venue.price_feed, "insolvent-1", 1_700_000_600)
-    with mock.patch.object(position_module, "CollateralRatio", WeakRatio):
-        body = prove_position(pk, INSOLVENT, terms)  # the weak circuit has no ratio constraint to fail
-    body["proof"]["circuit"]["digest"] = real.shape.digest()  # and the proof carries the relabelled digest
-    decision = venue.submit(body)
-    assert decision.accepted  # accepted before: 0.1 BTC against 20000 USDC settles
-    venue.ledger.close()
-    # now, by default: a single-party key is refused before any request is taken
-    with pytest.raises(PolicyError, match="single-party setup by venue.*trust_single_party_keys"):
+    check_key(real, relabelled_vk)  # the label alone passes: what issue 10 reported
+    _venue(tmp_path / "a", relabelled_vk, opt_in=True)  # a venue trusting the key's author takes it
+    # by default a single-party key is refused before any request is taken
+    with pytest.raises(UntrustedKey, match="single-party setup by venue.*trust_single_party_keys"):
         _venue(tmp_path / "b", relabelled_vk, opt_in=False)
     # and claiming a ceremony does not help: no transcript of the real circuit yields these points
     as_ceremony = dataclasses.replace(relabelled_vk, provenance=Ceremony("cd" * 64, 3, "ef" * 32))
-    with pytest.raises(PolicyError, match="has not been verified against collateral_ratio"):
+    with pytest.raises(UntrustedKey, match="has not been verified against valid_transition"):
         _venue(tmp_path / "c", as_ceremony, opt_in=True)
 
 
-def test_gamma_equal_delta_settlement_key_is_refused_and_a_retargeted_proof_is_rejected(tmp_path):
-    """A third party moves an observed settlement proof to another settlement id: with a
-    gamma = delta key the raw equation still holds (C shifted by -d IC_k), so the key is refused;
-    with a sound key the retargeted request is rejected."""
-    circuit = CollateralRatio(collateral=1, debt=1)
+def test_gamma_equal_delta_venue_key_is_refused(tmp_path):
+    """With gamma = delta anyone can move an observed proof to another context (C shifted by
+    -d IC_k), so the venue refuses such a key; with a sound key tests/test_venue.py shows a
+    proof moved to another settlement id refused."""
+    circuit = ValidTransition(**WEAK_PARAMS)
     be = get_backend()
-    solvent = Position.from_dict(json.loads((SETTLEMENT_FIXTURES / "position.json").read_text()))
-    # the degenerate key
     vk, trapdoor = key_with_trapdoor(circuit, party="venue", gamma_equals_delta=True)
-    with pytest.raises(PolicyError, match="delta_g2: equals gamma_g2"):
-        _venue(tmp_path / "a", vk, opt_in=True)
-    k = vk.public_names.index("settlement_context")
-    old, new = settlement_context_to_field("BTC-USDC", "trade-1"), settlement_context_to_field("BTC-USDC", "trade-2")
+    with pytest.raises(DegenerateKey, match="delta_g2: equals gamma_g2"):
+        _venue(tmp_path, vk, opt_in=True)
+    k = vk.public_names.index("context")
     public = [0] * vk.num_public
-    public[k] = old
-    observed = forge(vk, trapdoor, circuit, public)  # stands for any proof the venue accepted
-    shift = be.g1_mul(be.g1_from_bytes(vk.ic[k]), (new - old) % R)
+    public[k] = 1
+    observed = forge(vk, trapdoor, circuit, public)
+    shift = be.g1_mul(be.g1_from_bytes(vk.ic[k]), 1)
     moved = dataclasses.replace(observed, c=be.g1_to_bytes(be.g1_add(be.g1_from_bytes(observed.c), be.g1_neg(shift))))
     retargeted = list(public)
-    retargeted[k] = new
+    retargeted[k] = 2
     with pytest.raises(DegenerateKey):
         verify(vk, retargeted, moved)
-    # a sound key: the retargeted request is refused whichever way it is edited
-    pk = setup(circuit, party="venue")
-    policy, venue = _venue(tmp_path / "b", pk.vk, opt_in=True)
-    body = prove_position(pk, solvent, terms_from_policy(policy, "BTC-USDC", venue.price_feed, "trade-1", 1_700_000_600))
-    moved_id = dict(body, settlement_id="trade-2")
-    assert venue.submit(moved_id).reason is Reason.MALFORMED  # the proof's settlement_context is trade-1's
-    both = json.loads(json.dumps(moved_id))
-    both["proof"]["public_inputs"]["settlement_context"] = str(new)
-    assert venue.submit(both).reason is Reason.INVALID_PROOF
-    assert venue.submit(body).accepted
-    venue.ledger.close()
 
 
-# --- settlement and position verifiers say which key they rely on -------------------------
-
-
-def test_settlement_verifier_reports_the_key_it_relies_on(tmp_path):
-    pk = setup(CollateralRatio(collateral=1, debt=1), party="venue")
-    _, venue = _venue(tmp_path, pk.vk, opt_in=True)
-    report = venue.key_reports["BTC-USDC"].to_dict()
-    assert report["provenance"] == {"kind": "single-party", "party": "venue"}
-    assert "trust_single_party_keys" in report["trusted_because"]
-    venue.ledger.close()
-
-
-def test_policy_trust_key_must_be_a_boolean(tmp_path):
-    text = (SETTLEMENT_FIXTURES / "policy.toml").read_text().replace("trust_single_party_keys = true", 'trust_single_party_keys = "yes"')
-    (tmp_path / "policy.toml").write_text(text)
+def test_venue_policy_trust_key_must_be_a_boolean():
+    doc = {"venue": {"name": "v", "assets": ["BTC"], "min_ratio_bps": 15_000, "trust_single_party_keys": "yes"}}
     with pytest.raises(PolicyError, match="trust_single_party_keys: expected true or false"):
-        load_policy(tmp_path / "policy.toml")
+        venue_policy_from_dict(doc)
 
 
 # --- zkproofs verify reads snarkjs' own files, with the same checks --------------------------

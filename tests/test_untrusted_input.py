@@ -21,7 +21,6 @@ from zkproofs.field import R, decode_scalar, parse_decimal
 from zkproofs.jsontext import MAX_DEPTH, loads, nesting_depth
 
 TREE_FIXTURES = Path(__file__).parent / "fixtures" / "tree"
-SETTLEMENT_FIXTURES = Path(__file__).parent / "fixtures" / "settlement"
 DEEP = 100_000
 
 
@@ -246,30 +245,16 @@ def test_tree_verify_refuses_a_key_of_another_circuit_under_this_name(tree_files
     refused("tree", "verify", tree_files / "zk.json", "--root", root, "--vk", vk, "--trust-single-party-key", word="digest")
 
 
-# --- zkproofs position verify ----------------------------------------------------------------
+# --- zkproofs wallet trade --accept LEGFILE ---------------------------------------------------
+
+LEG = '{"format": "zkproofs-trade-leg", "version": 1, "leg": {"kind": "trade", "expiry": 1900000000}}'
+LEG_CASES = {"huge integer": lambda t: huge_int(t, "version"), "deep nesting": deep}
 
 
-@pytest.fixture(scope="module")
-def request_files(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("position")
-    run("setup", "collateral_ratio", "--party", "tests", "--param", "collateral=1", "--param", "debt=1", "--out", folder / "keys")
-    position = folder / "position.json"
-    position.write_text((SETTLEMENT_FIXTURES / "position.json").read_text())
-    run("position", "prove", position, "--pk", folder / "keys" / "proving_key.bin", "--market", "BTC-USDC",
-        "--collateral", "BTC=27000.12", "--debt", "USDC=1", "--haircut", "BTC=500", "--min-ratio", "15000",
-        "--settlement-id", "odd-1", "--expiry", "1900000000", "--out", folder / "request.json")
-    return folder
-
-
-REQUEST_CASES = {
-    "huge integer": lambda t: huge_int(t, "version"),
-    "deep nesting": deep,
-    "extra collateral line": lambda t: _edit(t, lambda d: d["collateral"].append(dict(d["collateral"][0], asset="ETH"))),
-    "long hex input": lambda t: _edit(t, lambda d: d["proof"]["public_inputs"].__setitem__("commitment", "0x" + "f" * 4000)),
-}
-
-
-@pytest.mark.parametrize("case", sorted(REQUEST_CASES))
-def test_position_verify_refuses_odd_requests(request_files, tmp_path, case):
-    body = write(tmp_path / "r.json", REQUEST_CASES[case]((request_files / "request.json").read_text()))
-    refused("position", "verify", body, "--vk", request_files / "keys" / "verification_key.json", "--trust-single-party-key")
+@pytest.mark.parametrize("case", sorted(LEG_CASES))
+def test_wallet_refuses_odd_leg_files_before_opening_anything(tmp_path, case):
+    leg = write(tmp_path / "leg.json", LEG_CASES[case](LEG))
+    policy = write(tmp_path / "policy.toml", "")
+    refused("wallet", "trade", "--wallet", tmp_path / "w.json", "--policy", policy, "--keys", tmp_path, "--db", tmp_path / "v.db",
+            "--accept", leg, "--give", "1", "BTC", "--get", "1", "USDC")
+    assert not (tmp_path / "v.db").exists() and not (tmp_path / "w.json").exists()

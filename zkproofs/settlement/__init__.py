@@ -1,41 +1,37 @@
-"""Settlement of proven-solvent positions: policy, price feed, requests, ledger, verifier.
+"""Settlement at an escrow venue: margin notes, the note commitment tree, transitions, the venue, wallets.
 
-A trader proves with :class:`circuits.collateral_ratio.CollateralRatio` that a
-hidden position is collateralised above the venue's minimum ratio at the feed's
-prices; :class:`~zkproofs.settlement.verifier.SettlementVerifier` checks the
-request against the venue's policy and prices, verifies the proof and appends its
-decision to a durable SQLite :class:`~zkproofs.settlement.ledger.Ledger`.
+Every change to a trader's escrowed margin account (a note, :mod:`~zkproofs.settlement.notes`)
+is proven with :class:`circuits.valid_transition.ValidTransition`
+(:mod:`~zkproofs.settlement.transition`, prover side); the venue
+(:mod:`~zkproofs.settlement.venue`) verifies deposits, withdrawals and two-leg
+trades and records them in its SQLite ledger (:mod:`~zkproofs.settlement.venue_ledger`)
+with the note commitment tree (:mod:`~zkproofs.settlement.note_tree`); a trader's
+wallet file (:mod:`~zkproofs.settlement.wallet`) talks to a venue in process or over
+HTTP (:mod:`~zkproofs.settlement.client`).
 """
 
-from zkproofs.settlement.ledger import Ledger, LedgerEntry
-from zkproofs.settlement.policy import MarketPolicy, Policy, PolicyError, load_policy
-from zkproofs.settlement.position import Position, SettlementTerms, position_commitment, prove_position, terms_from_policy
-from zkproofs.settlement.prices import JsonFilePriceFeed, PriceFeed, PriceQuote, PriceUnavailable, StaticPriceFeed
-from zkproofs.settlement.request import RequestError, SettlementRequest, parse_request, settlement_context_to_field
-from zkproofs.settlement.verifier import Decision, Reason, SettlementVerifier
+from __future__ import annotations
 
-__all__ = [
-    "Decision",
-    "JsonFilePriceFeed",
-    "Ledger",
-    "LedgerEntry",
-    "MarketPolicy",
-    "Policy",
-    "PolicyError",
-    "Position",
-    "PriceFeed",
-    "PriceQuote",
-    "PriceUnavailable",
-    "Reason",
-    "RequestError",
-    "SettlementRequest",
-    "SettlementTerms",
-    "SettlementVerifier",
-    "StaticPriceFeed",
-    "load_policy",
-    "parse_request",
-    "position_commitment",
-    "prove_position",
-    "settlement_context_to_field",
-    "terms_from_policy",
-]
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "zkproofs.settlement.note_tree": ("MembershipPath", "NoteTree"),
+    "zkproofs.settlement.notes": ("Note", "OwnerKeys"),
+    "zkproofs.settlement.prices": ("JsonFilePriceFeed", "PriceFeed", "PriceQuote", "PriceUnavailable", "StaticPriceFeed"),
+    "zkproofs.settlement.transition": ("Kind", "TransitionRefused", "build_transition", "prove_transition", "transition_request"),
+    "zkproofs.settlement.venue": ("Decision", "Reason", "Venue", "audit_ledger", "open_venue"),
+    "zkproofs.settlement.venue_ledger": ("VenueLedger",),
+    "zkproofs.settlement.venue_policy": ("PolicyError", "VenuePolicy", "load_venue_policy"),
+    "zkproofs.settlement.wallet": ("LocalVenue", "Wallet", "WalletError", "create_wallet", "open_wallet"),
+}
+_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    """The exports load on first use (PEP 562): the circuits import :mod:`zkproofs.settlement.notes`,
+    and :mod:`~zkproofs.settlement.transition` imports the circuits, so an eager import here would be circular."""
+    if name not in _WHERE:
+        raise AttributeError(f"module 'zkproofs.settlement' has no attribute {name!r}")
+    return getattr(importlib.import_module(_WHERE[name]), name)
