@@ -2,8 +2,10 @@
 
 The wallet file (``--wallet``, or ``ZKPROOFS_WALLET``) holds the spending key,
 the note's opening and the history, mode 0600; a command refuses a wallet that
-group or others may read. The venue is opened in process from the operator's
-files (``--policy``, ``--keys``, ``--db``). Nothing prints the spending key.
+group or others may read. The venue is either opened in process from the
+operator's files (``--policy``, ``--keys``, ``--db``) or reached over HTTP
+(``--venue URL`` with the trader's copies of the venue's ``--policy`` and
+``--keys``, and a ``--prices`` file). Nothing prints the spending key.
 Exit status: 0 done, 1 refused (by the venue or by the wallet's own checks, with
 the reason code), 2 malformed input or an unusable wallet file.
 """
@@ -27,6 +29,7 @@ from zkproofs.settlement.venue_policy import load_venue_policy
 from zkproofs.settlement.wallet import (
     DEFAULT_TTL_SECONDS,
     LocalVenue,
+    RemoteVenue,
     VenueRefused,
     Wallet,
     WalletState,
@@ -44,23 +47,41 @@ ttl_option = click.option("--ttl", type=click.IntRange(1, 86_400), default=DEFAU
                           help="Seconds until the proof's context expires (the venue refuses it afterwards).")
 
 
-def venue_options(required: bool) -> Callable:
-    """--policy, --keys, --db: the venue's files, opened in this process."""
+def venue_options(func: Callable) -> Callable:
+    """The venue: --policy and --keys, then --db (in process) or --venue URL and --prices (over HTTP)."""
     options = [
-        click.option("--policy", "policy_path", required=required, type=click.Path(dir_okay=False, exists=True),
+        click.option("--venue", "url", default=None, envvar="ZKPROOFS_VENUE",
+                     help="The venue's HTTP service (zkproofs serve), e.g. http://127.0.0.1:8080; also ZKPROOFS_VENUE. "
+                     "Without it the venue is opened in this process from --db."),
+        click.option("--policy", "policy_path", type=click.Path(dir_okay=False, exists=True),
                      help="The venue's policy TOML (assets, margin, markets, price feed)."),
-        click.option("--keys", "keys_dir", required=required, type=click.Path(file_okay=False),
+        click.option("--keys", "keys_dir", type=click.Path(file_okay=False),
                      help="The venue's keys folder (proving_key.bin, verification_key.json from `venue init`)."),
-        click.option("--db", "db", required=required, type=click.Path(dir_okay=False),
-                     help="The venue's SQLite ledger."),
+        click.option("--db", "db", type=click.Path(dir_okay=False),
+                     help="The venue's SQLite ledger (in process, without --venue)."),
+        click.option("--prices", "prices_path", type=click.Path(dir_okay=False),
+                     help="With --venue: a price file in the feed's layout ({asset: {price, updated_at}}); the venue "
+                     "accepts prices within its tolerance of its own feed."),
     ]
+    for option in reversed(options):
+        func = option(func)
+    return backend_option(func)
 
-    def decorate(func: Callable) -> Callable:
-        for option in reversed(options):
-            func = option(func)
-        return backend_option(func)
 
-    return decorate
+def open_venue_access(url: str | None, policy_path: str | None, keys_dir: str | None, db: str | None,
+                      prices_path: str | None, backend: str | None):
+    """The venue the options name; MalformedInput naming what is missing or does not go together."""
+    needed = {"--policy": policy_path, "--keys": keys_dir, **({"--prices": prices_path} if url else {"--db": db})}
+    missing = [name for name, value in needed.items() if not value]
+    if missing:
+        raise MalformedInput(f"the venue needs {', '.join(missing)}" + (" (with --venue)" if url else " (or --venue URL)"))
+    if url and db:
+        raise MalformedInput("--db is for a venue in this process; with --venue the service keeps the ledger")
+    if not url and prices_path:
+        raise MalformedInput("--prices goes with --venue; a venue in this process uses its own feed")
+    if url:
+        return RemoteVenue.open(url, policy_path, keys_dir, prices_path, backend=backend)
+    return LocalVenue.open(policy_path, keys_dir, db, backend=backend)
 
 
 def _amount(value: str, what: str) -> int:
@@ -75,10 +96,9 @@ def _pair(value: tuple[str, str], what: str) -> tuple[str, int]:
     return asset, _amount(amount, what)
 
 
-def _run(wallet_path: str, policy_path: str, keys_dir: str, db: str, backend: str | None, as_json: bool,
-         action: Callable[[Wallet], dict[str, Any]]) -> None:
+def _run(wallet_path: str, venue_args: tuple, as_json: bool, action: Callable[[Wallet], dict[str, Any]]) -> None:
     """Open the venue and the wallet, run ``action``; print its result or the refusal (exit 1)."""
-    venue = LocalVenue.open(policy_path, keys_dir, db, backend=backend)
+    venue = open_venue_access(*venue_args)
     try:
         with open_wallet(wallet_path, venue) as wallet:
             try:
@@ -156,14 +176,14 @@ def new_cmd(wallet_path: str, policy_path: str, as_json: bool) -> None:
 
 @wallet.command("deposit")
 @wallet_option
-@venue_options(required=True)
+@venue_options
 @click.option("--reference", required=True, help="The transfer reference the operator registered (`venue register-transfer`).")
 @click.option("--asset", required=True, help="The asset transferred (one of the venue's).")
 @click.option("--amount", required=True, help="The amount transferred, a decimal string (at most 8 decimals).")
 @ttl_option
 @json_option
 @reports_errors
-def deposit_cmd(wallet_path, policy_path, keys_dir, db, backend, reference, asset, amount, ttl, as_json) -> None:
+def deposit_cmd(wallet_path, url, policy_path, keys_dir, db, prices_path, backend, reference, asset, amount, ttl, as_json) -> None:
     """Credit a registered custody transfer to the wallet's note (proven; consumed once)."""
     units = _amount(amount, "--amount")
 
@@ -172,12 +192,12 @@ def deposit_cmd(wallet_path, policy_path, keys_dir, db, backend, reference, asse
         return {**decision, "text": f"deposit {reference} applied: +{format_fixed(units)} {asset}; "
                                     f"note at position {decision['position']}"}
 
-    _run(wallet_path, policy_path, keys_dir, db, backend, as_json, action)
+    _run(wallet_path, (url, policy_path, keys_dir, db, prices_path, backend), as_json, action)
 
 
 @wallet.command("withdraw")
 @wallet_option
-@venue_options(required=True)
+@venue_options
 @click.option("--asset", required=True, help="The asset to pay out.")
 @click.option("--amount", required=True, help="The amount to pay out, a decimal string (at most 8 decimals).")
 @click.option("--destination", required=True, help="Where custody pays it (1-128 characters from A-Z a-z 0-9 . _ : -).")
@@ -185,7 +205,7 @@ def deposit_cmd(wallet_path, policy_path, keys_dir, db, backend, reference, asse
 @ttl_option
 @json_option
 @reports_errors
-def withdraw_cmd(wallet_path, policy_path, keys_dir, db, backend, asset, amount, destination, withdrawal_id, ttl, as_json) -> None:
+def withdraw_cmd(wallet_path, url, policy_path, keys_dir, db, prices_path, backend, asset, amount, destination, withdrawal_id, ttl, as_json) -> None:
     """Pay collateral out; refused (exit 1) if the note holds less or the remainder misses the margin."""
     units = _amount(amount, "--amount")
 
@@ -195,12 +215,12 @@ def withdraw_cmd(wallet_path, policy_path, keys_dir, db, backend, asset, amount,
         return {**decision, "text": f"withdrawal {payout['withdrawal_id']} applied: {format_fixed(units)} {asset} "
                                     f"to {destination}; note at position {decision['position']}"}
 
-    _run(wallet_path, policy_path, keys_dir, db, backend, as_json, action)
+    _run(wallet_path, (url, policy_path, keys_dir, db, prices_path, backend), as_json, action)
 
 
 @wallet.command("trade")
 @wallet_option
-@venue_options(required=True)
+@venue_options
 @click.option("--propose", is_flag=True, help="Prove this wallet's leg and write it to --out for the counterparty.")
 @click.option("--accept", "accept_path", type=click.Path(dir_okay=False, exists=True),
               help="A leg file from the counterparty: prove the opposite leg and submit both.")
@@ -214,7 +234,7 @@ def withdraw_cmd(wallet_path, policy_path, keys_dir, db, backend, asset, amount,
 @ttl_option
 @json_option
 @reports_errors
-def trade_cmd(wallet_path, policy_path, keys_dir, db, backend, propose, accept_path, market, give, get_, counterparty,
+def trade_cmd(wallet_path, url, policy_path, keys_dir, db, prices_path, backend, propose, accept_path, market, give, get_, counterparty,
               settlement_id, out_path, ttl, as_json) -> None:
     """Settle a matched trade with another wallet: --propose, then the counterparty --accept (see `wallet --help`)."""
     if propose == bool(accept_path):
@@ -244,7 +264,7 @@ def trade_cmd(wallet_path, policy_path, keys_dir, db, backend, propose, accept_p
             return {**decision, "text": f"settlement {decision['settlement_id']} applied ({decision['reason']}): "
                                         f"{delta_text(list(delta), list(delta.values()))} for this wallet"}
 
-    _run(wallet_path, policy_path, keys_dir, db, backend, as_json, action)
+    _run(wallet_path, (url, policy_path, keys_dir, db, prices_path, backend), as_json, action)
 
 
 def _json(obj: Any) -> str:
@@ -253,20 +273,17 @@ def _json(obj: Any) -> str:
 
 @wallet.command("show")
 @wallet_option
-@venue_options(required=False)
+@venue_options
 @json_option
 @reports_errors
-def show_cmd(wallet_path, policy_path, keys_dir, db, backend, as_json) -> None:
+def show_cmd(wallet_path, url, policy_path, keys_dir, db, prices_path, backend, as_json) -> None:
     """Balances, the note's nullifier (for a counterparty), pending transitions and history.
 
     With the venue options it first picks up notes the venue has accepted since
     (e.g. a trade the counterparty settled); without, it shows the file as it is.
     """
-    given = [x for x in (policy_path, keys_dir, db) if x]
-    if given and len(given) != 3:
-        raise MalformedInput("give all of --policy, --keys and --db, or none")
-    if given:
-        venue = LocalVenue.open(policy_path, keys_dir, db, backend=backend)
+    if any((url, policy_path, keys_dir, db, prices_path)):
+        venue = open_venue_access(url, policy_path, keys_dir, db, prices_path, backend)
         try:
             with open_wallet(wallet_path, venue) as w:
                 state, messages = w.state, w.messages

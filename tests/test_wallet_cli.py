@@ -20,7 +20,7 @@ from cli.main import main
 from zkproofs.errors import MalformedInput
 from zkproofs.settlement.transition import Kind
 from zkproofs.settlement.venue_ledger import VenueLedger
-from zkproofs.settlement.wallet import LocalVenue, load_wallet, open_wallet
+from zkproofs.settlement.wallet import LocalVenue, RemoteVenue, load_wallet, open_wallet
 
 FIXTURE = Path(__file__).parent / "fixtures" / "venue" / "policy.toml"
 OUTPUTS: list[str] = []
@@ -53,7 +53,8 @@ def keys(tmp_path_factory):
 @pytest.fixture
 def venue(tmp_path, keys):
     """The venue's options for a fresh ledger, with two registered transfers."""
-    shutil.copy(FIXTURE, tmp_path / "policy.toml")
+    # prices are written once: allow an hour, not the fixture's 60 s, so a loaded machine does not go stale
+    (tmp_path / "policy.toml").write_text(FIXTURE.read_text().replace("[venue]\n", "[venue]\nmax_price_age_seconds = 3600\n"))
     write_prices(tmp_path)
     policy, db = tmp_path / "policy.toml", tmp_path / "venue.db"
     for ref, asset, amount in (("tx-a", "BTC", "2"), ("tx-b", "USDC", "60000")):
@@ -241,3 +242,43 @@ def test_no_command_printed_a_spending_key():
     for key in keys:
         for output in OUTPUTS:
             assert key not in output and hex(int(key))[2:] not in output
+
+
+def test_wallets_over_http_deposit_trade_and_recover_a_lost_response(tmp_path, venue, monkeypatch):
+    """The same flow against ``zkproofs serve``'s app (--venue URL), with the trader's copies of the
+    policy and proving key and a price file of its own."""
+    from fastapi.testclient import TestClient
+
+    from zkproofs.service import create_app
+    from zkproofs.settlement import client as client_module
+    from zkproofs.settlement.venue import open_venue
+
+    served = open_venue(venue[1], venue[3], venue[5])
+    original = client_module.VenueClient
+    with TestClient(create_app(served)) as http:
+        monkeypatch.setattr(client_module, "VenueClient", lambda url, timeout: original(http=http))
+        remote = ["--venue", "http://testserver", "--policy", venue[1], "--keys", venue[3], "--prices", tmp_path / "prices.json"]
+        a, b = new_wallet(tmp_path, "a.json", venue), new_wallet(tmp_path, "b.json", venue)
+        run("wallet", "deposit", "--wallet", a, *remote, "--reference", "tx-a", "--asset", "BTC", "--amount", "2")
+        run("wallet", "deposit", "--wallet", b, *remote, "--reference", "tx-b", "--asset", "USDC", "--amount", "60000")
+        leg = trade(a, b, remote, tmp_path)
+        run("wallet", "trade", "--wallet", b, *remote, "--accept", leg, "--give", "27000", "USDC", "--get", "1", "BTC")
+        synced = run("wallet", "show", "--wallet", a, *remote, "--json")
+        assert "t-1 was applied" in synced.stderr
+        assert json.loads(synced.stdout)["balances"] == {"BTC": "1", "ETH": "0", "USDC": "27000"}
+        out = run("wallet", "deposit", "--wallet", a, *remote, "--reference", "tx-a", "--asset", "BTC", "--amount", "2", code=1)
+        assert "refused (TRANSFER_USED)" in out.output
+        # a response lost over HTTP: the next command finds the note by its membership path
+        access = RemoteVenue.open("http://testserver", venue[1], venue[3], tmp_path / "prices.json")
+        with open_wallet(a, access) as w:
+            body, pending = w._prove(Kind.WITHDRAW, served.policy.name, "w-lost", [-1, 0, 0], int(time.time()) + 600, destination="x")
+            w.state.pending.append(pending)
+            w.save()
+            assert access.submit("withdraw", body)["accepted"]
+        out = run("wallet", "show", "--wallet", a, *remote, "--json")
+        assert "w-lost was applied" in out.stderr and json.loads(out.stdout)["balances"]["BTC"] == "0.99999999"
+    served.ledger.close()
+    bad = run("wallet", "show", "--wallet", a, "--venue", "http://testserver", "--policy", venue[1], "--keys", venue[3], code=2)
+    assert "--prices" in bad.output
+    bad = run("wallet", "show", "--wallet", a, *venue, "--prices", tmp_path / "prices.json", code=2)
+    assert "--prices goes with --venue" in bad.output

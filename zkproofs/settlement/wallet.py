@@ -3,7 +3,8 @@
 A wallet holds one margin note at one venue (the model: :mod:`zkproofs.settlement.notes`)
 and proves every change to it with ``valid_transition``
 (:mod:`zkproofs.settlement.transition`): deposits of operator-registered transfers,
-withdrawals with a payout, and trade legs settled two at a time.
+withdrawals with a payout, and trade legs settled two at a time, at a venue in this
+process (:class:`LocalVenue`) or behind its HTTP service (:class:`RemoteVenue`).
 
 File (JSON, written atomically, mode 0600; refused when group or others may read
 or write it, as ssh refuses a private key)::
@@ -58,9 +59,9 @@ from zkproofs.field import decode_scalar
 from zkproofs.groth16 import ProvingKey
 from zkproofs.groth16.serialize import pk_from_bytes, vk_hash
 from zkproofs.jsontext import loads
-from zkproofs.settlement.note_tree import MembershipPath
+from zkproofs.settlement.note_tree import MembershipPath, root_from_path
 from zkproofs.settlement.notes import AMOUNT_BITS, Note, OwnerKeys, nullifier
-from zkproofs.settlement.prices import PriceUnavailable
+from zkproofs.settlement.prices import JsonFilePriceFeed, PriceUnavailable
 from zkproofs.settlement.transition import (
     Kind,
     TransitionRefused,
@@ -75,7 +76,7 @@ from zkproofs.settlement.transition import (
 )
 from zkproofs.settlement.units import format_fixed
 from zkproofs.settlement.venue import PROVING_KEY_FILE, Venue, open_venue
-from zkproofs.settlement.venue_policy import VenuePolicy
+from zkproofs.settlement.venue_policy import VenuePolicy, load_venue_policy
 
 WALLET_FORMAT = "zkproofs-wallet"
 LEG_FORMAT = "zkproofs-trade-leg"
@@ -97,7 +98,7 @@ class VenueRefused(Exception):
 
 # --- the venue, as the wallet sees it -------------------------------------------------
 class VenueAccess(Protocol):
-    """What a wallet needs from a venue (in process: :class:`LocalVenue`)."""
+    """What a wallet needs from a venue (in process: :class:`LocalVenue`; over HTTP: :class:`RemoteVenue`)."""
 
     policy: VenuePolicy
     proving_key: ProvingKey
@@ -119,8 +120,9 @@ class VenueAccess(Protocol):
         """The settlement's record for a party presenting its receipt, or None."""
         ...
 
-    def note_position(self, commitment: int) -> int | None:
-        """Where the note with ``commitment`` was appended, or None if the venue never accepted it."""
+    def note_position(self, commitment: int, after: int = -1) -> int | None:
+        """Where (after position ``after``) the note with ``commitment`` was appended, or None if the
+        venue never accepted it."""
         ...
 
     def close(self) -> None: ...
@@ -173,12 +175,74 @@ class LocalVenue:
     def settlement_status(self, settlement_id: str, receipt: int) -> dict | None:
         return self.venue.settlement_status(settlement_id, receipt=receipt)
 
-    def note_position(self, commitment: int) -> int | None:
-        rows = self.venue.ledger.query("SELECT position FROM transitions WHERE new_commitment = ?", (str(commitment),))
+    def note_position(self, commitment: int, after: int = -1) -> int | None:
+        rows = self.venue.ledger.query("SELECT position FROM transitions WHERE new_commitment = ? AND position > ?",
+                                       (str(commitment), after))
         return rows[0][0] if rows else None
 
     def close(self) -> None:
         self.venue.ledger.close()
+
+
+class RemoteVenue:
+    """A venue behind its HTTP service (``--venue URL``), through :class:`~zkproofs.settlement.client.VenueClient`.
+
+    The trader brings the venue's published files: its policy (assets, margin,
+    markets) and proving key, and a price file in the feed's layout
+    (:func:`~zkproofs.settlement.prices.parse_price_file`) from any source the
+    trader trusts: the venue accepts prices within its tolerance of its own feed.
+    A note whose response was lost is found by checking, position by position from
+    the wallet's last note, whether the venue's membership path of that position
+    leads from the note's commitment to the venue's root (O(notes appended since) requests).
+    """
+
+    def __init__(self, client: Any, policy: VenuePolicy, proving_key: ProvingKey, prices_path: str | os.PathLike):
+        self.client, self.policy, self.proving_key, self.prices_path = client, policy, proving_key, Path(prices_path)
+
+    @classmethod
+    def open(cls, url: str, policy_path: str | os.PathLike, keys_dir: str | os.PathLike, prices_path: str | os.PathLike,
+             *, backend: str | None = None, timeout: float = 60.0) -> "RemoteVenue":
+        """The venue at ``url`` with the trader's copies of its policy and proving key (``KEYS/proving_key.bin``)."""
+        from zkproofs.settlement.client import VenueClient
+
+        if not url.startswith(("http://", "https://")):
+            raise MalformedInput(f"--venue {url!r}: expected an http:// or https:// URL")
+        policy = load_venue_policy(policy_path)
+        path = Path(keys_dir) / PROVING_KEY_FILE
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise MalformedInput(f"{path}: {exc.strerror}") from None
+        return cls(VenueClient(url, timeout=timeout), policy, pk_from_bytes(data, backend=backend, where=str(path)), prices_path)
+
+    def prices(self) -> list[int]:
+        feed = JsonFilePriceFeed(self.prices_path)
+        try:
+            return [feed.quote(asset).price for asset in self.policy.assets]
+        except PriceUnavailable as exc:
+            raise MalformedInput(f"--prices: {exc}") from None
+
+    def membership_path(self, position: int) -> tuple[MembershipPath, int]:
+        return self.client.membership_path(position)
+
+    def submit(self, kind: str, body: dict, other: dict | None = None) -> dict:
+        if kind == "trade":
+            return self.client.settle(body, other).to_dict()
+        return (self.client.deposit if kind == "deposit" else self.client.withdraw)(body).to_dict()
+
+    def settlement_status(self, settlement_id: str, receipt: int) -> dict | None:
+        return self.client.settlement_status(settlement_id, receipt=receipt)
+
+    def note_position(self, commitment: int, after: int = -1) -> int | None:
+        size = int(self.client.roots(1)["current"]["size"])
+        for position in range(after + 1, size):
+            path, root = self.client.membership_path(position)
+            if root_from_path(commitment, path) == root:
+                return position
+        return None
+
+    def close(self) -> None:
+        self.client.close()
 
 
 # --- the file --------------------------------------------------------------------------
@@ -447,12 +511,7 @@ class Wallet:
         """Record ``pending``, submit, then adopt its note or forget it. VenueRefused on refusal."""
         self.state.pending.append(pending)
         self.save()
-        try:
-            decision = self.venue.submit(pending.kind, body, other)
-        except BaseException:
-            self.sync()
-            self.save()
-            raise
+        decision = self.venue.submit(pending.kind, body, other)  # on an error the pending entry stays for the next sync
         if not decision.get("accepted"):
             self.state.pending.remove(pending)
             self.sync()
@@ -482,7 +541,7 @@ class Wallet:
                 legs = [leg for leg in (record or {}).get("legs", []) if leg["new_commitment"] == cm]
                 position = legs[0]["position"] if legs else None
             else:
-                position = self.venue.note_position(p.new_note.commitment())
+                position = self.venue.note_position(p.new_note.commitment(), -1 if st.position is None else st.position)
             if position is not None:
                 self._adopt(p, position)
                 found.append(f"{p.kind} {p.reference} was applied: the wallet now holds its note (position {position})")
