@@ -31,8 +31,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from zkproofs.settlement.notes import OwnerKeys  # noqa: E402
-from zkproofs.settlement.transition import build_transition  # noqa: E402
 from circuits.merkle_sum_inclusion import MerkleSumInclusion  # noqa: E402
 from circuits.valid_transition import ValidTransition  # noqa: E402
 from eth_abi import encode as abi_encode  # noqa: E402
@@ -67,13 +65,6 @@ def inclusion_inputs(depth: int, assets: int) -> dict:
                            tuple(rng.randrange(1 << 40) for _ in range(assets)), (0,) * assets, siblings, 0, ())
     root_hash, sums = path_root(draft)
     return circuit_inputs(dataclasses.replace(draft, root_hash=root_hash, root_sums=sums))
-
-
-def transition_case(assets: int, depth: int = 4) -> tuple:
-    """valid_transition and the inputs of a first deposit of 1 unit of asset 0."""
-    t = build_transition(OwnerKeys.from_spending_key(7), None, [10**8] + [0] * (assets - 1), [0] * assets,
-                         [2_700_000_000_000] * assets, [500] * assets, 15_000, 1, depth=depth)
-    return t.circuit, t.inputs
 
 
 ONE = 10**8
@@ -187,9 +178,6 @@ def main() -> None:
         ("merkle_sum_inclusion depth=4 assets=1", MerkleSumInclusion(depth=4, assets=1), inclusion_inputs(4, 1)),
         ("merkle_sum_inclusion depth=4 assets=2", MerkleSumInclusion(depth=4, assets=2), inclusion_inputs(4, 2)),
         ("merkle_sum_inclusion depth=4 assets=4", MerkleSumInclusion(depth=4, assets=4), inclusion_inputs(4, 4)),
-        ("valid_transition depth=4 assets=1", *transition_case(1)),
-        ("valid_transition depth=4 assets=2", *transition_case(2)),
-        ("valid_transition depth=4 assets=4", *transition_case(4)),
     ]
     with evm.Anvil(anvil) as node:
         rows = [measure(node, solcjs, *case) for case in cases]
