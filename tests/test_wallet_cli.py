@@ -229,21 +229,6 @@ def test_trade_help_explains_propose_and_accept():
     assert "--propose" in out and "--accept" in out and "nullifier" in out
 
 
-def test_no_command_printed_a_spending_key():
-    """Runs last in this module: every output above, against every wallet this module created."""
-    assert OUTPUTS
-    keys = set()
-    for path in WALLETS:
-        try:
-            keys.add(str(load_wallet(path).keys.sk))
-        except MalformedInput:
-            continue  # a test corrupted it
-    assert len(keys) > 10
-    for key in keys:
-        for output in OUTPUTS:
-            assert key not in output and hex(int(key))[2:] not in output
-
-
 def test_wallets_over_http_deposit_trade_and_recover_a_lost_response(tmp_path, venue, monkeypatch):
     """The same flow against ``zkproofs serve``'s app (--venue URL), with the trader's copies of the
     policy and proving key and a price file of its own."""
@@ -282,3 +267,18 @@ def test_wallets_over_http_deposit_trade_and_recover_a_lost_response(tmp_path, v
     assert "--prices" in bad.output
     bad = run("wallet", "show", "--wallet", a, *venue, "--prices", tmp_path / "prices.json", code=2)
     assert "--prices goes with --venue" in bad.output
+
+
+def test_no_command_printed_a_spending_key():
+    """Runs last in this module: every output above, against every wallet this module created."""
+    assert OUTPUTS
+    keys = set()
+    for path in WALLETS:
+        try:
+            keys.add(str(load_wallet(path).keys.sk))
+        except MalformedInput:
+            continue  # a test corrupted it
+    assert len(keys) > 10
+    for key in keys:
+        for output in OUTPUTS:
+            assert key not in output and hex(int(key))[2:] not in output
