@@ -16,7 +16,9 @@ venue then refuses to start), then the service listens on the socket already bou
 
 from __future__ import annotations
 
+import logging
 import os
+import resource
 import socket
 import stat
 from pathlib import Path
@@ -25,10 +27,12 @@ import click
 
 from cli.common import backend_option, key_trust, reports_errors
 from zkproofs.errors import MalformedInput
+from zkproofs.service_guard import Limits
 from zkproofs.settlement.venue import load_venue_key, open_venue
 from zkproofs.settlement.venue_policy import load_venue_policy
 
 TOKEN_ENV = "ZKPROOFS_OPERATOR_TOKEN"
+DEFAULTS = Limits()
 MIN_TOKEN_CHARS = 16
 
 
@@ -88,14 +92,31 @@ def bind(host: str, port: int) -> socket.socket:
               help="For a ceremony key: its phase-2 transcript (.zkey), verified once against the circuit (with --ptau).")
 @click.option("--ptau", "ptau_path", type=click.Path(dir_okay=False), help="The phase-1 transcript (.ptau) of --zkey.")
 @click.option("--reverify", is_flag=True, help="Verify the ceremony transcript again even if verified before.")
+@click.option("--limit-concurrency", default=DEFAULTS.limit_concurrency, show_default=True, type=click.IntRange(8, 1 << 20),
+              help="Most connections plus tasks at once; above it the service answers 503 at once.")
+@click.option("--header-timeout", default=DEFAULTS.header_timeout, show_default=True, type=click.FloatRange(0.1, 3600),
+              help="Seconds a client has to send a request's line and headers before it is disconnected.")
+@click.option("--body-timeout", default=DEFAULTS.body_timeout, show_default=True, type=click.FloatRange(0.1, 3600),
+              help="Seconds a client has to send a request's body (408 after).")
+@click.option("--timeout-keep-alive", default=DEFAULTS.timeout_keep_alive, show_default=True, type=click.FloatRange(0.1, 3600),
+              help="Seconds an idle keep-alive connection stays open.")
+@click.option("--submissions-per-second", "rate", default=DEFAULTS.submissions_per_second, show_default=True,
+              type=click.FloatRange(0.01, 1e6), help="Deposits, withdrawals and settlements per second per client address (429 above).")
+@click.option("--submission-burst", "burst", default=DEFAULTS.submission_burst, show_default=True, type=click.IntRange(1, 1 << 20),
+              help="Submissions a client address may make at once before the rate applies.")
 @backend_option
 @reports_errors
 def serve(policy_path: str, keys_dir: str, db: str, host: str, port: int, token_file: str | None,
-          zkey_path: str | None, ptau_path: str | None, reverify: bool, backend: str | None) -> None:
+          zkey_path: str | None, ptau_path: str | None, reverify: bool, limit_concurrency: int, header_timeout: float,
+          body_timeout: float, timeout_keep_alive: float, rate: float, burst: int, backend: str | None) -> None:
     """Run the venue's HTTP service: deposits, withdrawals, settlements, roots, paths; docs at /docs."""
     import uvicorn
 
     from zkproofs.service import create_app
+    from zkproofs.service_guard import uvicorn_config
+
+    limits = Limits(submissions_per_second=rate, submission_burst=burst, body_timeout=body_timeout,
+                    header_timeout=header_timeout, timeout_keep_alive=timeout_keep_alive, limit_concurrency=limit_concurrency)
 
     token = read_operator_token(token_file)
     trust, transcript = key_trust(False, zkey_path, ptau_path, reverify)
@@ -110,10 +131,21 @@ def serve(policy_path: str, keys_dir: str, db: str, host: str, port: int, token_
             for suffix in ("", "-wal", "-shm", "-journal"):
                 Path(db + suffix).unlink(missing_ok=True)
         raise
-    app = create_app(venue, operator_token=token, server_paths=[policy_path, keys_dir, db])
+    app = create_app(venue, operator_token=token, server_paths=[policy_path, keys_dir, db], limits=limits)
     bound = sock.getsockname()[1]
     click.echo(f"venue {venue.policy.name} ({', '.join(venue.policy.markets)}) on http://{host}:{bound} (ledger {db})")
     click.echo(f"  key: {venue.key_report.provenance.describe()}; {venue.key_report.basis}")
     click.echo("  operator endpoints: " + ("enabled (bearer token)" if token else "disabled (no operator token)"))
-    config = uvicorn.Config(app, log_level="info", access_log=True)
-    uvicorn.Server(config).run(sockets=[sock])
+    raise_file_limit()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    uvicorn.Server(uvicorn_config(app, limits, log_level="info")).run(sockets=[sock])
+
+
+def raise_file_limit() -> None:
+    """Open files: the soft limit up to the hard one (each connection is a file descriptor)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard if hard != resource.RLIM_INFINITY else max(soft, 65536), hard))
+        except (ValueError, OSError):
+            pass

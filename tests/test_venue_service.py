@@ -22,7 +22,12 @@ import zkproofs.service as service
 from tests.venue_helpers import NOW, ONE, POLICY
 from tests.venue_stream import new_venue, replay, stream
 from zkproofs.field import R
-from zkproofs.service import EXPIRY_MAX, MAX_ROOTS, create_app
+from zkproofs.service import EXPIRY_MAX, create_app
+from zkproofs.service_guard import Limits
+
+MAX_ROOTS = Limits().max_page
+OPEN = Limits(submissions_per_second=1e6, submission_burst=10**6)
+"""The tests' limits: no rate limit except where a test sets one."""
 from zkproofs.settlement.client import VenueClient, VenueError
 from zkproofs.settlement.prices import JsonFilePriceFeed
 from zkproofs.settlement.venue import MAX_TRANSFER_UNITS as AMOUNT_MAX, Reason
@@ -46,7 +51,7 @@ def venue(s, tmp_path):
 
 @pytest.fixture
 def client(venue):
-    with TestClient(create_app(venue, operator_token=TOKEN.encode())) as c:
+    with TestClient(create_app(venue, operator_token=TOKEN.encode(), limits=OPEN)) as c:
         yield c
 
 
@@ -153,7 +158,7 @@ def test_expired_and_price_feed_refusals_say_no_server_path(s, tmp_path):
     clock = [NOW]
     feed_path = tmp_path / "secret-folder" / "prices.json"
     venue = new_venue(s.pk, tmp_path / "v.db", clock=lambda: clock[0], price_feed=JsonFilePriceFeed(feed_path))
-    with TestClient(create_app(venue, operator_token=TOKEN.encode())) as client:
+    with TestClient(create_app(venue, operator_token=TOKEN.encode(), limits=OPEN)) as client:
         client.post("/transfers", json={"reference": "tx-0", "asset": "BTC", "amount": 2 * ONE}, headers=AUTH)
         deposit = ops_of(s, "deposit")[0][1]
         r = client.post("/deposits", json=deposit)  # the feed file does not exist
@@ -209,7 +214,7 @@ def test_operator_endpoints_need_the_token_compared_in_constant_time(client, mon
 
 
 def test_without_a_configured_token_the_operator_endpoints_refuse_everyone(venue):
-    with TestClient(create_app(venue, operator_token=None)) as client:
+    with TestClient(create_app(venue, operator_token=None, limits=OPEN)) as client:
         r = client.post("/transfers", json={"reference": "tx-9", "asset": "BTC", "amount": ONE}, headers=AUTH)
         assert r.status_code == 401
 
@@ -315,7 +320,7 @@ def test_fifty_concurrent_http_spends_of_one_note_exactly_one_accepted(venue, s)
     before = counts(venue)
     bodies = [s.race[i % len(s.race)] for i in range(50)]
     barrier = threading.Barrier(50)
-    with Server(create_app(venue)) as server, httpx.Client(base_url=server.url, timeout=60,
+    with Server(create_app(venue, limits=OPEN)) as server, httpx.Client(base_url=server.url, timeout=60,
                                                            limits=httpx.Limits(max_connections=50)) as http:
         def spend(body):
             barrier.wait(timeout=30)
@@ -340,7 +345,7 @@ def test_verification_runs_off_the_event_loop(venue, monkeypatch):
         return venue.__class__.withdraw(venue, body)
 
     monkeypatch.setattr(venue, "withdraw", slow)
-    with Server(create_app(venue)) as server, httpx.Client(base_url=server.url, timeout=30) as http:
+    with Server(create_app(venue, limits=OPEN)) as server, httpx.Client(base_url=server.url, timeout=30) as http:
         with ThreadPoolExecutor(1) as pool:
             pending = pool.submit(http.post, "/withdrawals", json=stream().race[0])
             assert started.wait(20)
@@ -367,6 +372,7 @@ def test_the_client_mirrors_the_venue(client, venue, s):
     path, root = trader.membership_path(0)
     assert (path, root) == venue.ledger.membership_path(0)
     assert trader.roots(limit=2)["current"]["root"] == str(root)
+    assert [r["seq"] for r in trader.roots(limit=2, before=3)["recent"]] == [2, 1]
     _, leg_a, leg_b, receipt_a, _ = ops_of(s, "settle")[0]
     decision = trader.settle(leg_a, leg_b)
     assert decision.reason is Reason.ACCEPTED and decision.record["settlement_id"] == "trade-0"

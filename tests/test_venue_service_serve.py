@@ -6,6 +6,7 @@ learns from the status that it was applied)."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -83,11 +84,13 @@ def test_the_operator_token_file_must_be_private_and_long_enough(s, tmp_path, mo
 class ServeProcess:
     """A real ``zkproofs serve`` subprocess; ``url`` once /health answers."""
 
-    def __init__(self, policy, keys, db, token_file):
+    def __init__(self, policy, keys, db, token_file, log):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.proc = subprocess.Popen([sys.executable, "-m", "cli.main", *serve_args(policy, keys, db, self.port, token_file)],
-                                     cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.log = log
+        with open(log, "ab") as err:
+            self.proc = subprocess.Popen([sys.executable, "-m", "cli.main", *serve_args(policy, keys, db, self.port, token_file)],
+                                         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err)
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -96,14 +99,13 @@ class ServeProcess:
             except httpx.TransportError:
                 pass
             if self.proc.poll() is not None:
-                raise AssertionError(self.proc.stderr.read().decode())
+                raise AssertionError(Path(self.log).read_text())
             assert time.monotonic() < deadline, "zkproofs serve did not start"
             time.sleep(0.1)
 
     def stop(self):
         self.proc.kill()
         self.proc.wait(30)
-        self.proc.stderr.close()
 
 
 def send(client: VenueClient, op):
@@ -120,7 +122,7 @@ def test_kill_9_of_zkproofs_serve_mid_stream_loses_nothing_acknowledged(s, tmp_p
     token_file.write_text(TOKEN)
     token_file.chmod(0o600)
     db = tmp_path / "venue.db"
-    server = ServeProcess(policy, keys, db, token_file)
+    server = ServeProcess(policy, keys, db, token_file, tmp_path / "serve.log")
     first_settlement = next(i for i, op in enumerate(s.ops) if op[0] == "settle")
     acked: list[int] = []
     killed = threading.Event()
@@ -162,7 +164,7 @@ def test_kill_9_of_zkproofs_serve_mid_stream_loses_nothing_acknowledged(s, tmp_p
 
     # restart; the client resumes after its last acknowledgement and asks before it re-sends a settlement
     write_prices(tmp_path / "prices.json")
-    server = ServeProcess(policy, keys, db, token_file)
+    server = ServeProcess(policy, keys, db, token_file, tmp_path / "serve.log")
     try:
         with VenueClient(server.url, operator_token=TOKEN, timeout=30) as client:
             assert client.roots()["current"]["root"] == str(published)
@@ -182,3 +184,6 @@ def test_kill_9_of_zkproofs_serve_mid_stream_loses_nothing_acknowledged(s, tmp_p
         assert str(ledger.tree(conn).root()) == final_root
     assert audit_ledger(ledger, SERVICE_POLICY, s.pk.vk, backend="arkworks").ok
     ledger.close()
+    log = (tmp_path / "serve.log").read_text()
+    assert re.search(r'^127\.0\.0\.1 - - \[[^]]+\] "POST /settlements HTTP/1\.1" 201 \d+$', log, re.M), log[-2000:]
+    assert TOKEN not in log and "Traceback" not in log

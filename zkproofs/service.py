@@ -10,8 +10,9 @@ Traders (no account: proofs authorise them)
 * ``POST /settlements``: ``{"legs": [leg_a, leg_b]}``, both trade legs of a
   matched trade, applied in one ledger transaction or not at all. Posting an
   applied settlement again answers 200 ``ALREADY_SETTLED`` with its record.
-* ``GET /roots``: the current root and the newest anchors (``limit``, at most
-  :data:`MAX_ROOTS`), with the anchor window K.
+* ``GET /roots``: the current root and a page of roots, newest first (``limit``,
+  at most ``Limits.max_page``; ``before=next_before`` for the next page), with the
+  anchor window K.
 * ``GET /notes/{position}/path``: the membership path of the note at
   ``position`` against the current root (public data a wallet proves with).
 * ``GET /settlements/{settlement_id}``: the settlement's record, for a party
@@ -28,6 +29,14 @@ Operator (``Authorization: Bearer TOKEN``, compared with :func:`hmac.compare_dig
 
 ``GET /health``: 200 when the price feed prices every asset within the policy's
 age, the ledger answers and the key is loaded and trusted; 503 naming what is not.
+It also counts every outcome since start by reason code: refusals change nothing
+and are counted, never stored row by row.
+
+Limits (:mod:`zkproofs.service_guard`): submissions (deposits, withdrawals,
+settlements) per client address are rate limited (429 ``RATE_LIMITED`` with
+``Retry-After``); a body must arrive within ``body_timeout`` (408 ``BODY_TIMEOUT``);
+a client that disconnects mid-body costs one log line (no traceback) and nothing
+else; every request is logged once in the Common Log Format.
 
 Answers are ``Decision`` objects ``{"accepted", "reason", "message", ...record}``.
 Status by reason (:data:`STATUS`): 201 ACCEPTED, 200 ALREADY_SETTLED, 400
@@ -43,10 +52,13 @@ run in the threadpool, off the event loop.
 """
 
 
+import asyncio
 import hmac
 import logging
+import math
 import os
 import sqlite3
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Callable, Literal
 
@@ -55,6 +67,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, create_model
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from zkproofs.errors import MalformedInput
@@ -63,12 +76,11 @@ from zkproofs.groth16.keys import CURVE, G1_BYTES, G2_BYTES, PROTOCOL
 from zkproofs.groth16.serialize import PROOF_FORMAT, PROOF_VERSION
 from zkproofs.jsontext import loads
 from zkproofs.settlement.prices import PriceUnavailable
+from zkproofs.service_guard import QUIET, AccessLog, Limits, RateLimiter
 from zkproofs.settlement.venue import MAX_TRANSFER_UNITS, Decision, Reason, Venue
 
 log = logging.getLogger("zkproofs.service")
 
-MAX_ROOTS = 1000
-"""Most roots one ``GET /roots`` returns."""
 EXPIRY_MAX = (1 << 63) - 1
 
 STATUS = {
@@ -165,7 +177,10 @@ class ServiceState:
     venue: Venue
     operator_token: bytes | None
     max_body_bytes: int
+    limits: Limits
     secrets: list[str] = field(default_factory=list)
+    outcomes: Counter = field(default_factory=Counter)
+    """Decisions and refusals since start, by reason code: counted here, never stored row by row."""
 
     def scrub(self, message: str) -> str:
         """``message`` without any server path the service knows (ledger, feed, policy and key folders)."""
@@ -199,15 +214,21 @@ def _validation_message(exc: ValidationError | RequestValidationError, where: st
     return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
 
 
-def create_app(venue: Venue, *, operator_token: bytes | None = None, server_paths: list[str] | None = None) -> FastAPI:
+def create_app(venue: Venue, *, operator_token: bytes | None = None, server_paths: list[str] | None = None,
+               limits: Limits = Limits(), clock=None) -> FastAPI:
     """The ASGI app serving ``venue`` (endpoints, status codes and bounds in the module docstring).
 
     ``operator_token``: the operator's bearer token as bytes (None disables the
     operator endpoints: 401 for everyone). ``server_paths``: further paths to keep
-    out of client-facing messages (the policy file, the keys folder).
+    out of client-facing messages (the policy file, the keys folder). ``limits``:
+    submission rate per client, body timeout, page size (:class:`~zkproofs.service_guard.Limits`;
+    the connection-level ones apply where uvicorn is configured,
+    :func:`~zkproofs.service_guard.uvicorn_config`). ``clock``: monotonic seconds for the rate limiter.
     """
-    state = ServiceState(venue, operator_token, venue.policy.max_request_bytes,
+    state = ServiceState(venue, operator_token, venue.policy.max_request_bytes, limits,
                          _server_paths(venue, list(server_paths or [])))
+    limiter = RateLimiter(limits.submissions_per_second, limits.submission_burst, **({"clock": clock} if clock else {}))
+    max_page = limits.max_page
     models = request_models(venue)
     depth = venue.policy.tree_depth
     app = FastAPI(
@@ -218,18 +239,28 @@ def create_app(venue: Venue, *, operator_token: bytes | None = None, server_path
         version="2",
     )
     app.state.service = state
+    app.add_middleware(AccessLog)
 
     @app.exception_handler(Refusal)
     async def _on_refusal(request: Request, exc: Refusal) -> JSONResponse:
+        state.outcomes[exc.reason] += 1
         return _refused(exc.status, exc.reason, state.scrub(exc.message), exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _on_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        state.outcomes[Reason.MALFORMED.value] += 1
         return _refused(400, Reason.MALFORMED.value, state.scrub(_validation_message(exc, "request")))
 
     @app.exception_handler(StarletteHTTPException)
     async def _on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return _refused(exc.status_code, "NOT_FOUND" if exc.status_code == 404 else "HTTP_ERROR", str(exc.detail))
+
+    def rate_limit(request: Request) -> None:
+        wait = limiter.take(request.client.host if request.client else "-")
+        if wait:
+            raise Refusal(429, "RATE_LIMITED", f"more than {limits.submissions_per_second:g} submissions per second "
+                                               f"(burst {limits.submission_burst}) from this address",
+                          headers={"Retry-After": str(max(1, math.ceil(wait)))})
 
     async def read_body(request: Request, model: type[BaseModel]) -> dict[str, Any]:
         declared = request.headers.get("content-length")
@@ -237,10 +268,20 @@ def create_app(venue: Venue, *, operator_token: bytes | None = None, server_path
         if declared is not None and (not (declared.isascii() and declared.isdigit()) or int(declared) > limit):
             raise Refusal(413, "TOO_LARGE", f"the body exceeds the limit of {limit} bytes")
         body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > limit:
-                raise Refusal(413, "TOO_LARGE", f"the body exceeds the limit of {limit} bytes")
+        try:
+            async with asyncio.timeout(limits.body_timeout):
+                async for chunk in request.stream():
+                    body += chunk
+                    if len(body) > limit:
+                        raise Refusal(413, "TOO_LARGE", f"the body exceeds the limit of {limit} bytes")
+        except TimeoutError:
+            raise Refusal(408, "BODY_TIMEOUT", f"the body was not complete within {limits.body_timeout:g} s",
+                          headers={"Connection": "close"}) from None
+        except ClientDisconnect:
+            request.scope[QUIET] = True
+            log.info("%s: disconnected after %d bytes of a %s %s body; nothing done",
+                     request.client.host if request.client else "-", len(body), request.method, request.url.path)
+            raise Refusal(400, "DISCONNECTED", "the client disconnected before its body was complete") from None
         try:
             obj = loads(bytes(body), "body")
             model.model_validate(obj)
@@ -274,6 +315,7 @@ def create_app(venue: Venue, *, operator_token: bytes | None = None, server_path
             log.error("ledger error: %s", exc)
             raise Refusal(503, "LEDGER_UNAVAILABLE", "the venue's ledger cannot be written now; try again later",
                           headers={"Retry-After": "5"}) from None
+        state.outcomes[decision.reason.value] += 1
         body = decision.to_dict()
         status = STATUS.get(decision.reason, 422)
         headers = None
@@ -287,8 +329,10 @@ def create_app(venue: Venue, *, operator_token: bytes | None = None, server_path
     refusals: dict[int | str, dict[str, Any]] = {
         400: {"model": DecisionModel, "description": "MALFORMED (the schema or the venue refused the body) or WRONG_KEY"},
         409: {"model": DecisionModel, "description": "conflict with the ledger: DOUBLE_SPEND, TRANSFER_USED, REFERENCE_USED, ..."},
+        408: {"model": DecisionModel, "description": "BODY_TIMEOUT: the body was not complete in time"},
         413: {"model": DecisionModel, "description": "TOO_LARGE: the body is over the policy's max_request_bytes"},
         422: {"model": DecisionModel, "description": "refused by the venue (EXPIRED, INVALID_PROOF, UNKNOWN_ANCHOR, ...)"},
+        429: {"model": DecisionModel, "description": "RATE_LIMITED: too many submissions from this address (Retry-After)"},
         503: {"model": DecisionModel, "description": "PRICE_UNAVAILABLE or LEDGER_UNAVAILABLE (Retry-After)"},
     }
 
@@ -298,11 +342,13 @@ def create_app(venue: Venue, *, operator_token: bytes | None = None, server_path
     @app.post("/deposits", status_code=201, response_model=DecisionModel, responses=refusals, openapi_extra=body_doc("Deposit"))
     async def post_deposit(request: Request) -> JSONResponse:
         """Credit a registered custody transfer to a note (a first deposit creates the note)."""
+        rate_limit(request)
         return await decide(venue.deposit, await read_body(request, models["Deposit"]))
 
     @app.post("/withdrawals", status_code=201, response_model=DecisionModel, responses=refusals, openapi_extra=body_doc("Withdrawal"))
     async def post_withdrawal(request: Request) -> JSONResponse:
         """Spend a note with a public payout of one asset; the record's ``payout`` is for the custody system."""
+        rate_limit(request)
         return await decide(venue.withdraw, await read_body(request, models["Withdrawal"]))
 
     @app.post("/settlements", status_code=201, response_model=DecisionModel,
@@ -310,6 +356,7 @@ def create_app(venue: Venue, *, operator_token: bytes | None = None, server_path
               openapi_extra=body_doc("Settlement"))
     async def post_settlement(request: Request) -> JSONResponse:
         """Settle a matched trade: both legs, in one ledger transaction, or nothing."""
+        rate_limit(request)
         obj = await read_body(request, models["Settlement"])
         return await decide(venue.settle, obj["legs"][0], obj["legs"][1])
 
@@ -324,11 +371,21 @@ def create_app(venue: Venue, *, operator_token: bytes | None = None, server_path
         return await decide(venue.register_transfer, obj["reference"], obj["asset"], obj["amount"])
 
     @app.get("/roots", responses={400: {"model": DecisionModel}})
-    async def get_roots(request: Request, limit: Annotated[int, Query(ge=1, le=MAX_ROOTS)] = 10) -> dict[str, Any]:
-        """The current root (an anchor) and the newest ``limit`` roots, newest first; anchors are the last ``anchor_window``."""
-        canonical_ints(request, "limit")
-        recent = await run_in_threadpool(venue.ledger.recent_roots, limit)
-        return {"current": recent[0], "anchor_window": venue.policy.anchor_window, "recent": recent}
+    async def get_roots(request: Request, limit: Annotated[int, Query(ge=1, le=max_page)] = 10,
+                        before: Annotated[int | None, Query(ge=1, le=EXPIRY_MAX)] = None) -> dict[str, Any]:
+        """The current root (an anchor) and a page of roots, newest first: the newest ``limit``, or those numbered
+        below ``before`` (pass the previous page's ``next_before``); anchors are the last ``anchor_window``."""
+        canonical_ints(request, "limit", "before")
+
+        def page() -> tuple[dict, list[dict]]:
+            rows = venue.ledger.query("SELECT seq, root, size, created_at FROM roots WHERE seq < ? ORDER BY seq DESC LIMIT ?",
+                                      (EXPIRY_MAX if before is None else before, limit))
+            return venue.ledger.recent_roots(1)[0], [{"seq": r[0], "root": r[1], "size": r[2], "created_at": r[3]} for r in rows]
+
+        current, roots = await run_in_threadpool(page)
+        more = len(roots) == limit and roots[-1]["seq"] > 0
+        return {"current": current, "anchor_window": venue.policy.anchor_window, "recent": roots,
+                "next_before": roots[-1]["seq"] if more else None}
 
     @app.get("/notes/{position}/path", responses={400: {"model": DecisionModel}, 404: {"model": DecisionModel}})
     async def get_path(request: Request, position: Annotated[int, Path(ge=0, le=(1 << depth) - 1)]) -> dict[str, Any]:
@@ -371,7 +428,7 @@ def create_app(venue: Venue, *, operator_token: bytes | None = None, server_path
         checks = await run_in_threadpool(health_checks, venue)
         ok = all(c["ok"] for c in checks.values())
         body = {"status": "ok" if ok else "unavailable", "checks": checks,
-                "failing": [name for name, c in checks.items() if not c["ok"]]}
+                "failing": [name for name, c in checks.items() if not c["ok"]], "outcomes_since_start": dict(state.outcomes)}
         return JSONResponse(body, status_code=200 if ok else 503)
 
     def canonical_ints(request: Request, *names: str) -> None:

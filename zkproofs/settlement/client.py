@@ -10,9 +10,9 @@ returns ``(MembershipPath, root)`` as ``VenueLedger.membership_path`` does;
 
 Anything that is not a venue decision raises :class:`VenueError` (a subclass of
 ZkProofsError) with the HTTP status and the service's reason code: the service
-unreachable or timing out (status 0, ``UNREACHABLE``), 401 ``UNAUTHORIZED``, 413
-``TOO_LARGE``, 429 ``RATE_LIMITED`` (``retry_after`` seconds), 503
-``LEDGER_UNAVAILABLE``, an answer that is not the service's JSON. The client never
+unreachable or timing out (status 0, ``UNREACHABLE``), 401 ``UNAUTHORIZED``, 408
+``BODY_TIMEOUT``, 413 ``TOO_LARGE``, 429 ``RATE_LIMITED`` (``retry_after`` seconds),
+503 ``LEDGER_UNAVAILABLE``, an answer that is not the service's JSON. The client never
 retries a POST by itself: after a lost answer, post the same settlement again
 (the venue answers ``ALREADY_SETTLED`` with the record) or ask
 ``settlement_status``. The operator token is sent only to the operator endpoints
@@ -112,9 +112,11 @@ class VenueClient:
         """POST /settlements with both legs."""
         return self._decision(self._send("POST", "/settlements", json={"legs": [leg_a, leg_b]}))
 
-    def roots(self, limit: int = 10) -> dict[str, Any]:
-        """GET /roots: {"current", "anchor_window", "recent"} (roots as decimal strings)."""
-        response = self._send("GET", "/roots", params={"limit": limit})
+    def roots(self, limit: int = 10, before: int | None = None) -> dict[str, Any]:
+        """GET /roots: {"current", "anchor_window", "recent", "next_before"} (roots as decimal strings, newest
+        first; pass ``next_before`` as ``before`` for the next page)."""
+        params = {"limit": limit, **({"before": before} if before is not None else {})}
+        response = self._send("GET", "/roots", params=params)
         if response.status_code != 200:
             raise self._error(response)
         return self._json(response)
