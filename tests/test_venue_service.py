@@ -6,7 +6,6 @@ tests/venue_stream.py (made once per session)."""
 from __future__ import annotations
 
 import copy
-import json
 import logging
 import socket
 import threading
