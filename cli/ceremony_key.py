@@ -21,7 +21,7 @@ from zkproofs.groth16.serialize import pk_to_bytes, vk_to_json
 _params_option = click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Circuit parameter (repeatable).")
 _ptau_option = click.option(
     "--ptau", "ptau_path", required=True, type=click.Path(dir_okay=False, exists=True),
-    help="Prepared powers-of-tau transcript (.ptau with Lagrange sections), from zkproofs or snarkjs.",
+    help="Powers-of-tau transcript (.ptau) from zkproofs or snarkjs; `key new` needs it prepared (`ceremony ptau prepare`).",
 )  # fmt: skip
 _json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 _quiet_option = click.option("--quiet", is_flag=True, help="No progress bar on stderr.")
@@ -172,7 +172,7 @@ _min_option = click.option("--min-contributions", type=click.IntRange(0), defaul
 @backend_option
 @reports_errors
 def key_verify(zkey_path: str, circuit: str, params: tuple[str, ...], ptau_path: str, min_contributions: int, as_json: bool, quiet: bool, backend: str | None) -> None:
-    """Check KEY.zkey against CIRCUIT and the .ptau: recompute the key, check every contribution.
+    """Check KEY.zkey against CIRCUIT and the .ptau: every contribution, and every point against the circuit.
 
     Exit status: 0 valid, 1 a check failed (the step is named), 2 malformed input.
     """

@@ -22,6 +22,8 @@ from cli.main import main
 from zkproofs.backends import get_backend
 from zkproofs.ceremony import phase2
 from zkproofs.ceremony import zkey as zk
+from zkproofs.backends.common import Q
+from zkproofs.ceremony import encoding as enc
 from zkproofs.ceremony.encoding import G1_SIZE
 from zkproofs.ceremony.ptau import read_ptau
 from zkproofs.errors import CeremonyError, MalformedFile, UnsatisfiedConstraint
@@ -101,6 +103,15 @@ def test_ceremony_key_proves_and_verifies(be, cubic, ptau, ours):
     assert not verify(report.vk, [36], proof)
     with pytest.raises(UnsatisfiedConstraint):
         prove(pk, *cubic.synthesize({"x": 3, "y": 36}))
+
+
+def test_contribution_scaled_in_worker_processes_verifies(be, cubic, ptau, ours, monkeypatch):
+    """Large keys scale C and H in chunks across worker processes: the chunks must come back
+    in order, or the C and H checks fail."""
+    monkeypatch.setattr(phase2, "PARALLEL_SCALE_MIN", 1)
+    monkeypatch.setattr(phase2.os, "cpu_count", lambda: 3)  # 3 chunks per section even on one core
+    result = phase2.contribute(ours, "erin", be)
+    assert _verify(result.zkey, cubic, ptau, be).contributions[-1] == ("erin", result.contribution_hash.hex())
 
 
 def test_single_party_setup_is_a_one_contribution_phase_2(be, cubic):
@@ -202,6 +213,67 @@ def test_sections_not_divided_by_delta_refused(be, cubic, ptau, ours, kind):
     with pytest.raises(CeremonyError) as excinfo:
         _verify(forged, cubic, ptau, be)
     assert _step(excinfo) == f"{zk.SECTION_NAMES[kind]} section"
+
+
+def _altered(be, key, kind, index):
+    """``key`` with point ``index`` of section ``kind`` moved by the generator (still a valid point)."""
+    group = "G2" if kind == zk.POINTS_B2 else "G1"
+    size = G1_SIZE if group == "G1" else 2 * G1_SIZE
+    data = key.sections[kind]
+    index %= len(data) // size
+    point = (enc.g1_from_lem if group == "G1" else enc.g2_from_lem)(be, data[index * size : (index + 1) * size])
+    moved = be.g1_add(point, be.g1_generator()) if group == "G1" else be.g2_add(point, be.g2_generator())
+    encoded = enc.g1_to_lem(be, moved) if group == "G1" else enc.g2_to_lem(be, moved)
+    return replace(key, sections=key.sections | {kind: data[: index * size] + encoded + data[(index + 1) * size :]})
+
+
+@pytest.mark.parametrize("index", [1, -1], ids=["second", "last"])
+@pytest.mark.parametrize("kind", [zk.IC, zk.POINTS_A, zk.POINTS_B1, zk.POINTS_B2, zk.POINTS_C, zk.POINTS_H], ids=zk.SECTION_NAMES.get)
+def test_a_single_altered_point_anywhere_is_refused(be, cubic, ptau, ours, kind, index):
+    """The random linear combination covers every point, not only the first of a section."""
+    with pytest.raises(CeremonyError) as excinfo:
+        _verify(_altered(be, ours, kind, index), cubic, ptau, be)
+    name = zk.SECTION_NAMES[kind]
+    assert _step(excinfo) == (f"{name} section" if kind in (zk.POINTS_C, zk.POINTS_H) else name)
+
+
+def _squaring_chain(length: int) -> R1CS:
+    """x_{i+1} = x_i^2 for ``length`` constraints, x_0 private and the last public: a toy R1CS
+    whose size is chosen to fill a domain exactly."""
+    m = length + 2  # one, the public output, x_0 .. x_{length - 1}
+    var = lambda i: 2 + i if i < length else 1  # noqa: E731  x_length is the public output
+    a = tuple({var(i): 1} for i in range(length))
+    c = tuple({var(i + 1): 1} for i in range(length))
+    return R1CS(m, ("y",), a, a, c, tuple(f"square {i}" for i in range(length)))
+
+
+def test_key_on_the_top_level_of_the_powers_of_tau(be, ptau):
+    """A circuit whose domain is the whole phase-1 power (2^4 here): its H section uses the top
+    Lagrange level, where snarkjs counts the missing tau^(2N-1) as zero."""
+    r1cs = _squaring_chain(13)  # 13 constraints + 2 input rows fill 16
+    key = phase2.new_zkey(r1cs, ptau, be)
+    assert key.domain_size == 1 << ptau.power
+    key = phase2.contribute(key, "alice", be).zkey
+    assert _verify(key, r1cs, ptau, be).contributions[0][0] == "alice"
+    with pytest.raises(CeremonyError) as excinfo:
+        _verify(_altered(be, key, zk.POINTS_H, -1), r1cs, ptau, be)
+    assert _step(excinfo) == "H section"
+
+
+def test_point_outside_the_subgroup_is_malformed(be, cubic, ptau, ours):
+    """A point on the curve with a small-order component could pass a random linear combination
+    with probability 1/3: every section point is decoded with a subgroup check."""
+    x = 1
+    while True:  # the first x with x^3 + 4 a square mod q gives a point of E(Fq) outside G1
+        rhs = (x**3 + 4) % Q
+        y = pow(rhs, (Q + 1) // 4, Q)
+        if y * y % Q == rhs:
+            break
+        x += 1
+    outside = enc.fq_to_mont(x) + enc.fq_to_mont(y)
+    data = ours.sections[zk.POINTS_C]
+    with pytest.raises(MalformedFile, match="subgroup"):
+        _verify(replace(ours, sections=ours.sections | {zk.POINTS_C: data[:G1_SIZE] + outside + data[2 * G1_SIZE :]}), cubic, ptau, be)
 
 
 def test_truncated_or_garbled_files_are_malformed(be, ours):

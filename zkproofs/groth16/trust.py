@@ -11,8 +11,8 @@ nothing of keys):
   author (:class:`KeyTrust`, the ``--trust-single-party-key`` flag or the settlement
   policy's ``trust_single_party_keys``); by default a key must come from a ceremony
   (Bowe, Gabizon, Miers 2017, ePrint 2017/1050) whose transcript this user verified
-  against the circuit (:func:`zkproofs.ceremony.phase2.verify_zkey` recomputes the key
-  from the circuit and the phase-1 transcript and checks every contribution): then
+  against the circuit (:func:`zkproofs.ceremony.phase2.verify_zkey` checks every point
+  of the key against the circuit and the phase-1 transcript, and every contribution): then
   it is sound if one contributor was honest. A verified transcript is remembered in
   the user cache (:mod:`zkproofs.usercache`, namespace ``verified-transcripts``, keyed
   by the transcript hash, holding the SHA-256 of the key it yields), so checking a
@@ -134,9 +134,9 @@ def require_trusted(
     - ceremony: accepted if this user verified the key's transcript before (the user
       cache holds the SHA-256 of this exact key under its transcript hash) and
       ``trust.reverify`` is off; otherwise ``transcript`` must be given and
-      :func:`zkproofs.ceremony.phase2.verify_zkey` must recompute, from ``circuit``
-      and the phase-1 transcript, a key with this key's points, transcript hash and
-      contribution count (CeremonyError naming the failed step otherwise); the
+      :func:`zkproofs.ceremony.phase2.verify_zkey` must find the transcript's key
+      consistent with ``circuit`` and the phase-1 transcript, with this key's points,
+      transcript hash and contribution count (CeremonyError naming the failed step otherwise); the
       result is then remembered;
     - none recorded (a foreign key format): refused.
 
