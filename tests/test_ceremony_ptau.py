@@ -213,6 +213,15 @@ def test_prepare_gives_the_lagrange_basis_at_a_known_tau():
     phase1.verify(prepared, ark)
 
 
+def test_prepare_in_worker_processes_gives_the_same_bytes(transcript, monkeypatch):
+    """Large transcripts compute the levels in worker processes, largest first: they must be
+    put back in order."""
+    serial = phase1.prepare(transcript["ptau"], ark)
+    monkeypatch.setattr(phase1, "PARALLEL_PREPARE_MIN", 1)
+    monkeypatch.setattr(phase1.os, "cpu_count", lambda: 2)
+    assert phase1.prepare(transcript["ptau"], ark).sections == serial.sections
+
+
 def test_altered_lagrange_point_refused(transcript):
     prepared = phase1.prepare(transcript["ptau"], ark)
     assert phase1.verify(prepared, ark).prepared

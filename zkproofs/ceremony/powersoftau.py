@@ -19,10 +19,14 @@ transcript format and hashes are snarkjs' (:mod:`zkproofs.ceremony.ptau`).
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import secrets
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Sequence
 
+from zkproofs.backends import get_backend
 from zkproofs.backends.base import CurveBackend
 from zkproofs.ceremony import encoding as enc
 from zkproofs.ceremony import rng as srng
@@ -419,6 +423,26 @@ def _levels(ptau: Ptau, base: int) -> list[int]:
     return list(range(top + 1))
 
 
+PARALLEL_PREPARE_MIN = 1 << 12
+"""From this many points per section (N = 2^power) on, :func:`prepare` computes the levels
+in worker processes (the group NTTs are GIL-bound Python loops over native point
+operations, one level independent of another); below it, process start-up (about half
+a second) would cost more than it saves."""
+PREPARE_WORKERS = 4
+
+
+def _lagrange_level_lem(backend: str, group: str, data: bytes, p: int) -> bytes:
+    """Level p (the inverse NTT of the first 2^p points, missing ones zero) as LEM bytes,
+    from a section's LEM payload (also run in worker processes)."""
+    be = get_backend(backend)
+    size = enc.G1_SIZE if group == "G1" else enc.G2_SIZE
+    n = 1 << p
+    available = min(n, len(data) // size)
+    chunk = enc.points_from_lem(be, group, data[: available * size], available, where="powers of tau", section=0, check=False)
+    chunk += [be.g1_identity() if group == "G1" else be.g2_identity()] * (n - available)
+    return enc.points_to_lem(be, group, _lagrange_level(be, group, chunk))
+
+
 def prepare(ptau: Ptau, backend: CurveBackend, *, progress: Progress | None = None) -> Ptau:
     """Add the Lagrange sections 12..15, as ``snarkjs powersoftau prepare phase2``.
 
@@ -426,23 +450,29 @@ def prepare(ptau: Ptau, backend: CurveBackend, *, progress: Progress | None = No
     tau^(2N-1) counted as zero), tauG2, alphaTauG1 and betaTauG1 (p = 0..power),
     the inverse NTT of the first 2^p points over the group. Cost per section
     sum_p ((p/2 + 1) 2^p) scalar multiplications, about (power/2 + 1) 2N:
-    O(N log N). Does not verify the transcript (run :func:`verify` first).
+    O(N log N); from :data:`PARALLEL_PREPARE_MIN` on, the levels of all sections
+    run in up to :data:`PREPARE_WORKERS` worker processes, largest first. Does not
+    verify the transcript (run :func:`verify` first).
     """
     sections = dict(ptau.without_lagrange().sections)
+    tasks = [(target, GROUP[base], ptau.sections[base], p) for base, target in LAGRANGE.items() for p in _levels(ptau, base)]
+    done: dict[tuple[int, int], bytes] = {}
+    workers = min(os.cpu_count() or 1, PREPARE_WORKERS)
+    if (1 << ptau.power) < PARALLEL_PREPARE_MIN or workers < 2:
+        for i, (target, group, data, p) in enumerate(tasks):
+            _tick(progress, "lagrange levels", i, len(tasks))
+            done[target, p] = _lagrange_level_lem(backend.name, group, data, p)
+    else:
+        cost = lambda task: (3 if task[1] == "G2" else 1) * (task[3] + 2) << task[3]  # noqa: E731
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = {pool.submit(_lagrange_level_lem, backend.name, group, data, p): (target, p)
+                       for target, group, data, p in sorted(tasks, key=cost, reverse=True)}  # fmt: skip
+            for i, future in enumerate(as_completed(futures)):
+                _tick(progress, "lagrange levels", i, len(tasks))
+                done[futures[future]] = future.result()
+    _tick(progress, "lagrange levels", len(tasks), len(tasks))
     for base, target in LAGRANGE.items():
-        group = GROUP[base]
-        points = ptau.points(backend, base, check=False)
-        zero = backend.g1_identity() if group == "G1" else backend.g2_identity()
-        encode = enc.g1_to_lem if group == "G1" else enc.g2_to_lem
-        out = []
-        levels = _levels(ptau, base)
-        for p in levels:
-            _tick(progress, SECTION_NAMES[target], p, len(levels))
-            chunk = points[: 1 << p]
-            chunk += [zero] * ((1 << p) - len(chunk))
-            out.extend(encode(backend, q) for q in _lagrange_level(backend, group, chunk))
-        _tick(progress, SECTION_NAMES[target], len(levels), len(levels))
-        sections[target] = b"".join(out)
+        sections[target] = b"".join(done[target, p] for p in _levels(ptau, base))
     return replace(ptau, sections=sections)
 
 
