@@ -81,6 +81,15 @@ def test_initial_key_is_snarkjs_byte_for_byte(be, cubic, ptau):
     assert again.sections == mine.sections and again.cs_hash == mine.cs_hash
 
 
+def test_initial_key_in_worker_processes_is_the_same(be, cubic, ptau, monkeypatch):
+    """Large circuits compute runs of variables in worker processes: same bytes, same hash."""
+    serial = phase2.new_zkey(cubic.shape, ptau, be)
+    monkeypatch.setattr(phase2, "PARALLEL_MIN", 1)
+    monkeypatch.setattr(phase2.os, "cpu_count", lambda: 2)
+    parallel = phase2.new_zkey(cubic.shape, ptau, be)
+    assert (parallel.sections, parallel.cs_hash) == (serial.sections, serial.cs_hash)
+
+
 def test_snarkjs_contributions_verify_and_ours_chain_on_top(be, cubic, ptau, snarkjs_key):
     report = phase2.verify(snarkjs_key, cubic, ptau, be)  # phase 1 verified too
     assert [name for name, _ in report.contributions] == ["alice", "beacon"]
@@ -108,7 +117,7 @@ def test_ceremony_key_proves_and_verifies(be, cubic, ptau, ours):
 def test_contribution_scaled_in_worker_processes_verifies(be, cubic, ptau, ours, monkeypatch):
     """Large keys scale C and H in chunks across worker processes: the chunks must come back
     in order, or the C and H checks fail."""
-    monkeypatch.setattr(phase2, "PARALLEL_SCALE_MIN", 1)
+    monkeypatch.setattr(phase2, "PARALLEL_MIN", 1)
     monkeypatch.setattr(phase2.os, "cpu_count", lambda: 3)  # 3 chunks per section even on one core
     result = phase2.contribute(ours, "erin", be)
     assert _verify(result.zkey, cubic, ptau, be).contributions[-1] == ("erin", result.contribution_hash.hex())

@@ -94,6 +94,20 @@ def _coefficients(r1cs: R1CS) -> bytes:
     return len(out).to_bytes(4, "little") + body
 
 
+def without_coefficients(zkey: zk.Zkey) -> zk.Zkey:
+    """``zkey`` with an empty coefficients section (count 0): the form in which keys are
+    bundled with the package, since the section is the circuit's R1CS in snarkjs' layout
+    (44 bytes per A and B entry, about half of a Poseidon-heavy key) and the circuit code
+    gives it back (:func:`with_coefficients`). Such a key fails :func:`verify` until restored."""
+    return replace(zkey, sections=zkey.sections | {zk.COEFFS: (0).to_bytes(4, "little")})
+
+
+def with_coefficients(zkey: zk.Zkey, r1cs: R1CS) -> zk.Zkey:
+    """``zkey`` with the coefficients section computed from ``r1cs`` (O(nnz)); :func:`verify`
+    then checks the rest of the key against the same circuit."""
+    return replace(zkey, sections=zkey.sections | {zk.COEFFS: _coefficients(r1cs)})
+
+
 def _columns(r1cs: R1CS) -> tuple[list[list[tuple[int, int]]], ...]:
     """Per variable, its (row, coefficient) entries in A (with the input-consistency rows), B and C."""
     m = r1cs.num_variables
@@ -143,8 +157,9 @@ def _initial(r1cs: R1CS, ptau: Ptau, be: CurveBackend, progress: Progress | None
     """Compute the initial key from the circuit and the phase-1 Lagrange sections.
 
     Cost: decoding 4N + 2N + 2N - 1 phase-1 points (N the QAP domain size), then one MSM
-    per variable and section over that variable's nonzero entries (O(nnz) terms in all),
-    N - 1 point subtractions and the BLAKE2b circuit hash over every point.
+    per variable and section over that variable's nonzero entries (O(nnz) terms in all;
+    from :data:`PARALLEL_MIN` on, runs of variables in worker processes), N - 1
+    point subtractions and the BLAKE2b circuit hash over every point.
     """
     n_size = domain_for(r1cs).size
     power = n_size.bit_length() - 1
@@ -153,32 +168,56 @@ def _initial(r1cs: R1CS, ptau: Ptau, be: CurveBackend, progress: Progress | None
     if power > ptau.power:
         raise CeremonyError("phase 1", f"the circuit needs 2^{power} powers of tau, the transcript has 2^{ptau.power}")
     m, l = r1cs.num_variables, r1cs.num_public
-    _tick(progress, "reading powers of tau", 0, 4)
+    _tick(progress, "reading powers of tau", 0, 2)
     # level p of a Lagrange section starts at point 2^p - 1 and holds 2^p points
-    tau1, tau2, alpha_tau, beta_tau = (
-        ptau.points(be, LAGRANGE[k], check=False, start=n_size - 1, count=n_size) for k in (TAU_G1, TAU_G2, ALPHA_TAU_G1, BETA_TAU_G1)
-    )
-    _tick(progress, "reading powers of tau", 2, 4)
+    size = {TAU_G1: enc.G1_SIZE, TAU_G2: enc.G2_SIZE, ALPHA_TAU_G1: enc.G1_SIZE, BETA_TAU_G1: enc.G1_SIZE}
+    levels = tuple(ptau.sections[LAGRANGE[k]][(n_size - 1) * size[k] : (2 * n_size - 1) * size[k]] for k in (TAU_G1, TAU_G2, ALPHA_TAU_G1, BETA_TAU_G1))
     h_points = ptau.points(be, LAGRANGE[TAU_G1], check=False, start=2 * n_size - 1, count=2 * n_size)[1::2]
     tau_powers = ptau.points(be, TAU_G1, check=False, count=2 * n_size - 1)
-    _tick(progress, "reading powers of tau", 4, 4)
+    _tick(progress, "reading powers of tau", 2, 2)
     h_monomial = [be.g1_add(tau_powers[i + n_size], be.g1_neg(tau_powers[i])) for i in range(n_size - 1)]
     alpha1 = ptau.points(be, ALPHA_TAU_G1, check=False, count=1)[0]
     beta1 = ptau.points(be, BETA_TAU_G1, check=False, count=1)[0]
     beta2 = ptau.points(be, BETA_G2, check=False, count=1)[0]
 
-    col_a, col_b, col_c = _columns(r1cs)
+    columns = _columns(r1cs)
+    workers = min(os.cpu_count() or 1, WORKERS)
+    parts = 1 if n_size < PARALLEL_MIN or workers < 2 else 2 * workers
+    bounds = [m * i // parts for i in range(parts + 1)]
+    tasks = [tuple(col[lo:hi] for col in columns) for lo, hi in zip(bounds, bounds[1:])]
+    _tick(progress, "computing the key", 0, parts)
+    if parts == 1:
+        results = [_key_columns_lem(be.name, levels, tasks[0])]
+    else:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = [pool.submit(_key_columns_lem, be.name, levels, task) for task in tasks]
+            results = []
+            for i, future in enumerate(futures):
+                results.append(future.result())
+                _tick(progress, "computing the key", i + 1, parts)
+    _tick(progress, "computing the key", parts, parts)
+    decode = lambda group, data: enc.points_from_lem(be, group, data, len(data) // (enc.G1_SIZE if group == "G1" else enc.G2_SIZE), where="computed key", section=0, check=False)  # noqa: E731
+    a, b1, b2, k = (decode(group, b"".join(r[i] for r in results)) for i, group in enumerate(("G1", "G1", "G2", "G1")))
+    return _assemble(r1cs, be, (alpha1, beta1, beta2), k, a, b1, b2, h_points, h_monomial, k[l + 1 :])
+
+
+def _key_columns_lem(backend: str, levels: tuple[bytes, ...], columns: tuple[list, list, list]) -> tuple[bytes, bytes, bytes, bytes]:
+    """A, B1, B2 and K = beta A + alpha B + C at tau, as LEM bytes, for a run of variables given
+    their R1CS columns and the Lagrange points L_c(tau) (tau G1, tau G2, alpha tau G1, beta tau G1
+    levels, LEM bytes). Run in worker processes for large circuits. O(nnz) MSM terms."""
+    be = get_backend(backend)
+    tau1, tau2, alpha_tau, beta_tau = (
+        enc.points_from_lem(be, group, data, len(data) // (enc.G1_SIZE if group == "G1" else enc.G2_SIZE), where="powers of tau", section=0, check=False)
+        for group, data in zip(("G1", "G2", "G1", "G1"), levels)
+    )  # fmt: skip
     g1_sum, g2_sum = _lincomb(be, "G1"), _lincomb(be, "G2")
     a, b1, b2, k = [], [], [], []
-    for j in range(m):
-        if j % 1024 == 0:
-            _tick(progress, "computing the key", j, m)
-        a.append(g1_sum([(tau1[c], v) for c, v in col_a[j]]))
-        b1.append(g1_sum([(tau1[c], v) for c, v in col_b[j]]))
-        b2.append(g2_sum([(tau2[c], v) for c, v in col_b[j]]))
-        k.append(g1_sum([(beta_tau[c], v) for c, v in col_a[j]] + [(alpha_tau[c], v) for c, v in col_b[j]] + [(tau1[c], v) for c, v in col_c[j]]))
-    _tick(progress, "computing the key", m, m)
-    return _assemble(r1cs, be, (alpha1, beta1, beta2), k, a, b1, b2, h_points, h_monomial, k[l + 1 :])
+    for col_a, col_b, col_c in zip(*columns):
+        a.append(g1_sum([(tau1[c], v) for c, v in col_a]))
+        b1.append(g1_sum([(tau1[c], v) for c, v in col_b]))
+        b2.append(g2_sum([(tau2[c], v) for c, v in col_b]))
+        k.append(g1_sum([(beta_tau[c], v) for c, v in col_a] + [(alpha_tau[c], v) for c, v in col_b] + [(tau1[c], v) for c, v in col_c]))
+    return enc.points_to_lem(be, "G1", a), enc.points_to_lem(be, "G1", b1), enc.points_to_lem(be, "G2", b2), enc.points_to_lem(be, "G1", k)
 
 
 def _assemble(r1cs: R1CS, be: CurveBackend, alpha_beta: tuple, k: list, a: list, b1: list, b2: list,
@@ -231,13 +270,14 @@ class ContributionResult:
     contribution_hash: bytes
 
 
-PARALLEL_SCALE_MIN = 8192
-"""From this many C and H points on, a contribution scales them in worker processes (one
-per core, at most :data:`SCALE_WORKERS`): one scalar multiplication per point is nearly
-all of a contribution's time (about 0.2 ms each with arkworks, which offers no batched
-or endomorphism-accelerated multiplication by one scalar), and it is GIL-bound. Below
-it, process start-up (about half a second) would cost more than it saves."""
-SCALE_WORKERS = 4
+PARALLEL_MIN = 8192
+"""From this many C and H points (a contribution) or this domain size (``key new``) on,
+the work runs in worker processes (one per core, at most :data:`WORKERS`): it is
+GIL-bound Python over native point operations, and a contribution is nearly all one
+scalar multiplication per point (about 0.2 ms each with arkworks, whose bindings offer
+no batched or endomorphism-accelerated multiplication by one scalar). Below it,
+process start-up (about half a second) would cost more than it saves."""
+WORKERS = 4
 
 
 def _scale_lem(backend: str, data: bytes, k: int) -> bytes:
@@ -250,11 +290,11 @@ def _scale_lem(backend: str, data: bytes, k: int) -> bytes:
 
 def _scale(be: CurveBackend, zkey: zk.Zkey, k: int, progress: Progress | None) -> dict[int, bytes]:
     """The C and H sections times k: O(m + N) scalar multiplications, split across worker
-    processes from :data:`PARALLEL_SCALE_MIN` points on (chunks on point boundaries)."""
+    processes from :data:`PARALLEL_MIN` points on (chunks on point boundaries)."""
     kinds = (zk.POINTS_C, zk.POINTS_H)
     total = sum(len(zkey.sections[kind]) for kind in kinds) // enc.G1_SIZE
-    workers = min(os.cpu_count() or 1, SCALE_WORKERS)
-    parts = 1 if total < PARALLEL_SCALE_MIN or workers < 2 else workers
+    workers = min(os.cpu_count() or 1, WORKERS)
+    parts = 1 if total < PARALLEL_MIN or workers < 2 else workers
     chunks = []
     for kind in kinds:
         data, count = zkey.sections[kind], len(zkey.sections[kind]) // enc.G1_SIZE
@@ -308,7 +348,7 @@ def contribute(zkey: zk.Zkey, name: str, backend: CurveBackend | None = None, *,
     """Add a contribution with a fresh secret delta from the OS (``secrets``), never stored.
 
     Cost: one scalar multiplication per point of the C and H sections (O(m + N); in
-    worker processes for large keys, see :data:`PARALLEL_SCALE_MIN`) and one hash-to-G2.
+    worker processes for large keys, see :data:`PARALLEL_MIN`) and one hash-to-G2.
     Raises MalformedInput for a name over 64 characters.
     """
     _check_name(name)
