@@ -2,20 +2,28 @@
 
 Run: ``PYTHONPATH=. python benchmarks/bench_escrow.py [--repeat 3] [--notes 100000]``.
 
-* ``valid_transition`` with 4 assets at depth 32 (the venue's shape): setup once,
-  then the median of ``--repeat`` trade-leg proofs (synthesis + Groth16 prove,
-  arkworks) and of 20 verifications;
+* ``valid_transition`` with 4 assets at depth 32 (the venue's shape: a 4-ary
+  tree of 16 levels): setup once, then the median of ``--repeat`` trade-leg proofs
+  (synthesis + Groth16 prove, arkworks; wall and CPU seconds, and the synthesis
+  alone) and of 20 verifications;
+* a two-leg settlement's verification, median of 20: both legs in one batch
+  (:func:`zkproofs.groth16.verifier.verify_batch`) against two single
+  verifications, in the same run;
 * a two-leg settlement through :meth:`zkproofs.settlement.venue.Venue.settle`
   on a fresh SQLite ledger: both proofs verified, then the one transaction
   (median of ``--repeat`` settlements of distinct note pairs; the pairs are
   proven before the clock starts);
 * the note commitment tree: ``--notes`` batched appends (1,000 per call) and
   2,000 single appends on top, then the root and one membership path.
+
+Prints ``os.getloadavg()`` before and after: timings on a shared machine mean
+little without the load.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import statistics
 import sys
@@ -26,7 +34,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from circuits.valid_transition import ValidTransition  # noqa: E402
-from zkproofs.groth16 import setup, verify  # noqa: E402
+from zkproofs.groth16 import setup, verify, verify_batch  # noqa: E402
+from zkproofs.groth16.qap import domain_for  # noqa: E402
+from zkproofs.groth16.serialize import proof_from_dict  # noqa: E402
 from zkproofs.settlement.note_tree import NoteTree  # noqa: E402
 from zkproofs.settlement.notes import OwnerKeys  # noqa: E402
 from zkproofs.settlement.prices import PriceQuote, StaticPriceFeed  # noqa: E402
@@ -69,11 +79,14 @@ class Trader:
             nf = nullifier(self.keys.nk, self.position, self.note.commitment())
         receipt = receipt_hash(receipt_secret(self.keys.nk, nf))
         ctx = transition_context(kind, market, ref, NOW + 3600, counterparty, "-", receipt)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         t = build_transition(self.keys, old, delta, [0] * 4, PRICES, list(POLICY.haircut_bps), POLICY.min_ratio_bps, ctx, depth=32)
         proof, public = prove_transition(self.pk, t)
         if timed is not None:
-            timed.append(time.perf_counter() - started)
+            timed.append((time.perf_counter() - started, time.process_time() - cpu))
+            synth = time.perf_counter()
+            t.circuit.synthesize(t.inputs)
+            timed.append(("synthesis", time.perf_counter() - synth))
         return transition_request(kind, market, ref, NOW + 3600, proof, public, self.pk.vk,
                                   counterparty_nullifier=counterparty, receipt=receipt), t, public, proof
 
@@ -85,7 +98,7 @@ def bench_proofs(repeat: int) -> None:
     circuit = ValidTransition(**POLICY.circuit_params)
     started = time.perf_counter()
     pk = setup(circuit, backend="arkworks", party="benchmark")
-    print(f"valid_transition assets=4 depth=32: {circuit.shape.num_constraints} constraints, setup {time.perf_counter() - started:.1f} s")
+    print(f"valid_transition assets=4 depth=32: {circuit.shape.num_constraints} constraints, domain {domain_for(circuit.shape).size}, setup {time.perf_counter() - started:.1f} s")
     with tempfile.TemporaryDirectory() as folder:
         ledger = VenueLedger(Path(folder) / "bench.db", depth=32)
         feed = StaticPriceFeed({a: PriceQuote(p, NOW) for a, p in zip(POLICY.assets, PRICES)})
@@ -111,6 +124,16 @@ def bench_proofs(repeat: int) -> None:
             started = time.perf_counter()
             assert verify(pk.vk, values, proof, backend="arkworks")
             verify_times.append(time.perf_counter() - started)
+        names = list(pk.vk.public_names)
+        two = [([int(leg["proof"]["public_inputs"][n]) for n in names], proof_from_dict(leg["proof"])[0]) for leg in legs[0]]
+        batch_times, single_times = [], []
+        for _ in range(20):
+            started = time.perf_counter()
+            assert verify_batch(pk.vk, two, backend="arkworks") == [True, True]
+            batch_times.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            assert all(verify(pk.vk, xs, p, backend="arkworks") for xs, p in two)
+            single_times.append(time.perf_counter() - started)
         settle_times = []
         for la, lb in legs:
             started = time.perf_counter()
@@ -118,8 +141,13 @@ def bench_proofs(repeat: int) -> None:
             settle_times.append(time.perf_counter() - started)
             assert d.accepted, d
         ledger.close()
-    print(f"trade-leg proof (synthesis + prove), median of {len(leg_times)}: {statistics.median(leg_times):.2f} s")
+    proofs = [x for x in leg_times if x[0] != "synthesis"]
+    synth = [x[1] for x in leg_times if x[0] == "synthesis"]
+    print(f"trade-leg proof (synthesis + prove), median of {len(proofs)}: {statistics.median(w for w, _ in proofs):.2f} s wall, "
+          f"{statistics.median(c for _, c in proofs):.2f} s CPU; synthesis alone {statistics.median(synth):.2f} s")
     print(f"one proof verified, median of 20: {statistics.median(verify_times) * 1000:.1f} ms")
+    b, s2 = statistics.median(batch_times), statistics.median(single_times)
+    print(f"two legs verified, median of 20: batch {b * 1000:.1f} ms, two single verifications {s2 * 1000:.1f} ms (ratio {s2 / b:.2f})")
     print(f"two-leg settlement (2 verifications + checks + one SQLite transaction), median of {len(settle_times)}: "
           f"{statistics.median(settle_times) * 1000:.1f} ms")
 
@@ -138,7 +166,7 @@ def bench_tree(notes: int) -> None:
     tree.root()
     tree.path(notes // 2)
     rp = time.perf_counter() - started
-    print(f"note tree depth 32: {notes} batched appends in {batched:.1f} s ({notes / batched:.0f}/s); "
+    print(f"note tree depth 32 (16 4-ary levels): {notes} batched appends in {batched:.1f} s ({notes / batched:.0f}/s); "
           f"2000 single appends at {2000 / single:.0f}/s; root + one path {rp * 1000:.1f} ms; "
           f"{len(tree.store.nodes) / tree.size:.2f} stored nodes per note; "
           f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MB (in-memory node store)")
@@ -149,8 +177,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="trade-leg proofs and settlements to time")
     parser.add_argument("--notes", type=int, default=100_000, help="notes appended to the tree")
     args = parser.parse_args()
+    print(f"load average before: {os.getloadavg()}")
     bench_tree(args.notes)
     bench_proofs(args.repeat)
+    print(f"load average after: {os.getloadavg()}")
 
 
 if __name__ == "__main__":

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from zkproofs.errors import MalformedInput
-from zkproofs.gadgets import notes as gadgets
+from zkproofs.poseidon import poseidon_hash
 from zkproofs.r1cs import ConstraintSystem
-from zkproofs.settlement.notes import Note, OwnerKeys, note_commitment, nullifier, public_key
+from zkproofs.settlement.notes import KEYS_TAG, PK_TAG, Note, OwnerKeys, note_commitment, nullifier, public_key, tagged_sponge
+from zkproofs.gadgets import notes as gadgets  # after zkproofs.settlement: importing the gadgets first is an import cycle
 
 
 def test_keys_are_deterministic_distinct_and_hide_the_spending_key():
@@ -18,6 +19,15 @@ def test_keys_are_deterministic_distinct_and_hide_the_spending_key():
     assert "123456789" not in repr(keys)
     with pytest.raises(MalformedInput):
         OwnerKeys.from_spending_key(0)
+
+
+def test_tagged_sponges_are_separated_from_each_other_and_from_untagged_hashes():
+    ak, nk = tagged_sponge([5], KEYS_TAG, outputs=2)
+    assert len({ak, nk, tagged_sponge([5], PK_TAG)[0], tagged_sponge([5, 0], KEYS_TAG)[0], poseidon_hash([5])}) == 5
+    assert public_key(6, 7) not in (poseidon_hash([6, 7]), public_key(7, 6))
+    for bad in (([], KEYS_TAG), ([1, 2, 3], KEYS_TAG), ([1], 0), ([1], 1 << 64)):
+        with pytest.raises(ValueError):
+            tagged_sponge(*bad)
 
 
 def test_note_domains():
@@ -47,6 +57,7 @@ def test_gadgets_mirror_the_native_functions():
     cs = ConstraintSystem({"sk": 42})
     sk = cs.private_input("sk")
     nk, pk = gadgets.owner_keys(cs, sk)
+    assert cs.num_constraints == 237 + 240  # one permutation each, constant capacity and padding free
     cm = gadgets.note_commitment(cs, pk, [cs.constant(x) for x in note.collateral], [cs.constant(x) for x in note.debt], cs.constant(99))
     nf = gadgets.nullifier(cs, nk, cs.constant(3), cm)
     assert (nk.value, pk.value, cm.value) == (keys.nk, keys.pk, note.commitment())

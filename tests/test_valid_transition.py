@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from circuits.valid_transition import ValidTransition
-from zkproofs.errors import UnsatisfiedConstraint
+from zkproofs.errors import CircuitError, UnsatisfiedConstraint
+from zkproofs.gadgets.margin import margin_parameters_ok
 from zkproofs.field import R
 from zkproofs.groth16 import setup, verify
 from zkproofs.settlement.note_tree import NoteTree
@@ -90,7 +91,12 @@ def test_forged_membership_path_fails_at_the_anchor():
     # a note that is not in the tree at all (amounts inflated), with the honest path
     assert_fails({**t.inputs, "old_collateral[0]": 1000 * ONE}, "anchor")
     # the right note, but claimed at another position (path bit flipped)
-    assert_fails({**t.inputs, "path_bits[0]": 1 - t.inputs["path_bits[0]"]}, "anchor")
+    for k in range(DEPTH):  # either bit of either level's position digit
+        assert_fails({**t.inputs, f"path_bits[{k}]": 1 - t.inputs[f"path_bits[{k}]"]}, "anchor")
+    # the level's siblings in another order (s1 and s2 swapped)
+    assert_fails({**t.inputs, "siblings[1]": t.inputs["siblings[2]"], "siblings[2]": t.inputs["siblings[1]"]}, "anchor")
+    # a non-boolean selector is refused by its boolean row before any hash
+    assert_fails({**t.inputs, "path_bits[1]": 2}, "membership/level[0]/path bit 1 boolean")
 
 
 def test_spend_without_the_spending_key_fails():
@@ -179,11 +185,21 @@ def test_native_refusal_says_the_ratio_reached_and_required():
     assert "128.25 %" in str(info.value) and "requires 150.00 %" in str(info.value)
 
 
-def test_zero_price_and_oversized_haircut_are_refused_by_the_circuit():
-    t, _ = spend_of(ALICE_NOTE)
-    assert_fails({**t.inputs, "price[0]": 0}, "margin/price[0]")
-    assert_fails({**t.inputs, "haircut_bps[0]": 10_001}, "margin/haircut_bps[0]")
-    assert_fails({**t.inputs, "min_ratio_bps": 0}, "margin/min_ratio_bps")
+def test_parameter_domains_are_the_verifiers_check_and_the_circuit_is_under_8192_rows():
+    # prices, haircuts and the ratio are public: margin_parameters_ok (the venue and the audit call it) holds them
+    assert margin_parameters_ok([1, 2**64], [0, 10_000], 2**24) and margin_parameters_ok(PRICES, HAIRCUTS, RATIO)
+    for prices, haircuts, ratio in (([0, ONE], HAIRCUTS, RATIO), ([2**64 + 1, ONE], HAIRCUTS, RATIO), ([True, ONE], HAIRCUTS, RATIO),
+                                    (PRICES, [10_001, 0], RATIO), (PRICES, [-1, 0], RATIO), (PRICES, HAIRCUTS, 0),
+                                    (PRICES, HAIRCUTS, 2**24 + 1)):
+        assert not margin_parameters_ok(prices, haircuts, ratio)
+    shape = ValidTransition(assets=4, depth=32).shape
+    assert shape.num_constraints + shape.num_public + 1 <= 8192  # QAP domain 2^13
+
+
+@pytest.mark.parametrize("depth", [3, 31, 42])
+def test_tree_depth_must_be_an_even_number_of_bits(depth):
+    with pytest.raises(CircuitError, match="even number of bits"):
+        ValidTransition(assets=2, depth=depth)
 
 
 def test_four_asset_depth_32_trade_leg_satisfies():

@@ -200,6 +200,11 @@ def test_malformed_requests_are_refused_with_the_field(venue, funded):
         assert d.reason is Reason.MALFORMED and field in d.message
     forged = dict(body, proof=dict(body["proof"], public_inputs=dict(body["proof"]["public_inputs"], nullifier="1")))
     assert venue.withdraw(forged).reason is Reason.INVALID_PROOF
+    # the circuit leaves the prices' domain to its verifier: a price outside [1, 2^64] is refused before the proof
+    for price in (0, 2**64 + 1):
+        out = dict(body, proof=dict(body["proof"], public_inputs=dict(body["proof"]["public_inputs"], **{"price[0]": str(price)})))
+        d = venue.withdraw(out)
+        assert d.reason is Reason.PRICE_MISMATCH and "[1, 2^64]" in d.message
 
 
 def test_fifty_concurrent_spends_of_one_note_exactly_one_accepted(venue, funded):
@@ -245,7 +250,18 @@ def test_audit_replays_and_detects_a_tampered_ledger(venue, funded, tmp_path):
     assert not report.ok and any("root 2" in p for p in report.problems)
     reopened.close()
     with pytest.raises(ValueError, match="depth"):
-        VenueLedger(venue.ledger.path, depth=POLICY.tree_depth + 1)
+        VenueLedger(venue.ledger.path, depth=POLICY.tree_depth + 2)
+    # a ledger of the binary tree (no format row) or another format is refused, not read as this tree
+    conn = sqlite3.connect(venue.ledger.path)
+    conn.execute("UPDATE meta SET value = 'poseidon-t3-binary' WHERE key = 'note_tree'")
+    conn.commit()
+    with pytest.raises(ValueError, match="poseidon-t3-binary"):
+        VenueLedger(venue.ledger.path, depth=POLICY.tree_depth)
+    conn.execute("DELETE FROM meta WHERE key = 'note_tree'")
+    conn.commit()
+    conn.close()
+    with pytest.raises(ValueError, match="binary"):
+        VenueLedger(venue.ledger.path, depth=POLICY.tree_depth)
 
 
 def test_the_venue_takes_a_single_party_key_only_with_the_policy_opt_in(tmp_path, pk):

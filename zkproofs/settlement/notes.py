@@ -5,10 +5,11 @@ section 3.2 "Notes", 4.2.2 "Sapling key components", 4.16 "Note commitments and
 nullifiers") with Poseidon (Grassi et al. 2021) in place of Pedersen/BLAKE2s:
 
 * **spending key** ``sk``: a random field element, held by the owner only;
-* **spend authority** ``ak = Poseidon([AK_TAG, sk])`` and **nullifier key**
-  ``nk = Poseidon([NK_TAG, sk])``; the nullifier key can be handed to a
+* **spend authority** ``ak`` and **nullifier key** ``nk``: the two rate outputs
+  of one t = 3 permutation, ``(ak, nk) = P([2^64 + KEYS_TAG, sk, 0])[1:3]`` (a
+  sponge squeezing two elements); the nullifier key can be handed to a
   liquidator without giving away the power to spend (Sapling's ``nk`` beside ``ak``);
-* **public key** ``pk = Poseidon_t5([PK_TAG, ak, nk])``: what a note names as owner;
+* **public key** ``pk = P([2 * 2^64 + PK_TAG, ak, nk])[1]`` (t = 3): what a note names as owner;
 * **note** over the venue's A assets: (pk, collateral[A], debt[A], salt),
   every amount an integer in [0, 2^64) of 10^-8 units of its asset;
 * **note commitment** ``cm = Poseidon_t5([NOTE_TAG, A, pk, *collateral, *debt, salt])``
@@ -18,7 +19,11 @@ nullifiers") with Poseidon (Grassi et al. 2021) in place of Pedersen/BLAKE2s:
   ``cm`` without ``nk`` (Sapling's PRF^nf over nk and the positioned commitment).
 
 Every hash above is a sponge of fixed length with a distinct tag, so values of
-one kind never open as another. Errors: MalformedInput naming the field.
+one kind never open as another. The key hashes carry their tag in the capacity
+element (len * 2^64 + tag, tag in [1, 2^64): the Poseidon paper's domain
+separation, section 4.2), so each costs one permutation in-circuit; untagged
+sponges (:func:`zkproofs.poseidon.poseidon_hash`) have capacity len * 2^64 and
+never meet them. Errors: MalformedInput naming the field.
 """
 
 from __future__ import annotations
@@ -29,12 +34,11 @@ from typing import Sequence
 
 from zkproofs.errors import MalformedInput
 from zkproofs.field import R
-from zkproofs.poseidon import poseidon_hash
+from zkproofs.poseidon import permute, poseidon_hash, poseidon_params
 
 AMOUNT_BITS = 64
 """Every note amount is in [0, 2^64) units of 10^-8 of its asset."""
-AK_TAG = 0x7A6B2D616B  # "zk-ak"
-NK_TAG = 0x7A6B2D6E6B  # "zk-nk"
+KEYS_TAG = 0x7A6B2D6B657973  # "zk-keys"
 PK_TAG = 0x7A6B2D706B  # "zk-pk"
 NOTE_TAG = 0x7A6B2D6E6F7465  # "zk-note"
 NF_TAG = 0x7A6B2D6E66  # "zk-nf"
@@ -61,11 +65,10 @@ class OwnerKeys:
 
     @classmethod
     def from_spending_key(cls, sk: int) -> "OwnerKeys":
-        """Derive ak, nk and pk. MalformedInput unless sk is in [1, r). Three Poseidon hashes."""
+        """Derive ak, nk and pk. MalformedInput unless sk is in [1, r). Two t = 3 permutations."""
         if isinstance(sk, bool) or not isinstance(sk, int) or not 0 < sk < R:
             raise MalformedInput("spending key: expected a field element in [1, r)")
-        ak = poseidon_hash([AK_TAG, sk])
-        nk = poseidon_hash([NK_TAG, sk])
+        ak, nk = tagged_sponge([sk], KEYS_TAG, outputs=2)
         return cls(sk=sk, ak=ak, nk=nk, pk=public_key(ak, nk))
 
     @classmethod
@@ -76,9 +79,21 @@ class OwnerKeys:
         return f"OwnerKeys(pk={self.pk}, sk=<hidden>)"
 
 
+def tagged_sponge(inputs: Sequence[int], tag: int, *, outputs: int = 1) -> list[int]:
+    """One t = 3 permutation of [len(inputs) * 2^64 + tag, *inputs, 0-padding]; its first ``outputs`` rate elements.
+
+    At most 2 inputs and 2 outputs (one absorb, one squeeze); tag in [1, 2^64)
+    (module docstring). Inputs must be field elements (the callers' types ensure it).
+    """
+    if not 1 <= len(inputs) <= 2 or not 1 <= outputs <= 2 or not 0 < tag < 1 << 64:
+        raise ValueError("tagged_sponge absorbs 1 or 2 elements, squeezes 1 or 2, with a tag in [1, 2^64)")
+    state = permute([(len(inputs) << 64) + tag, *inputs, *[0] * (2 - len(inputs))], poseidon_params(3))
+    return state[1 : 1 + outputs]
+
+
 def public_key(ak: int, nk: int) -> int:
-    """pk = Poseidon_t5([PK_TAG, ak, nk])."""
-    return poseidon_hash([PK_TAG, ak, nk], t=NOTE_HASH_T)
+    """pk = P([2 * 2^64 + PK_TAG, ak, nk])[1] (:func:`tagged_sponge`)."""
+    return tagged_sponge([ak, nk], PK_TAG)[0]
 
 
 def _check_amounts(values: Sequence[int], what: str) -> tuple[int, ...]:

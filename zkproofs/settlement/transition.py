@@ -141,13 +141,13 @@ def build_transition(
     a = len(collateral_delta)
     names = list(assets) if assets is not None else [f"asset {i}" for i in range(a)]
     if old is None:
-        note, path, anchor, spend = Note.empty(keys.pk, a), MembershipPath(0, (0,) * depth), 0, 0
+        note, path, anchor, spend = Note.empty(keys.pk, a), MembershipPath(0, ((0, 0, 0),) * (depth // 2)), 0, 0
     else:
         (note, path, anchor), spend = old, 1
         if note.pk != keys.pk:
             raise MalformedInput("the note is not owned by these keys")
-    if note.assets != a or len(path.siblings) != depth:
-        raise MalformedInput(f"the note has {note.assets} assets and a path of {len(path.siblings)}; expected {a} and {depth}")
+    if note.assets != a or path.depth != depth:
+        raise MalformedInput(f"the note has {note.assets} assets and a path of depth {path.depth}; expected {a} and {depth}")
     for side, amounts, deltas in (("collateral", note.collateral, collateral_delta), ("debt", note.debt, debt_delta)):
         for i, (amount, delta) in enumerate(zip(amounts, deltas, strict=True)):
             signed_to_field(delta)
@@ -179,7 +179,7 @@ def build_transition(
         "old_salt": note.salt,
         "new_salt": new.salt,
         **{f"path_bits[{k}]": b for k, b in enumerate(path.bits)},
-        **{f"siblings[{k}]": s for k, s in enumerate(path.siblings)},
+        **{f"siblings[{k}]": s for k, s in enumerate(x for level in path.siblings for x in level)},
     }
     nf = nullifier(keys.nk, path.position, note.commitment()) if spend else 0
     return Transition(circuit=circuit, inputs=inputs, new_note=new, nullifier=nf)

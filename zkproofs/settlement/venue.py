@@ -29,6 +29,7 @@ from typing import Any, Callable, Mapping
 from circuits.valid_transition import ValidTransition
 from zkproofs.errors import MalformedInput
 from zkproofs.field import decode_scalar
+from zkproofs.gadgets.margin import margin_parameters_ok
 from zkproofs.groth16 import verify, verify_batch
 from zkproofs.groth16.keys import Proof, VerifyingKey
 from zkproofs.groth16.serialize import proof_from_dict, vk_from_json
@@ -339,6 +340,10 @@ class Venue:
             raise Refused(Reason.SPEND_REQUIRED, f"a {kind} must spend an existing note")
         if pub["min_ratio_bps"] != p.min_ratio_bps:
             raise Refused(Reason.POLICY_MISMATCH, f"min_ratio_bps {pub['min_ratio_bps']} is not the venue's {p.min_ratio_bps}")
+        prices = [pub[f"price[{i}]"] for i in range(a)]
+        if not margin_parameters_ok(prices, [pub[f"haircut_bps[{i}]"] for i in range(a)], pub["min_ratio_bps"]):
+            # the circuit leaves these domains to its verifier (zkproofs.gadgets.margin): never skip this check
+            raise Refused(Reason.PRICE_MISMATCH, "prices must be in [1, 2^64], haircuts in [0, 10^4] bps, the ratio in [1, 2^24] bps")
         for i in range(a):
             if pub[f"haircut_bps[{i}]"] != p.haircut_bps[i]:
                 raise Refused(Reason.POLICY_MISMATCH, f"haircut_bps[{i}] ({p.assets[i]}) {pub[f'haircut_bps[{i}]']} "
@@ -466,7 +471,8 @@ def audit_ledger(ledger: VenueLedger, policy: VenuePolicy, vk: VerifyingKey, *, 
     market, reference, expiry, counterparty and destination; its nullifier,
     anchor and new commitment are the columns; the anchor had been published
     (within the window) before it; deposits match their registered transfer,
-    deltas have the form of their kind, haircuts and ratio are the policy's.
+    deltas have the form of their kind, haircuts and ratio are the policy's, and
+    prices, haircuts and ratio are in the domains the circuit leaves to its verifier.
     Per settlement: two trade legs with the same id naming each other, deltas
     that cancel. Per root: the tree rebuilt from the new commitments in order
     has exactly that root. Prices are the stored public inputs (the feed's
@@ -518,6 +524,10 @@ def audit_ledger(ledger: VenueLedger, policy: VenuePolicy, vk: VerifyingKey, *, 
                     report.problems.append(f"{at}: the anchor was not a recent published root")
             if str(public["new_commitment"]) != row["new_commitment"] or row["position"] != tree.size:
                 report.problems.append(f"{at}: the recorded new note is not the proof's or not at the next position")
+            n_assets = len(policy.assets)
+            if not margin_parameters_ok([public[f"price[{i}]"] for i in range(n_assets)],
+                                        [public[f"haircut_bps[{i}]"] for i in range(n_assets)], public["min_ratio_bps"]):
+                report.problems.append(f"{at}: prices, haircuts or ratio outside the margin statement's domains")
             if public["min_ratio_bps"] != policy.min_ratio_bps or any(
                     public[f"haircut_bps[{i}]"] != h for i, h in enumerate(policy.haircut_bps)):
                 report.problems.append(f"{at}: haircuts or ratio are not the policy's")

@@ -9,7 +9,8 @@ Tables (every one append-only: triggers refuse UPDATE and DELETE):
   commitment and its tree position, the proof file (JSON, public inputs
   included) and the unix time. A partial unique index makes each nullifier
   appear once (the nullifier set) and each deposit or withdrawal reference once;
-* ``tree_nodes``: the complete nodes of the note commitment tree (level, index -> 32-byte hash);
+* ``tree_nodes``: the complete nodes of the 4-ary note commitment tree (level, index -> 32-byte hash);
+  ``meta`` names the tree's format (TREE_FORMAT) and depth, and a ledger of another format is refused;
 * ``roots``: every root the tree reached (an anchor), numbered; the genesis root is seq 0;
 * ``settlements``: settlement id -> its two legs (transition seqs) and both nullifiers.
 
@@ -82,6 +83,8 @@ CREATE TABLE IF NOT EXISTS settlements (
     settled_at    REAL NOT NULL
 );
 """
+TREE_FORMAT = "poseidon-t5-4ary"
+"""The ``meta`` row naming the note tree's node function and arity (:mod:`zkproofs.settlement.note_tree`)."""
 APPEND_ONLY = ("transfers", "transitions", "tree_nodes", "roots", "settlements")
 
 
@@ -105,8 +108,8 @@ class SqliteNodeStore:
 class VenueLedger:
     """The venue database at ``path`` (created if missing) for a tree of ``depth``. Thread-safe; one connection per thread.
 
-    A database made for another tree depth is refused (ValueError): its roots
-    would not be this tree's. ``clock`` gives unix seconds for the time columns.
+    A database made for another tree depth or tree format (the binary tree of
+    earlier versions) is refused (ValueError): its roots would not be this tree's. ``clock`` gives unix seconds for the time columns.
     """
 
     def __init__(self, path: str | os.PathLike, *, depth: int, busy_timeout_seconds: float = 30.0, clock=time.time):
@@ -132,10 +135,16 @@ class VenueLedger:
             row = c.execute("SELECT value FROM meta WHERE key = 'tree_depth'").fetchone()
             if row is None:
                 c.execute("INSERT INTO meta (key, value) VALUES ('tree_depth', ?)", (str(depth),))
+                c.execute("INSERT INTO meta (key, value) VALUES ('note_tree', ?)", (TREE_FORMAT,))
                 tree = NoteTree(SqliteNodeStore(c), 0, depth)
                 c.execute("INSERT INTO roots (seq, root, size, created_at) VALUES (0, ?, 0, ?)", (str(tree.root()), self.clock()))
             elif int(row[0]) != depth:
                 raise ValueError(f"{self.path}: the ledger's note tree has depth {row[0]}, the policy says {depth}")
+            else:
+                fmt = c.execute("SELECT value FROM meta WHERE key = 'note_tree'").fetchone()
+                if fmt is None or fmt[0] != TREE_FORMAT:
+                    raise ValueError(f"{self.path}: the ledger's note tree is {'binary (an older format)' if fmt is None else fmt[0]}, "
+                                     f"this venue's is {TREE_FORMAT}; its roots and nodes cannot be read as this tree's")
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)

@@ -8,7 +8,7 @@ Layout (paths relative to the policy file)::
     min_ratio_bps = 15000           # margin every new note must meet (150 %)
     haircut_bps = { BTC = 500, ETH = 1000 }   # per asset, reductions (default 0)
     anchor_window = 100             # the last K roots are accepted as anchors
-    tree_depth = 32                 # depth of the note commitment tree
+    tree_depth = 32                 # note tree height in bits (even: 16 levels of 4-ary nodes = 2^32 notes)
     price_feed = "prices.json"      # JsonFilePriceFeed file
     price_tolerance_bps = 50        # |proof price - feed price| <= 0.5 % of the feed price
     max_price_age_seconds = 60
@@ -148,13 +148,16 @@ def venue_policy_from_dict(data: Mapping[str, Any], where: str = "policy", base:
         if pair[0] == pair[1]:
             raise PolicyError(f"{mat}: base and quote are the same asset")
         markets[name] = Market(name, pair[0], pair[1])
+    tree_depth = _int(venue, "tree_depth", at, 2, MAX_DEPTH, 32)
+    if tree_depth % 2:
+        raise PolicyError(f"{at}.tree_depth: expected an even number of bits (the note tree is 4-ary: 2 bits per level)")
     return VenuePolicy(
         name=_name(venue.get("name"), f"{at}.name"),
         assets=tuple(assets),
         min_ratio_bps=_int(venue, "min_ratio_bps", at, 1, 1 << RATIO_BITS),
         haircut_bps=tuple(_int(cuts, a, f"{at}.haircut_bps", 0, MAX_HAIRCUT_BPS, 0) for a in assets),
         anchor_window=_int(venue, "anchor_window", at, 1, 1 << 20, 100),
-        tree_depth=_int(venue, "tree_depth", at, 1, MAX_DEPTH, 32),
+        tree_depth=tree_depth,
         price_feed=None if feed is None else (base or Path(".")) / feed,
         price_tolerance_bps=_int(venue, "price_tolerance_bps", at, 0, 10_000, 50),
         max_price_age_seconds=_int(venue, "max_price_age_seconds", at, 0, 10**9, 60),
