@@ -82,7 +82,8 @@ def test_every_trader_endpoint_deposit_roots_path_settle_status(client, venue, s
     assert roots["anchor_window"] == 64 and [r["seq"] for r in roots["recent"]] == [6, 5, 4]
     path = client.get("/notes/1/path").json()
     native, root = venue.ledger.membership_path(1)
-    assert path == {"position": 1, "siblings": [str(x) for x in native.siblings], "root": str(root)}
+    assert path == {"position": 1, "siblings": [[str(x) for x in level] for level in native.siblings], "root": str(root)}
+    assert len(path["siblings"]) == venue.policy.tree_depth // 2  # three siblings per level of the 4-ary tree
 
     _, leg_a, leg_b, receipt_a, receipt_b = ops_of(s, "settle")[0]
     r = client.post("/settlements", json={"legs": [leg_a, leg_b]})

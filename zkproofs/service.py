@@ -389,13 +389,14 @@ def create_app(venue: Venue, *, operator_token: bytes | None = None, server_path
 
     @app.get("/notes/{position}/path", responses={400: {"model": DecisionModel}, 404: {"model": DecisionModel}})
     async def get_path(request: Request, position: Annotated[int, Path(ge=0, le=(1 << depth) - 1)]) -> dict[str, Any]:
-        """The membership path of the note at ``position`` (siblings from the leaf level up) against the current root."""
+        """The membership path of the note at ``position`` against the current root: per level of the 4-ary
+        tree, leaf level first, its three siblings (:class:`~zkproofs.settlement.note_tree.MembershipPath`)."""
         canonical_ints(request, "position")
         try:
             path, root = await run_in_threadpool(venue.ledger.membership_path, position)
         except MalformedInput:
             raise Refusal(404, "NOT_FOUND", f"no note at position {position}") from None
-        return {"position": path.position, "siblings": [str(s) for s in path.siblings], "root": str(root)}
+        return {"position": path.position, "siblings": [[str(s) for s in level] for level in path.siblings], "root": str(root)}
 
     @app.get("/settlements/{settlement_id}",
              responses={400: {"model": DecisionModel}, 401: {"model": DecisionModel}, 404: {"model": DecisionModel}},

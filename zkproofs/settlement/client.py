@@ -25,7 +25,8 @@ from typing import Any
 
 import httpx
 
-from zkproofs.errors import ZkProofsError
+from zkproofs.errors import MalformedInput, ZkProofsError
+from zkproofs.field import decode_scalar
 from zkproofs.settlement.note_tree import MembershipPath
 from zkproofs.settlement.venue import Decision, Reason
 
@@ -128,8 +129,12 @@ class VenueClient:
             raise self._error(response)
         body = self._json(response)
         try:
-            return MembershipPath(int(body["position"]), tuple(int(s) for s in body["siblings"])), int(body["root"])
-        except (KeyError, TypeError, ValueError):
+            levels = body["siblings"]
+            if not isinstance(levels, list) or any(not isinstance(level, list) or len(level) != 3 for level in levels):
+                raise ValueError("three siblings per level")
+            siblings = tuple(tuple(decode_scalar(x, what="sibling") for x in level) for level in levels)
+            return MembershipPath(int(body["position"]), siblings), decode_scalar(body["root"], what="root")
+        except (KeyError, TypeError, ValueError, MalformedInput):
             raise VenueError(200, "NOT_JSON", "the path answer does not have the service's layout") from None
 
     def settlement_status(self, settlement_id: str, *, receipt: int | None = None) -> dict | None:
