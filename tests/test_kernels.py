@@ -429,3 +429,20 @@ def test_merkle_sum_level_refuses_bad_records(kern, hashes, sums, bits, sum_byte
 def test_merkle_sum_level_refuses_partial_pairs(kern, length):
     with pytest.raises(ValueError, match="whole pairs"):
         kern.merkle_sum_level(bytes(length), OPT5, 1, 11, 84, 2)
+
+
+def test_an_extension_built_from_older_source_is_refused(monkeypatch):
+    """A checkout updated without reinstalling keeps an old _native: refused at import with
+    the fix named, so the reference kernels serve instead of an AttributeError mid-build."""
+    import importlib
+    import types
+
+    import zkproofs.kernels as package
+
+    stale = types.ModuleType("zkproofs.kernels._native")
+    stale.poseidon_new = stale.permute_many = stale.hash_many = lambda *args: None
+    monkeypatch.setitem(sys.modules, "zkproofs.kernels._native", stale)
+    monkeypatch.setattr(package, "_native", stale, raising=False)
+    monkeypatch.delitem(sys.modules, "zkproofs.kernels.native", raising=False)
+    with pytest.raises(ImportError, match=r"older than this source \(no merkle_sum_leaves, .*pip install -e"):
+        importlib.import_module("zkproofs.kernels.native")

@@ -2,7 +2,8 @@
 
 Same functions, arguments, results and errors as :mod:`zkproofs.kernels.reference`
 (see there for the definitions and sources). Importing this module raises
-ImportError when the extension was not built; :mod:`zkproofs.kernels` then uses
+ImportError when the extension was not built, or was built from an older ``fr.c``
+that lacks one of the functions used here; :mod:`zkproofs.kernels` then uses
 the reference. Each call converts its Python ints to Montgomery form once,
 releases the GIL for the batched loop and converts the results back.
 """
@@ -12,6 +13,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Sequence
 
 from zkproofs.kernels import _native
+
+_REQUIRED = ("poseidon_new", "permute_many", "hash_many", "merkle_sum_leaves", "merkle_sum_level", "ntt", "batch_inverse", "set_isa", "isa")
+_missing = [name for name in _REQUIRED if not hasattr(_native, name)]
+if _missing:  # an extension built from an older fr.c (a checkout updated without reinstalling)
+    raise ImportError(f"the compiled kernels are older than this source (no {', '.join(_missing)}); rebuild them: pip install -e .")
 
 if TYPE_CHECKING:
     from zkproofs.poseidon.optimized import OptimizedConstants
