@@ -111,25 +111,36 @@ class Trader:
 
 @pytest.fixture(scope="module")
 def world():
-    """The key, the tree's root and the proven pairs (about ten seconds: setup and six proofs)."""
+    """The key, the tree's root and the proven pairs (about fifteen seconds: setup and eleven proofs)."""
     pk = setup(ValidTransition(**POLICY.circuit_params), party="escrow test")
     VK[:] = [pk.vk]
     tree = NoteTree(depth=POLICY.tree_depth)
     alice, bob = Trader(11, (2 * ONE, 0), tree), Trader(12, (0, 100_000 * ONE), tree)
+    carol, dave = Trader(13, (2 * ONE, 0), tree), Trader(14, (0, 100_000 * ONE), tree)  # other notes, same root
+    erin = Trader(15, (2 * ONE, 100_000 * ONE), tree)  # holds both assets: can prove both sides of one trade
     expiry = int(time.time()) + 6 * 3600
 
-    def pair(sid: str, give_a: list[int], get_b: list[int]) -> Pair:
-        a, body_a = alice.leg(pk, tree, sid, expiry, give_a, bob.nullifier())
-        b, body_b = bob.leg(pk, tree, sid, expiry, get_b, alice.nullifier())
+    def pair(sid: str, give_a: list[int], get_b: list[int], a_trader: Trader = alice, b_trader: Trader = bob) -> Pair:
+        a, body_a = a_trader.leg(pk, tree, sid, expiry, give_a, b_trader.nullifier())
+        b, body_b = b_trader.leg(pk, tree, sid, expiry, get_b, a_trader.nullifier())
         return Pair(sid, expiry, a, b, (body_a, body_b))
 
     trade = [-ONE, 27_000 * ONE]
+    # Legs whose contexts name their own note's nullifier as counterparty: they pass the context
+    # check as a pair. With zero deltas (one leg sent twice) the deltas cancel but trade nothing;
+    # both sides of one trade from one note cancel and trade, and only the same-note check is left.
+    idle, _ = alice.leg(pk, tree, "s-5", expiry, [0, 0], alice.nullifier())
+    give, _ = erin.leg(pk, tree, "s-6", expiry, trade, erin.nullifier())
+    get, _ = erin.leg(pk, tree, "s-6", expiry, [-d for d in trade], erin.nullifier())
     return {
         "vk": pk.vk,
         "root": tree.root(),
         "good": pair("s-1", trade, [-d for d in trade]),
         "again": pair("s-2", trade, [-d for d in trade]),
         "uneven": pair("s-3", trade, [ONE, -26_000 * ONE]),
+        "same_id_other_notes": pair("s-1", trade, [-d for d in trade], carol, dave),
+        "idle": Pair("s-5", expiry, idle, idle, ({}, {})),
+        "one_note": Pair("s-6", expiry, give, get, ({}, {})),
     }
 
 
@@ -401,6 +412,51 @@ def test_malformed_legs_are_refused(chain, world):
     nf = _nf_at(world)
     shifted = dataclasses.replace(good.b, public=tuple(x + R if i == nf else x for i, x in enumerate(good.b.public)))
     _refused(chain, world, _raw_settle("s-1", good.expiry, (good.a, shifted)), "NonCanonicalPublicInput(uint256)", nf)
+
+
+def _with_input(leg: LegCall, world, name: str, value: int) -> LegCall:
+    at = list(world["vk"].public_names).index(name)
+    return dataclasses.replace(leg, public=tuple(value if i == at else x for i, x in enumerate(leg.public)))
+
+
+def test_a_settlement_id_is_used_once_even_with_other_notes(chain, world):
+    node, address = chain
+    _ok(node.send(address, world["good"].calldata()))
+    _refused(chain, world, world["same_id_other_notes"].calldata(), "SettlementIdTaken()")
+
+
+def test_both_legs_spending_one_note_are_refused(chain, world):
+    _refused(chain, world, world["one_note"].calldata(), "SameNote()")
+
+
+def test_legs_that_exchange_nothing_are_not_a_trade(chain, world):
+    _refused(chain, world, world["idle"].calldata(), "NotATrade()")
+
+
+def test_a_leg_must_spend_and_follow_the_policy(chain, world):
+    good, names = world["good"], list(world["vk"].public_names)
+    _refused(chain, world, good.calldata(a=_with_input(good.a, world, "spend", 0)), "SpendRequired(uint256)", 0)
+    ratio = _with_input(good.b, world, "min_ratio_bps", POLICY.min_ratio_bps - 1)
+    _refused(chain, world, good.calldata(b=ratio), "PolicyMismatch(uint256,uint256)", 1, names.index("min_ratio_bps"))
+    haircut = _with_input(good.a, world, "haircut_bps[0]", POLICY.haircut_bps[0] + 1)
+    _refused(chain, world, good.calldata(a=haircut), "PolicyMismatch(uint256,uint256)", 0, names.index("haircut_bps[0]"))
+
+
+def test_debt_deltas_must_be_zero(chain, world):
+    # Context and collateral cancellation still hold: only the debt columns differ.
+    good = world["good"]
+    a = _with_input(good.a, world, "debt_delta[1]", 5)
+    b = _with_input(good.b, world, "debt_delta[1]", R - 5)
+    _refused(chain, world, good.calldata(a, b), "DebtDeltaNotZero(uint256,uint256)", 0, 1)
+
+
+def test_stale_or_bad_prices_are_refused(chain, world):
+    node, address = chain
+    _refused(chain, world, _post_prices([0, PRICES[1]]), "BadPrice(uint256)", 0)
+    _refused(chain, world, _post_prices([PRICES[0], (1 << 64) + 1]), "BadPrice(uint256)", 1)
+    node.increase_time(POLICY.max_price_age_seconds + 10)
+    _ok(node.send(address, _post_root(world["root"] + 1)))  # mine a block at the new time
+    _refused(chain, world, world["good"].calldata(), "PricesUnavailable()")
 
 
 @pytest.mark.slow
