@@ -131,6 +131,21 @@ def test_pair_refusals(venue, funded):
     assert state(venue) == before
 
 
+def test_both_sides_of_a_trade_from_one_note_are_refused(venue, pk):
+    # Each leg names its own note's nullifier as counterparty and the deltas cancel, so only the
+    # same-note check stands between this pair and two new notes minted from one (4 BTC from 2).
+    erin = Wallet(OwnerKeys.from_spending_key(303), pk)
+    erin.deposit(venue, "tx-erin-1", "BTC", 2 * ONE)
+    erin.deposit(venue, "tx-erin-2", "USDC", 60_000 * ONE)
+    before = state(venue)
+    nf = erin.nullifier_now(venue.ledger)
+    give, _ = erin.prove(Kind.TRADE, venue.ledger, [-ONE, 0, 27_000 * ONE], "BTC-USDC", "t9", counterparty=nf)
+    get, _ = erin.prove(Kind.TRADE, venue.ledger, [ONE, 0, -27_000 * ONE], "BTC-USDC", "t9", counterparty=nf)
+    decision = venue.settle(give, get)
+    assert decision.reason is Reason.DOUBLE_SPEND and "same note" in decision.message
+    assert state(venue) == before
+
+
 def test_a_bad_leg_in_the_batch_is_named_and_swapped_proofs_are_refused(venue, funded):
     alice, bob = funded
     (leg_a, _), (leg_b, _) = trade_legs(alice, bob, venue.ledger, "BTC-USDC", "t-batch", ("BTC", ONE), ("USDC", 27_000 * ONE))
