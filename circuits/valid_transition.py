@@ -50,10 +50,12 @@ tree with in-circuit parameter checks needed 11,692 rows, domain 2^14).
 
 from __future__ import annotations
 
+from typing import Mapping
+
 from zkproofs.circuit import Circuit
 from zkproofs.errors import CircuitError
 from zkproofs.gadgets.bits import range_check
-from zkproofs.gadgets.margin import MAX_ASSETS, assert_margin_unchecked
+from zkproofs.gadgets.margin import MAX_ASSETS, assert_margin_unchecked, margin_parameters_ok
 from zkproofs.gadgets.note_tree import membership_root
 from zkproofs.gadgets.notes import note_commitment, nullifier, owner_keys
 from zkproofs.r1cs import ConstraintSystem
@@ -104,6 +106,24 @@ class ValidTransition(Circuit):
             + [f"path_bits[{k}]" for k in range(d)]
             + [f"siblings[{k}]" for k in range(3 * d // 2)]
         )
+
+    @classmethod
+    def public_domain_problem(cls, public: Mapping[str, int]) -> str | None:
+        """Prices in [1, 2^64], haircuts in [0, 10^4] bps, the ratio in [1, 2^24] (:func:`margin_parameters_ok`).
+
+        The circuit leaves these ranges to the verifier (they are public inputs): outside them
+        the margin inequality could hold by wrapping the field. None when they hold. O(A).
+        """
+        assets = sum(1 for name in public if name.startswith("price["))
+        try:
+            prices = [public[f"price[{i}]"] for i in range(assets)]
+            haircuts = [public[f"haircut_bps[{i}]"] for i in range(assets)]
+            ratio = public["min_ratio_bps"]
+        except KeyError as exc:
+            return f"public input {exc.args[0]!r} is missing"
+        if not margin_parameters_ok(prices, haircuts, ratio):
+            return "prices, haircuts or min_ratio_bps outside [1, 2^64], [0, 10^4], [1, 2^24]"
+        return None
 
     def define(self, cs: ConstraintSystem) -> None:
         a, d = self.params["assets"], self.params["depth"]

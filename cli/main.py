@@ -192,7 +192,9 @@ def verify_cmd(vk_path: str, proof_path: str, public_path: str | None, as_json: 
     """Verify a proof against a key: the Groth16 check alone, for any circuit.
 
     Says the key's provenance but applies no trust policy: the inclusion and
-    settlement venue (tree verify, venue, wallet, serve) do. snarkjs'
+    settlement venue (tree verify, venue, wallet, serve) do. Public inputs outside
+    the circuit's domain (valid_transition's prices, haircuts and ratio, which the
+    circuit leaves to its verifier) make the proof INVALID, with the reason. snarkjs'
     verification_key.json, proof.json and public.json (circom circuits over
     BLS12-381) are read with the same checks as our files. Exit status: 0 valid,
     1 invalid, 2 malformed input (with the reason).
@@ -218,14 +220,18 @@ def verify_cmd(vk_path: str, proof_path: str, public_path: str | None, as_json: 
             raise CircuitMismatch(f"{proof_path} is a proof for another circuit than {vk_path} ({vk.circuit.name})")
         public = public_inputs_in_order(vk, named)
     started = time.perf_counter()
-    ok = verify(vk, public, proof, backend=backend)
+    circuit_cls = CIRCUITS.get(vk.circuit.name)
+    problem = circuit_cls.public_domain_problem(named) if circuit_cls else None
+    ok = problem is None and verify(vk, public, proof, backend=backend)
     elapsed = time.perf_counter() - started
     provenance = vk.provenance.to_dict() if vk.provenance else None
     if as_json:
         emit_json({"valid": ok, "circuit": vk.circuit.name, "public_inputs": {k: str(v) for k, v in named.items()},
-                   "key_provenance": provenance, "key": vk.describe_provenance(), "seconds": round(elapsed, 4)})
+                   "key_provenance": provenance, "key": vk.describe_provenance(), "seconds": round(elapsed, 4),
+                   **({"reason": problem} if problem else {})})
     else:
-        click.echo(f"{'valid' if ok else 'INVALID'} proof for {vk.circuit.name} ({elapsed * 1000:.1f} ms)")
+        click.echo(f"{'valid' if ok else 'INVALID'} proof for {vk.circuit.name} ({elapsed * 1000:.1f} ms)"
+                   + (f": {problem}" if problem else ""))
         click.echo(f"  key: {vk.describe_provenance()} (no trust policy applied here)")
     if not ok:
         raise SystemExit(EXIT_INVALID)

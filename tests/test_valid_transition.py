@@ -240,3 +240,31 @@ def test_prover_refuses_a_forged_witness(key):
     forged = type(t)(t.circuit, {**t.inputs, "sk": MALLORY.sk}, t.new_note, t.nullifier)
     with pytest.raises(UnsatisfiedConstraint, match="anchor"):
         prove_transition(key, forged)
+
+
+def test_zkproofs_verify_refuses_public_inputs_outside_the_circuits_domain(key, tmp_path):
+    """The circuit leaves the price range to its verifier: a proof at price 0 is a valid Groth16
+    proof of a statement outside the domain, and the generic `zkproofs verify` must say INVALID."""
+    import dataclasses
+    import json
+
+    from click.testing import CliRunner
+
+    from cli.main import main
+    from zkproofs.groth16.serialize import proof_to_json, vk_to_json
+
+    honest, _ = spend_of(ALICE_NOTE)
+    zero_price = dataclasses.replace(honest, inputs={**honest.inputs, "price[0]": 0})
+    (tmp_path / "vk.json").write_text(vk_to_json(key.vk))
+    results = {}
+    for label, transition in (("honest", honest), ("zero_price", zero_price)):
+        proof, public = prove_transition(key, transition)
+        ordered = [public[name] for name in key.vk.public_names]
+        assert verify(key.vk, ordered, proof, backend="arkworks")  # the pairing check alone accepts both
+        (tmp_path / f"{label}.json").write_text(proof_to_json(proof, key.vk, ordered))
+        results[label] = CliRunner().invoke(main, ["verify", "--vk", str(tmp_path / "vk.json"), "--proof",
+                                                   str(tmp_path / f"{label}.json"), "--json"])
+    assert results["honest"].exit_code == 0 and json.loads(results["honest"].output)["valid"] is True
+    refused = json.loads(results["zero_price"].output)
+    assert results["zero_price"].exit_code == 1 and refused["valid"] is False and "prices" in refused["reason"]
+    assert ValidTransition.public_domain_problem({"price[0]": 1, "haircut_bps[0]": 0}) == "public input 'min_ratio_bps' is missing"

@@ -65,6 +65,17 @@ class Circuit(ABC):
         """Names the prover's inputs file must provide (public outputs excluded)."""
         return [n for n in self.public_inputs() if n not in self.derived_public_inputs()] + self.private_inputs()
 
+    @classmethod
+    def public_domain_problem(cls, public: Mapping[str, int]) -> str | None:
+        """Why ``public`` (name -> value) lies outside the statement's domain, or None.
+
+        A circuit whose soundness leaves a precondition on its public inputs to the
+        verifier (as :class:`circuits.valid_transition.ValidTransition` does for prices,
+        haircuts and the ratio) says here what it is; every generic verifier applies it
+        before the Groth16 check. Default: no precondition. O(len(public)).
+        """
+        return None
+
     def derived_public_inputs(self) -> list[str]:
         """Public inputs the circuit computes from private ones (e.g. a commitment)."""
         return []
