@@ -371,6 +371,23 @@ def test_merkle_sum_leaves_refuses_bad_input(kern, keys, amounts, error):
         kern.merkle_sum_leaves(keys, amounts, OPT3, OPT5, 2, 9, 1)
 
 
+@pytest.mark.parametrize("n_sums", [65, 440, reference.MAX_SUMS])
+def test_merkle_sum_kernels_take_wide_records(kern, n_sums):
+    """Many assets (OKX publishes 220: 440 sums) hash natively as by the reference."""
+    keys, amounts = [(3, 4), (5, 6)], [[(7 * i + j) % 2**64 for i in range(n_sums)] for j in range(2)]
+    leaves = kern.merkle_sum_leaves(keys, amounts, OPT3, OPT5, n_sums, 9, 1)
+    assert leaves == reference.merkle_sum_leaves(keys, amounts, OPT3, OPT5, n_sums, 9, 1)
+    assert kern.merkle_sum_level(leaves, OPT5, n_sums, 9, 65, 2) == reference.merkle_sum_level(leaves, OPT5, n_sums, 9, 65, 2)
+
+
+def test_merkle_sum_kernels_refuse_more_sums_than_they_take(kern):
+    n_sums = reference.MAX_SUMS + 1
+    with pytest.raises(ValueError, match="unsupported shape"):
+        kern.merkle_sum_leaves([(1, 2)], [[0] * n_sums], OPT3, OPT5, n_sums, 9, 1)
+    with pytest.raises(ValueError, match="unsupported shape"):
+        kern.merkle_sum_level(bytes(2 * (32 + 9 * n_sums)), OPT5, n_sums, 9, 65, 2)
+
+
 def _records(hashes, sums, sum_bytes):
     return b"".join(h.to_bytes(32, "big") + b"".join(v.to_bytes(sum_bytes, "big") for v in s) for h, s in zip(hashes, sums))
 

@@ -32,6 +32,7 @@ from zkproofs.tree.store import NodeCodec
 from zkproofs.tree.audit import audit_tree, debt_cover, load_prices, load_reserves, parse_prices
 from zkproofs.tree.hashing import (
     LEAF_TAG,
+    MAX_ASSETS,
     NODE_TAG,
     commitment,
     leaf_hash,
@@ -138,10 +139,22 @@ def test_parallel_build_equals_sequential(tmp_path, monkeypatch):
         assert list(s.rows()) == list(p.rows())
 
 
+def test_a_tree_of_many_assets_proves_inclusion(tmp_path):
+    """OKX publishes 220 assets: 440 sums per record, beyond what one field element of packed sums holds."""
+    assets = tuple(Asset(f"A{i}", 0) for i in range(220))
+    accounts = account_set(5, assets)
+    build_tree(accounts, tmp_path / "t.db", secret=SECRET)
+    with TreeStore(tmp_path / "t.db") as store:
+        root = published_root(store)
+        assert root.equity_totals == accounts.totals()[0]
+        assert verify_inclusion(make_inclusion_proof(store, "user3"), root)
+
+
 @pytest.mark.parametrize(
     "accounts,message",
     [
         (AccountSet(ASSETS, ()), "zero accounts"),
+        (account_set(1, tuple(Asset(f"A{i}", 0) for i in range(MAX_ASSETS + 1))), f"1 to {MAX_ASSETS} assets"),
         (AccountSet(ASSETS, (Account("a", (1 << 64, 0), (0, 0)),)), "not in [0, 2^64)"),
         (AccountSet(ASSETS, (Account("a", (1, 0), (0, -1)),)), "not in [0, 2^64)"),
         (AccountSet(ASSETS, (Account("a", (1,), (0,)),)), "expected 2 equities"),

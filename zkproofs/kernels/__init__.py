@@ -25,6 +25,9 @@ from typing import TYPE_CHECKING, Sequence
 from zkproofs.errors import BackendUnavailable
 from zkproofs.kernels import reference
 
+MAX_SUMS = reference.MAX_SUMS
+"""Most sums a Merkle-sum record carries in either kernel (4096: 2048 assets)."""
+
 if TYPE_CHECKING:
     from zkproofs.poseidon.optimized import OptimizedConstants
 

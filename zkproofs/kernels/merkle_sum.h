@@ -73,7 +73,7 @@ static int pack_values(fr *out, const u128 *values, int count, int bits) {
 
 static int packed_count(int count, int bits) { return (count + 254 / bits - 1) / (254 / bits); }
 
-#define MAX_SUMS 64  /* 2A sums per record: up to 32 assets */
+#define MAX_SUMS 4096  /* 2A sums per record: up to 2048 assets (OKX publishes 220) */
 
 /* merkle_sum_level(capsule, records, n_sums, sum_bytes, slot_bits, tag) -> bytes: the
    parent records of the 2m child records in `records` (pairs left, right in order). */
@@ -86,7 +86,7 @@ static PyObject *py_merkle_sum_level(PyObject *self, PyObject *args) {
     poseidon_t *p = get_poseidon(capsule);
     PyObject *result = NULL;
     fr *rows = NULL, *digests = NULL;
-    u128 *sums = NULL;
+    u128 *sums = NULL, *packed = NULL;
     if (p == NULL) goto done;
     const Py_ssize_t size = 32 + (Py_ssize_t)n_sums * sum_bytes;
     if (n_sums < 1 || n_sums > MAX_SUMS || sum_bytes < 1 || sum_bytes > 16 || bits < 1 || bits > 128 ||
@@ -105,7 +105,8 @@ static PyObject *py_merkle_sum_level(PyObject *self, PyObject *args) {
     rows = PyMem_RawMalloc(sizeof(fr) * (size_t)length * CHUNK);
     digests = PyMem_RawMalloc(sizeof(fr) * CHUNK);
     sums = PyMem_RawMalloc(sizeof(u128) * (size_t)n_sums * CHUNK);
-    if (result == NULL || rows == NULL || digests == NULL || sums == NULL) {
+    packed = PyMem_RawMalloc(sizeof(u128) * (size_t)values);
+    if (result == NULL || rows == NULL || digests == NULL || sums == NULL || packed == NULL) {
         if (result) PyErr_NoMemory();
         Py_CLEAR(result);
         goto done;
@@ -124,7 +125,7 @@ static PyObject *py_merkle_sum_level(PyObject *self, PyObject *args) {
             const Py_ssize_t j = start + k;
             const unsigned char *left = in + 2 * j * size, *right = left + size;
             fr *row = &rows[k * length];
-            u128 packed[1 + 2 * MAX_SUMS], *parent = &sums[k * n_sums];
+            u128 *parent = &sums[k * n_sums];
             if (hash_from_be(&row[0], left) || hash_from_be(&row[1], right)) { bad = 2 * j; why = "a child hash is not < r"; break; }
             packed[0] = tag;
             for (int i = 0; i < n_sums; i++) {
@@ -156,6 +157,7 @@ done:
     PyMem_RawFree(rows);
     PyMem_RawFree(digests);
     PyMem_RawFree(sums);
+    PyMem_RawFree(packed);
     PyBuffer_Release(&buf);
     return result;
 }
@@ -185,11 +187,12 @@ static PyObject *py_merkle_sum_leaves(PyObject *self, PyObject *args) {
     fr *pairs = PyMem_RawMalloc(sizeof(fr) * 2 * CHUNK), *commits = PyMem_RawMalloc(sizeof(fr) * CHUNK);
     fr *rows = PyMem_RawMalloc(sizeof(fr) * (size_t)length * CHUNK), *digests = PyMem_RawMalloc(sizeof(fr) * CHUNK);
     uint64_t *amts = PyMem_RawMalloc(sizeof(uint64_t) * (size_t)n_sums * CHUNK);
+    u128 *packed = PyMem_RawMalloc(sizeof(u128) * (size_t)values);
     if (PySequence_Fast_GET_SIZE(amounts) != n) {
         PyErr_Format(PyExc_ValueError, "merkle_sum_leaves: %zd keys but %zd amount rows", n, PySequence_Fast_GET_SIZE(amounts));
         goto done;
     }
-    if (pairs == NULL || commits == NULL || rows == NULL || digests == NULL || amts == NULL) { PyErr_NoMemory(); goto done; }
+    if (pairs == NULL || commits == NULL || rows == NULL || digests == NULL || amts == NULL || packed == NULL) { PyErr_NoMemory(); goto done; }
     result = PyBytes_FromStringAndSize(NULL, n * size);
     if (result == NULL) goto done;
     unsigned char *out = (unsigned char *)PyBytes_AS_STRING(result);
@@ -233,7 +236,6 @@ static PyObject *py_merkle_sum_leaves(PyObject *self, PyObject *args) {
         Py_BEGIN_ALLOW_THREADS
         sponge_batch(p3, pairs, 2, count, &cap_commit, commits);
         for (Py_ssize_t k = 0; k < count; k++) {
-            u128 packed[1 + MAX_SUMS];
             packed[0] = tag;
             for (int i = 0; i < n_sums; i++) packed[1 + i] = amts[k * n_sums + i];
             rows[k * length] = commits[k];
@@ -256,6 +258,7 @@ done:
     PyMem_RawFree(rows);
     PyMem_RawFree(digests);
     PyMem_RawFree(amts);
+    PyMem_RawFree(packed);
     Py_DECREF(keys);
     Py_DECREF(amounts);
     return result;

@@ -150,6 +150,7 @@ def poseidon_hash_many(inputs: Sequence[Sequence[int]], opt: "OptimizedConstants
 # Merkle-sum tree levels -----------------------------------------------------------
 HASH_BYTES = 32
 PACK_BITS = 254
+MAX_SUMS = 4096  # 2A sums per record: up to 2048 assets (the C kernel's MAX_SUMS)
 
 
 def _pack(values: Sequence[int], bits: int) -> list[int]:
@@ -179,10 +180,10 @@ def merkle_sum_leaves(
 
     Raises NonCanonicalFieldElement for a key that is not two elements of [0, r), ValueError
     for amounts that are not ``n_sums`` ints (bool excluded) in [0, 2^64), unequal lengths or
-    an unsupported shape (commitment width other than 3, 1..64 sums, 8..16 bytes per sum).
+    an unsupported shape (commitment width other than 3, 1..4096 sums, 8..16 bytes per sum).
     O(n) permutations: one t = 3 and ceil((1 + ceil((1 + n_sums) / 3)) / (t - 1)) of leaf_opt's t.
     """
-    if commitment_opt.t != 3 or not 1 <= n_sums <= 64 or not 8 <= sum_bytes <= 16:
+    if commitment_opt.t != 3 or not 1 <= n_sums <= MAX_SUMS or not 8 <= sum_bytes <= 16:
         raise ValueError(f"merkle_sum_leaves: unsupported shape (t = {commitment_opt.t} commitment, {n_sums} sums of {sum_bytes} bytes)")
     if len(amounts) != len(keys):
         raise ValueError(f"merkle_sum_leaves: {len(keys)} keys but {len(amounts)} amount rows")
@@ -205,11 +206,11 @@ def merkle_sum_level(records: bytes, opt: "OptimizedConstants", n_sums: int, sum
     sums sums_L + sums_R. The node layout of :mod:`zkproofs.tree.hashing`.
 
     Raises ValueError for a length that is not whole pairs of records, an unsupported shape
-    (1..64 sums of 1..16 bytes, 1 <= W <= min(128, 8 sum_bytes), tag < 2^W), a child hash
+    (1..4096 sums of 1..16 bytes, 1 <= W <= min(128, 8 sum_bytes), tag < 2^W), a child hash
     not < r, a child sum not < 2^W, or a parent sum that does not fit ``sum_bytes`` bytes
     (errors name the left record of the pair). O(m) permutations.
     """
-    if not 1 <= n_sums <= 64 or not 1 <= sum_bytes <= 16 or not 1 <= slot_bits <= min(128, 8 * sum_bytes) or tag >> slot_bits:
+    if not 1 <= n_sums <= MAX_SUMS or not 1 <= sum_bytes <= 16 or not 1 <= slot_bits <= min(128, 8 * sum_bytes) or tag >> slot_bits:
         raise ValueError(f"merkle_sum_level: unsupported shape ({n_sums} sums of {sum_bytes} bytes, {slot_bits}-bit slots, tag {tag})")
     size = HASH_BYTES + n_sums * sum_bytes
     if len(records) % (2 * size):

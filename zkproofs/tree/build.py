@@ -40,6 +40,7 @@ from zkproofs.accounts.model import Account, AccountSet, Asset
 from zkproofs.tree.excluded import Excluded
 from zkproofs.tree.hashing import (
     AMOUNT_BITS,
+    MAX_ASSETS,
     MAX_DEPTH,
     SECRET_BYTES,
     TreeError,
@@ -116,8 +117,8 @@ def _keyed_accounts(accounts: AccountSet, secret: bytes) -> list[tuple[bytes, in
     if not isinstance(secret, bytes) or len(secret) != SECRET_BYTES:
         raise TreeError(f"the tree secret must be {SECRET_BYTES} bytes")
     n_assets = len(accounts.assets)
-    if n_assets < 1:
-        raise TreeError("an account set needs at least one asset")
+    if not 1 <= n_assets <= MAX_ASSETS:
+        raise TreeError(f"an account set needs 1 to {MAX_ASSETS} assets, not {n_assets}")
     if not accounts.accounts:
         raise TreeError("cannot build a tree of zero accounts")
     seen: set[str] = set()

@@ -67,6 +67,8 @@ COMMITMENT_T = 3
 """Poseidon width of the user commitment."""
 AMOUNT_BITS = 64
 """Every leaf equity and debt is < 2^64; a sum at height k is < 2^(64 + k)."""
+MAX_ASSETS = kernels.MAX_SUMS // 2
+"""Most assets a tree takes: each record carries an equity and a debt sum per asset (2048)."""
 MAX_DEPTH = 64
 """Deepest tree supported (2^64 leaves); a sum slot of 64 + depth <= 128 bits fits a field element."""
 PACK_BITS = 254
