@@ -94,7 +94,7 @@ def _load(accounts: str, fmt: str | None, decimals: tuple[str, ...], assets_info
 
 def _on_terminal() -> bool:
     """Whether stderr is a terminal (progress is drawn only there)."""
-    return click.get_text_stream("stderr").isatty()
+    return sys.stderr.isatty()
 
 
 @tree.command("build")
