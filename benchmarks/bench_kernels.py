@@ -5,7 +5,10 @@ permutation over a batch), the Poseidon sponge (a t = 5 hash of 8 inputs, the tr
 node shape, per hash over a batch), the NTT (per transform, sizes 2^10 .. 2^16) and
 batch inversion, and prints a Markdown table with the ratio and the peak memory the
 call allocates (tracemalloc: Python objects and the kernels' buffers, which the C
-allocates with PyMem_RawMalloc).
+allocates with PyMem_RawMalloc). A second table compares the compiled Poseidon code
+paths this CPU has (ifma, adx, generic) in the same run: per permutation (Python ints
+in and out) and per node of a Merkle-sum tree level (stored records in and out, the
+build's hot path), with each path's ratio to the portable one.
 
     python benchmarks/bench_kernels.py             # default sizes
     python benchmarks/bench_kernels.py --quick     # smaller batches and NTTs up to 2^14
@@ -88,6 +91,44 @@ def main() -> None:
     values = [rng.randrange(1, R) for _ in range(size)]
     print(row(f"batch inversion of 2^{max_log}", "ms", 1,
               lambda: native.batch_inverse(values), lambda: reference.batch_inverse(values), args.repeat), flush=True)
+    code_paths(rng, batch, args.repeat)
+
+
+def code_paths(rng: random.Random, batch: int, repeat: int) -> None:
+    """Per-permutation and per-node times of every Poseidon code path this CPU has."""
+    from zkproofs.tree.hashing import parent_records, record_sum_bytes
+
+    chosen = native.code_path()
+    paths = []
+    for name in ("generic", "adx", "ifma"):
+        try:
+            native._native.set_isa(name)
+            paths.append(name)
+        except ValueError:
+            pass
+    depth, n_sums, m = 16, 8, 8 * batch
+    size = record_sum_bytes(depth)
+    records = b"".join(rng.randrange(R).to_bytes(32, "big") + b"".join(rng.randrange(1 << 64).to_bytes(size, "big") for _ in range(n_sums))
+                       for _ in range(2 * m))
+    workloads = []
+    for t in (3, 5):
+        opt = optimized_constants(poseidon_params(t))
+        states = [[rng.randrange(R) for _ in range(t)] for _ in range(batch)]
+        workloads.append((f"permutation t = {t}, Python ints in and out", batch, lambda opt=opt, states=states: native.permute_many(states, opt)))
+    workloads.append((f"tree level, 4 assets, depth {depth}: one node from stored records", m, lambda: parent_records(records, depth, n_sums)))
+    print()
+    print(f"Poseidon code paths (chosen at import: {chosen}), µs per call, best of {repeat}:")
+    print()
+    print("| workload | " + " | ".join(paths) + " | " + " | ".join(f"generic / {p}" for p in paths[1:]) + " |")
+    print("|---|" + "---|" * (2 * len(paths) - 1))
+    for label, per, fn in workloads:
+        times = {}
+        for name in paths:
+            native._native.set_isa(name)
+            times[name] = best(fn, repeat) / per * 1e6
+        cells = [f"{times[p]:.2f}" for p in paths] + [f"{times['generic'] / times[p]:.1f}x" for p in paths[1:]]
+        print(f"| {label} | " + " | ".join(cells) + " |", flush=True)
+    native._native.set_isa(chosen)
 
 
 if __name__ == "__main__":

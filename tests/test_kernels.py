@@ -52,18 +52,19 @@ def _isa_or_skip(native, isa):
         pytest.skip(f"Poseidon code path {isa!r} not available on this machine ({exc})")
 
 
-@pytest.fixture(scope="module", params=["python", "native", "native-generic"])
+@pytest.fixture(scope="module", params=["python", "native", "native-adx", "native-generic"])
 def kern(request):
     """Each kernel module in turn: the Python reference, the compiled C with the code path
-    chosen at import (BMI2/ADX on a CPU that has them) and the compiled C forced onto the
-    portable path (fr.c compiles the Poseidon hot path once per instruction set)."""
+    chosen at import (AVX-512 IFMA or BMI2/ADX on a CPU that has them), the compiled C
+    forced onto the BMI2/ADX path (skipped where the CPU lacks it) and onto the portable
+    path (fr.c compiles the Poseidon hot path once per instruction set)."""
     if request.param == "python":
         yield reference
         return
     native = _native_or_skip()
     chosen = native._native.isa()
-    if request.param == "native-generic":
-        _isa_or_skip(native, "generic")
+    if request.param != "native":
+        _isa_or_skip(native, request.param.removeprefix("native-"))
     try:
         yield native
     finally:
@@ -131,7 +132,7 @@ def test_lazy_reduction_holds_at_the_largest_sums(kern, t):
 def test_code_path_selection_refuses_unknown_names():
     native = _native_or_skip()
     chosen = native._native.isa()
-    assert chosen in ("adx", "generic")
+    assert chosen in ("ifma", "adx", "generic")
     with pytest.raises(ValueError, match="not available"):
         native._native.set_isa("avx9000")
     assert native._native.isa() == chosen
@@ -324,7 +325,7 @@ def test_doctor_reports_the_active_kernels():
     assert report["kernels"]["active"] == kernels.active_kernels()
     assert report["kernels"]["native_built"] == (kernels.native_unavailable_reason() is None)
     assert report["kernels"]["poseidon_code_path"] == kernels.native_code_path()
-    assert kernels.native_code_path() in ((None,) if kernels.native_unavailable_reason() else ("adx", "generic"))
+    assert kernels.native_code_path() in ((None,) if kernels.native_unavailable_reason() else ("ifma", "adx", "generic"))
     version = CliRunner().invoke(main, ["--version"])
     assert f"kernels: {kernels.active_kernels()}" in version.output
 

@@ -52,8 +52,9 @@ def native_unavailable_reason() -> str | None:
 
 
 def native_code_path() -> str | None:
-    """The compiled Poseidon code path, "adx" (x86-64 BMI2/ADX, chosen from CPUID at
-    import) or "generic" (portable C), or None when the C kernels are not built."""
+    """The compiled Poseidon code path, "ifma" (x86-64 AVX-512 IFMA), "adx" (x86-64
+    BMI2/ADX) or "generic" (portable C), the fastest chosen from CPUID at import, or None
+    when the C kernels are not built."""
     return None if _native_module is None else _native_module.code_path()
 
 

@@ -328,6 +328,7 @@ typedef struct {
     fr *sparse;   /* rp records of 2t - 1: m00, v[t-1], w[t-1] */
     fr *last;     /* half rows of t */
     fr *block;
+    uint64_t *ifma;  /* the same constants as block, x 2^260 mod r in 5 limbs of 52 bits (poseidon_ifma.h) */
 } poseidon_t;
 
 /* 512-bit accumulator of lazy dot products (9 limbs; bounds in poseidon_isa.h). */
@@ -340,6 +341,7 @@ typedef struct { uint64_t l[9]; } wide_t;
 #define FR_ADX 1
 #include "poseidon_isa.h"
 #undef FR_ADX
+#include "poseidon_ifma.h"
 #endif
 
 typedef void (*permute_batch_fn)(const poseidon_t *, fr *, Py_ssize_t);
@@ -359,7 +361,25 @@ static int cpu_has_adx(void) {
 #endif
 }
 
-/* Select the Poseidon code path: "adx" (only if the CPU has BMI2 and ADX) or "generic". */
+/* 1 if this CPU has AVX512F and AVX512_IFMA (CPUID leaf 7, sub-leaf 0: EBX bits 16 and 21)
+   and the OS saves the opmask and ZMM state (CPUID leaf 1 ECX bit 27 OSXSAVE, then XCR0
+   bits 1, 2 and 5-7). */
+static int cpu_has_ifma(void) {
+#if HAVE_ADX_PATH
+    unsigned int a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c >> 27 & 1)) return 0;
+    unsigned int lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    if ((lo & 0xe6) != 0xe6) return 0;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
+    return (b >> 16 & 1) && (b >> 21 & 1);
+#else
+    return 0;
+#endif
+}
+
+/* Select the Poseidon code path: "ifma" (only if the CPU has AVX512F and AVX512_IFMA),
+   "adx" (only if it has BMI2 and ADX) or "generic". */
 static int select_isa(const char *name) {
     if (strcmp(name, "generic") == 0) {
         permute_batch = permute_batch_generic;
@@ -374,13 +394,19 @@ static int select_isa(const char *name) {
         isa_name = "adx";
         return 0;
     }
+    if (strcmp(name, "ifma") == 0 && cpu_has_ifma()) {
+        permute_batch = permute_batch_ifma;
+        sponge_batch = sponge_batch_ifma;
+        isa_name = "ifma";
+        return 0;
+    }
 #endif
     return -1;
 }
 
 static void poseidon_free(PyObject *capsule) {
     poseidon_t *p = PyCapsule_GetPointer(capsule, "zkproofs.poseidon");
-    if (p) { PyMem_RawFree(p->block); PyMem_RawFree(p); }
+    if (p) { PyMem_RawFree(p->block); PyMem_RawFree(p->ifma); PyMem_RawFree(p); }
 }
 
 static poseidon_t *get_poseidon(PyObject *capsule) {
@@ -408,8 +434,12 @@ static PyObject *py_poseidon_new(PyObject *self, PyObject *args) {
         return NULL;
     }
     poseidon_t *p = PyMem_RawMalloc(sizeof *p);
-    if (p == NULL) { PyMem_RawFree(block); return PyErr_NoMemory(); }
-    p->t = t; p->half = half; p->rp = rp; p->block = block;
+    uint64_t *ifma = PyMem_RawMalloc(sizeof(uint64_t) * 5 * (size_t)count);
+    if (p == NULL || ifma == NULL) { PyMem_RawFree(block); PyMem_RawFree(p); PyMem_RawFree(ifma); return PyErr_NoMemory(); }
+#if HAVE_ADX_PATH
+    for (Py_ssize_t i = 0; i < count; i++) fr_to_52(&ifma[5 * i], &block[i]);
+#endif
+    p->t = t; p->half = half; p->rp = rp; p->block = block; p->ifma = ifma;
     p->first = block;
     p->mds = p->first + half * t;
     p->pre = p->mds + t * t;
@@ -417,7 +447,7 @@ static PyObject *py_poseidon_new(PyObject *self, PyObject *args) {
     p->sparse = p->partial + rp;
     p->last = p->sparse + rp * (2 * t - 1);
     PyObject *capsule = PyCapsule_New(p, "zkproofs.poseidon", poseidon_free);
-    if (capsule == NULL) { PyMem_RawFree(block); PyMem_RawFree(p); }
+    if (capsule == NULL) { PyMem_RawFree(block); PyMem_RawFree(ifma); PyMem_RawFree(p); }
     return capsule;
 }
 
@@ -655,7 +685,8 @@ static PyObject *py_set_isa(PyObject *self, PyObject *arg) {
     const char *name = PyUnicode_Check(arg) ? PyUnicode_AsUTF8(arg) : NULL;
     if (name == NULL || select_isa(name) != 0) {
         PyErr_Format(PyExc_ValueError, "Poseidon code path %R is not available here (available: %s)", arg,
-                     cpu_has_adx() ? "'adx', 'generic'" : "'generic'");
+                     cpu_has_ifma() ? (cpu_has_adx() ? "'ifma', 'adx', 'generic'" : "'ifma', 'generic'")
+                                    : cpu_has_adx() ? "'adx', 'generic'" : "'generic'");
         return NULL;
     }
     Py_RETURN_NONE;
@@ -664,7 +695,8 @@ static PyObject *py_set_isa(PyObject *self, PyObject *arg) {
 static PyObject *py_isa(PyObject *self, PyObject *unused) { return PyUnicode_FromString(isa_name); }
 
 static PyMethodDef methods[] = {
-    {"set_isa", py_set_isa, METH_O, "set_isa(name): Poseidon code path, 'adx' (BMI2 + ADX CPUs) or 'generic'"},
+    {"set_isa", py_set_isa, METH_O,
+     "set_isa(name): Poseidon code path, 'ifma' (AVX-512 IFMA CPUs), 'adx' (BMI2 + ADX CPUs) or 'generic'"},
     {"isa", py_isa, METH_NOARGS, "isa() -> the active Poseidon code path"},
     {"poseidon_new", py_poseidon_new, METH_VARARGS, "poseidon_new(t, half, rp, flat_constants) -> capsule"},
     {"permute_many", py_permute_many, METH_VARARGS, "permute_many(capsule, states) -> list of states"},
@@ -691,6 +723,6 @@ PyMODINIT_FUNC PyInit__native(void) {
     if (NonCanonical == NULL) return NULL;
     R_obj = PyLong_FromString("73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001", NULL, 16);
     if (R_obj == NULL) return NULL;
-    if (cpu_has_adx()) select_isa("adx");
+    if (select_isa("ifma") != 0 && cpu_has_adx()) select_isa("adx");  /* the fastest this CPU has */
     return PyModule_Create(&module);
 }

@@ -55,8 +55,9 @@ def _instance(opt: "OptimizedConstants"):
 
 
 def code_path() -> str:
-    """The active Poseidon code path of fr.c: "adx" (BMI2/ADX intrinsics and assembly,
-    chosen at import when CPUID reports both) or "generic" (portable C)."""
+    """The active Poseidon code path of fr.c, the fastest the CPU has (CPUID at import):
+    "ifma" (eight states at once on AVX-512 IFMA, poseidon_ifma.h), "adx" (BMI2/ADX
+    intrinsics and assembly, poseidon_isa.h) or "generic" (portable C)."""
     return _native.isa()
 
 
