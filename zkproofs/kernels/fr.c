@@ -394,7 +394,7 @@ static int select_isa(const char *name) {
         isa_name = "adx";
         return 0;
     }
-    if (strcmp(name, "ifma") == 0 && cpu_has_ifma()) {
+    if (strcmp(name, "ifma") == 0 && cpu_has_ifma() && cpu_has_adx()) {  /* a lone state takes the ADX path */
         permute_batch = permute_batch_ifma;
         sponge_batch = sponge_batch_ifma;
         isa_name = "ifma";
@@ -685,8 +685,7 @@ static PyObject *py_set_isa(PyObject *self, PyObject *arg) {
     const char *name = PyUnicode_Check(arg) ? PyUnicode_AsUTF8(arg) : NULL;
     if (name == NULL || select_isa(name) != 0) {
         PyErr_Format(PyExc_ValueError, "Poseidon code path %R is not available here (available: %s)", arg,
-                     cpu_has_ifma() ? (cpu_has_adx() ? "'ifma', 'adx', 'generic'" : "'ifma', 'generic'")
-                                    : cpu_has_adx() ? "'adx', 'generic'" : "'generic'");
+                     !cpu_has_adx() ? "'generic'" : cpu_has_ifma() ? "'ifma', 'adx', 'generic'" : "'adx', 'generic'");
         return NULL;
     }
     Py_RETURN_NONE;

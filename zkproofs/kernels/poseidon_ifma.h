@@ -4,8 +4,10 @@
  * using Intel IFMA extensions", ARITH 2016; the same radix-2^52 Montgomery arithmetic).
  * Included by fr.c on x86-64 with GCC or Clang; every function is compiled with
  * __attribute__((target("avx512f,avx512ifma"))) and fr.c selects this path at import
- * only when CPUID reports AVX512F and AVX512_IFMA and the OS saves the ZMM state, so no
- * -march flag is needed. It computes bit-for-bit the function of poseidon_isa.h.
+ * only when CPUID reports AVX512F and AVX512_IFMA and the OS saves the ZMM state (and
+ * BMI2/ADX, which every such CPU has), so no -march flag is needed. It computes
+ * bit-for-bit the function of poseidon_isa.h; a lone state (a batch of one, or the last
+ * of a batch) goes to the BMI2/ADX path, which is faster for one state than eight lanes.
  *
  * Representation. An element x is held as X = x 2^260 mod r (Montgomery form with
  * R = 2^260) in five 52-bit limbs, limb j of the eight lanes in one __m512i (type v8).
@@ -227,6 +229,7 @@ static IFMA_TARGET void permute_batch_ifma(const poseidon_t *p, fr *buf, Py_ssiz
     const int t = p->t;
     for (Py_ssize_t start = 0; start < count; start += LANES) {
         const int n = count - start < LANES ? (int)(count - start) : LANES;
+        if (n == 1) { permute_adx(p, &buf[start * t]); break; }  /* one state: the scalar path is faster */
         v8 s[MAX_T];
         for (int i = 0; i < t; i++)
             for (int j = 0; j < 5; j++) s[i].l[j] = _mm512_setzero_si512();
@@ -242,6 +245,7 @@ static IFMA_TARGET void sponge_batch_ifma(const poseidon_t *p, const fr *rows, P
     const int t = p->t, rate = t - 1;
     for (Py_ssize_t start = 0; start < count; start += LANES) {
         const int n = count - start < LANES ? (int)(count - start) : LANES;
+        if (n == 1) { sponge_batch_adx(p, &rows[start * length], length, 1, capacity, &out[start]); break; }
         v8 s[MAX_T];
         fr init[MAX_T];
         init[0] = *capacity;
