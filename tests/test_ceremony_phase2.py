@@ -370,3 +370,24 @@ def test_snarkjs_interop_both_ways(be, cubic, ptau, tmp_path):
     (tmp_path / "public.json").write_text(json.dumps(["36"]))
     done = subprocess.run([sj, "groth16", "verify", *files], capture_output=True, text=True, timeout=120)
     assert "OK" not in done.stdout
+
+
+def test_a_phase_1_verified_once_is_remembered_by_its_bytes_only_when_asked(be, cubic, tmp_path, monkeypatch):
+    """verify_zkey(remember_phase1=True) (what a verifier's trust check uses) verifies a
+    .ptau once per content; every other call, and any other bytes, verify it again."""
+    monkeypatch.setenv("ZKPROOFS_CACHE_DIR", str(tmp_path / "cache"))
+    key = FIXTURES / "cubic_snarkjs_alice_beacon.zkey"
+    calls = []
+    real = phase2.verify_ptau
+    monkeypatch.setattr(phase2, "verify_ptau", lambda *a, **k: calls.append(1) or real(*a, **k))
+    for remember, expected in ((False, 1), (True, 2), (True, 2), (False, 3)):
+        phase2.verify_zkey(key, cubic, PTAU, backend="arkworks", remember_phase1=remember)
+        assert len(calls) == expected
+    # a copy with one byte of a point changed is other content: verified again, and refused
+    data = bytearray(PTAU.read_bytes())
+    data[-G1_SIZE - 7] ^= 1
+    altered = tmp_path / "altered.ptau"
+    altered.write_bytes(bytes(data))
+    with pytest.raises((CeremonyError, MalformedFile)):
+        phase2.verify_zkey(key, cubic, altered, backend="arkworks", remember_phase1=True)
+    assert len(calls) == 4

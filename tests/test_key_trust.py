@@ -45,7 +45,7 @@ from zkproofs.groth16.serialize import (
     vk_to_dict,
     vk_to_json,
 )
-from zkproofs.groth16.trust import KeyTrust, Transcript, check_key, require_trusted
+from zkproofs.groth16.trust import KeyTrust, Transcript, check_key, remember_verified, require_trusted
 from zkproofs.proofs.inclusion import ZK_FORMAT, ZK_VERSION, trust_inclusion_key, zk_failure
 from zkproofs.settlement.prices import PriceQuote, StaticPriceFeed
 from zkproofs.settlement.venue import Venue
@@ -419,7 +419,7 @@ def ceremony_key(cubic_keys, tmp_path, monkeypatch):
     calls = []
     yields = {"vk": vk, "transcript": transcript, "n": 3}
 
-    def verify_zkey(zkey_path, circuit, ptau_path):
+    def verify_zkey(zkey_path, circuit, ptau_path, **options):
         calls.append((str(zkey_path), circuit.name, str(ptau_path)))
         if yields.get("error"):
             raise yields["error"]
@@ -506,6 +506,24 @@ def test_a_real_ceremony_key_is_trusted_by_default_once_its_transcript_verifies(
     r1cs, witness = Cubic().synthesize({"x": 3, "y": 35})
     proof = prove(pk, r1cs, witness)
     assert verify(pk.vk, [35], proof) and not verify(pk.vk, [36], proof)
+
+
+def test_a_verification_made_elsewhere_is_remembered_only_for_a_ceremony_key_of_that_circuit(snarkjs_ceremony_pk, cubic_keys, tmp_path, monkeypatch):
+    """remember_verified (what `zkproofs demo` calls after verifying its bundled transcript)
+    vouches for exactly the key it is given, and only for a ceremony key of that circuit."""
+    monkeypatch.setenv("ZKPROOFS_CACHE_DIR", str(tmp_path / "cache"))
+    vk = snarkjs_ceremony_pk.vk
+    with pytest.raises(ValueError, match="ceremony"):
+        remember_verified(Cubic(), cubic_keys[0].vk)  # a single-party key
+    with pytest.raises(MalformedInput):  # labelled for another circuit
+        remember_verified(MerkleSumInclusion(depth=2, assets=1), vk)
+    with pytest.raises(UntrustedKey):
+        require_trusted(Cubic(), vk, KeyTrust())
+    remember_verified(Cubic(), vk)
+    assert "remembered" in require_trusted(Cubic(), vk, KeyTrust()).basis
+    other = dataclasses.replace(vk, created_at="2000-01-01T00:00:00+00:00")  # another key under the same transcript
+    with pytest.raises(UntrustedKey, match="has not been verified"):
+        require_trusted(Cubic(), other, KeyTrust())
 
 
 def test_a_tampered_ceremony_transcript_or_key_is_refused_by_the_real_verification(snarkjs_ceremony_pk, tmp_path, monkeypatch):

@@ -30,10 +30,10 @@ import secrets
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
-from hashlib import blake2b
+from hashlib import blake2b, sha256
 from typing import Any
 
-from zkproofs import kernels
+from zkproofs import kernels, usercache
 from zkproofs.backends import get_backend
 from zkproofs.backends.base import CurveBackend
 from zkproofs.ceremony import encoding as enc
@@ -42,9 +42,9 @@ from zkproofs.ceremony import zkey as zk
 from zkproofs.ceremony.powersoftau import Progress, parse_beacon, snarkjs_root_of_unity
 from zkproofs.ceremony.powersoftau import _check_name, _same_ratio  # shared with phase 1
 from zkproofs.ceremony.powersoftau import verify as verify_ptau
-from zkproofs.ceremony.ptau import ALPHA_TAU_G1, BETA_G2, BETA_TAU_G1, LAGRANGE, TAU_G1, TAU_G2, Ptau, read_ptau
+from zkproofs.ceremony.ptau import ALPHA_TAU_G1, BETA_G2, BETA_TAU_G1, LAGRANGE, TAU_G1, TAU_G2, Ptau, parse_ptau
 from zkproofs.circuit import Circuit
-from zkproofs.errors import CeremonyError, CircuitError
+from zkproofs.errors import CeremonyError, CircuitError, MalformedFile
 from zkproofs.field import R
 from zkproofs.groth16.keys import Ceremony, CircuitId, Provenance, ProvingKey, SingleParty, VerifyingKey
 from zkproofs.groth16.qap import domain_for, evaluate_at, h_query_at
@@ -760,17 +760,43 @@ def verify(
     )
 
 
+PHASE1_CACHE = "verified-powers-of-tau"
+"""User-cache namespace (:mod:`zkproofs.usercache`): phase-1 transcripts this user verified, by content."""
+
+
 def verify_zkey(
     zkey_path: str | os.PathLike, circuit_or_r1cs: Circuit | R1CS, ptau_path: str | os.PathLike, *,
-    backend: str | None = None, min_contributions: int = 1, progress: Progress | None = None,
+    backend: str | None = None, min_contributions: int = 1, remember_phase1: bool = False, progress: Progress | None = None,
 ) -> Phase2Report:  # fmt: skip
     """Read and :func:`verify` a ``.zkey`` against a circuit and a ``.ptau`` file.
+
+    ``remember_phase1``: skip the phase-1 verification if this user verified a
+    ``.ptau`` of exactly these bytes before (with this code), and remember it when it
+    passes, so that the keys of several circuits built on one phase 1 cost one phase-1
+    verification (18 s at 2^14 on 2 cores). The key itself is always verified.
 
     Raises MalformedFile for a file that cannot be decoded and CeremonyError naming
     the failed step for a transcript that does not check out.
     """
     be = get_backend(backend)
-    return verify(zk.read_zkey(zkey_path, be), circuit_or_r1cs, read_ptau(ptau_path, be), be, min_contributions=min_contributions, progress=progress)
+    where = os.fspath(ptau_path)
+    try:
+        with open(where, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        raise MalformedFile(where, exc.strerror or str(exc)) from None
+    ptau = parse_ptau(data, be, where=where)
+    fact = usercache.fact_key("phase-1 verified", sha256(data).hexdigest())
+    verified = remember_phase1 and usercache.recall(PHASE1_CACHE, fact) is True
+    if not verified:
+        try:
+            verify_ptau(ptau, be, progress=progress)
+        except CeremonyError as exc:
+            raise CeremonyError(f"phase 1: {exc.step}", exc.reason) from None
+        if remember_phase1:
+            usercache.remember(PHASE1_CACHE, fact, True)
+    return verify(zk.read_zkey(zkey_path, be), circuit_or_r1cs, ptau, be, min_contributions=min_contributions,
+                  ptau_verified=True, progress=progress)
 
 
 def proving_key(zkey: zk.Zkey, report: Phase2Report, backend: CurveBackend | None = None) -> ProvingKey:

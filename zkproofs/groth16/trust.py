@@ -137,7 +137,8 @@ def require_trusted(
       :func:`zkproofs.ceremony.phase2.verify_zkey` must find the transcript's key
       consistent with ``circuit`` and the phase-1 transcript, with this key's points,
       transcript hash and contribution count (CeremonyError naming the failed step otherwise); the
-      result is then remembered;
+      result is then remembered (and the phase-1 file's verification, by its content,
+      unless ``trust.reverify``, which verifies phase 1 again too);
     - none recorded (a foreign key format): refused.
 
     Cost: one shape synthesis (label) plus, for a ceremony key not yet remembered, a
@@ -170,24 +171,39 @@ def require_trusted(
             f"{what} comes from a {provenance.describe()}, whose transcript has not been verified against "
             f"{circuit.name} {circuit.params} by this user: give the ceremony's .zkey and .ptau (--zkey, --ptau) once"
         )
-    _verify_transcript(circuit, vk, provenance, transcript, what)
+    _verify_transcript(circuit, vk, provenance, transcript, what, reverify=trust.reverify)
+    remember_verified(circuit, vk)
+    return report("ceremony transcript verified against the circuit now")
+
+
+def remember_verified(circuit: Circuit, vk: VerifyingKey) -> None:
+    """Record in the user cache that this user verified the ceremony transcript of ``vk``
+    against ``circuit`` and that it yields exactly ``vk`` (by its SHA-256), so that
+    :func:`require_trusted` accepts ``vk`` later without the transcript.
+
+    Call it only with the key a successful phase-2 verification returned
+    (:func:`zkproofs.ceremony.phase2.verify`'s ``report.vk``, as :func:`require_trusted`
+    and ``zkproofs demo`` do). Raises ValueError for a key that records no ceremony.
+    """
+    if not isinstance(vk.provenance, Ceremony):
+        raise ValueError(f"only a ceremony key's verification can be remembered, not a key with provenance {vk.provenance!r}")
+    check_key(circuit, vk)
     usercache.remember(
         CACHE_NAMESPACE,
-        provenance.transcript_hash,
-        {"vk_sha256": key_hash, "circuit": circuit.name, "params": circuit.params, "digest": vk.circuit.digest},
+        vk.provenance.transcript_hash,
+        {"vk_sha256": vk_hash(vk), "circuit": circuit.name, "params": circuit.params, "digest": vk.circuit.digest},
     )
-    return report("ceremony transcript verified against the circuit now")
 
 
 def _points(vk: VerifyingKey) -> tuple:
     return (vk.alpha_g1, vk.beta_g2, vk.gamma_g2, vk.delta_g2, vk.ic, vk.public_names, vk.circuit.digest)
 
 
-def _verify_transcript(circuit: Circuit, vk: VerifyingKey, provenance: Ceremony, transcript: Transcript, what: str) -> None:
+def _verify_transcript(circuit: Circuit, vk: VerifyingKey, provenance: Ceremony, transcript: Transcript, what: str, *, reverify: bool) -> None:
     # Imported here: the ceremony package builds on groth16, which loads first.
     from zkproofs.ceremony.phase2 import verify_zkey
 
-    report = verify_zkey(transcript.zkey, circuit, transcript.ptau)
+    report = verify_zkey(transcript.zkey, circuit, transcript.ptau, remember_phase1=not reverify)
     if report.transcript_hash != provenance.transcript_hash:
         raise UntrustedKey(
             f"{what} names transcript {provenance.transcript_hash[:16]}..., but {transcript.zkey} is transcript "
