@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -22,9 +23,15 @@ from circuits.valid_transition import ValidTransition
 from zkproofs.accounts import format_amount, load_accounts
 from zkproofs.atomic import atomic_write_bytes, atomic_write_text
 from zkproofs.errors import UnsatisfiedConstraint, UntrustedKey
-from zkproofs.groth16 import ProvingKey, setup
+from zkproofs.backends import get_backend
+from zkproofs.ceremony import phase2
+from zkproofs.ceremony.powersoftau import verify as verify_ptau
+from zkproofs.ceremony.ptau import read_ptau
+from zkproofs.ceremony.zkey import read_zkey
+from zkproofs.groth16 import ProvingKey
 from zkproofs.groth16.serialize import pk_to_bytes, vk_hash, vk_to_json
-from zkproofs.groth16.trust import KeyTrust
+from zkproofs.groth16.keys import SingleParty
+from zkproofs.groth16.trust import KeyTrust, remember_verified
 from zkproofs.jsontext import loads
 from zkproofs.settlement.transition import TransitionRefused, build_transition, signed_to_field
 from zkproofs.settlement.units import SCALE, format_fixed, parse_fixed
@@ -95,34 +102,68 @@ def build_liability_tree(sc: Scenario) -> Rows:
     return rows
 
 
-def _setup_keys(sc: Scenario, circuit, folder: str) -> tuple[ProvingKey, str]:
-    pk = setup(circuit, party="demo auditor / settlement operator")
+CEREMONY_PTAU = "ceremony/powers_of_tau_14.ptau"
+"""Phase 1 of the demo's ceremony (bundled): 2^14 powers of tau, three contributions and a beacon."""
+
+
+def ceremony_zkey(circuit) -> str:
+    """The bundled phase-2 transcript (``.zkey``) of one of the demo's circuits."""
+    params = "-".join(f"{k}{v}" for k, v in sorted(circuit.params.items()))
+    return f"ceremony/{circuit.name}-{params}.zkey"
+
+
+def _ceremony_keys(sc: Scenario, circuit, ptau, folder: str) -> tuple[ProvingKey, Rows]:
+    """Verify the bundled transcript of ``circuit`` against the circuit and phase 1, and export its keys."""
+    be = get_backend()
+    zkey = read_zkey(data_file(ceremony_zkey(circuit)), be)
+    started = time.perf_counter()
+    report = phase2.verify(zkey, circuit, ptau, be, min_contributions=4, ptau_verified=True)
+    seconds = time.perf_counter() - started
+    pk = phase2.proving_key(zkey, report, be)
+    remember_verified(circuit, pk.vk)  # this user verified it: later checks (customer, venue) read the user cache
     atomic_write_bytes(sc.path(f"{folder}/proving_key.bin"), pk_to_bytes(pk))
     atomic_write_text(sc.path(f"{folder}/verification_key.json"), vk_to_json(pk.vk))
-    return pk, f"{circuit.shape.num_constraints} constraints, keys in {folder}/"
+    names = ", ".join(name for name, _ in report.contributions)
+    label = f"{circuit.name} " + " ".join(f"{k}={v}" for k, v in circuit.params.items())
+    return pk, [(label, f"{circuit.shape.num_constraints} constraints; contributions {names}; every point checked "
+                        f"against the circuit in {seconds:.1f} s; keys in {folder}/ "
+                        f"(transcript {report.transcript_hash[:16]}...)")]
 
 
-def generate_keys(sc: Scenario) -> Rows:
-    """The verifying side runs Groth16 setup and hands the proving keys to the provers."""
+def ceremony_keys(sc: Scenario) -> Rows:
+    """The keys come from a multi-party ceremony (BGM17) whose transcript ships with the
+    package; this user verifies it against the circuits before anyone relies on the keys."""
     (sc.workdir / "inclusion_keys").mkdir(parents=True, exist_ok=True)
     (sc.workdir / "venue_keys").mkdir(parents=True, exist_ok=True)
     root = sc.state["root"]
     policy = load_venue_policy(data_file("sample_policy.toml"))
+    be = get_backend()
+    ptau = read_ptau(data_file(CEREMONY_PTAU), be)
+    started = time.perf_counter()
+    phase1 = verify_ptau(ptau, be)
+    seconds = time.perf_counter() - started
+    expect(len(phase1.contributions) == 4 and phase1.contributions[-1].beacon_hash is not None,
+           "the bundled phase 1 is not three contributions and a beacon")
     inclusion = MerkleSumInclusion(depth=root.depth, assets=len(root.assets))
     transition = ValidTransition(**policy.circuit_params)
-    sc.state["inclusion_pk"], inclusion_info = _setup_keys(sc, inclusion, "inclusion_keys")
-    sc.state["venue_pk"], venue_info = _setup_keys(sc, transition, "venue_keys")
+    sc.state["inclusion_pk"], inclusion_rows = _ceremony_keys(sc, inclusion, ptau, "inclusion_keys")
+    sc.state["venue_pk"], venue_rows = _ceremony_keys(sc, transition, ptau, "venue_keys")
     sc.state["venue_policy"] = policy
     root = dataclasses.replace(root, verification_key=vk_hash(sc.state["inclusion_pk"].vk))
     atomic_write_text(sc.path("root.json"), root_to_json(root))  # the root names the key proofs must use
     sc.state["root"] = root
+    contributors = ", ".join(c.name for c in phase1.contributions[:-1])
     return [
-        ("who runs setup", "the verifier side (auditor, settlement venue): it never sees a trapdoor again"),
-        ("provenance", f"{sc.state['inclusion_pk'].vk.describe_provenance()}: verifiers accept these keys only "
-                       "because they trust that party explicitly (--trust-single-party-key, venue policy)"),
+        ("transcript", f"bundled: zkproofs/data/{CEREMONY_PTAU} and one .zkey per circuit "
+                       "(made by scripts/demo_ceremony.sh with `zkproofs ceremony`; zkproofs/data/README.md)"),
+        (f"phase 1: 2^{ptau.power} powers of tau", f"contributions {contributors}, then a beacon; every proof of "
+                                                  f"knowledge and the consistency of all powers verified in {seconds:.1f} s"),
+        *inclusion_rows,
+        *venue_rows,
+        ("who must be honest", "one contributor in each phase (here all three were the zkproofs developers on one "
+                               "machine: a venue or auditor runs its own ceremony with independent parties)"),
+        ("provenance in the keys", sc.state["inclusion_pk"].vk.describe_provenance()),
         ("root.json names the inclusion key", f"sha256 {root.verification_key[:16]}..."),
-        (f"merkle_sum_inclusion depth={root.depth} assets={len(root.assets)}", inclusion_info),
-        (f"valid_transition assets={len(policy.assets)} depth={policy.tree_depth}", venue_info),
     ]
 
 
@@ -137,24 +178,26 @@ def prove_inclusion(sc: Scenario) -> Rows:
     proved = time.perf_counter() - started
     atomic_write_text(sc.path("inclusion_proof.json"), zk_to_json(zk))
     root, vk = sc.state["root"], sc.state["inclusion_pk"].vk
-    try:
-        trust_inclusion_key(root, vk, KeyTrust())
+    started = time.perf_counter()
+    trusted = trust_inclusion_key(root, vk, KeyTrust())
+    decided = time.perf_counter() - started
+    single = dataclasses.replace(vk, provenance=SingleParty("the exchange"))
+    try:  # the same points relabelled as the exchange's own setup, in a root that names them
+        trust_inclusion_key(dataclasses.replace(root, verification_key=vk_hash(single)), single, KeyTrust())
     except UntrustedKey as exc:
         refusal = str(exc)
     else:
         raise StepFailed("a single-party key was accepted without the explicit opt-in")
-    started = time.perf_counter()
-    trusted = trust_inclusion_key(root, vk, KeyTrust(single_party=True))
-    decided = time.perf_counter() - started
     rows = [
-        ("the auditor's single-party key, by default", f"refused: {refusal.split(':')[0]}"),
-        ("with the customer's explicit opt-in", trusted.basis),
+        ("the customer's key check, by default", trusted.basis),
+        ("a key from the exchange's own setup", f"refused by default: {refusal.split(':')[0]}"),
         ("customer", customer),
-        ("exchange proves", f"{proved:.1f} s from liabilities.db and the auditor's proving key; "
+        ("exchange proves", f"{proved:.1f} s from liabilities.db and the ceremony's proving key; "
                             "balances public, sibling hashes and sums hidden"),
         ("customer verifies", "with root.json, the verification key and the proof only"),
         ("verification time", f"the proof check alone; the key was checked once before it ({decided:.2f} s): the root "
-                              "names it and its circuit digest matches the circuit's, computed from the circuit code"),
+                              "names it, its circuit digest is the circuit's, computed from the circuit code, and its "
+                              "transcript was verified in step 2"),
     ]
     for backend in ("py_ecc", "arkworks"):
         started = time.perf_counter()
@@ -192,10 +235,12 @@ def audit(sc: Scenario) -> Rows:
 
 
 def _venue_files(sc: Scenario) -> Path:
-    """The operator's files: the bundled policy and a price feed written now (the oracle's file)."""
+    """The operator's files: the bundled policy without its single-party opt-in (the demo venue's
+    key comes from the ceremony) and a price feed written now (the oracle's file)."""
     folder = sc.workdir / "venue"
     folder.mkdir(parents=True, exist_ok=True)
-    shutil.copy(data_file("sample_policy.toml"), sc.path("venue/policy.toml"))
+    policy = re.sub(r"^trust_single_party_keys = true.*\n(?:[ \t]+#.*\n)*", "", data_file("sample_policy.toml").read_text(), flags=re.M)
+    atomic_write_text(sc.path("venue/policy.toml"), policy)
     quotes = loads(data_file("sample_prices.json").read_bytes(), "sample_prices.json")
     prices = {asset: q["price"] for asset, q in quotes.items()} | {"USDT": "1"}
     feed = {asset: {"price": prices[asset], "updated_at": int(sc.now)} for asset in sc.state["venue_policy"].assets}
@@ -210,6 +255,9 @@ def settle(sc: Scenario) -> Rows:
     db = sc.path("venue/venue.db")
     VenueLedger(db, depth=sc.state["venue_policy"].tree_depth).close()
     venue = LocalVenue.open(policy_path, sc.workdir / "venue_keys", db)
+    if venue.policy.trust_single_party_keys:
+        venue.close()
+        raise StepFailed("the demo venue's policy still opts in to single-party keys")
     try:
         return _settle(sc, venue)
     finally:
@@ -222,7 +270,8 @@ def _settle(sc: Scenario, venue: LocalVenue) -> Rows:
     for path in (alice_path, bob_path):
         create_wallet(path, policy)
     rows: Rows = [("venue", f"{policy.name}: {', '.join(policy.assets)}; note tree depth {policy.tree_depth}; "
-                            f"margin {policy.min_ratio_bps / 100:.0f} %")]
+                            f"margin {policy.min_ratio_bps / 100:.0f} %"),
+                  ("venue's key", venue.venue.key_report.basis)]
     for path, who, ref, asset, amount in ((alice_path, "alice", "tx-alice-1", "BTC", "2"),
                                           (bob_path, "bob", "tx-bob-1", "USDT", "150000")):
         registered = venue.venue.register_transfer(ref, asset, parse_fixed(amount, ref))
@@ -316,7 +365,7 @@ def _balances(balances: dict[str, int]) -> str:
 
 STEPS: list[tuple[str, Callable[[Scenario], Rows]]] = [
     ("1. exchange: build the liability tree and publish the root", build_liability_tree),
-    ("2. auditor: generate the Groth16 keys (the verifier runs setup)", generate_keys),
+    ("2. keys from a three-party ceremony plus a beacon: the bundled transcript verified against the circuits", ceremony_keys),
     ("3. exchange proves a customer's inclusion in zero knowledge; the customer verifies it", prove_inclusion),
     ("4. auditor: audit the whole tree against declared reserves", audit),
     ("5. settlement venue: traders deposit, settle a trade atomically; a double spend and an overdraw are refused", settle),

@@ -19,6 +19,19 @@ def test_demo_runs_end_to_end_and_keeps_artifacts(tmp_path):
     assert "INSUFFICIENT_BALANCE" in settle["alice withdraws 1.5 BTC, holding 1"]
     assert "every proof re-verified" in settle["venue audit-ledger"]
     assert settle["balances after (alice | bob)"] == "1 BTC, 65000 USDT | 1 BTC, 85000 USDT"
+    # The keys: the bundled ceremony transcript, verified against both circuits, trusted by default.
+    keys = summary["steps"][1]["details"]
+    assert "ceremony" in summary["steps"][1]["step"]
+    assert keys["phase 1: 2^14 powers of tau"].startswith("contributions alice, bob, carol, then a beacon")
+    circuits = [k for k in keys if k.startswith(("merkle_sum_inclusion", "valid_transition"))]
+    assert len(circuits) == 2 and all("contributions alice, bob, carol, beacon" in keys[k] for k in circuits)
+    assert keys["provenance in the keys"].startswith("ceremony") and "4 contributions" in keys["provenance in the keys"]
+    vk = json.loads((tmp_path / "inclusion_keys" / "verification_key.json").read_text())
+    assert vk["provenance"]["kind"] == "ceremony" and vk["provenance"]["contributions"] == 4
+    trust = summary["steps"][2]["details"]
+    assert "verified against the circuit before" in trust["the customer's key check, by default"]
+    assert trust["a key from the exchange's own setup"].startswith("refused by default")
+    assert "verified against the circuit before" in settle["venue's key"]
     # Who does what, the root as the CLI's root file writes it, what verification time includes.
     title, details = summary["steps"][2]["step"], summary["steps"][2]["details"]
     assert "exchange proves" in title and "customer verifies" in title
