@@ -134,6 +134,16 @@ def test_prices_move_at_most_the_bound_against_the_previous_epoch(five, move_bps
         assert "ETH moves from 3000 to" in _refused(ep.PRICE_OUT_OF_BOUNDS, oracles, quotes, first, NOW + 60).detail
 
 
+def test_an_asset_new_to_the_set_has_no_previous_price_to_bound_it(five):
+    first = assemble_epoch(_set(five[:3], 2), _sign(five[:2]), None, NOW)
+    listed = OracleSet("demo-venue", tuple(pub for _, pub in five[:3]), 2, ASSETS + ("DOGE",), 2_000)
+    quotes = [sign_quotes(seed, "demo-venue", 2, NOW, {**BASE, "DOGE": ONE // 10}, listed.assets) for seed, _ in five[:2]]
+    assert assemble_epoch(listed, quotes, first, NOW).prices["DOGE"] == ONE // 10
+    # the assets the previous epoch priced stay bounded
+    moved = [sign_quotes(seed, "demo-venue", 2, NOW, {**BASE, "BTC": 2 * BASE["BTC"], "DOGE": ONE}, listed.assets) for seed, _ in five[:2]]
+    _refused(ep.PRICE_OUT_OF_BOUNDS, listed, moved, first, NOW)
+
+
 def test_the_oracle_set_is_validated(five):
     keys = tuple(pub for _, pub in five[:3])
     for bad in (

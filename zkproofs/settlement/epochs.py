@@ -15,7 +15,8 @@ does not verify, a signer is not in the set or signs twice, fewer than k sign,
 signers disagree on the sequence number, the sequence is not the previous epoch's
 plus one (the first epoch is number 1), the timestamp goes back or lies in the
 future, an asset is missing or priced at zero, or a price moves more than
-``max_move_bps`` against the previous epoch's. A signature that does not verify
+``max_move_bps`` against the previous epoch's (an asset the previous epoch did not
+price, one the venue has just listed, has no bound yet, as in the first epoch). A signature that does not verify
 refuses the whole epoch rather than being dropped: a venue must learn that an
 oracle is broken or impersonated, not settle around it silently.
 
@@ -242,8 +243,8 @@ def assemble_epoch(oracles: OracleSet, quotes: Sequence[SignedQuotes], previous:
     prices = {asset: lower_median([q.prices[asset] for q in quotes]) for asset in oracles.assets}
     if previous is not None:
         for asset, price in prices.items():
-            before = previous.prices[asset]
-            if abs(price - before) * 10_000 > oracles.max_move_bps * before:
+            before = previous.prices.get(asset)
+            if before is not None and abs(price - before) * 10_000 > oracles.max_move_bps * before:
                 raise EpochRefused(
                     PRICE_OUT_OF_BOUNDS,
                     f"{asset} moves from {format_fixed(before)} to {format_fixed(price)}, more than {oracles.max_move_bps} bps",
