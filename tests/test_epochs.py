@@ -1,6 +1,7 @@
 """Price epochs signed by a k-of-n quorum of oracles: the median, and every refusal by its reason code."""
 
 import dataclasses
+import itertools
 import json
 
 import pytest
@@ -181,6 +182,30 @@ def test_json_round_trip_and_strict_reading(five, tmp_path):
     assert ep.quotes_from_json(q, "q.json") == epoch.quotes[0]
     with pytest.raises(MalformedInput, match="signature"):
         ep.quotes_from_json(json.dumps({**json.loads(q), "signature": "00"}), "q.json")
+    with pytest.raises(MalformedInput, match="extra"):
+        ep.quotes_from_json(json.dumps({**json.loads(q), "extra": 1}), "q.json")
+    with pytest.raises(MalformedInput, match="duplicate key"):
+        ep.quotes_from_json(q.replace('"sequence": 1,', '"sequence": 1, "sequence": 1,', 1), "q.json")
+
+
+def test_verify_epoch_recomputes_a_decoded_epoch_from_its_signed_quotes(five):
+    oracles = _set(five[:3], 2)
+    obj = json.loads(ep.epoch_to_json(assemble_epoch(oracles, _sign(five[:3]), None, NOW)))
+
+    def verify(o):
+        with pytest.raises(EpochRefused) as info:
+            verify_epoch(oracles, ep.epoch_from_json(json.dumps(o), "epoch.json"), None, NOW)
+        return info.value.reason
+
+    # a quote's price raised inside the file no longer matches its signature
+    quotes = [dict(q) for q in obj["quotes"]]
+    quotes[2]["prices"] = {**quotes[2]["prices"], "BTC": "650000"}
+    assert verify({**obj, "quotes": quotes}) == ep.BAD_SIGNATURE
+    # recorded values the quotes do not give: another timestamp, another venue
+    assert verify({**obj, "timestamp": NOW + 1}) == ep.MISMATCH
+    assert verify({**obj, "venue": "other-venue"}) == ep.MISMATCH
+    # dropping quotes below the quorum
+    assert verify({**obj, "quotes": obj["quotes"][:1]}) == ep.NO_QUORUM
 
 
 @settings(max_examples=60, deadline=None)
@@ -189,3 +214,16 @@ def test_the_lower_median_is_one_of_the_quotes_between_min_and_max(values):
     m = ep.lower_median(values)
     assert m in values and min(values) <= m <= max(values)
     assert sum(v < m for v in values) <= (len(values) - 1) // 2 <= sum(v <= m for v in values) - 1
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(min_value=1, max_value=10**20), min_size=3, max_size=5))
+def test_an_epoch_price_is_one_signers_quote_between_min_and_max(five, quotes):
+    oracles = _set(five, 3)
+    signed = [sign_quotes(seed, "demo-venue", 1, NOW, {**BASE, "ETH": q}, ASSETS) for (seed, _), q in zip(five, quotes)]
+    price = assemble_epoch(oracles, signed, None, NOW).prices["ETH"]
+    assert price in quotes and min(quotes) <= price <= max(quotes)
+    # whichever (len - 1) // 2 signers lie (a minority), the price stays within the others' quotes
+    for liars in itertools.combinations(range(len(quotes)), (len(quotes) - 1) // 2):
+        honest = [q for i, q in enumerate(quotes) if i not in liars]
+        assert min(honest) <= price <= max(honest)
