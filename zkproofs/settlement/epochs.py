@@ -266,6 +266,7 @@ def verify_epoch(oracles: OracleSet, epoch: PriceEpoch, previous: PriceEpoch | N
 # --- JSON ------------------------------------------------------------------------------------
 
 def quotes_to_dict(q: SignedQuotes) -> dict[str, Any]:
+    """One oracle's quotes as a JSON object: prices as decimal strings (8 decimals), signer and signature in hex."""
     return {
         "format": QUOTES_FORMAT, "version": VERSION, "venue": q.venue, "sequence": q.sequence,
         "timestamp": q.timestamp, "prices": {a: format_fixed(p) for a, p in q.prices.items()},
@@ -274,6 +275,7 @@ def quotes_to_dict(q: SignedQuotes) -> dict[str, Any]:
 
 
 def epoch_to_dict(epoch: PriceEpoch) -> dict[str, Any]:
+    """An epoch as a JSON object: its values (prices as decimal strings) and every signed quote it was made of."""
     return {
         "format": EPOCH_FORMAT, "version": VERSION, "venue": epoch.venue, "sequence": epoch.sequence,
         "timestamp": epoch.timestamp, "prices": {a: format_fixed(p) for a, p in epoch.prices.items()},
@@ -282,10 +284,12 @@ def epoch_to_dict(epoch: PriceEpoch) -> dict[str, Any]:
 
 
 def epoch_to_json(epoch: PriceEpoch) -> str:
+    """:func:`epoch_to_dict` as JSON text, read back by :func:`epoch_from_json`."""
     return json.dumps(epoch_to_dict(epoch), indent=1) + "\n"
 
 
 def quotes_to_json(q: SignedQuotes) -> str:
+    """:func:`quotes_to_dict` as JSON text, read back by :func:`quotes_from_json`."""
     return json.dumps(quotes_to_dict(q), indent=1) + "\n"
 
 
@@ -335,6 +339,7 @@ def quotes_from_dict(obj: object, where: str) -> SignedQuotes:
 
 
 def quotes_from_json(text: str | bytes, where: str) -> SignedQuotes:
+    """:func:`quotes_from_dict` of JSON text (duplicate keys refused); ``where`` names the source in errors."""
     return quotes_from_dict(loads(text, where), where)
 
 
