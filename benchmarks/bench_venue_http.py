@@ -11,7 +11,8 @@ spend). Proving cost does not enter the measurement.
 
 Measurement, per round: a copy of the seed ledger, a real ``zkproofs serve``
 subprocess (uvicorn, one worker; verification in its thread pool), ``--clients``
-threads in this process, each with its own keep-alive httpx client, posting
+threads in this process, each with its own keep-alive connection (``http.client``: a lean
+load generator, since its CPU shares the 2 cores with the server), posting
 ``POST /settlements`` from a shared queue; with ``--slow-clients N``, N more
 connections are held open meanwhile by clients that never finish their headers
 (reconnecting when the server's header deadline closes them). Throughput = accepted trades / wall time
@@ -25,6 +26,7 @@ and the SQLite transaction). Prints the load average before and after.
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import queue
@@ -232,8 +234,12 @@ def run_round(folder: Path, work: Path, bodies: list[dict], clients: int, slow_c
         barrier = threading.Barrier(clients + 1)
 
         def client() -> None:
-            with httpx.Client(base_url=url, timeout=60, headers={"content-type": "application/json"}) as http:
-                http.get("/health")  # open the keep-alive connection before the clock starts
+            # A lean load generator (the standard library's keep-alive HTTP/1.1 client, bodies
+            # serialised before the clock starts): on 2 cores the clients' CPU competes with the server's.
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            try:
+                conn.request("GET", "/health")  # open the keep-alive connection before the clock starts
+                conn.getresponse().read()
                 barrier.wait()
                 while True:
                     try:
@@ -241,11 +247,15 @@ def run_round(folder: Path, work: Path, bodies: list[dict], clients: int, slow_c
                     except queue.Empty:
                         return
                     t0 = time.perf_counter()
-                    status = http.post("/settlements", content=body).status_code
+                    conn.request("POST", "/settlements", body=body, headers={"content-type": "application/json"})
+                    response = conn.getresponse()
+                    response.read()
                     elapsed = time.perf_counter() - t0
                     with lock:
                         latencies.append(elapsed)
-                        statuses.append(status)
+                        statuses.append(response.status)
+            finally:
+                conn.close()
 
         threads = [threading.Thread(target=client) for _ in range(clients)]
         for t in threads:
