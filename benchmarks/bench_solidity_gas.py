@@ -102,7 +102,7 @@ def trade_legs(policy, pk) -> tuple[int, list[int], escrow.LegCall, escrow.LegCa
         receipt = receipt_hash(receipt_secret(keys.nk, nullifier(keys.nk, pos, note.commitment())))
         context = transition_context(Kind.TRADE, "BTC-USDC", "gas-1", expiry, counterparty, "-", receipt)
         t = build_transition(keys, (note, tree.path(pos), tree.root()), d, [0] * a, prices, list(policy.haircut_bps),
-                             policy.min_ratio_bps, context, depth=TRANSITION_DEPTH)
+                             policy.proof_ratio_bps, context, depth=TRANSITION_DEPTH)
         proof, public = prove_transition(pk, t)
         legs.append((escrow.LegCall(proof, tuple(public[n] for n in pk.vk.public_names), receipt), t.inputs))
     return tree.root(), prices, legs[0], legs[1], expiry

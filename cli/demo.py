@@ -67,8 +67,11 @@ def demo(workdir: str | None, as_json: bool) -> None:
        deposit registered transfers and settle a trade atomically (alice proposes
        a leg, bob accepts and submits both); alice's wallet restored from a
        backup spends her old note again: DOUBLE_SPEND; a withdrawal of more than
-       the note holds is refused and cannot be proven; the ledger audit
-       re-verifies every proof and recomputes every root.
+       the note holds is refused and cannot be proven; alice borrows USDT
+       against her note, and a withdrawal that would leave it under the
+       venue's margin is refused (BELOW_MARGIN) and cannot be proven; the
+       ledger audit re-verifies every proof, recomputes every root and sums
+       the lending book.
 
     Exits 1 if any step does not behave as described. About a minute and a half
     on 2 cores. What the demo verifies it remembers in its own user cache

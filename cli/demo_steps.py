@@ -50,6 +50,8 @@ ONE = SCALE
 TRADE_MARKET = "BTC-USDT"
 TRADE_PRICE = 65_000 * ONE
 """Alice gives 1 BTC for 65,000 USDT."""
+BORROW = 60_000 * ONE
+"""Alice then borrows 60,000 USDT against her 1 BTC and 65,000 USDT (haircut value 126,750 USD >= 150 % of 60,000)."""
 RESERVE_SHORTFALL_BPS = 1_000  # the insolvent audit declares 10 % less BTC than owed
 
 
@@ -250,7 +252,8 @@ def _venue_files(sc: Scenario) -> Path:
 
 def settle(sc: Scenario) -> Rows:
     """Two traders deposit escrowed collateral and settle a trade with their wallets; the venue
-    refuses a note spent twice and an overdrawn withdrawal; the ledger audit re-verifies everything."""
+    refuses a note spent twice and an overdrawn withdrawal; one trader borrows against her note,
+    then cannot withdraw collateral the debt needs; the ledger audit re-verifies everything."""
     policy_path = _venue_files(sc)
     db = sc.path("venue/venue.db")
     VenueLedger(db, depth=sc.state["venue_policy"].tree_depth).close()
@@ -325,25 +328,51 @@ def _settle(sc: Scenario, venue: LocalVenue) -> Rows:
             refused = exc.reason
         else:
             raise StepFailed("a withdrawal of more than the note holds was accepted")
-        label = _unprovable_overdraw(alice, held + ONE // 2)
+        label = _unprovable_withdrawal(alice, held + ONE // 2)
     expect(_ledger_counts(ledger) == before, "a refused withdrawal changed the ledger")
     rows.append((f"alice withdraws {format_fixed(held + ONE // 2)} BTC, holding {format_fixed(held)}",
-                 f"refused by her wallet: {refused}; a prover skipping that check cannot prove it (constraint {label!r} "
-                 "fails); with debts zero until lending opens, margin is met by any balance the note can hold"))
+                 f"refused by her wallet: {refused}; a prover skipping that check cannot prove it (constraint {label!r} fails)"))
+
+    with open_wallet(alice_path, venue) as alice:
+        borrowed = alice.borrow("USDT", BORROW, "alice-bank", "demo-b-1")
+        expect(borrowed["reason"] == "ACCEPTED", f"alice's borrow was not accepted: {borrowed}")
+        rows.append((f"alice borrows {format_fixed(BORROW)} USDT against her note",
+                     f"{borrowed['reason']}: paid out to alice-bank (for custody); her note now owes "
+                     f"{format_fixed(alice.state.debts()['USDT'])} USDT and still meets {policy.min_ratio_bps / 100:.0f} %"))
+        before = _ledger_counts(ledger)
+        try:
+            alice.withdraw("BTC", ONE, "alice-cold-wallet", "demo-w-3")
+        except TransitionRefused as exc:
+            refused, detail = exc.reason, str(exc)
+        else:
+            raise StepFailed("a withdrawal leaving the note under margin was accepted")
+        label = _unprovable_withdrawal(alice, ONE)
+    expect(refused == "BELOW_MARGIN", f"the withdrawal under margin was refused as {refused}")
+    expect(label.startswith("margin/"), f"the withdrawal under margin failed constraint {label!r}, not the margin's")
+    expect(_ledger_counts(ledger) == before, "a refused withdrawal changed the ledger")
+    reached = detail.split("ratio of ")[1].split(" (")[0]
+    rows.append((f"alice withdraws her 1 BTC, owing {format_fixed(BORROW)} USDT",
+                 f"refused by her wallet: BELOW_MARGIN (the note would reach {reached}; proofs must show "
+                 f"{policy.proof_ratio_bps / 100:.2f} %, the venue's {policy.min_ratio_bps / 100:.0f} % raised for its "
+                 f"{policy.price_tolerance_bps / 100:.1f} % price tolerance); a prover skipping that check cannot prove it "
+                 f"(constraint {label!r} fails)"))
 
     report = audit_ledger(ledger, policy, venue.venue.vk)
     expect(report.ok, f"the ledger audit found problems: {report.problems}")
+    expect(report.lent == {"USDT": BORROW}, f"the lending book reads {report.lent}")
     rows.append(("venue audit-ledger", f"{report.transitions} transitions, {report.settlements} settlement, "
-                                       f"{report.roots} roots: every proof re-verified, every root recomputed"))
+                                       f"{report.roots} roots: every proof re-verified, every root recomputed; "
+                                       f"lending book {format_fixed(BORROW)} USDT lent"))
     return rows
 
 
-def _unprovable_overdraw(wallet: Wallet, amount: int) -> str:
-    """The constraint that fails when a withdrawal of ``amount`` BTC (more than the note holds) is proven anyway."""
+def _unprovable_withdrawal(wallet: Wallet, amount: int) -> str:
+    """The constraint that fails when a withdrawal of ``amount`` BTC the wallet refuses (more than the
+    note holds, or leaving it under margin) is proven anyway."""
     st, policy = wallet.state, wallet.venue.policy
     path, anchor = wallet.venue.membership_path(st.position)
     honest = build_transition(st.keys, (st.note, path, anchor), [0] * len(policy.assets), [0] * len(policy.assets),
-                              wallet.venue.prices(), list(policy.haircut_bps), policy.min_ratio_bps, 0,
+                              wallet.venue.prices(), list(policy.haircut_bps), policy.proof_ratio_bps, 0,
                               depth=policy.tree_depth, assets=policy.assets)
     btc = policy.assets.index("BTC")
     inputs = {**honest.inputs, f"collateral_delta[{btc}]": signed_to_field(-amount)}
@@ -368,5 +397,6 @@ STEPS: list[tuple[str, Callable[[Scenario], Rows]]] = [
     ("2. keys from a three-party ceremony plus a beacon: the bundled transcript verified against the circuits", ceremony_keys),
     ("3. exchange proves a customer's inclusion in zero knowledge; the customer verifies it", prove_inclusion),
     ("4. auditor: audit the whole tree against declared reserves", audit),
-    ("5. settlement venue: traders deposit, settle a trade atomically; a double spend and an overdraw are refused", settle),
+    ("5. settlement venue: traders deposit, settle a trade atomically, borrow; a double spend, an overdraw and a "
+     "withdrawal under margin are refused", settle),
 ]

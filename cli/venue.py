@@ -18,7 +18,7 @@ from zkproofs.atomic import atomic_write_bytes, atomic_write_text
 from zkproofs.errors import MalformedInput
 from zkproofs.groth16 import setup
 from zkproofs.groth16.serialize import pk_to_bytes, vk_to_json
-from zkproofs.settlement.units import parse_fixed
+from zkproofs.settlement.units import format_fixed, parse_fixed
 from zkproofs.settlement.venue import PROVING_KEY_FILE, VERIFYING_KEY_FILE, audit_ledger, load_venue_key, register_transfer
 from zkproofs.settlement.venue_ledger import VenueLedger
 from zkproofs.settlement.venue_policy import load_venue_policy
@@ -113,6 +113,8 @@ def audit_ledger_cmd(policy_path: str, db: str, keys_dir: str, as_json: bool, ba
     else:
         click.echo(f"{report.transitions} transitions, {report.settlements} settlements, {report.roots} roots: "
                    + ("every proof verifies and every root recomputes" if report.ok else f"{len(report.problems)} problem(s)"))
+        if report.lent:
+            click.echo("lending book: " + ", ".join(f"{format_fixed(units)} {asset} lent" for asset, units in report.lent.items()))
         for problem in report.problems:
             click.echo(f"  - {problem}")
     if not report.ok:

@@ -130,6 +130,7 @@ def _summary(state: WalletState) -> dict[str, Any]:
     return {
         "venue": state.venue,
         "balances": {a: format_fixed(x) for a, x in state.balances().items()},
+        "debts": {a: format_fixed(x) for a, x in state.debts().items() if x},
         "position": state.position,
         "nullifier": str(state.current_nullifier()) if state.note else None,
         "pending": [{"kind": p.kind, "reference": p.reference, "market": p.market, "expiry": p.expiry} for p in state.pending],
@@ -143,7 +144,7 @@ def _balances_text(summary: dict[str, Any]) -> str:
 
 @click.group("wallet")
 def wallet() -> None:
-    """A trader's wallet at an escrow venue: deposit, withdraw, trade, show.
+    """A trader's wallet at an escrow venue: deposit, withdraw, borrow, trade, show.
 
     \b
     A trade takes two wallets and settles both legs or neither:
@@ -213,6 +214,33 @@ def withdraw_cmd(wallet_path, url, policy_path, keys_dir, db, prices_path, backe
         decision = w.withdraw(asset, units, destination, withdrawal_id, ttl=ttl)
         payout = decision["payout"]
         return {**decision, "text": f"withdrawal {payout['withdrawal_id']} applied: {format_fixed(units)} {asset} "
+                                    f"to {destination}; note at position {decision['position']}"}
+
+    _run(wallet_path, (url, policy_path, keys_dir, db, prices_path, backend), as_json, action)
+
+
+@wallet.command("borrow")
+@wallet_option
+@venue_options
+@click.option("--asset", required=True, help="The asset to borrow.")
+@click.option("--amount", required=True, help="The amount to borrow, a decimal string (at most 8 decimals).")
+@click.option("--destination", required=True, help="Where custody pays it (1-128 characters from A-Z a-z 0-9 . _ : -).")
+@click.option("--borrow-id", default=None, help="An id for this borrow (default: a random one).")
+@ttl_option
+@json_option
+@reports_errors
+def borrow_cmd(wallet_path, url, policy_path, keys_dir, db, prices_path, backend, asset, amount, destination, borrow_id, ttl, as_json) -> None:
+    """Borrow against the note's collateral: its debt in ASSET rises and the amount is paid out.
+
+    Refused (exit 1, BELOW_MARGIN) before any proof if the note would then miss the
+    venue's ratio (collateral after haircuts against debt, at the venue's prices).
+    """
+    units = _amount(amount, "--amount")
+
+    def action(w: Wallet) -> dict[str, Any]:
+        decision = w.borrow(asset, units, destination, borrow_id, ttl=ttl)
+        payout = decision["payout"]
+        return {**decision, "text": f"borrow {payout['borrow_id']} applied: {format_fixed(units)} {asset} "
                                     f"to {destination}; note at position {decision['position']}"}
 
     _run(wallet_path, (url, policy_path, keys_dir, db, prices_path, backend), as_json, action)
@@ -299,6 +327,8 @@ def show_cmd(wallet_path, url, policy_path, keys_dir, db, prices_path, backend, 
         return
     click.echo(f"wallet {Path(wallet_path)} at venue {state.venue}")
     click.echo(f"  balances:  {_balances_text(summary)}")
+    if summary["debts"]:
+        click.echo(f"  debts:     {', '.join(f'{x} {a}' for a, x in summary['debts'].items())}")
     if state.note is not None:
         click.echo(f"  note:      position {state.position}; nullifier {summary['nullifier']} (a counterparty needs it to propose a trade)")
     for p in summary["pending"]:

@@ -18,6 +18,10 @@ def test_demo_runs_end_to_end_and_keeps_artifacts(tmp_path):
     assert settle["alice's backup (from before the trade) spends the old note again"].startswith("rejected: DOUBLE_SPEND")
     assert "INSUFFICIENT_BALANCE" in settle["alice withdraws 1.5 BTC, holding 1"]
     assert "every proof re-verified" in settle["venue audit-ledger"]
+    assert "lending book 60000 USDT lent" in settle["venue audit-ledger"]
+    assert settle["alice borrows 60000 USDT against her note"].startswith("ACCEPTED")
+    under = settle["alice withdraws her 1 BTC, owing 60000 USDT"]
+    assert under.startswith("refused by her wallet: BELOW_MARGIN") and "constraint 'margin/" in under
     assert settle["balances after (alice | bob)"] == "1 BTC, 65000 USDT | 1 BTC, 85000 USDT"
     # The keys: the bundled ceremony transcript, verified against both circuits, trusted by default.
     keys = summary["steps"][1]["details"]

@@ -102,7 +102,7 @@ class Trader:
         context = transition_context(Kind.TRADE, MARKET, sid, expiry, counterparty, "-", receipt)
         path = tree.path(self.position)
         t = build_transition(self.keys, (self.note, path, tree.root()), delta, [0] * len(delta), self.prices,
-                             list(self.policy.haircut_bps), self.policy.min_ratio_bps, context, depth=self.policy.tree_depth)
+                             list(self.policy.haircut_bps), self.policy.proof_ratio_bps, context, depth=self.policy.tree_depth)
         proof, public = prove_transition(pk, t)
         body = transition_request(Kind.TRADE, MARKET, sid, expiry, proof, public, pk.vk, counterparty_nullifier=counterparty,
                                   receipt=receipt)
@@ -436,7 +436,7 @@ def test_legs_that_exchange_nothing_are_not_a_trade(chain, world):
 def test_a_leg_must_spend_and_follow_the_policy(chain, world):
     good, names = world["good"], list(world["vk"].public_names)
     _refused(chain, world, good.calldata(a=_with_input(good.a, world, "spend", 0)), "SpendRequired(uint256)", 0)
-    ratio = _with_input(good.b, world, "min_ratio_bps", POLICY.min_ratio_bps - 1)
+    ratio = _with_input(good.b, world, "min_ratio_bps", POLICY.proof_ratio_bps - 1)
     _refused(chain, world, good.calldata(b=ratio), "PolicyMismatch(uint256,uint256)", 1, names.index("min_ratio_bps"))
     haircut = _with_input(good.a, world, "haircut_bps[0]", POLICY.haircut_bps[0] + 1)
     _refused(chain, world, good.calldata(a=haircut), "PolicyMismatch(uint256,uint256)", 0, names.index("haircut_bps[0]"))

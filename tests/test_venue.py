@@ -9,6 +9,8 @@ import sqlite3
 import threading
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from circuits.valid_transition import ValidTransition
 from tests.venue_helpers import NOW, ONE, POLICY, Wallet, feed, trade_legs
@@ -204,6 +206,94 @@ def test_withdrawal_pays_out_and_overdraw_or_under_margin_is_refused_by_the_prov
     # a trade leg or withdrawal cannot create a note from nothing
     body, _ = alice.prove(Kind.WITHDRAW, venue.ledger, [0, 0, 0], POLICY.name, "w-8", destination="x", spend=False)
     assert venue.withdraw(body).reason in (Reason.SPEND_REQUIRED, Reason.BAD_DELTA)
+
+
+def _forced(wallet, ledger, delta, debt):
+    """The constraint that fails when a transition the prover refuses is synthesized anyway
+    (an honest zero-delta transition with the deltas replaced)."""
+    from zkproofs.errors import UnsatisfiedConstraint
+    from zkproofs.settlement.transition import build_transition, signed_to_field
+    from tests.venue_helpers import prices
+    honest = build_transition(wallet.keys, wallet.spent(ledger), [0] * 3, [0] * 3, prices(), list(POLICY.haircut_bps),
+                              POLICY.proof_ratio_bps, 0, depth=POLICY.tree_depth, assets=POLICY.assets)
+    inputs = dict(honest.inputs)
+    for i in range(3):
+        inputs[f"collateral_delta[{i}]"] = signed_to_field(delta[i])
+        inputs[f"debt_delta[{i}]"] = signed_to_field(debt[i])
+    r1cs, witness = honest.circuit.synthesize(inputs)
+    with pytest.raises(UnsatisfiedConstraint) as info:
+        r1cs.check(witness)
+    return info.value.label
+
+
+def test_borrow_pays_out_raises_the_debt_and_the_note_must_keep_its_margin(venue, funded):
+    alice, _ = funded  # 2 BTC at 27,000 with a 5 % haircut: 51,300 of collateral value; the ratio is 150 % (15,151 bps proven)
+    usdc = [0, 0, 30_000 * ONE]
+    body, t = alice.prove(Kind.BORROW, venue.ledger, [0, 0, 0], POLICY.name, "b-1", destination="bank-alice", debt=usdc)
+    d = venue.borrow(body)
+    assert d.accepted and d.record["payout"] == {"asset": "USDC", "amount": 30_000 * ONE, "destination": "bank-alice",
+                                                 "borrow_id": "b-1"}
+    alice.accept(t, d.record["position"])
+    assert alice.note.debt == (0, 0, 30_000 * ONE)
+    before = state(venue)
+    body, _ = alice.prove(Kind.BORROW, venue.ledger, [0, 0, 0], POLICY.name, "b-1", destination="bank-alice", debt=[0, 0, ONE])
+    assert venue.borrow(body).reason is Reason.REFERENCE_USED
+    # another 5,000 (debt 35,000 needs 53,029 > 51,300), or half a BTC out (38,475 < 45,453): the prover refuses,
+    # and forced through, the margin constraint fails
+    for delta, debt in (([0, 0, 0], [0, 0, 5_000 * ONE]), ([-ONE // 2, 0, 0], [0, 0, 0])):
+        with pytest.raises(TransitionRefused) as info:
+            alice.prove(Kind.BORROW if any(debt) else Kind.WITHDRAW, venue.ledger, delta, POLICY.name, "x",
+                        destination="bank-alice", debt=debt)
+        assert info.value.reason == "BELOW_MARGIN"
+        assert _forced(alice, venue.ledger, delta, debt).startswith("margin/")
+    # exactly at the proof ratio (150 % raised for the 0.5 % price tolerance: 15,151 bps) is accepted, one unit more is not
+    assert POLICY.proof_ratio_bps == 15_151
+    most = 2 * ONE * 27_000 * ONE * 9_500 // (POLICY.proof_ratio_bps * ONE)  # USDC units of debt in all
+    alice.prove(Kind.BORROW, venue.ledger, [0, 0, 0], POLICY.name, "b-2", destination="bank-alice", debt=[0, 0, most - 30_000 * ONE])
+    with pytest.raises(TransitionRefused):
+        alice.prove(Kind.BORROW, venue.ledger, [0, 0, 0], POLICY.name, "b-2", destination="bank-alice", debt=[0, 0, most - 30_000 * ONE + 1])
+    assert _forced(alice, venue.ledger, [0, 0, 0], [0, 0, most - 30_000 * ONE + 1]).startswith("margin/")
+    # the shapes a borrow may not take, and debts changed by other kinds
+    for kind, delta, debt, call in (
+        (Kind.BORROW, [ONE // 10, 0, 0], [0, 0, ONE], venue.borrow),  # collateral changed too
+        (Kind.BORROW, [0, 0, 0], [0, 0, -ONE], venue.borrow),  # a repayment
+        (Kind.BORROW, [0, 0, 0], [0, ONE, ONE], venue.borrow),  # two assets
+        (Kind.WITHDRAW, [-ONE // 10, 0, 0], [0, 0, ONE], venue.withdraw),  # a withdrawal that borrows
+    ):
+        body, _ = alice.prove(kind, venue.ledger, delta, POLICY.name, "b-9", destination="bank-alice", debt=debt)
+        assert call(body).reason is Reason.BAD_DELTA
+    assert state(venue) == before
+    report = audit_ledger(venue.ledger, POLICY, venue.vk)
+    assert report.ok and report.lent == {"USDC": 30_000 * ONE}
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    collateral=st.lists(st.integers(0, 10**12), min_size=3, max_size=3),
+    debt=st.lists(st.integers(0, 10**12), min_size=3, max_size=3),
+    feed=st.lists(st.integers(1, 10**13), min_size=3, max_size=3),
+    lean=st.lists(st.integers(-50, 50), min_size=3, max_size=3),
+)
+def test_a_note_proven_at_the_proof_ratio_meets_the_policy_ratio_at_the_feeds_prices(collateral, debt, feed, lean):
+    """Prices leaning up to the tolerance (50 bps) either way, each asset its own way: whatever holds at the
+    proof ratio and the leaning prices holds at min_ratio_bps and the feed's prices."""
+    from zkproofs.gadgets.margin import margin_holds
+    skewed = [p + (1 if b >= 0 else -1) * (p * abs(b) // 10_000) for p, b in zip(feed, lean)]  # within 50 bps, as the venue checks
+    haircuts = list(POLICY.haircut_bps)
+    if margin_holds(collateral, debt, skewed, haircuts, POLICY.proof_ratio_bps):
+        assert margin_holds(collateral, debt, feed, haircuts, POLICY.min_ratio_bps)
+
+
+def test_the_proof_ratio_absorbs_the_tolerance_and_the_policy_bounds_it():
+    from zkproofs.settlement.venue_policy import PolicyError, venue_policy_from_dict
+    base = {"name": "v", "assets": ["BTC"], "min_ratio_bps": 15_000}
+    assert venue_policy_from_dict({"venue": {**base, "price_tolerance_bps": 0}}).proof_ratio_bps == 15_000
+    assert venue_policy_from_dict({"venue": base}).proof_ratio_bps == 15_151  # the default tolerance is 50 bps
+    assert venue_policy_from_dict({"venue": {**base, "price_tolerance_bps": 1_000}}).proof_ratio_bps == 18_334
+    with pytest.raises(PolicyError, match="price_tolerance_bps"):
+        venue_policy_from_dict({"venue": {**base, "price_tolerance_bps": 5_001}})
+    with pytest.raises(PolicyError, match="above the circuit"):
+        venue_policy_from_dict({"venue": {**base, "min_ratio_bps": 1 << 24, "price_tolerance_bps": 1}})
 
 
 def test_malformed_requests_are_refused_with_the_field(venue, funded):

@@ -228,13 +228,16 @@ def schema_of(client, name):
 
 def test_the_schema_states_every_bound_and_the_server_enforces_exactly_it(client, venue, s):
     spec = client.get("/openapi.json").json()
-    assert set(spec["paths"]) == {"/deposits", "/withdrawals", "/settlements", "/transfers", "/roots",
+    assert set(spec["paths"]) == {"/deposits", "/withdrawals", "/borrows", "/settlements", "/transfers", "/roots",
                                   "/notes/{position}/path", "/settlements/{settlement_id}", "/health"}
     transfer = schema_of(client, "Transfer")["properties"]
     assert (transfer["amount"]["minimum"], transfer["amount"]["maximum"]) == (1, AMOUNT_MAX)
     assert transfer["reference"]["maxLength"] == 128 and transfer["reference"]["pattern"]
     legs = schema_of(client, "Settlement")["properties"]["legs"]
     assert (legs["minItems"], legs["maxItems"]) == (2, 2)
+    borrow = schema_of(client, "Borrow")
+    assert borrow["properties"]["kind"]["const"] == "borrow" and borrow["properties"]["destination"]["maxLength"] == 128
+    assert borrow["additionalProperties"] is False
     leg = schema_of(client, "TradeLeg")["properties"]
     assert (leg["expiry"]["minimum"], leg["expiry"]["maximum"]) == (0, EXPIRY_MAX)
     assert leg["counterparty_nullifier"]["maxLength"] == 77

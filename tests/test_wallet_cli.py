@@ -117,7 +117,7 @@ def test_two_wallets_deposit_trade_withdraw_and_the_ledger_audits(tmp_path, venu
     assert payout == {"asset": "BTC", "amount": 25_000_000, "destination": "bc1-a", "withdrawal_id": "w-1"}
     assert show(a)["balances"]["BTC"] == "0.75"
     audit = run("venue", "audit-ledger", "--policy", venue[1], "--db", venue[5], "--keys", venue[3], "--json")
-    assert json.loads(audit.stdout) == {"ok": True, "transitions": 5, "settlements": 1, "roots": 5, "problems": []}
+    assert json.loads(audit.stdout) == {"ok": True, "transitions": 5, "settlements": 1, "roots": 5, "problems": [], "lent": {}}
     for path in (a, b):
         assert os.stat(path).st_mode & 0o777 == 0o600
 
@@ -253,6 +253,18 @@ def test_wallets_over_http_deposit_trade_and_recover_a_lost_response(tmp_path, v
         assert json.loads(synced.stdout)["balances"] == {"BTC": "1", "ETH": "0", "USDC": "27000"}
         out = run("wallet", "deposit", "--wallet", a, *remote, "--reference", "tx-a", "--asset", "BTC", "--amount", "2", code=1)
         assert "refused (TRANSFER_USED)" in out.output
+        # borrowing over HTTP (POST /borrows): 1 BTC and 27,000 USDC are 52,650 of haircut value; 25,000 of debt
+        # needs 37,878 (150 % raised for the price tolerance), 35,000 would need 53,029, and without the BTC 27,000
+        # is short: the wallet refuses those before proving and nothing is sent
+        out = run("wallet", "borrow", "--wallet", a, *remote, "--asset", "USDC", "--amount", "25000", "--destination",
+                  "bank-a", "--borrow-id", "b-1", "--json")
+        assert json.loads(out.stdout)["payout"] == {"asset": "USDC", "amount": 25_000 * 10**8, "destination": "bank-a", "borrow_id": "b-1"}
+        assert show(a)["debts"] == {"USDC": "25000"} and show(a)["balances"]["USDC"] == "27000"
+        before, rows = a.read_bytes(), ledger_rows(venue)
+        out = run("wallet", "borrow", "--wallet", a, *remote, "--asset", "USDC", "--amount", "10000", "--destination", "bank-a", code=1)
+        assert "refused (BELOW_MARGIN)" in out.output
+        out = run("wallet", "withdraw", "--wallet", a, *remote, "--asset", "BTC", "--amount", "1", "--destination", "bank-a", code=1)
+        assert "refused (BELOW_MARGIN)" in out.output and a.read_bytes() == before and ledger_rows(venue) == rows
         # a response lost over HTTP: the next command finds the note by its membership path
         access = RemoteVenue.open("http://testserver", venue[1], venue[3], tmp_path / "prices.json")
         with open_wallet(a, access) as w:

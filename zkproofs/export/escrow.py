@@ -139,7 +139,8 @@ def escrow_source(vk: VerifyingKey, policy: VenuePolicy, backend: str | None = N
 /// @notice Assets, in note order: {", ".join(policy.assets)}. Markets: {markets}.
 /// settle() accepts a matched trade of two valid_transition proofs in one transaction, or reverts
 /// and changes nothing. Checked on chain: market known; settlement id well-formed and unused;
-/// block.timestamp < expiry; per leg spend = 1, haircuts and min ratio equal to the policy's,
+/// block.timestamp < expiry; per leg spend = 1, haircuts equal to the policy's and the min ratio to its proof ratio
+/// (min_ratio_bps raised for the price tolerance: VenuePolicy.proof_ratio_bps),
 /// prices within PRICE_TOLERANCE_BPS of the operator's last posted prices (at most MAX_PRICE_AGE
 /// seconds old), the context input equal to the contract's own Poseidon of (TRADE, market,
 /// settlement id, expiry, the OTHER leg's nullifier, the leg's receipt hash) -- so each proof is
@@ -166,7 +167,7 @@ contract {CONTRACT_NAME} {{
     uint256 internal constant R = {R:#066x};
     uint256 public constant ASSETS = {a};
     uint256 public constant ANCHOR_WINDOW = {policy.anchor_window};
-    uint256 public constant MIN_RATIO_BPS = {policy.min_ratio_bps};
+    uint256 public constant MIN_RATIO_BPS = {policy.proof_ratio_bps};
     uint256 public constant PRICE_TOLERANCE_BPS = {policy.price_tolerance_bps};
     uint256 public constant MAX_PRICE_AGE = {policy.max_price_age_seconds};
     uint256 internal constant CONTEXT_TAG = {CONTEXT_TAG:#x};

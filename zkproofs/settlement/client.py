@@ -109,6 +109,10 @@ class VenueClient:
         """POST /withdrawals."""
         return self._decision(self._send("POST", "/withdrawals", json=body))
 
+    def borrow(self, body: dict) -> Decision:
+        """POST /borrows."""
+        return self._decision(self._send("POST", "/borrows", json=body))
+
     def settle(self, leg_a: dict, leg_b: dict) -> Decision:
         """POST /settlements with both legs."""
         return self._decision(self._send("POST", "/settlements", json={"legs": [leg_a, leg_b]}))

@@ -40,6 +40,11 @@ class Kind(enum.IntEnum):
     DEPOSIT = 1
     WITHDRAW = 2
     TRADE = 3
+    BORROW = 4
+
+
+PAYOUT_KINDS = (Kind.WITHDRAW, Kind.BORROW)
+"""Transitions that pay an asset out to a destination (the collateral withdrawn, or the amount borrowed)."""
 
 
 class TransitionRefused(MalformedInput):
@@ -200,6 +205,6 @@ def transition_request(kind: Kind, market: str, reference: str, expiry: int, pro
             "receipt_hash": str(receipt), "proof": proof_to_dict(proof, vk, [public[n] for n in vk.public_names])}
     if kind is Kind.TRADE:
         body["counterparty_nullifier"] = str(counterparty_nullifier)
-    if kind is Kind.WITHDRAW:
+    if kind in PAYOUT_KINDS:
         body["destination"] = destination
     return body

@@ -44,7 +44,9 @@ from zkproofs.settlement.venue_policy import VenuePolicy, load_venue_policy
 MAX_CLOCK_SKEW_SECONDS = 60
 MAX_TRANSFER_UNITS = (1 << 63) - 1
 """Largest registrable transfer: SQLite's INTEGER is signed 64-bit (2^63 units would not be stored)."""
-KINDS = {"deposit": Kind.DEPOSIT, "withdraw": Kind.WITHDRAW, "trade": Kind.TRADE}
+KINDS = {"deposit": Kind.DEPOSIT, "withdraw": Kind.WITHDRAW, "trade": Kind.TRADE, "borrow": Kind.BORROW}
+PAYOUTS = {"withdraw": "withdrawal_id", "borrow": "borrow_id"}
+"""Kinds whose request names a payout destination, and the name of their reference in the payout record."""
 
 
 class Reason(str, enum.Enum):
@@ -125,11 +127,11 @@ def _name(obj: Mapping[str, Any], key: str, where: str) -> str:
 def parse_transition(obj: Any, where: str = "transition") -> TransitionRequest:
     """Decode a transition request; MalformedInput naming the field.
 
-    Layout: ``{"kind": "deposit"|"withdraw"|"trade", "market", "reference",
+    Layout: ``{"kind": "deposit"|"withdraw"|"trade"|"borrow", "market", "reference",
     "expiry": unix seconds, "counterparty_nullifier": decimal string (trade only),
-    "destination": payout destination (withdraw only), "receipt_hash": decimal
+    "destination": payout destination (withdraw and borrow only), "receipt_hash": decimal
     string (the owner's :func:`~zkproofs.settlement.transition.receipt_hash`), "proof": proof file}``.
-    For deposits and withdrawals ``market`` is the venue's name.
+    For deposits, withdrawals and borrows ``market`` is the venue's name.
     """
     if not isinstance(obj, dict):
         raise MalformedInput(f"{where}: expected a JSON object")
@@ -137,7 +139,7 @@ def parse_transition(obj: Any, where: str = "transition") -> TransitionRequest:
     if kind not in KINDS:
         raise MalformedInput(f"{where}.kind: expected one of {', '.join(KINDS)}")
     allowed = {"kind", "market", "reference", "expiry", "receipt_hash", "proof"}
-    allowed |= {"counterparty_nullifier"} if kind == "trade" else {"destination"} if kind == "withdraw" else set()
+    allowed |= {"counterparty_nullifier"} if kind == "trade" else {"destination"} if kind in PAYOUTS else set()
     extra = set(obj) - allowed
     missing = allowed - set(obj)
     if extra or missing:
@@ -163,7 +165,7 @@ def parse_transition(obj: Any, where: str = "transition") -> TransitionRequest:
         reference=_name(obj, "reference", where),
         expiry=expiry,
         counterparty_nullifier=counterparty,
-        destination=_name(obj, "destination", where) if kind == "withdraw" else "-",
+        destination=_name(obj, "destination", where) if kind in PAYOUTS else "-",
         receipt_hash=receipt,
         proof=proof,
         public=public,
@@ -181,6 +183,15 @@ class Checked:
     nullifier: int
     new_commitment: int
     collateral_delta: tuple[int, ...]
+    debt_delta: tuple[int, ...]
+
+    def payout(self) -> tuple[int, int]:
+        """(asset index, amount) paid out: the collateral withdrawn, or the debt borrowed."""
+        if self.request.kind == "borrow":
+            i = next(i for i, d in enumerate(self.debt_delta) if d)
+            return i, self.debt_delta[i]
+        i = next(i for i, d in enumerate(self.collateral_delta) if d)
+        return i, -self.collateral_delta[i]
 
 
 def register_transfer(ledger: VenueLedger, policy: VenuePolicy, reference: str, asset: str, amount: int) -> Decision:
@@ -248,6 +259,11 @@ class Venue:
         """Spend a note with a public payout of one asset; records the payout for custody."""
         return self._single(body, "withdraw")
 
+    def borrow(self, body: Any) -> Decision:
+        """Raise a note's debt in one asset by a public amount, paid out to the trader (recorded
+        for custody and in the lending book); the new note meets the venue's ratio."""
+        return self._single(body, "borrow")
+
     def settle(self, leg_a: Any, leg_b: Any) -> Decision:
         """Settle a matched trade: both legs or nothing, in one ledger transaction."""
         try:
@@ -295,10 +311,10 @@ class Venue:
                 tree = self._ledger_checks(conn, [c])
                 (seq,) = self._apply(conn, tree, [c])
                 record = {"seq": seq, "position": tree.size - 1, "new_commitment": str(c.new_commitment), "root": str(tree.root())}
-                if kind == "withdraw":
-                    i = next(i for i, d in enumerate(c.collateral_delta) if d)
-                    record["payout"] = {"asset": self.policy.assets[i], "amount": -c.collateral_delta[i],
-                                        "destination": c.request.destination, "withdrawal_id": c.request.reference}
+                if kind in PAYOUTS:
+                    i, amount = c.payout()
+                    record["payout"] = {"asset": self.policy.assets[i], "amount": amount,
+                                        "destination": c.request.destination, PAYOUTS[kind]: c.request.reference}
         except Refused as r:
             return Decision(False, r.reason, r.message)
         except MalformedInput as exc:
@@ -338,8 +354,9 @@ class Venue:
         spend = pub["spend"] == 1
         if not spend and kind != "deposit":
             raise Refused(Reason.SPEND_REQUIRED, f"a {kind} must spend an existing note")
-        if pub["min_ratio_bps"] != p.min_ratio_bps:
-            raise Refused(Reason.POLICY_MISMATCH, f"min_ratio_bps {pub['min_ratio_bps']} is not the venue's {p.min_ratio_bps}")
+        if pub["min_ratio_bps"] != p.proof_ratio_bps:
+            raise Refused(Reason.POLICY_MISMATCH, f"min_ratio_bps {pub['min_ratio_bps']} is not the venue's {p.proof_ratio_bps} "
+                                                  f"({p.min_ratio_bps} bps raised for its {p.price_tolerance_bps} bps price tolerance)")
         prices = [pub[f"price[{i}]"] for i in range(a)]
         if not margin_parameters_ok(prices, [pub[f"haircut_bps[{i}]"] for i in range(a)], pub["min_ratio_bps"]):
             # the circuit leaves these domains to its verifier (zkproofs.gadgets.margin): never skip this check
@@ -354,14 +371,18 @@ class Venue:
             ddelta = tuple(field_to_signed(pub[f"debt_delta[{i}]"]) for i in range(a))
         except MalformedInput as exc:
             raise Refused(Reason.BAD_DELTA, str(exc)) from None
-        if any(ddelta):
-            raise Refused(Reason.BAD_DELTA, "debt deltas must be 0 (lending is not open)")
         nonzero = [d for d in cdelta if d]
+        if kind == "borrow":
+            borrowed = [d for d in ddelta if d]
+            if nonzero or len(borrowed) != 1 or borrowed[0] < 0:
+                raise Refused(Reason.BAD_DELTA, "a borrow raises the debt of exactly one asset and changes no collateral")
+        elif any(ddelta):
+            raise Refused(Reason.BAD_DELTA, f"a {kind} leaves the debts unchanged (borrow to raise one)")
         if kind == "deposit" and (len(nonzero) != 1 or nonzero[0] < 0):
             raise Refused(Reason.BAD_DELTA, "a deposit credits exactly one asset")
         if kind == "withdraw" and (len(nonzero) != 1 or nonzero[0] > 0):
             raise Refused(Reason.BAD_DELTA, "a withdrawal pays out exactly one asset")
-        return Checked(req, spend, pub["anchor"], pub["nullifier"], pub["new_commitment"], cdelta)
+        return Checked(req, spend, pub["anchor"], pub["nullifier"], pub["new_commitment"], cdelta, ddelta)
 
     def _verify(self, checked: list[Checked], names: list[str]) -> None:
         """Verify the transitions' proofs together (:func:`~zkproofs.groth16.verifier.verify_batch`:
@@ -426,8 +447,8 @@ class Venue:
                 if c.collateral_delta != expected:
                     raise Refused(Reason.DEPOSIT_MISMATCH, f"transfer {req.reference} is {format_fixed(transfer[1])} "
                                                            f"{transfer[0]}; the proof credits something else")
-            if req.kind == "withdraw" and self.ledger.reference_used(conn, "withdraw", req.reference):
-                raise Refused(Reason.REFERENCE_USED, f"withdrawal id {req.reference} was already used")
+            if req.kind in PAYOUTS and self.ledger.reference_used(conn, req.kind, req.reference):
+                raise Refused(Reason.REFERENCE_USED, f"{req.kind} id {req.reference} was already used")
         return self.ledger.tree(conn)
 
     def _apply(self, conn, tree, checked: list[Checked]) -> list[int]:
@@ -453,6 +474,8 @@ class AuditReport:
     settlements: int = 0
     roots: int = 0
     problems: list[str] = field(default_factory=list)
+    lent: dict[str, int] = field(default_factory=dict)
+    """The lending book: per asset, the units borrowed in all (10^-8 units), from the borrow proofs."""
 
     @property
     def ok(self) -> bool:
@@ -460,7 +483,8 @@ class AuditReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "transitions": self.transitions, "settlements": self.settlements,
-                "roots": self.roots, "problems": self.problems}
+                "roots": self.roots, "problems": self.problems,
+                "lent": {asset: format_fixed(units) for asset, units in self.lent.items()}}
 
 
 def audit_ledger(ledger: VenueLedger, policy: VenuePolicy, vk: VerifyingKey, *, backend: str | None = None) -> AuditReport:
@@ -528,11 +552,20 @@ def audit_ledger(ledger: VenueLedger, policy: VenuePolicy, vk: VerifyingKey, *, 
             if not margin_parameters_ok([public[f"price[{i}]"] for i in range(n_assets)],
                                         [public[f"haircut_bps[{i}]"] for i in range(n_assets)], public["min_ratio_bps"]):
                 report.problems.append(f"{at}: prices, haircuts or ratio outside the margin statement's domains")
-            if public["min_ratio_bps"] != policy.min_ratio_bps or any(
+            if public["min_ratio_bps"] != policy.proof_ratio_bps or any(
                     public[f"haircut_bps[{i}]"] != h for i, h in enumerate(policy.haircut_bps)):
                 report.problems.append(f"{at}: haircuts or ratio are not the policy's")
             d = tuple(field_to_signed(public[f"collateral_delta[{i}]"]) for i in range(len(policy.assets)))
+            debt = tuple(field_to_signed(public[f"debt_delta[{i}]"]) for i in range(len(policy.assets)))
             deltas[row["seq"]] = d
+            if row["kind"] == "borrow":
+                if any(d) or sum(1 for x in debt if x) != 1 or min(debt) < 0:
+                    report.problems.append(f"{at}: not a single-asset borrow")
+                for asset, x in zip(policy.assets, debt):
+                    if x:
+                        report.lent[asset] = report.lent.get(asset, 0) + x
+            elif any(debt):
+                report.problems.append(f"{at}: a {row['kind']} changes a debt")
             if row["kind"] == "deposit":
                 asset, amount = transfers.get(row["reference"], (None, 0))
                 if asset is None or d != tuple(amount if a == asset else 0 for a in policy.assets):

@@ -10,7 +10,9 @@ Layout (paths relative to the policy file)::
     anchor_window = 100             # the last K roots are accepted as anchors
     tree_depth = 32                 # note tree height in bits (even: 16 levels of 4-ary nodes = 2^32 notes)
     price_feed = "prices.json"      # JsonFilePriceFeed file
-    price_tolerance_bps = 50        # |proof price - feed price| <= 0.5 % of the feed price
+    price_tolerance_bps = 50        # |proof price - feed price| <= 0.5 % of the feed price; proofs then
+                                    # show ceil(min_ratio * 10050 / 9950) (proof_ratio_bps), so the note
+                                    # meets min_ratio_bps at the feed's prices whichever way each price leans
     max_price_age_seconds = 60
     max_request_bytes = 65536
     trust_single_party_keys = false # true: accept a key from a single-party setup (the venue
@@ -37,6 +39,9 @@ from zkproofs.gadgets.margin import MAX_ASSETS, MAX_HAIRCUT_BPS, RATIO_BITS
 from zkproofs.errors import MalformedInput
 from zkproofs.settlement.note_tree import MAX_DEPTH
 from zkproofs.settlement.transition import NAME_PATTERN
+
+MAX_TOLERANCE_BPS = 5_000
+"""A price may differ from the feed's by at most half its value (:attr:`VenuePolicy.proof_ratio_bps` divides by 10^4 - t)."""
 
 VENUE_KEYS = {"name", "assets", "min_ratio_bps", "haircut_bps", "anchor_window", "tree_depth", "price_feed",
               "price_tolerance_bps", "max_price_age_seconds", "max_request_bytes", "trust_single_party_keys"}
@@ -72,6 +77,21 @@ class VenuePolicy:
     markets: Mapping[str, Market]
     trust_single_party_keys: bool = False
     """Accept a single-party key (an explicit opt-in; see :mod:`zkproofs.groth16.trust`)."""
+
+    @property
+    def proof_ratio_bps(self) -> int:
+        """The ratio every transition proves, in bps: ``min_ratio_bps`` raised to absorb the price tolerance,
+        ceil(min_ratio * (10^4 + t) / (10^4 - t)) for a tolerance of t bps.
+
+        A proof's prices may differ from the feed's by t bps either way, and the venue
+        cannot tell which of a hidden note's assets are collateral and which are debt, so
+        collateral could be priced t bps high and debt t bps low. Proven at this ratio, the
+        note meets ``min_ratio_bps`` at the feed's own prices: collateral value at the feed
+        >= proven value / (1 + t) >= proof ratio * proven debt value / (1 + t) >= proof ratio
+        * (1 - t) / (1 + t) * debt value at the feed >= min_ratio * debt value at the feed.
+        """
+        t = self.price_tolerance_bps
+        return -(-self.min_ratio_bps * (10_000 + t) // (10_000 - t))
 
     @property
     def circuit_params(self) -> dict[str, int]:
@@ -151,7 +171,7 @@ def venue_policy_from_dict(data: Mapping[str, Any], where: str = "policy", base:
     tree_depth = _int(venue, "tree_depth", at, 2, MAX_DEPTH, 32)
     if tree_depth % 2:
         raise PolicyError(f"{at}.tree_depth: expected an even number of bits (the note tree is 4-ary: 2 bits per level)")
-    return VenuePolicy(
+    policy = VenuePolicy(
         name=_name(venue.get("name"), f"{at}.name"),
         assets=tuple(assets),
         min_ratio_bps=_int(venue, "min_ratio_bps", at, 1, 1 << RATIO_BITS),
@@ -159,12 +179,16 @@ def venue_policy_from_dict(data: Mapping[str, Any], where: str = "policy", base:
         anchor_window=_int(venue, "anchor_window", at, 1, 1 << 20, 100),
         tree_depth=tree_depth,
         price_feed=None if feed is None else (base or Path(".")) / feed,
-        price_tolerance_bps=_int(venue, "price_tolerance_bps", at, 0, 10_000, 50),
+        price_tolerance_bps=_int(venue, "price_tolerance_bps", at, 0, MAX_TOLERANCE_BPS, 50),
         max_price_age_seconds=_int(venue, "max_price_age_seconds", at, 0, 10**9, 60),
         max_request_bytes=_int(venue, "max_request_bytes", at, 1024, 1 << 30, 1 << 20),
         markets=markets,
         trust_single_party_keys=_bool(venue, "trust_single_party_keys", at),
     )
+    if policy.proof_ratio_bps > 1 << RATIO_BITS:
+        raise PolicyError(f"{at}: min_ratio_bps {policy.min_ratio_bps} with price_tolerance_bps {policy.price_tolerance_bps} "
+                          f"needs proofs at {policy.proof_ratio_bps} bps, above the circuit's 2^{RATIO_BITS}")
+    return policy
 
 
 def _bool(table: Mapping[str, Any], key: str, where: str) -> bool:

@@ -112,7 +112,7 @@ class VenueAccess(Protocol):
         ...
 
     def submit(self, kind: str, body: dict, other: dict | None = None) -> dict:
-        """Submit a deposit, withdrawal or (with ``other``) a two-leg settlement; the decision as a dict
+        """Submit a deposit, withdrawal, borrow or (with ``other``) a two-leg settlement; the decision as a dict
         (``accepted``, ``reason``, ``message`` and the record)."""
         ...
 
@@ -170,7 +170,7 @@ class LocalVenue:
     def submit(self, kind: str, body: dict, other: dict | None = None) -> dict:
         if kind == "trade":
             return self.venue.settle(body, other).to_dict()
-        return (self.venue.deposit if kind == "deposit" else self.venue.withdraw)(body).to_dict()
+        return {"deposit": self.venue.deposit, "withdraw": self.venue.withdraw, "borrow": self.venue.borrow}[kind](body).to_dict()
 
     def settlement_status(self, settlement_id: str, receipt: int) -> dict | None:
         return self.venue.settlement_status(settlement_id, receipt=receipt)
@@ -228,7 +228,7 @@ class RemoteVenue:
     def submit(self, kind: str, body: dict, other: dict | None = None) -> dict:
         if kind == "trade":
             return self.client.settle(body, other).to_dict()
-        return (self.client.deposit if kind == "deposit" else self.client.withdraw)(body).to_dict()
+        return {"deposit": self.client.deposit, "withdraw": self.client.withdraw, "borrow": self.client.borrow}[kind](body).to_dict()
 
     def settlement_status(self, settlement_id: str, receipt: int) -> dict | None:
         return self.client.settlement_status(settlement_id, receipt=receipt)
@@ -281,6 +281,11 @@ class WalletState:
     def balances(self) -> dict[str, int]:
         """Collateral per asset (10^-8 units)."""
         amounts = self.note.collateral if self.note else (0,) * len(self.assets)
+        return dict(zip(self.assets, amounts))
+
+    def debts(self) -> dict[str, int]:
+        """Debt per asset (10^-8 units)."""
+        amounts = self.note.debt if self.note else (0,) * len(self.assets)
         return dict(zip(self.assets, amounts))
 
 
@@ -374,7 +379,7 @@ def wallet_from_json(data: bytes, where: str) -> WalletState:
     for i, raw in enumerate(doc["pending"]):
         at = f"{where}: pending[{i}]"
         p = _obj(raw, {"kind", "reference", "market", "expiry", "nullifier", "new_note"}, at)
-        if p["kind"] not in ("deposit", "withdraw", "trade") or not isinstance(p["reference"], str) or not isinstance(p["market"], str):
+        if p["kind"] not in ("deposit", "withdraw", "trade", "borrow") or not isinstance(p["reference"], str) or not isinstance(p["market"], str):
             raise WalletError(f"{at}: bad kind, reference or market")
         note, _ = _note_from_dict(p["new_note"], keys.pk, len(assets), f"{at}.new_note", positioned=False)
         state.pending.append(Pending(p["kind"], p["reference"], p["market"], _int(p["expiry"], f"{at}.expiry"),
@@ -478,7 +483,7 @@ class Wallet:
         return delta
 
     def _prove(self, kind: Kind, market: str, reference: str, delta: list[int], expiry: int, *,
-               counterparty: int = 0, destination: str = "-") -> tuple[dict, Pending]:
+               counterparty: int = 0, destination: str = "-", debt_delta: list[int] | None = None) -> tuple[dict, Pending]:
         """Build and prove a transition of the current note; TransitionRefused before any proof if
         the new note would leave [0, 2^64) or fall under the margin."""
         st, policy = self.state, self.venue.policy
@@ -489,23 +494,25 @@ class Wallet:
         nf = st.current_nullifier()
         receipt = receipt_hash(receipt_secret(st.keys.nk, nf))
         ctx = transition_context(kind, market, reference, expiry, counterparty, destination, receipt)
-        t = build_transition(st.keys, old, delta, [0] * len(delta), self.venue.prices(), list(policy.haircut_bps),
-                             policy.min_ratio_bps, ctx, depth=policy.tree_depth, assets=policy.assets)
+        t = build_transition(st.keys, old, delta, debt_delta or [0] * len(delta), self.venue.prices(), list(policy.haircut_bps),
+                             policy.proof_ratio_bps, ctx, depth=policy.tree_depth, assets=policy.assets)
         proof, public = prove_transition(self.venue.proving_key, t)
         body = transition_request(kind, market, reference, expiry, proof, public, self.venue.proving_key.vk,
                                   counterparty_nullifier=counterparty, destination=destination, receipt=receipt)
         return body, Pending(kind.name.lower(), reference, market, expiry, nf, t.new_note)
 
-    def _adopt(self, pending: Pending, position: int, delta: Sequence[int] | None = None) -> None:
+    def _adopt(self, pending: Pending, position: int) -> None:
         st = self.state
-        old = st.note.collateral if st.note else (0,) * len(st.assets)
-        if delta is None:
-            delta = [n - o for n, o in zip(pending.new_note.collateral, old)]
+        old = st.note or Note.empty(st.keys.pk, len(st.assets))
+        delta = [n - o for n, o in zip(pending.new_note.collateral, old.collateral)]
+        debt = [n - o for n, o in zip(pending.new_note.debt, old.debt)]
         st.note, st.position = pending.new_note, position
         st.pending = [p for p in st.pending if p is not pending and p.nullifier != pending.nullifier]
-        st.history.append({"kind": pending.kind, "reference": pending.reference, "market": pending.market,
-                           "delta": {a: str(d) for a, d in zip(st.assets, delta) if d}, "position": position,
-                           "at": int(self.clock())})
+        entry = {"kind": pending.kind, "reference": pending.reference, "market": pending.market,
+                 "delta": {a: str(d) for a, d in zip(st.assets, delta) if d}, "position": position, "at": int(self.clock())}
+        if any(debt):
+            entry["debt_delta"] = {a: str(d) for a, d in zip(st.assets, debt) if d}
+        st.history.append(entry)
 
     def _submit(self, pending: Pending, body: dict, other: dict | None = None) -> dict:
         """Record ``pending``, submit, then adopt its note or forget it. VenueRefused on refusal."""
@@ -567,6 +574,21 @@ class Wallet:
         check_name(destination, "destination")
         body, pending = self._prove(Kind.WITHDRAW, self.venue.policy.name, reference, self._delta({asset: -amount}),
                                     self._expiry(ttl), destination=destination)
+        return self._submit(pending, body)
+
+    def borrow(self, asset: str, amount: int, destination: str, borrow_id: str | None = None, *,
+               ttl: int = DEFAULT_TTL_SECONDS) -> dict:
+        """Borrow ``amount`` units of ``asset``, paid out to ``destination``: the note's debt in it
+        rises by ``amount`` and the note must still meet the venue's ratio (BELOW_MARGIN otherwise,
+        before any proof)."""
+        if self.state.note is None:
+            raise TransitionRefused("INSUFFICIENT_BALANCE", "the wallet holds no note yet (deposit collateral first)")
+        if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+            raise MalformedInput("the amount to borrow must be positive")
+        reference = check_name(borrow_id or f"b-{secrets.token_hex(8)}", "borrow id")
+        check_name(destination, "destination")
+        body, pending = self._prove(Kind.BORROW, self.venue.policy.name, reference, [0] * len(self.state.assets),
+                                    self._expiry(ttl), destination=destination, debt_delta=self._delta({asset: amount}))
         return self._submit(pending, body)
 
     def propose_trade(self, market: str, give: tuple[str, int], get: tuple[str, int], counterparty_nullifier: int,
