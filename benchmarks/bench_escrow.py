@@ -80,7 +80,7 @@ class Trader:
         receipt = receipt_hash(receipt_secret(self.keys.nk, nf))
         ctx = transition_context(kind, market, ref, NOW + 3600, counterparty, "-", receipt)
         started, cpu = time.perf_counter(), time.process_time()
-        t = build_transition(self.keys, old, delta, [0] * 4, PRICES, list(POLICY.haircut_bps), POLICY.proof_ratio_bps, ctx, depth=32)
+        t = build_transition(self.keys, old, delta, [0] * 4, PRICES, list(POLICY.haircut_bps), POLICY.ratio_for(kind.name.lower()), ctx, depth=32)
         proof, public = prove_transition(self.pk, t)
         if timed is not None:
             timed.append((time.perf_counter() - started, time.process_time() - cpu))

@@ -116,7 +116,7 @@ def prepare(folder: Path, trades: int, depth: int) -> list[dict]:
         nf = nullifier(keys.nk, old[1].position, old[0].commitment()) if old else 0
         receipt = receipt_hash(receipt_secret(keys.nk, nf))
         ctx = transition_context(kind, market, reference, expiry, counterparty, "-", receipt)
-        t = build_transition(keys, old, delta, [0] * 4, PRICES, list(policy.haircut_bps), policy.proof_ratio_bps, ctx,
+        t = build_transition(keys, old, delta, [0] * 4, PRICES, list(policy.haircut_bps), policy.ratio_for(kind.name.lower()), ctx,
                              depth=depth, assets=policy.assets)
         proof, public = prove_transition(pk, t)
         return transition_request(kind, market, reference, expiry, proof, public, pk.vk, counterparty_nullifier=counterparty,

@@ -113,8 +113,10 @@ def audit_ledger_cmd(policy_path: str, db: str, keys_dir: str, as_json: bool, ba
     else:
         click.echo(f"{report.transitions} transitions, {report.settlements} settlements, {report.roots} roots: "
                    + ("every proof verifies and every root recomputes" if report.ok else f"{len(report.problems)} problem(s)"))
-        if report.lent:
-            click.echo("lending book: " + ", ".join(f"{format_fixed(units)} {asset} lent" for asset, units in report.lent.items()))
+        if report.lent or report.repaid:
+            click.echo("lending book: " + ", ".join(
+                f"{asset} {format_fixed(report.lent.get(asset, 0))} lent, {format_fixed(report.repaid.get(asset, 0))} repaid"
+                for asset in sorted({*report.lent, *report.repaid})))
         for problem in report.problems:
             click.echo(f"  - {problem}")
     if not report.ok:

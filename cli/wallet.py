@@ -144,7 +144,7 @@ def _balances_text(summary: dict[str, Any]) -> str:
 
 @click.group("wallet")
 def wallet() -> None:
-    """A trader's wallet at an escrow venue: deposit, withdraw, borrow, trade, show.
+    """A trader's wallet at an escrow venue: deposit, withdraw, borrow, repay, trade, show.
 
     \b
     A trade takes two wallets and settles both legs or neither:
@@ -242,6 +242,31 @@ def borrow_cmd(wallet_path, url, policy_path, keys_dir, db, prices_path, backend
         payout = decision["payout"]
         return {**decision, "text": f"borrow {payout['borrow_id']} applied: {format_fixed(units)} {asset} "
                                     f"to {destination}; note at position {decision['position']}"}
+
+    _run(wallet_path, (url, policy_path, keys_dir, db, prices_path, backend), as_json, action)
+
+
+@wallet.command("repay")
+@wallet_option
+@venue_options
+@click.option("--reference", required=True, help="The custody transfer the operator registered for this repayment.")
+@click.option("--asset", required=True, help="The asset of the debt (and of the transfer).")
+@click.option("--amount", required=True, help="The transfer's amount, a decimal string (at most 8 decimals).")
+@ttl_option
+@json_option
+@reports_errors
+def repay_cmd(wallet_path, url, policy_path, keys_dir, db, prices_path, backend, reference, asset, amount, ttl, as_json) -> None:
+    """Repay debt with a registered custody transfer: the note's debt in ASSET falls by its amount.
+
+    Refused (exit 1) with REPAY_EXCEEDS_DEBT before any proof if the note owes less,
+    and by the venue if the transfer is unknown, used, or of another amount or asset.
+    """
+    units = _amount(amount, "--amount")
+
+    def action(w: Wallet) -> dict[str, Any]:
+        decision = w.repay(reference, asset, units, ttl=ttl)
+        return {**decision, "text": f"repayment {reference} applied: -{format_fixed(units)} {asset} of debt; "
+                                    f"note at position {decision['position']}"}
 
     _run(wallet_path, (url, policy_path, keys_dir, db, prices_path, backend), as_json, action)
 

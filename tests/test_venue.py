@@ -267,6 +267,59 @@ def test_borrow_pays_out_raises_the_debt_and_the_note_must_keep_its_margin(venue
     assert report.ok and report.lent == {"USDC": 30_000 * ONE}
 
 
+def test_repayment_lowers_the_debt_with_a_registered_transfer_once_and_may_cure_in_part(venue, funded):
+    from zkproofs.settlement.prices import PriceQuote
+    alice, _ = funded
+    body, t = alice.prove(Kind.BORROW, venue.ledger, [0, 0, 0], POLICY.name, "b-1", destination="bank-alice", debt=[0, 0, 30_000 * ONE])
+    assert venue.borrow(body).accepted
+    alice.accept(t, venue.ledger.query("SELECT MAX(position) FROM transitions")[0][0])
+    assert venue.register_transfer("tx-r1", "USDC", 10_000 * ONE).accepted
+    body, t = alice.prove(Kind.REPAY, venue.ledger, [0, 0, 0], POLICY.name, "tx-r1", debt=[0, 0, -10_000 * ONE])
+    assert alice.spent(venue.ledger) and t.inputs["min_ratio_bps"] == 1  # a repayment proves no margin
+    d = venue.repay(body)
+    assert d.accepted and "payout" not in d.record
+    alice.accept(t, d.record["position"])
+    assert alice.note.debt == (0, 0, 20_000 * ONE)
+    assert venue.register_transfer("tx-r2", "USDC", 5_000 * ONE).accepted
+    before = state(venue)
+    cases = [
+        ("tx-r1", [0, 0, -ONE], None, Reason.TRANSFER_USED),  # credited once already
+        ("tx-alice-1", [0, 0, -ONE], None, Reason.TRANSFER_USED),  # a deposit's transfer
+        ("tx-none", [0, 0, -ONE], None, Reason.UNKNOWN_TRANSFER),
+        ("tx-r2", [0, 0, -4_000 * ONE], None, Reason.DEPOSIT_MISMATCH),  # not the transfer's amount
+        ("tx-r2", [0, -ONE, 0], None, Reason.DEPOSIT_MISMATCH),  # ... nor its asset (an ETH debt: none)
+        ("tx-r2", [0, 0, -5_000 * ONE], POLICY.proof_ratio_bps, Reason.POLICY_MISMATCH),  # a repayment proves ratio 1
+    ]
+    for ref, debt, ratio, reason in cases:
+        try:
+            body, _ = alice.prove(Kind.REPAY, venue.ledger, [0, 0, 0], POLICY.name, ref, debt=debt, ratio=ratio)
+        except TransitionRefused as exc:  # the ETH case: the note owes no ETH
+            assert exc.reason == "INSUFFICIENT_BALANCE" and debt[1]
+            continue
+        assert venue.repay(body).reason is reason, (ref, debt)
+    body, _ = alice.prove(Kind.REPAY, venue.ledger, [0, 0, 0], POLICY.name, "tx-r2", debt=[0, 0, 5_000 * ONE])
+    assert venue.repay(body).reason is Reason.BAD_DELTA  # a "repayment" that raises the debt
+    # more than the debt: the prover refuses, and forced through, the new debt's range check fails
+    with pytest.raises(TransitionRefused) as info:
+        alice.prove(Kind.REPAY, venue.ledger, [0, 0, 0], POLICY.name, "tx-r2", debt=[0, 0, -20_000 * ONE - 1])
+    assert info.value.reason == "INSUFFICIENT_BALANCE"
+    assert _forced(alice, venue.ledger, [0, 0, 0], [0, 0, -20_000 * ONE - 1]).startswith("new amounts/debt[2]")
+    assert state(venue) == before
+    # BTC falls to 11,000: 2 BTC are 20,900 of haircut value against 20,000 of debt (150 % proven needs 30,302);
+    # repaying 5,000 still leaves it under (15,000 needs 22,727): this partial cure is accepted, a borrow is not
+    venue.price_feed.set("BTC", PriceQuote(11_000 * ONE, NOW))
+    low = [11_000 * ONE, 1_800 * ONE, ONE]
+    from zkproofs.gadgets.margin import margin_holds
+    assert not margin_holds((2 * ONE, 0, 0), (0, 0, 15_000 * ONE), low, list(POLICY.haircut_bps), POLICY.min_ratio_bps)
+    with pytest.raises(TransitionRefused):
+        alice.prove(Kind.BORROW, venue.ledger, [0, 0, 0], POLICY.name, "b-2", destination="x", debt=[0, 0, ONE], price_list=low)
+    body, t = alice.prove(Kind.REPAY, venue.ledger, [0, 0, 0], POLICY.name, "tx-r2", debt=[0, 0, -5_000 * ONE], price_list=low)
+    d = venue.repay(body)
+    assert d.accepted
+    report = audit_ledger(venue.ledger, POLICY, venue.vk)
+    assert report.ok and report.lent == {"USDC": 30_000 * ONE} and report.repaid == {"USDC": 15_000 * ONE}
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     collateral=st.lists(st.integers(0, 10**12), min_size=3, max_size=3),

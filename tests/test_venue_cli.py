@@ -35,6 +35,6 @@ def test_init_register_and_audit(tmp_path):
     assert bad.exit_code == 2 and "--amount" in bad.output
     result = run("venue", "audit-ledger", "--policy", POLICY, "--db", db, "--keys", keys, "--json", "--backend", "arkworks")
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output) == {"ok": True, "transitions": 0, "settlements": 0, "roots": 1, "problems": [], "lent": {}}
+    assert json.loads(result.output) == {"ok": True, "transitions": 0, "settlements": 0, "roots": 1, "problems": [], "lent": {}, "repaid": {}}
     missing = run("venue", "audit-ledger", "--policy", POLICY, "--db", str(tmp_path / "none.db"), "--keys", keys)
     assert missing.exit_code == 2 and "no such ledger" in missing.output

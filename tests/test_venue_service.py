@@ -228,7 +228,7 @@ def schema_of(client, name):
 
 def test_the_schema_states_every_bound_and_the_server_enforces_exactly_it(client, venue, s):
     spec = client.get("/openapi.json").json()
-    assert set(spec["paths"]) == {"/deposits", "/withdrawals", "/borrows", "/settlements", "/transfers", "/roots",
+    assert set(spec["paths"]) == {"/deposits", "/withdrawals", "/borrows", "/repayments", "/settlements", "/transfers", "/roots",
                                   "/notes/{position}/path", "/settlements/{settlement_id}", "/health"}
     transfer = schema_of(client, "Transfer")["properties"]
     assert (transfer["amount"]["minimum"], transfer["amount"]["maximum"]) == (1, AMOUNT_MAX)

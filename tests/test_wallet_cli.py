@@ -117,7 +117,7 @@ def test_two_wallets_deposit_trade_withdraw_and_the_ledger_audits(tmp_path, venu
     assert payout == {"asset": "BTC", "amount": 25_000_000, "destination": "bc1-a", "withdrawal_id": "w-1"}
     assert show(a)["balances"]["BTC"] == "0.75"
     audit = run("venue", "audit-ledger", "--policy", venue[1], "--db", venue[5], "--keys", venue[3], "--json")
-    assert json.loads(audit.stdout) == {"ok": True, "transitions": 5, "settlements": 1, "roots": 5, "problems": [], "lent": {}}
+    assert json.loads(audit.stdout) == {"ok": True, "transitions": 5, "settlements": 1, "roots": 5, "problems": [], "lent": {}, "repaid": {}}
     for path in (a, b):
         assert os.stat(path).st_mode & 0o777 == 0o600
 
@@ -265,6 +265,14 @@ def test_wallets_over_http_deposit_trade_and_recover_a_lost_response(tmp_path, v
         assert "refused (BELOW_MARGIN)" in out.output
         out = run("wallet", "withdraw", "--wallet", a, *remote, "--asset", "BTC", "--amount", "1", "--destination", "bank-a", code=1)
         assert "refused (BELOW_MARGIN)" in out.output and a.read_bytes() == before and ledger_rows(venue) == rows
+        # repaying over HTTP (POST /repayments) with a transfer the operator registered; more than the debt is refused
+        run("venue", "register-transfer", "--policy", venue[1], "--db", venue[5], "--reference", "tx-r", "--asset", "USDC", "--amount", "5000")
+        out = run("wallet", "repay", "--wallet", a, *remote, "--reference", "tx-r", "--asset", "USDC", "--amount", "30000", code=1)
+        assert "refused (REPAY_EXCEEDS_DEBT)" in out.output
+        run("wallet", "repay", "--wallet", a, *remote, "--reference", "tx-r", "--asset", "USDC", "--amount", "5000")
+        assert show(a)["debts"] == {"USDC": "20000"}
+        out = run("wallet", "repay", "--wallet", a, *remote, "--reference", "tx-r", "--asset", "USDC", "--amount", "5000", code=1)
+        assert "refused (TRANSFER_USED)" in out.output
         # a response lost over HTTP: the next command finds the note by its membership path
         access = RemoteVenue.open("http://testserver", venue[1], venue[3], tmp_path / "prices.json")
         with open_wallet(a, access) as w:

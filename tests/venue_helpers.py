@@ -55,13 +55,14 @@ class Wallet:
         return self.note, path, root
 
     def prove(self, kind, ledger, delta, market, reference, *, counterparty=0, destination="-", expiry=EXPIRY, haircuts=None, spend=True,
-              debt=None):
+              debt=None, ratio=None, price_list=None):
         old = self.spent(ledger) if spend else None
         nf = self.nullifier_now(ledger) if old else 0
         receipt = receipt_hash(receipt_secret(self.keys.nk, nf))
         ctx = transition_context(kind, market, reference, expiry, counterparty, destination, receipt)
-        t = build_transition(self.keys, old, list(delta), list(debt or [0] * len(delta)), prices(), list(haircuts or POLICY.haircut_bps),
-                             POLICY.proof_ratio_bps, ctx, depth=POLICY.tree_depth, assets=POLICY.assets)
+        t = build_transition(self.keys, old, list(delta), list(debt or [0] * len(delta)), price_list or prices(),
+                             list(haircuts or POLICY.haircut_bps), ratio or POLICY.ratio_for(kind.name.lower()), ctx,
+                             depth=POLICY.tree_depth, assets=POLICY.assets)
         proof, public = prove_transition(self.pk, t)
         body = transition_request(kind, market, reference, expiry, proof, public, self.pk.vk,
                                   counterparty_nullifier=counterparty, destination=destination, receipt=receipt)

@@ -157,10 +157,11 @@ def request_models(venue: Venue) -> dict[str, type[BaseModel]]:
     deposit = create_model("Deposit", __base__=Strict, kind=(Literal["deposit"], ...), **common)
     withdrawal = create_model("Withdrawal", __base__=Strict, kind=(Literal["withdraw"], ...), destination=(Name, ...), **common)
     borrow = create_model("Borrow", __base__=Strict, kind=(Literal["borrow"], ...), destination=(Name, ...), **common)
+    repayment = create_model("Repayment", __base__=Strict, kind=(Literal["repay"], ...), **common)
     leg = create_model("TradeLeg", __base__=Strict, kind=(Literal["trade"], ...), counterparty_nullifier=(FieldElement, ...), **common)
     settlement = create_model("Settlement", __base__=Strict,
                               legs=(Annotated[list[leg], Field(min_length=2, max_length=2)], ...))  # type: ignore[valid-type]
-    return {"Deposit": deposit, "Withdrawal": withdrawal, "Borrow": borrow, "Settlement": settlement, "Transfer": Transfer}
+    return {"Deposit": deposit, "Withdrawal": withdrawal, "Borrow": borrow, "Repayment": repayment, "Settlement": settlement, "Transfer": Transfer}
 
 
 class Refusal(Exception):
@@ -357,6 +358,12 @@ def create_app(venue: Venue, *, operator_token: bytes | None = None, server_path
         """Raise a note's debt in one asset, paid out (the record's ``payout``, for the custody system); the new note meets the venue's ratio."""
         rate_limit(request)
         return await decide(venue.borrow, await read_body(request, models["Borrow"]))
+
+    @app.post("/repayments", status_code=201, response_model=DecisionModel, responses=refusals, openapi_extra=body_doc("Repayment"))
+    async def post_repayment(request: Request) -> JSONResponse:
+        """Lower a note's debt in one asset by a registered custody transfer of that asset (``reference``), once."""
+        rate_limit(request)
+        return await decide(venue.repay, await read_body(request, models["Repayment"]))
 
     @app.post("/settlements", status_code=201, response_model=DecisionModel,
               responses={200: {"model": DecisionModel, "description": "ALREADY_SETTLED: applied before, with its record"}, **refusals},

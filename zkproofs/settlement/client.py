@@ -113,6 +113,10 @@ class VenueClient:
         """POST /borrows."""
         return self._decision(self._send("POST", "/borrows", json=body))
 
+    def repay(self, body: dict) -> Decision:
+        """POST /repayments."""
+        return self._decision(self._send("POST", "/repayments", json=body))
+
     def settle(self, leg_a: dict, leg_b: dict) -> Decision:
         """POST /settlements with both legs."""
         return self._decision(self._send("POST", "/settlements", json={"legs": [leg_a, leg_b]}))

@@ -41,6 +41,7 @@ class Kind(enum.IntEnum):
     WITHDRAW = 2
     TRADE = 3
     BORROW = 4
+    REPAY = 5
 
 
 PAYOUT_KINDS = (Kind.WITHDRAW, Kind.BORROW)

@@ -44,7 +44,7 @@ from zkproofs.settlement.venue_policy import VenuePolicy, load_venue_policy
 MAX_CLOCK_SKEW_SECONDS = 60
 MAX_TRANSFER_UNITS = (1 << 63) - 1
 """Largest registrable transfer: SQLite's INTEGER is signed 64-bit (2^63 units would not be stored)."""
-KINDS = {"deposit": Kind.DEPOSIT, "withdraw": Kind.WITHDRAW, "trade": Kind.TRADE, "borrow": Kind.BORROW}
+KINDS = {"deposit": Kind.DEPOSIT, "withdraw": Kind.WITHDRAW, "trade": Kind.TRADE, "borrow": Kind.BORROW, "repay": Kind.REPAY}
 PAYOUTS = {"withdraw": "withdrawal_id", "borrow": "borrow_id"}
 """Kinds whose request names a payout destination, and the name of their reference in the payout record."""
 
@@ -127,11 +127,12 @@ def _name(obj: Mapping[str, Any], key: str, where: str) -> str:
 def parse_transition(obj: Any, where: str = "transition") -> TransitionRequest:
     """Decode a transition request; MalformedInput naming the field.
 
-    Layout: ``{"kind": "deposit"|"withdraw"|"trade"|"borrow", "market", "reference",
+    Layout: ``{"kind": "deposit"|"withdraw"|"trade"|"borrow"|"repay", "market", "reference",
     "expiry": unix seconds, "counterparty_nullifier": decimal string (trade only),
     "destination": payout destination (withdraw and borrow only), "receipt_hash": decimal
     string (the owner's :func:`~zkproofs.settlement.transition.receipt_hash`), "proof": proof file}``.
-    For deposits, withdrawals and borrows ``market`` is the venue's name.
+    For every kind but trade ``market`` is the venue's name; for a deposit or a repayment
+    ``reference`` is the registered custody transfer it credits.
     """
     if not isinstance(obj, dict):
         raise MalformedInput(f"{where}: expected a JSON object")
@@ -264,6 +265,11 @@ class Venue:
         for custody and in the lending book); the new note meets the venue's ratio."""
         return self._single(body, "borrow")
 
+    def repay(self, body: Any) -> Decision:
+        """Lower a note's debt in one asset by a registered custody transfer of that asset (paid in),
+        once per transfer; no ratio is required (the note only improves)."""
+        return self._single(body, "repay")
+
     def settle(self, leg_a: Any, leg_b: Any) -> Decision:
         """Settle a matched trade: both legs or nothing, in one ledger transaction."""
         try:
@@ -354,9 +360,10 @@ class Venue:
         spend = pub["spend"] == 1
         if not spend and kind != "deposit":
             raise Refused(Reason.SPEND_REQUIRED, f"a {kind} must spend an existing note")
-        if pub["min_ratio_bps"] != p.proof_ratio_bps:
-            raise Refused(Reason.POLICY_MISMATCH, f"min_ratio_bps {pub['min_ratio_bps']} is not the venue's {p.proof_ratio_bps} "
-                                                  f"({p.min_ratio_bps} bps raised for its {p.price_tolerance_bps} bps price tolerance)")
+        if pub["min_ratio_bps"] != p.ratio_for(kind):
+            raise Refused(Reason.POLICY_MISMATCH, f"min_ratio_bps {pub['min_ratio_bps']} is not the {p.ratio_for(kind)} bps a {kind} "
+                                                  f"proves at this venue (its {p.min_ratio_bps} bps raised for its "
+                                                  f"{p.price_tolerance_bps} bps price tolerance; 1 for a deposit or repayment)")
         prices = [pub[f"price[{i}]"] for i in range(a)]
         if not margin_parameters_ok(prices, [pub[f"haircut_bps[{i}]"] for i in range(a)], pub["min_ratio_bps"]):
             # the circuit leaves these domains to its verifier (zkproofs.gadgets.margin): never skip this check
@@ -372,12 +379,14 @@ class Venue:
         except MalformedInput as exc:
             raise Refused(Reason.BAD_DELTA, str(exc)) from None
         nonzero = [d for d in cdelta if d]
-        if kind == "borrow":
-            borrowed = [d for d in ddelta if d]
-            if nonzero or len(borrowed) != 1 or borrowed[0] < 0:
-                raise Refused(Reason.BAD_DELTA, "a borrow raises the debt of exactly one asset and changes no collateral")
-        elif any(ddelta):
-            raise Refused(Reason.BAD_DELTA, f"a {kind} leaves the debts unchanged (borrow to raise one)")
+        debts = [d for d in ddelta if d]
+        if kind in ("borrow", "repay"):
+            sign = 1 if kind == "borrow" else -1
+            if nonzero or len(debts) != 1 or debts[0] * sign < 0:
+                raise Refused(Reason.BAD_DELTA, f"a {kind} {'raises' if sign > 0 else 'lowers'} the debt of exactly one asset "
+                                                "and changes no collateral")
+        elif debts:
+            raise Refused(Reason.BAD_DELTA, f"a {kind} leaves the debts unchanged (borrow or repay to change one)")
         if kind == "deposit" and (len(nonzero) != 1 or nonzero[0] < 0):
             raise Refused(Reason.BAD_DELTA, "a deposit credits exactly one asset")
         if kind == "withdraw" and (len(nonzero) != 1 or nonzero[0] > 0):
@@ -436,17 +445,18 @@ class Venue:
                 if self.ledger.nullifier_seen(conn, c.nullifier):
                     raise Refused(Reason.DOUBLE_SPEND, "the note was already spent (its nullifier is recorded)")
             req = c.request
-            if req.kind == "deposit":
+            if req.kind in ("deposit", "repay"):
                 transfer = self.ledger.transfer(conn, req.reference)
                 if transfer is None:
                     raise Refused(Reason.UNKNOWN_TRANSFER, f"no transfer {req.reference} is registered")
-                if self.ledger.reference_used(conn, "deposit", req.reference):
+                if any(self.ledger.reference_used(conn, k, req.reference) for k in ("deposit", "repay")):
                     raise Refused(Reason.TRANSFER_USED, f"transfer {req.reference} was already credited")
                 i = self.policy.assets.index(transfer[0])
-                expected = tuple(transfer[1] if j == i else 0 for j in range(len(self.policy.assets)))
-                if c.collateral_delta != expected:
+                sign = 1 if req.kind == "deposit" else -1
+                expected = tuple(sign * transfer[1] if j == i else 0 for j in range(len(self.policy.assets)))
+                if (c.collateral_delta if req.kind == "deposit" else c.debt_delta) != expected:
                     raise Refused(Reason.DEPOSIT_MISMATCH, f"transfer {req.reference} is {format_fixed(transfer[1])} "
-                                                           f"{transfer[0]}; the proof credits something else")
+                                                           f"{transfer[0]}; the proof {'credits' if sign > 0 else 'repays'} something else")
             if req.kind in PAYOUTS and self.ledger.reference_used(conn, req.kind, req.reference):
                 raise Refused(Reason.REFERENCE_USED, f"{req.kind} id {req.reference} was already used")
         return self.ledger.tree(conn)
@@ -476,6 +486,8 @@ class AuditReport:
     problems: list[str] = field(default_factory=list)
     lent: dict[str, int] = field(default_factory=dict)
     """The lending book: per asset, the units borrowed in all (10^-8 units), from the borrow proofs."""
+    repaid: dict[str, int] = field(default_factory=dict)
+    """Per asset, the units repaid in all, from the repay proofs and their registered transfers."""
 
     @property
     def ok(self) -> bool:
@@ -484,7 +496,8 @@ class AuditReport:
     def to_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "transitions": self.transitions, "settlements": self.settlements,
                 "roots": self.roots, "problems": self.problems,
-                "lent": {asset: format_fixed(units) for asset, units in self.lent.items()}}
+                "lent": {asset: format_fixed(units) for asset, units in self.lent.items()},
+                "repaid": {asset: format_fixed(units) for asset, units in self.repaid.items()}}
 
 
 def audit_ledger(ledger: VenueLedger, policy: VenuePolicy, vk: VerifyingKey, *, backend: str | None = None) -> AuditReport:
@@ -495,7 +508,9 @@ def audit_ledger(ledger: VenueLedger, policy: VenuePolicy, vk: VerifyingKey, *, 
     market, reference, expiry, counterparty and destination; its nullifier,
     anchor and new commitment are the columns; the anchor had been published
     (within the window) before it; deposits match their registered transfer,
-    deltas have the form of their kind, haircuts and ratio are the policy's, and
+    deltas have the form of their kind (only a borrow raises a debt, one asset's, and
+    only the repayment of a registered transfer lowers one: their sums per asset are the
+    lending book, ``AuditReport.lent`` and ``repaid``), haircuts and ratio are the policy's, and
     prices, haircuts and ratio are in the domains the circuit leaves to its verifier.
     Per settlement: two trade legs with the same id naming each other, deltas
     that cancel. Per root: the tree rebuilt from the new commitments in order
@@ -525,6 +540,7 @@ def audit_ledger(ledger: VenueLedger, policy: VenuePolicy, vk: VerifyingKey, *, 
     deltas: dict[int, tuple[int, ...]] = {}
     transfers = {r[0]: (r[1], r[2]) for r in ledger.query("SELECT reference, asset, amount FROM transfers")}
     seen_nf: set[str] = set()
+    credited: set[str] = set()
     for row in ledger.transitions():
         report.transitions += 1
         at = f"transition {row['seq']} ({row['kind']} {row['reference']})"
@@ -552,18 +568,28 @@ def audit_ledger(ledger: VenueLedger, policy: VenuePolicy, vk: VerifyingKey, *, 
             if not margin_parameters_ok([public[f"price[{i}]"] for i in range(n_assets)],
                                         [public[f"haircut_bps[{i}]"] for i in range(n_assets)], public["min_ratio_bps"]):
                 report.problems.append(f"{at}: prices, haircuts or ratio outside the margin statement's domains")
-            if public["min_ratio_bps"] != policy.proof_ratio_bps or any(
+            if public["min_ratio_bps"] != policy.ratio_for(row["kind"]) or any(
                     public[f"haircut_bps[{i}]"] != h for i, h in enumerate(policy.haircut_bps)):
                 report.problems.append(f"{at}: haircuts or ratio are not the policy's")
             d = tuple(field_to_signed(public[f"collateral_delta[{i}]"]) for i in range(len(policy.assets)))
             debt = tuple(field_to_signed(public[f"debt_delta[{i}]"]) for i in range(len(policy.assets)))
             deltas[row["seq"]] = d
+            if row["kind"] in ("deposit", "repay"):
+                if row["reference"] in credited:
+                    report.problems.append(f"{at}: transfer {row['reference']} was already credited")
+                credited.add(row["reference"])
             if row["kind"] == "borrow":
                 if any(d) or sum(1 for x in debt if x) != 1 or min(debt) < 0:
                     report.problems.append(f"{at}: not a single-asset borrow")
                 for asset, x in zip(policy.assets, debt):
                     if x:
                         report.lent[asset] = report.lent.get(asset, 0) + x
+            elif row["kind"] == "repay":
+                asset, amount = transfers.get(row["reference"], (None, 0))
+                if asset is None or any(d) or debt != tuple(-amount if a == asset else 0 for a in policy.assets):
+                    report.problems.append(f"{at}: does not repay its registered transfer")
+                else:
+                    report.repaid[asset] = report.repaid.get(asset, 0) + amount
             elif any(debt):
                 report.problems.append(f"{at}: a {row['kind']} changes a debt")
             if row["kind"] == "deposit":

@@ -44,7 +44,7 @@ CREATE TABLE IF NOT EXISTS transfers (
 );
 CREATE TABLE IF NOT EXISTS transitions (
     seq                    INTEGER PRIMARY KEY AUTOINCREMENT,
-    kind                   TEXT NOT NULL CHECK (kind IN ('deposit', 'withdraw', 'trade', 'borrow')),
+    kind                   TEXT NOT NULL CHECK (kind IN ('deposit', 'withdraw', 'trade', 'borrow', 'repay')),
     market                 TEXT NOT NULL,
     reference              TEXT NOT NULL,
     expiry                 INTEGER NOT NULL,
@@ -109,8 +109,8 @@ class VenueLedger:
     """The venue database at ``path`` (created if missing) for a tree of ``depth``. Thread-safe; one connection per thread.
 
     A database made for another tree depth or tree format (the binary tree of
-    earlier versions), or before lending (no borrow transitions), is refused
-    (ValueError): its roots would not be this tree's, or it could not record a borrow. ``clock`` gives unix seconds for the time columns.
+    earlier versions), or before lending (no borrow or repay transitions), is refused
+    (ValueError): its roots would not be this tree's, or it could not record a loan. ``clock`` gives unix seconds for the time columns.
     """
 
     def __init__(self, path: str | os.PathLike, *, depth: int, busy_timeout_seconds: float = 30.0, clock=time.time):
@@ -147,9 +147,9 @@ class VenueLedger:
                     raise ValueError(f"{self.path}: the ledger's note tree is {'binary (an older format)' if fmt is None else fmt[0]}, "
                                      f"this venue's is {TREE_FORMAT}; its roots and nodes cannot be read as this tree's")
             sql = c.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'transitions'").fetchone()[0]
-            if "'borrow'" not in sql:
+            if "'repay'" not in sql:
                 raise ValueError(f"{self.path}: the ledger was made by a version without lending (its transitions "
-                                 "cannot record a borrow); start a new ledger")
+                                 "cannot record a borrow or a repayment); start a new ledger")
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)

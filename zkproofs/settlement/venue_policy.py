@@ -40,6 +40,9 @@ from zkproofs.errors import MalformedInput
 from zkproofs.settlement.note_tree import MAX_DEPTH
 from zkproofs.settlement.transition import NAME_PATTERN
 
+NO_MARGIN_BPS = 1
+"""The least ratio the circuit takes (collateral value >= 0.01 % of debt value): what transitions that
+can only improve a note prove (:meth:`VenuePolicy.ratio_for`)."""
 MAX_TOLERANCE_BPS = 5_000
 """A price may differ from the feed's by at most half its value (:attr:`VenuePolicy.proof_ratio_bps` divides by 10^4 - t)."""
 
@@ -92,6 +95,13 @@ class VenuePolicy:
         """
         t = self.price_tolerance_bps
         return -(-self.min_ratio_bps * (10_000 + t) // (10_000 - t))
+
+    def ratio_for(self, kind: str) -> int:
+        """The ``min_ratio_bps`` a transition of ``kind`` proves: :attr:`proof_ratio_bps`, except
+        for a deposit or a repayment, which only add collateral or remove debt and so may leave a
+        note that prices have pushed under the ratio still under it (a partial cure):
+        :data:`NO_MARGIN_BPS` for those."""
+        return NO_MARGIN_BPS if kind in ("deposit", "repay") else self.proof_ratio_bps
 
     @property
     def circuit_params(self) -> dict[str, int]:

@@ -112,7 +112,7 @@ class VenueAccess(Protocol):
         ...
 
     def submit(self, kind: str, body: dict, other: dict | None = None) -> dict:
-        """Submit a deposit, withdrawal, borrow or (with ``other``) a two-leg settlement; the decision as a dict
+        """Submit a deposit, withdrawal, borrow, repayment or (with ``other``) a two-leg settlement; the decision as a dict
         (``accepted``, ``reason``, ``message`` and the record)."""
         ...
 
@@ -170,7 +170,8 @@ class LocalVenue:
     def submit(self, kind: str, body: dict, other: dict | None = None) -> dict:
         if kind == "trade":
             return self.venue.settle(body, other).to_dict()
-        return {"deposit": self.venue.deposit, "withdraw": self.venue.withdraw, "borrow": self.venue.borrow}[kind](body).to_dict()
+        return {"deposit": self.venue.deposit, "withdraw": self.venue.withdraw, "borrow": self.venue.borrow,
+                "repay": self.venue.repay}[kind](body).to_dict()
 
     def settlement_status(self, settlement_id: str, receipt: int) -> dict | None:
         return self.venue.settlement_status(settlement_id, receipt=receipt)
@@ -228,7 +229,8 @@ class RemoteVenue:
     def submit(self, kind: str, body: dict, other: dict | None = None) -> dict:
         if kind == "trade":
             return self.client.settle(body, other).to_dict()
-        return {"deposit": self.client.deposit, "withdraw": self.client.withdraw, "borrow": self.client.borrow}[kind](body).to_dict()
+        return {"deposit": self.client.deposit, "withdraw": self.client.withdraw, "borrow": self.client.borrow,
+                "repay": self.client.repay}[kind](body).to_dict()
 
     def settlement_status(self, settlement_id: str, receipt: int) -> dict | None:
         return self.client.settlement_status(settlement_id, receipt=receipt)
@@ -379,7 +381,7 @@ def wallet_from_json(data: bytes, where: str) -> WalletState:
     for i, raw in enumerate(doc["pending"]):
         at = f"{where}: pending[{i}]"
         p = _obj(raw, {"kind", "reference", "market", "expiry", "nullifier", "new_note"}, at)
-        if p["kind"] not in ("deposit", "withdraw", "trade", "borrow") or not isinstance(p["reference"], str) or not isinstance(p["market"], str):
+        if p["kind"] not in ("deposit", "withdraw", "trade", "borrow", "repay") or not isinstance(p["reference"], str) or not isinstance(p["market"], str):
             raise WalletError(f"{at}: bad kind, reference or market")
         note, _ = _note_from_dict(p["new_note"], keys.pk, len(assets), f"{at}.new_note", positioned=False)
         state.pending.append(Pending(p["kind"], p["reference"], p["market"], _int(p["expiry"], f"{at}.expiry"),
@@ -495,7 +497,7 @@ class Wallet:
         receipt = receipt_hash(receipt_secret(st.keys.nk, nf))
         ctx = transition_context(kind, market, reference, expiry, counterparty, destination, receipt)
         t = build_transition(st.keys, old, delta, debt_delta or [0] * len(delta), self.venue.prices(), list(policy.haircut_bps),
-                             policy.proof_ratio_bps, ctx, depth=policy.tree_depth, assets=policy.assets)
+                             policy.ratio_for(kind.name.lower()), ctx, depth=policy.tree_depth, assets=policy.assets)
         proof, public = prove_transition(self.venue.proving_key, t)
         body = transition_request(kind, market, reference, expiry, proof, public, self.venue.proving_key.vk,
                                   counterparty_nullifier=counterparty, destination=destination, receipt=receipt)
@@ -589,6 +591,20 @@ class Wallet:
         check_name(destination, "destination")
         body, pending = self._prove(Kind.BORROW, self.venue.policy.name, reference, [0] * len(self.state.assets),
                                     self._expiry(ttl), destination=destination, debt_delta=self._delta({asset: amount}))
+        return self._submit(pending, body)
+
+    def repay(self, reference: str, asset: str, amount: int, *, ttl: int = DEFAULT_TTL_SECONDS) -> dict:
+        """Repay ``amount`` units of the note's ``asset`` debt with the registered transfer ``reference``
+        (paid in to custody). REPAY_EXCEEDS_DEBT before any proof if the note owes less."""
+        check_name(reference, "transfer reference")
+        owed = self.state.debts().get(asset, 0) if asset in self.state.assets else 0
+        if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+            raise MalformedInput("the amount to repay must be positive")
+        if amount > owed:
+            raise TransitionRefused("REPAY_EXCEEDS_DEBT", f"the note owes {format_fixed(owed)} {asset}; "
+                                                          f"a repayment of {format_fixed(amount)} would leave a negative debt")
+        body, pending = self._prove(Kind.REPAY, self.venue.policy.name, reference, [0] * len(self.state.assets),
+                                    self._expiry(ttl), debt_delta=self._delta({asset: -amount}))
         return self._submit(pending, body)
 
     def propose_trade(self, market: str, give: tuple[str, int], get: tuple[str, int], counterparty_nullifier: int,
