@@ -30,6 +30,7 @@ from zkproofs.ceremony.ptau import read_ptau
 from zkproofs.ceremony.zkey import read_zkey
 from zkproofs.groth16 import ProvingKey
 from zkproofs.groth16.serialize import pk_to_bytes, vk_hash, vk_to_json
+from zkproofs.gadgets.margin import ratio_reached_bps
 from zkproofs.groth16.keys import SingleParty
 from zkproofs.groth16.trust import KeyTrust, remember_verified
 from zkproofs.jsontext import loads
@@ -51,7 +52,8 @@ TRADE_MARKET = "BTC-USDT"
 TRADE_PRICE = 65_000 * ONE
 """Alice gives 1 BTC for 65,000 USDT."""
 BORROW = 60_000 * ONE
-"""Alice then borrows 60,000 USDT against her 1 BTC and 65,000 USDT (haircut value 126,750 USD >= 150 % of 60,000)."""
+"""Alice then borrows 60,000 USDT against her 1 BTC and 65,000 USDT (haircut value 126,750 USD, above the 90,906
+that 60,000 of debt needs at the demo venue's proof ratio, 151.51 %)."""
 RESERVE_SHORTFALL_BPS = 1_000  # the insolvent audit declares 10 % less BTC than owed
 
 
@@ -343,16 +345,18 @@ def _settle(sc: Scenario, venue: LocalVenue) -> Rows:
         try:
             alice.withdraw("BTC", ONE, "alice-cold-wallet", "demo-w-3")
         except TransitionRefused as exc:
-            refused, detail = exc.reason, str(exc)
+            refused = exc.reason
         else:
             raise StepFailed("a withdrawal leaving the note under margin was accepted")
         label = _unprovable_withdrawal(alice, ONE)
+        note = alice.state.note
+        left = [c - (ONE if a == "BTC" else 0) for a, c in zip(policy.assets, note.collateral)]
+        reached = ratio_reached_bps(left, note.debt, venue.prices(), list(policy.haircut_bps))
     expect(refused == "BELOW_MARGIN", f"the withdrawal under margin was refused as {refused}")
     expect(label.startswith("margin/"), f"the withdrawal under margin failed constraint {label!r}, not the margin's")
     expect(_ledger_counts(ledger) == before, "a refused withdrawal changed the ledger")
-    reached = detail.split("ratio of ")[1].split(" (")[0]
     rows.append((f"alice withdraws her 1 BTC, owing {format_fixed(BORROW)} USDT",
-                 f"refused by her wallet: BELOW_MARGIN (the note would reach {reached}; proofs must show "
+                 f"refused by her wallet: BELOW_MARGIN (the note would reach {reached / 100:.2f} %; proofs must show "
                  f"{policy.proof_ratio_bps / 100:.2f} %, the venue's {policy.min_ratio_bps / 100:.0f} % raised for its "
                  f"{policy.price_tolerance_bps / 100:.1f} % price tolerance); a prover skipping that check cannot prove it "
                  f"(constraint {label!r} fails)"))

@@ -159,3 +159,16 @@ def test_off_curve_and_off_subgroup_points_refused(backend):
         enc.points_from_lem(backend, "G1", data, 3, where="t.ptau", section=2, offset=100)
     with pytest.raises(MalformedFile, match="expected 4 G1 points"):
         enc.points_from_lem(backend, "G1", data, 4, where="t.ptau", section=2)
+
+
+def test_an_unreadable_ptau_or_zkey_is_malformed_file_naming_it(tmp_path):
+    """Every ceremony reader goes through binfile.read_file: a missing file or a folder is MalformedFile, not OSError."""
+    from zkproofs.backends import get_backend
+    from zkproofs.ceremony.ptau import read_ptau
+    from zkproofs.ceremony.zkey import read_zkey
+
+    be = get_backend("arkworks")
+    for reader in (lambda p: read_ptau(p, be), lambda p: read_zkey(p, be), lambda p: read_binfile(p, b"zkey")):
+        for path in (tmp_path / "missing.bin", tmp_path):
+            with pytest.raises(MalformedFile, match=str(path.name)):
+                reader(path)

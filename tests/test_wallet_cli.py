@@ -162,6 +162,10 @@ def test_overdrawing_withdrawal_and_unknown_or_reused_transfers_are_refused_and_
     run("venue", "register-transfer", "--policy", venue[1], "--db", venue[5], "--reference", "tx-c", "--asset", "USDC", "--amount", "5")
     out = run("wallet", "deposit", "--wallet", a, *venue, "--reference", "tx-c", "--asset", "USDC", "--amount", "6", code=1)
     assert "refused (DEPOSIT_MISMATCH)" in out.output
+    out = run("wallet", "repay", "--wallet", a, *venue, "--reference", "tx-c", "--asset", "DOGE", "--amount", "5", code=2)
+    assert "not one of the venue's" in out.output  # an unknown asset is named as such, not as a debt exceeded
+    out = run("wallet", "repay", "--wallet", a, *venue, "--reference", "tx-c", "--asset", "USDC", "--amount", "5", code=1)
+    assert "refused (REPAY_EXCEEDS_DEBT)" in out.output
     assert a.read_bytes() == before and ledger_rows(venue) == rows
 
 

@@ -94,13 +94,17 @@ def parse_binfile(data: bytes | bytearray | memoryview, magic: bytes, *, where: 
     return BinFile(magic, version, where, sections)
 
 
-def read_binfile(path: str | os.PathLike, magic: bytes, *, max_version: int = 1) -> BinFile:
-    """Read and parse ``path`` (see :func:`parse_binfile`); an unreadable file is MalformedFile too."""
+def read_file(path: str | os.PathLike) -> bytes:
+    """The bytes of ``path``; MalformedFile naming it if it cannot be read (missing, a folder, no permission)."""
     try:
-        data = Path(path).read_bytes()
+        return Path(path).read_bytes()
     except OSError as exc:
         raise MalformedFile(os.fspath(path), exc.strerror or str(exc)) from None
-    return parse_binfile(data, magic, where=os.fspath(path), max_version=max_version)
+
+
+def read_binfile(path: str | os.PathLike, magic: bytes, *, max_version: int = 1) -> BinFile:
+    """Read and parse ``path`` (see :func:`parse_binfile`); an unreadable file is MalformedFile too."""
+    return parse_binfile(read_file(path), magic, where=os.fspath(path), max_version=max_version)
 
 
 def binfile_bytes(magic: bytes, version: int, sections: Iterable[tuple[int, bytes]]) -> bytes:

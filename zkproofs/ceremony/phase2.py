@@ -37,6 +37,7 @@ from zkproofs import kernels, usercache
 from zkproofs.backends import get_backend
 from zkproofs.backends.base import CurveBackend
 from zkproofs.ceremony import encoding as enc
+from zkproofs.ceremony.binfile import read_file
 from zkproofs.ceremony import rng as srng
 from zkproofs.ceremony import zkey as zk
 from zkproofs.ceremony.powersoftau import Progress, parse_beacon, snarkjs_root_of_unity
@@ -44,7 +45,7 @@ from zkproofs.ceremony.powersoftau import _check_name, _same_ratio  # shared wit
 from zkproofs.ceremony.powersoftau import verify as verify_ptau
 from zkproofs.ceremony.ptau import ALPHA_TAU_G1, BETA_G2, BETA_TAU_G1, LAGRANGE, TAU_G1, TAU_G2, Ptau, parse_ptau
 from zkproofs.circuit import Circuit
-from zkproofs.errors import CeremonyError, CircuitError, MalformedFile
+from zkproofs.errors import CeremonyError, CircuitError
 from zkproofs.field import R
 from zkproofs.groth16.keys import Ceremony, CircuitId, Provenance, ProvingKey, SingleParty, VerifyingKey
 from zkproofs.groth16.qap import domain_for, evaluate_at, h_query_at
@@ -779,13 +780,8 @@ def verify_zkey(
     the failed step for a transcript that does not check out.
     """
     be = get_backend(backend)
-    where = os.fspath(ptau_path)
-    try:
-        with open(where, "rb") as handle:
-            data = handle.read()
-    except OSError as exc:
-        raise MalformedFile(where, exc.strerror or str(exc)) from None
-    ptau = parse_ptau(data, be, where=where)
+    data = read_file(ptau_path)
+    ptau = parse_ptau(data, be, where=os.fspath(ptau_path))
     fact = usercache.fact_key("phase-1 verified", sha256(data).hexdigest())
     verified = remember_phase1 and usercache.recall(PHASE1_CACHE, fact) is True
     if not verified:

@@ -40,7 +40,7 @@ from typing import Any
 from zkproofs.backends.base import CurveBackend
 from zkproofs.backends.common import Q
 from zkproofs.ceremony import encoding as enc
-from zkproofs.ceremony.binfile import BinFile, binfile_bytes, parse_binfile, write_binfile
+from zkproofs.ceremony.binfile import BinFile, binfile_bytes, parse_binfile, read_file, write_binfile
 from zkproofs.ceremony.blake2b import PARTIAL_SIZE, Blake2b512
 from zkproofs.errors import InvalidPoint, MalformedFile, MalformedInput
 
@@ -286,14 +286,8 @@ def parse_ptau(data: bytes, backend: CurveBackend, *, where: str) -> Ptau:
 
 
 def read_ptau(path: str | os.PathLike, backend: CurveBackend) -> Ptau:
-    """Read and decode ``path`` (see :func:`parse_ptau`)."""
-    binfile_path = os.fspath(path)
-    try:
-        with open(binfile_path, "rb") as handle:
-            data = handle.read()
-    except OSError as exc:
-        raise MalformedFile(binfile_path, exc.strerror or str(exc)) from None
-    return parse_ptau(data, backend, where=binfile_path)
+    """Read and decode ``path`` (see :func:`parse_ptau`); an unreadable file is MalformedFile too."""
+    return parse_ptau(read_file(path), backend, where=os.fspath(path))
 
 
 # writing -------------------------------------------------------------------------------------

@@ -40,7 +40,7 @@ from zkproofs.backends.base import CurveBackend
 from zkproofs.backends.common import Q
 from zkproofs.ceremony import encoding as enc
 from zkproofs.ceremony.ptau import MAX_NAME_CHARS
-from zkproofs.ceremony.binfile import BinFile, binfile_bytes, parse_binfile, write_binfile
+from zkproofs.ceremony.binfile import BinFile, binfile_bytes, parse_binfile, read_file, write_binfile
 from zkproofs.errors import InvalidPoint, MalformedFile
 from zkproofs.field import R
 
@@ -256,10 +256,8 @@ def parse_zkey(data: bytes, backend: CurveBackend, *, where: str) -> Zkey:
 
 
 def read_zkey(path: str | os.PathLike, backend: CurveBackend) -> Zkey:
-    """Read and decode a ``.zkey`` file (see :func:`parse_zkey`)."""
-    with open(path, "rb") as f:
-        data = f.read()
-    return parse_zkey(data, backend, where=os.fspath(path))
+    """Read and decode a ``.zkey`` file (see :func:`parse_zkey`); an unreadable file is MalformedFile too."""
+    return parse_zkey(read_file(path), backend, where=os.fspath(path))
 
 
 # writing -------------------------------------------------------------------------------------

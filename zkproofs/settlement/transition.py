@@ -46,6 +46,9 @@ class Kind(enum.IntEnum):
 
 PAYOUT_KINDS = (Kind.WITHDRAW, Kind.BORROW)
 """Transitions that pay an asset out to a destination (the collateral withdrawn, or the amount borrowed)."""
+TRANSFER_KINDS = (Kind.DEPOSIT, Kind.REPAY)
+"""Transitions that credit a registered custody transfer, once (as collateral, or against a debt); they only
+improve a note, so they prove no margin (:meth:`zkproofs.settlement.venue_policy.VenuePolicy.ratio_for`)."""
 
 
 class TransitionRefused(MalformedInput):

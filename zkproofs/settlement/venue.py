@@ -36,7 +36,7 @@ from zkproofs.groth16.serialize import proof_from_dict, vk_from_json
 from zkproofs.groth16.trust import KeyTrust, Transcript, check_key, require_trusted
 from zkproofs.settlement.note_tree import NoteTree
 from zkproofs.settlement.prices import JsonFilePriceFeed, PriceFeed, PriceUnavailable
-from zkproofs.settlement.transition import Kind, NAME_PATTERN, field_to_signed, receipt_hash, transition_context
+from zkproofs.settlement.transition import TRANSFER_KINDS, Kind, NAME_PATTERN, field_to_signed, receipt_hash, transition_context
 from zkproofs.settlement.units import format_fixed
 from zkproofs.settlement.venue_ledger import VenueLedger
 from zkproofs.settlement.venue_policy import VenuePolicy, load_venue_policy
@@ -46,7 +46,10 @@ MAX_TRANSFER_UNITS = (1 << 63) - 1
 """Largest registrable transfer: SQLite's INTEGER is signed 64-bit (2^63 units would not be stored)."""
 KINDS = {"deposit": Kind.DEPOSIT, "withdraw": Kind.WITHDRAW, "trade": Kind.TRADE, "borrow": Kind.BORROW, "repay": Kind.REPAY}
 PAYOUTS = {"withdraw": "withdrawal_id", "borrow": "borrow_id"}
-"""Kinds whose request names a payout destination, and the name of their reference in the payout record."""
+"""Kinds whose request names a payout destination (:data:`~zkproofs.settlement.transition.PAYOUT_KINDS`), and
+the name of their reference in the payout record."""
+TRANSFERS = tuple(k.name.lower() for k in TRANSFER_KINDS)
+"""Kinds that credit a registered custody transfer (each transfer once, across them)."""
 
 
 class Reason(str, enum.Enum):
@@ -445,11 +448,11 @@ class Venue:
                 if self.ledger.nullifier_seen(conn, c.nullifier):
                     raise Refused(Reason.DOUBLE_SPEND, "the note was already spent (its nullifier is recorded)")
             req = c.request
-            if req.kind in ("deposit", "repay"):
+            if req.kind in TRANSFERS:
                 transfer = self.ledger.transfer(conn, req.reference)
                 if transfer is None:
                     raise Refused(Reason.UNKNOWN_TRANSFER, f"no transfer {req.reference} is registered")
-                if any(self.ledger.reference_used(conn, k, req.reference) for k in ("deposit", "repay")):
+                if any(self.ledger.reference_used(conn, k, req.reference) for k in TRANSFERS):
                     raise Refused(Reason.TRANSFER_USED, f"transfer {req.reference} was already credited")
                 i = self.policy.assets.index(transfer[0])
                 sign = 1 if req.kind == "deposit" else -1
@@ -574,7 +577,7 @@ def audit_ledger(ledger: VenueLedger, policy: VenuePolicy, vk: VerifyingKey, *, 
             d = tuple(field_to_signed(public[f"collateral_delta[{i}]"]) for i in range(len(policy.assets)))
             debt = tuple(field_to_signed(public[f"debt_delta[{i}]"]) for i in range(len(policy.assets)))
             deltas[row["seq"]] = d
-            if row["kind"] in ("deposit", "repay"):
+            if row["kind"] in TRANSFERS:
                 if row["reference"] in credited:
                     report.problems.append(f"{at}: transfer {row['reference']} was already credited")
                 credited.add(row["reference"])

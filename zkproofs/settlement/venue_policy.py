@@ -38,7 +38,7 @@ from typing import Any, Mapping
 from zkproofs.gadgets.margin import MAX_ASSETS, MAX_HAIRCUT_BPS, RATIO_BITS
 from zkproofs.errors import MalformedInput
 from zkproofs.settlement.note_tree import MAX_DEPTH
-from zkproofs.settlement.transition import NAME_PATTERN
+from zkproofs.settlement.transition import NAME_PATTERN, TRANSFER_KINDS
 
 NO_MARGIN_BPS = 1
 """The least ratio the circuit takes (collateral value >= 0.01 % of debt value): what transitions that
@@ -83,8 +83,9 @@ class VenuePolicy:
 
     @property
     def proof_ratio_bps(self) -> int:
-        """The ratio every transition proves, in bps: ``min_ratio_bps`` raised to absorb the price tolerance,
-        ceil(min_ratio * (10^4 + t) / (10^4 - t)) for a tolerance of t bps.
+        """The ratio a transition that can worsen a note (withdrawal, trade leg, borrow) proves, in bps:
+        ``min_ratio_bps`` raised to absorb the price tolerance, ceil(min_ratio * (10^4 + t) / (10^4 - t))
+        for a tolerance of t bps (:meth:`ratio_for` gives every kind's).
 
         A proof's prices may differ from the feed's by t bps either way, and the venue
         cannot tell which of a hidden note's assets are collateral and which are debt, so
@@ -101,7 +102,7 @@ class VenuePolicy:
         for a deposit or a repayment, which only add collateral or remove debt and so may leave a
         note that prices have pushed under the ratio still under it (a partial cure):
         :data:`NO_MARGIN_BPS` for those."""
-        return NO_MARGIN_BPS if kind in ("deposit", "repay") else self.proof_ratio_bps
+        return NO_MARGIN_BPS if kind in {k.name.lower() for k in TRANSFER_KINDS} else self.proof_ratio_bps
 
     @property
     def circuit_params(self) -> dict[str, int]:

@@ -597,14 +597,15 @@ class Wallet:
         """Repay ``amount`` units of the note's ``asset`` debt with the registered transfer ``reference``
         (paid in to custody). REPAY_EXCEEDS_DEBT before any proof if the note owes less."""
         check_name(reference, "transfer reference")
-        owed = self.state.debts().get(asset, 0) if asset in self.state.assets else 0
         if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
             raise MalformedInput("the amount to repay must be positive")
+        debt_delta = self._delta({asset: -amount})  # MalformedInput for an asset the venue does not list
+        owed = self.state.debts()[asset]
         if amount > owed:
             raise TransitionRefused("REPAY_EXCEEDS_DEBT", f"the note owes {format_fixed(owed)} {asset}; "
                                                           f"a repayment of {format_fixed(amount)} would leave a negative debt")
         body, pending = self._prove(Kind.REPAY, self.venue.policy.name, reference, [0] * len(self.state.assets),
-                                    self._expiry(ttl), debt_delta=self._delta({asset: -amount}))
+                                    self._expiry(ttl), debt_delta=debt_delta)
         return self._submit(pending, body)
 
     def propose_trade(self, market: str, give: tuple[str, int], get: tuple[str, int], counterparty_nullifier: int,
