@@ -23,6 +23,7 @@ little without the load.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import resource
 import statistics
@@ -30,6 +31,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from nacl.signing import SigningKey
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -39,7 +42,7 @@ from zkproofs.groth16.qap import domain_for  # noqa: E402
 from zkproofs.groth16.serialize import proof_from_dict  # noqa: E402
 from zkproofs.settlement.note_tree import NoteTree  # noqa: E402
 from zkproofs.settlement.notes import OwnerKeys  # noqa: E402
-from zkproofs.settlement.prices import PriceQuote, StaticPriceFeed  # noqa: E402
+from zkproofs.settlement.epochs import quotes_to_dict, sign_quotes  # noqa: E402
 from zkproofs.settlement.transition import (  # noqa: E402
     Kind,
     build_transition,
@@ -56,10 +59,13 @@ from zkproofs.settlement.venue_policy import venue_policy_from_dict  # noqa: E40
 
 ONE = 10**8
 NOW = int(time.time())
+ORACLE_SEED = hashlib.sha256(b"zkproofs benchmark oracle").digest()
+"""The benchmark venue's one price oracle (quorum 1)."""
 POLICY = venue_policy_from_dict({
-    "venue": {"name": "bench", "assets": ["BTC", "ETH", "USDC", "USDT"], "min_ratio_bps": 15_000,
-              "haircut_bps": {"BTC": 500, "ETH": 1000}, "anchor_window": 1000, "tree_depth": 32,
+    "venue": {"name": "bench", "assets": ["BTC", "ETH", "USDC", "USDT"], "initial_ratio_bps": 15_000,
+              "maintenance_ratio_bps": 12_500, "haircut_bps": {"BTC": 500, "ETH": 1000}, "anchor_window": 1000, "tree_depth": 32,
               "trust_single_party_keys": True},  # the bench's venue runs its own single-party setup
+    "oracles": {"keys": [SigningKey(ORACLE_SEED).verify_key.encode().hex()], "quorum": 1},
     "markets": {"BTC-USDC": {"base": "BTC", "quote": "USDC"}},
 })
 PRICES = [27_000 * ONE, 1_800 * ONE, ONE, ONE]
@@ -78,7 +84,7 @@ class Trader:
             old = (self.note, path, root)
             nf = nullifier(self.keys.nk, self.position, self.note.commitment())
         receipt = receipt_hash(receipt_secret(self.keys.nk, nf))
-        ctx = transition_context(kind, market, ref, NOW + 3600, counterparty, "-", receipt)
+        ctx = transition_context(kind, market, ref, NOW + 3600, counterparty, "-", receipt, epoch=1)
         started, cpu = time.perf_counter(), time.process_time()
         t = build_transition(self.keys, old, delta, [0] * 4, PRICES, list(POLICY.haircut_bps), POLICY.ratio_for(kind.name.lower()), ctx, depth=32)
         proof, public = prove_transition(self.pk, t)
@@ -87,7 +93,7 @@ class Trader:
             synth = time.perf_counter()
             t.circuit.synthesize(t.inputs)
             timed.append(("synthesis", time.perf_counter() - synth))
-        return transition_request(kind, market, ref, NOW + 3600, proof, public, self.pk.vk,
+        return transition_request(kind, market, ref, NOW + 3600, proof, public, self.pk.vk, epoch=1,
                                   counterparty_nullifier=counterparty, receipt=receipt), t, public, proof
 
     def nf(self):
@@ -101,8 +107,9 @@ def bench_proofs(repeat: int) -> None:
     print(f"valid_transition assets=4 depth=32: {circuit.shape.num_constraints} constraints, domain {domain_for(circuit.shape).size}, setup {time.perf_counter() - started:.1f} s")
     with tempfile.TemporaryDirectory() as folder:
         ledger = VenueLedger(Path(folder) / "bench.db", depth=32)
-        feed = StaticPriceFeed({a: PriceQuote(p, NOW) for a, p in zip(POLICY.assets, PRICES)})
-        venue = Venue(POLICY, pk.vk, ledger, feed, clock=lambda: NOW, backend="arkworks")
+        venue = Venue(POLICY, pk.vk, ledger, clock=lambda: NOW, backend="arkworks")
+        quotes = sign_quotes(ORACLE_SEED, POLICY.name, 1, NOW, dict(zip(POLICY.assets, PRICES)), POLICY.assets)
+        assert venue.publish_epoch({"quotes": [quotes_to_dict(quotes)]}).accepted
         pairs, leg_times = [], []
         for r in range(repeat):
             a, b = Trader(10 + 2 * r, pk), Trader(11 + 2 * r, pk)

@@ -74,8 +74,9 @@ TRANSITION_DEPTH = 4
 
 def venue_policy(assets: list[str]):
     return venue_policy_from_dict({
-        "venue": {"name": "gas-bench", "assets": assets, "min_ratio_bps": 15_000, "haircut_bps": {"BTC": 500},
-                  "anchor_window": 4, "tree_depth": TRANSITION_DEPTH, "max_price_age_seconds": 3600},
+        "venue": {"name": "gas-bench", "assets": assets, "initial_ratio_bps": 15_000, "maintenance_ratio_bps": 12_500,
+                  "haircut_bps": {"BTC": 500}, "anchor_window": 4, "tree_depth": TRANSITION_DEPTH, "max_epoch_age_seconds": 3600},
+        "oracles": {"keys": ["ab" * 32], "quorum": 1},
         "markets": {"BTC-USDC": {"base": "BTC", "quote": "USDC"}},
     })
 
@@ -100,9 +101,9 @@ def trade_legs(policy, pk) -> tuple[int, list[int], escrow.LegCall, escrow.LegCa
     legs = []
     for (keys, note, pos), d, counterparty in zip(owners, (delta, [-x for x in delta]), reversed(nfs)):
         receipt = receipt_hash(receipt_secret(keys.nk, nullifier(keys.nk, pos, note.commitment())))
-        context = transition_context(Kind.TRADE, "BTC-USDC", "gas-1", expiry, counterparty, "-", receipt)
+        context = transition_context(Kind.TRADE, "BTC-USDC", "gas-1", expiry, counterparty, "-", receipt, epoch=1)
         t = build_transition(keys, (note, tree.path(pos), tree.root()), d, [0] * a, prices, list(policy.haircut_bps),
-                             policy.proof_ratio_bps, context, depth=TRANSITION_DEPTH)
+                             policy.initial_ratio_bps, context, depth=TRANSITION_DEPTH)
         proof, public = prove_transition(pk, t)
         legs.append((escrow.LegCall(proof, tuple(public[n] for n in pk.vk.public_names), receipt), t.inputs))
     return tree.root(), prices, legs[0], legs[1], expiry
@@ -119,7 +120,8 @@ def measure_settle(node: evm.Anvil, solcjs: str, assets: list[str]) -> tuple[dic
     compiled = evm.compile_contract(solcjs, escrow.escrow_source(pk.vk, policy), escrow.CONTRACT_NAME)
     address = node.deploy(compiled.bytecode + abi_encode(["address"], [node.account]))
     node.transact_gas(address, selector("postRoot(uint256)") + abi_encode(["uint256"], [root]))
-    node.transact_gas(address, selector(f"postPrices(uint256[{len(assets)}])") + abi_encode([f"uint256[{len(assets)}]"], [prices]))
+    node.transact_gas(address, selector(f"postPrices(uint64,uint256[{len(assets)}])")
+                      + abi_encode(["uint64", f"uint256[{len(assets)}]"], [1, prices]))
     data = escrow.settle_calldata(pk.vk, "BTC-USDC", "gas-1", expiry, leg_a, leg_b)
     settle = {"circuit": f"{label}: settle (two legs)", "public": 2 * len(pk.vk.public_names),
               "calldata_bytes": len(data), "tx_gas": node.transact_gas(address, data)}

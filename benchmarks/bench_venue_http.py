@@ -26,6 +26,7 @@ and the SQLite transaction). Prints the load average before and after.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import http.client
 import json
 import os
@@ -42,6 +43,8 @@ from pathlib import Path
 
 import httpx
 
+from nacl.signing import SigningKey
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from circuits.valid_transition import ValidTransition  # noqa: E402
@@ -50,7 +53,7 @@ from zkproofs.groth16.serialize import pk_from_bytes, pk_to_bytes, proof_from_di
 from zkproofs.jsontext import loads  # noqa: E402
 from zkproofs.service import request_models  # noqa: E402
 from zkproofs.settlement.notes import OwnerKeys, nullifier  # noqa: E402
-from zkproofs.settlement.prices import PriceQuote, StaticPriceFeed  # noqa: E402
+from zkproofs.settlement.epochs import quotes_to_dict, sign_quotes  # noqa: E402
 from zkproofs.settlement.transition import (  # noqa: E402
     Kind,
     build_transition,
@@ -60,7 +63,6 @@ from zkproofs.settlement.transition import (  # noqa: E402
     transition_context,
     transition_request,
 )
-from zkproofs.settlement.units import format_fixed  # noqa: E402
 from zkproofs.settlement.venue import Venue  # noqa: E402
 from zkproofs.settlement.venue_ledger import VenueLedger  # noqa: E402
 from zkproofs.settlement.venue_policy import load_venue_policy  # noqa: E402
@@ -70,26 +72,27 @@ ONE = 10**8
 ASSETS = ["BTC", "ETH", "USDC", "USDT"]
 PRICES = [27_000 * ONE, 1_800 * ONE, ONE, ONE]
 EXPIRY_SECONDS = 30 * 24 * 3600
+ORACLE_SEED = hashlib.sha256(b"zkproofs benchmark oracle").digest()
+"""The benchmark venue's one price oracle (quorum 1): epoch 1 is signed when the cache is made."""
 POLICY_TOML = """[venue]
 name = "bench"
 assets = ["BTC", "ETH", "USDC", "USDT"]
-min_ratio_bps = 15000
+initial_ratio_bps = 15000
+maintenance_ratio_bps = 12500
 haircut_bps = {{ BTC = 500, ETH = 1000 }}
 anchor_window = 100000
 tree_depth = {depth}
-price_feed = "prices.json"
-max_price_age_seconds = 3600
+max_epoch_age_seconds = 1000000000  # the cached seed ledger's one epoch stays usable
 trust_single_party_keys = true  # the benchmark's venue runs its own single-party setup
+
+[oracles]
+keys = ["{oracle}"]
+quorum = 1
 
 [markets.BTC-USDC]
 base = "BTC"
 quote = "USDC"
 """
-
-
-def write_prices(path: Path) -> None:
-    now = int(time.time())
-    path.write_text(json.dumps({a: {"price": format_fixed(p), "updated_at": now} for a, p in zip(ASSETS, PRICES)}))
 
 
 def prepare(folder: Path, trades: int, depth: int) -> list[dict]:
@@ -98,8 +101,7 @@ def prepare(folder: Path, trades: int, depth: int) -> list[dict]:
     if bodies_path.exists():
         return json.loads(bodies_path.read_text())
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "policy.toml").write_text(POLICY_TOML.format(depth=depth))
-    write_prices(folder / "prices.json")
+    (folder / "policy.toml").write_text(POLICY_TOML.format(depth=depth, oracle=SigningKey(ORACLE_SEED).verify_key.encode().hex()))
     policy = load_venue_policy(folder / "policy.toml")
     started = time.perf_counter()
     pk = setup(ValidTransition(**policy.circuit_params), backend="arkworks", party="benchmark")
@@ -108,18 +110,19 @@ def prepare(folder: Path, trades: int, depth: int) -> list[dict]:
     (folder / "proving_key.bin").write_bytes(pk_to_bytes(pk))
     now = int(time.time())
     expiry = now + EXPIRY_SECONDS
-    feed = StaticPriceFeed({a: PriceQuote(p, now) for a, p in zip(ASSETS, PRICES)})
     ledger = VenueLedger(folder / "seed.db", depth=depth)
-    venue = Venue(policy, pk.vk, ledger, feed, backend="arkworks")
+    venue = Venue(policy, pk.vk, ledger, backend="arkworks")
+    quotes = sign_quotes(ORACLE_SEED, policy.name, 1, now, dict(zip(ASSETS, PRICES)), ASSETS)
+    assert venue.publish_epoch({"quotes": [quotes_to_dict(quotes)]}).accepted
 
     def prove(keys, old, delta, kind, market, reference, counterparty=0):
         nf = nullifier(keys.nk, old[1].position, old[0].commitment()) if old else 0
         receipt = receipt_hash(receipt_secret(keys.nk, nf))
-        ctx = transition_context(kind, market, reference, expiry, counterparty, "-", receipt)
+        ctx = transition_context(kind, market, reference, expiry, counterparty, "-", receipt, epoch=1)
         t = build_transition(keys, old, delta, [0] * 4, PRICES, list(policy.haircut_bps), policy.ratio_for(kind.name.lower()), ctx,
                              depth=depth, assets=policy.assets)
         proof, public = prove_transition(pk, t)
-        return transition_request(kind, market, reference, expiry, proof, public, pk.vk, counterparty_nullifier=counterparty,
+        return transition_request(kind, market, reference, expiry, proof, public, pk.vk, epoch=1, counterparty_nullifier=counterparty,
                                   receipt=receipt), t
 
     notes = []
@@ -203,7 +206,6 @@ def run_round(folder: Path, work: Path, bodies: list[dict], clients: int, slow_c
     for suffix in ("", "-wal", "-shm"):
         (work / f"run.db{suffix}").unlink(missing_ok=True)
     shutil.copy(folder / "seed.db", db)
-    write_prices(folder / "prices.json")
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "--policy", str(folder / "policy.toml"),
                              "--keys", str(folder / "keys"), "--db", str(db), "--port", str(port),
@@ -288,10 +290,8 @@ def split_costs(folder: Path, work: Path, bodies: list[dict], samples: int) -> d
     for suffix in ("", "-wal", "-shm"):
         (work / f"split.db{suffix}").unlink(missing_ok=True)
     shutil.copy(folder / "seed.db", db)
-    now = int(time.time())
-    feed = StaticPriceFeed({a: PriceQuote(p, now) for a, p in zip(ASSETS, PRICES)})
     ledger = VenueLedger(db, depth=policy.tree_depth)
-    venue = Venue(policy, pk.vk, ledger, feed, backend="arkworks")
+    venue = Venue(policy, pk.vk, ledger, backend="arkworks")
     model = request_models(venue)["Settlement"]
     names = list(pk.vk.public_names)
     decode, verify_one, settle = [], [], []

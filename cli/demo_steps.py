@@ -34,6 +34,7 @@ from zkproofs.gadgets.margin import ratio_reached_bps
 from zkproofs.groth16.keys import SingleParty
 from zkproofs.groth16.trust import KeyTrust, remember_verified
 from zkproofs.jsontext import loads
+from zkproofs.settlement.epochs import oracle_key_from_json, quotes_to_dict, sign_quotes
 from zkproofs.settlement.transition import TransitionRefused, build_transition, signed_to_field
 from zkproofs.settlement.units import SCALE, format_fixed, parse_fixed
 from zkproofs.settlement.venue import audit_ledger
@@ -52,8 +53,8 @@ TRADE_MARKET = "BTC-USDT"
 TRADE_PRICE = 65_000 * ONE
 """Alice gives 1 BTC for 65,000 USDT."""
 BORROW = 60_000 * ONE
-"""Alice then borrows 60,000 USDT against her 1 BTC and 65,000 USDT (haircut value 126,750 USD, above the 90,906
-that 60,000 of debt needs at the demo venue's proof ratio, 151.51 %)."""
+"""Alice then borrows 60,000 USDT against her 1 BTC and 65,000 USDT (haircut value about 126,800 USD, above the 90,000
+that 60,000 of debt needs at the demo venue's initial ratio, 150 %)."""
 RESERVE_SHORTFALL_BPS = 1_000  # the insolvent audit declares 10 % less BTC than owed
 
 
@@ -240,16 +241,23 @@ def audit(sc: Scenario) -> Rows:
 
 def _venue_files(sc: Scenario) -> Path:
     """The operator's files: the bundled policy without its single-party opt-in (the demo venue's
-    key comes from the ceremony) and a price feed written now (the oracle's file)."""
+    key comes from the ceremony)."""
     folder = sc.workdir / "venue"
     folder.mkdir(parents=True, exist_ok=True)
     policy = re.sub(r"^trust_single_party_keys = true.*\n(?:[ \t]+#.*\n)*", "", data_file("sample_policy.toml").read_text(), flags=re.M)
     atomic_write_text(sc.path("venue/policy.toml"), policy)
-    quotes = loads(data_file("sample_prices.json").read_bytes(), "sample_prices.json")
-    prices = {asset: q["price"] for asset, q in quotes.items()} | {"USDT": "1"}
-    feed = {asset: {"price": prices[asset], "updated_at": int(sc.now)} for asset in sc.state["venue_policy"].assets}
-    atomic_write_text(sc.path("venue/prices.json"), json.dumps(feed, indent=1) + "\n")
     return folder / "policy.toml"
+
+
+def _publish_epoch(venue: LocalVenue, sequence: int, prices: dict[str, int], signers: tuple[str, ...]) -> dict:
+    """Two of the bundled demo oracles sign ``prices`` for epoch ``sequence``; the venue assembles and records it."""
+    quotes = []
+    for name in signers:
+        seed = oracle_key_from_json(data_file(f"demo_oracles/{name}.key").read_bytes(), f"demo_oracles/{name}.key")
+        quotes.append(quotes_to_dict(sign_quotes(seed, venue.policy.name, sequence, int(time.time()), prices, venue.policy.assets)))
+    decision = venue.venue.publish_epoch({"quotes": quotes})
+    expect(decision.accepted, f"price epoch {sequence} was refused: {decision.message}")
+    return decision.record
 
 
 def settle(sc: Scenario) -> Rows:
@@ -274,9 +282,16 @@ def _settle(sc: Scenario, venue: LocalVenue) -> Rows:
     alice_path, bob_path = sc.path("alice_wallet.json"), sc.path("bob_wallet.json")
     for path in (alice_path, bob_path):
         create_wallet(path, policy)
+    sample = loads(data_file("sample_prices.json").read_bytes(), "sample_prices.json")
+    prices = {asset: parse_fixed(sample[asset]["price"], asset) for asset in policy.assets if asset != "USDT"} | {"USDT": ONE}
+    epoch = _publish_epoch(venue, 1, prices, ("oracle-a", "oracle-b"))
     rows: Rows = [("venue", f"{policy.name}: {', '.join(policy.assets)}; note tree depth {policy.tree_depth}; "
-                            f"margin {policy.min_ratio_bps / 100:.0f} %"),
-                  ("venue's key", venue.venue.key_report.basis)]
+                            f"initial margin {policy.initial_ratio_bps / 100:.0f} %, maintenance "
+                            f"{policy.maintenance_ratio_bps / 100:.0f} %"),
+                  ("venue's key", venue.venue.key_report.basis),
+                  ("price epoch 1", f"signed by oracle-a and oracle-b (quorum {policy.oracles.quorum} of "
+                                    f"{len(policy.oracles.keys)}; each price their lower median): "
+                                    + ", ".join(f"{a} {p}" for a, p in epoch["prices"].items()))]
     for path, who, ref, asset, amount in ((alice_path, "alice", "tx-alice-1", "BTC", "2"),
                                           (bob_path, "bob", "tx-bob-1", "USDT", "150000")):
         registered = venue.venue.register_transfer(ref, asset, parse_fixed(amount, ref))
@@ -340,7 +355,7 @@ def _settle(sc: Scenario, venue: LocalVenue) -> Rows:
         expect(borrowed["reason"] == "ACCEPTED", f"alice's borrow was not accepted: {borrowed}")
         rows.append((f"alice borrows {format_fixed(BORROW)} USDT against her note",
                      f"{borrowed['reason']}: paid out to alice-bank (for custody); her note now owes "
-                     f"{format_fixed(alice.state.debts()['USDT'])} USDT and still meets {policy.min_ratio_bps / 100:.0f} %"))
+                     f"{format_fixed(alice.state.debts()['USDT'])} USDT and still meets {policy.initial_ratio_bps / 100:.0f} %"))
         before = _ledger_counts(ledger)
         try:
             alice.withdraw("BTC", ONE, "alice-cold-wallet", "demo-w-3")
@@ -351,14 +366,13 @@ def _settle(sc: Scenario, venue: LocalVenue) -> Rows:
         label = _unprovable_withdrawal(alice, ONE)
         note = alice.state.note
         left = [c - (ONE if a == "BTC" else 0) for a, c in zip(policy.assets, note.collateral)]
-        reached = ratio_reached_bps(left, note.debt, venue.prices(), list(policy.haircut_bps))
+        reached = ratio_reached_bps(left, note.debt, [prices[a] for a in policy.assets], list(policy.haircut_bps))
     expect(refused == "BELOW_MARGIN", f"the withdrawal under margin was refused as {refused}")
     expect(label.startswith("margin/"), f"the withdrawal under margin failed constraint {label!r}, not the margin's")
     expect(_ledger_counts(ledger) == before, "a refused withdrawal changed the ledger")
     rows.append((f"alice withdraws her 1 BTC, owing {format_fixed(BORROW)} USDT",
-                 f"refused by her wallet: BELOW_MARGIN (the note would reach {reached / 100:.2f} %; proofs must show "
-                 f"{policy.proof_ratio_bps / 100:.2f} %, the venue's {policy.min_ratio_bps / 100:.0f} % raised for its "
-                 f"{policy.price_tolerance_bps / 100:.1f} % price tolerance); a prover skipping that check cannot prove it "
+                 f"refused by her wallet: BELOW_MARGIN (the note would reach {reached / 100:.2f} % at epoch 1's prices, "
+                 f"under the initial {policy.initial_ratio_bps / 100:.0f} %); a prover skipping that check cannot prove it "
                  f"(constraint {label!r} fails)"))
 
     report = audit_ledger(ledger, policy, venue.venue.vk)
@@ -375,8 +389,9 @@ def _unprovable_withdrawal(wallet: Wallet, amount: int) -> str:
     note holds, or leaving it under margin) is proven anyway."""
     st, policy = wallet.state, wallet.venue.policy
     path, anchor = wallet.venue.membership_path(st.position)
+    epoch = wallet.epoch()
     honest = build_transition(st.keys, (st.note, path, anchor), [0] * len(policy.assets), [0] * len(policy.assets),
-                              wallet.venue.prices(), list(policy.haircut_bps), policy.proof_ratio_bps, 0,
+                              [epoch.prices[a] for a in policy.assets], list(policy.haircut_bps), policy.initial_ratio_bps, 0,
                               depth=policy.tree_depth, assets=policy.assets)
     btc = policy.assets.index("BTC")
     inputs = {**honest.inputs, f"collateral_delta[{btc}]": signed_to_field(-amount)}

@@ -13,6 +13,7 @@ from cli.ceremony import ceremony
 from cli.demo import demo
 from cli.doctor import doctor, kernels_summary
 from cli.tree import tree, audit
+from cli.oracle import oracle
 from cli.serve import serve
 from cli.venue import venue
 from cli.wallet import wallet
@@ -407,6 +408,7 @@ main.add_command(audit)
 main.add_command(serve)
 main.add_command(ceremony)
 main.add_command(venue)
+main.add_command(oracle)
 main.add_command(wallet)
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """``zkproofs serve``: the escrow venue's HTTP service (:mod:`zkproofs.service`) under uvicorn.
 
 Files: ``--policy`` is the venue policy TOML (:mod:`zkproofs.settlement.venue_policy`;
-its ``price_feed`` is the JSON price file), ``--keys`` the folder ``zkproofs venue
+its ``[oracles]`` sign the price epochs, posted to ``POST /epochs``), ``--keys`` the folder ``zkproofs venue
 init`` writes (``verification_key.json`` is read, through
 :func:`~zkproofs.settlement.venue.load_venue_key`), ``--db`` the venue's SQLite
 ledger (created if missing). Key trust is the venue's: a single-party key only
@@ -79,7 +79,7 @@ def bind(host: str, port: int) -> socket.socket:
 
 @click.command("serve")
 @click.option("--policy", "policy_path", required=True, type=click.Path(dir_okay=False, exists=True),
-              help="Venue policy TOML (assets, margin, markets, price feed, max_request_bytes).")
+              help="Venue policy TOML (assets, ratios, markets, oracle keys, max_request_bytes).")
 @click.option("--keys", "keys_dir", required=True, type=click.Path(file_okay=False, exists=True),
               help="Folder with the venue's verification_key.json (as zkproofs venue init writes it).")
 @click.option("--db", "db", required=True, type=click.Path(dir_okay=False), help="The venue's SQLite ledger (created if missing).")

@@ -1,4 +1,4 @@
-"""``zkproofs venue``: the escrow venue operator's commands (keys, custody transfers, the ledger audit).
+"""``zkproofs venue``: the escrow venue operator's commands (keys, custody transfers, price epochs, the ledger audit).
 
 Files: ``--policy`` is the venue policy TOML (:mod:`zkproofs.settlement.venue_policy`),
 ``--keys`` the folder ``venue init`` writes (proving_key.bin for traders,
@@ -8,23 +8,31 @@ verification_key.json for the venue), ``--db`` the venue's SQLite ledger.
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 import click
 
-from cli.common import EXIT_INVALID, backend_option, emit_json, reports_errors
+from cli.common import EXIT_INVALID, backend_option, emit_json, read_json, reports_errors
 from circuits.valid_transition import ValidTransition
 from zkproofs.atomic import atomic_write_bytes, atomic_write_text
 from zkproofs.errors import MalformedInput
 from zkproofs.groth16 import setup
 from zkproofs.groth16.serialize import pk_to_bytes, vk_to_json
 from zkproofs.settlement.units import format_fixed, parse_fixed
-from zkproofs.settlement.venue import PROVING_KEY_FILE, VERIFYING_KEY_FILE, audit_ledger, load_venue_key, register_transfer
+from zkproofs.settlement.venue import (
+    PROVING_KEY_FILE,
+    VERIFYING_KEY_FILE,
+    audit_ledger,
+    load_venue_key,
+    publish_epoch,
+    register_transfer,
+)
 from zkproofs.settlement.venue_ledger import VenueLedger
 from zkproofs.settlement.venue_policy import load_venue_policy
 
 policy_option = click.option("--policy", "policy_path", required=True, type=click.Path(dir_okay=False, exists=True),
-                             help="Venue policy TOML (assets, margin, markets, price feed).")
+                             help="Venue policy TOML (assets, ratios, markets, oracle keys).")
 db_option = click.option("--db", "db", required=True, type=click.Path(dir_okay=False),
                          help="The venue's SQLite ledger (created if missing).")
 keys_option = click.option("--keys", "keys_dir", required=True, type=click.Path(file_okay=False),
@@ -34,7 +42,7 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Machine-read
 
 @click.group("venue")
 def venue() -> None:
-    """Operate an escrow venue: keys, custody transfers, the ledger audit."""
+    """Operate an escrow venue: keys, custody transfers, price epochs, the ledger audit."""
 
 
 @venue.command("init")
@@ -90,6 +98,49 @@ def register_transfer_cmd(policy_path: str, db: str, reference: str, asset: str,
         sys.exit(EXIT_INVALID)
 
 
+@venue.command("publish-epoch")
+@click.option("--policy", "policy_path", required=True, type=click.Path(dir_okay=False, exists=True),
+              help="Venue policy TOML (its [oracles] keys and quorum decide).")
+@click.option("--db", "db", default=None, type=click.Path(dir_okay=False), help="The venue's SQLite ledger (in process).")
+@click.option("--venue", "url", default=None, envvar="ZKPROOFS_VENUE",
+              help="Or the venue's HTTP service (POST /epochs), e.g. http://127.0.0.1:8080; also ZKPROOFS_VENUE.")
+@click.argument("quotes", nargs=-1, required=True, type=click.Path(dir_okay=False, exists=True))
+@json_option
+@reports_errors
+def publish_epoch_cmd(policy_path: str, db: str | None, url: str | None, quotes: tuple[str, ...], as_json: bool) -> None:
+    """Publish the next price epoch from QUOTES, files of oracles' signed quotes (`oracle sign`).
+
+    At least the policy's quorum of distinct oracles must have signed the same
+    sequence number (the latest + 1); each asset's epoch price is the lower median
+    of their quotes, within max_move_bps of the previous epoch's. Exit 1 if refused,
+    with the reason code (BAD_SIGNATURE, NO_QUORUM, STALE_SEQUENCE, PRICE_OUT_OF_BOUNDS...).
+    """
+    policy = load_venue_policy(policy_path)
+    if (db is None) == (url is None):
+        raise MalformedInput("give the venue's ledger (--db) or its service (--venue URL), one of them")
+    body = {"quotes": [read_json(path) for path in quotes]}
+    if url is not None:
+        from zkproofs.settlement.client import VenueClient
+
+        with VenueClient(url) as client:
+            decision = client.publish_epoch(body["quotes"])
+    else:
+        ledger = VenueLedger(db, depth=policy.tree_depth)
+        try:
+            decision = publish_epoch(ledger, policy, body, int(time.time()))
+        finally:
+            ledger.close()
+    if as_json:
+        emit_json(decision.to_dict())
+    elif decision.accepted:
+        prices = decision.record["prices"]
+        click.echo(f"{decision.message}: " + ", ".join(f"{asset} {price}" for asset, price in prices.items()))
+    else:
+        click.echo(f"refused ({decision.reason.value}): {decision.message}")
+    if not decision.accepted:
+        sys.exit(EXIT_INVALID)
+
+
 @venue.command("audit-ledger")
 @policy_option
 @db_option
@@ -111,7 +162,7 @@ def audit_ledger_cmd(policy_path: str, db: str, keys_dir: str, as_json: bool, ba
     if as_json:
         emit_json(report.to_dict())
     else:
-        click.echo(f"{report.transitions} transitions, {report.settlements} settlements, {report.roots} roots: "
+        click.echo(f"{report.epochs} price epochs, {report.transitions} transitions, {report.settlements} settlements, {report.roots} roots: "
                    + ("every proof verifies and every root recomputes" if report.ok else f"{len(report.problems)} problem(s)"))
         if report.lent or report.repaid:
             click.echo("lending book: " + ", ".join(

@@ -5,7 +5,8 @@ the note's opening and the history, mode 0600; a command refuses a wallet that
 group or others may read. The venue is either opened in process from the
 operator's files (``--policy``, ``--keys``, ``--db``) or reached over HTTP
 (``--venue URL`` with the trader's copies of the venue's ``--policy`` and
-``--keys``, and a ``--prices`` file). Nothing prints the spending key.
+``--keys``). Every proof uses the prices of the venue's latest price epoch, whose
+oracle signatures the wallet checks against the policy's keys. Nothing prints the spending key.
 Exit status: 0 done, 1 refused (by the venue or by the wallet's own checks, with
 the reason code), 2 malformed input or an unusable wallet file.
 """
@@ -48,39 +49,33 @@ ttl_option = click.option("--ttl", type=click.IntRange(1, 86_400), default=DEFAU
 
 
 def venue_options(func: Callable) -> Callable:
-    """The venue: --policy and --keys, then --db (in process) or --venue URL and --prices (over HTTP)."""
+    """The venue: --policy and --keys, then --db (in process) or --venue URL (over HTTP)."""
     options = [
         click.option("--venue", "url", default=None, envvar="ZKPROOFS_VENUE",
                      help="The venue's HTTP service (zkproofs serve), e.g. http://127.0.0.1:8080; also ZKPROOFS_VENUE. "
                      "Without it the venue is opened in this process from --db."),
         click.option("--policy", "policy_path", type=click.Path(dir_okay=False, exists=True),
-                     help="The venue's policy TOML (assets, margin, markets, price feed)."),
+                     help="The venue's policy TOML (assets, ratios, markets, oracle keys)."),
         click.option("--keys", "keys_dir", type=click.Path(file_okay=False),
                      help="The venue's keys folder (proving_key.bin, verification_key.json from `venue init`)."),
         click.option("--db", "db", type=click.Path(dir_okay=False),
                      help="The venue's SQLite ledger (in process, without --venue)."),
-        click.option("--prices", "prices_path", type=click.Path(dir_okay=False),
-                     help="With --venue: a price file in the feed's layout ({asset: {price, updated_at}}); the venue "
-                     "accepts prices within its tolerance of its own feed."),
     ]
     for option in reversed(options):
         func = option(func)
     return backend_option(func)
 
 
-def open_venue_access(url: str | None, policy_path: str | None, keys_dir: str | None, db: str | None,
-                      prices_path: str | None, backend: str | None):
+def open_venue_access(url: str | None, policy_path: str | None, keys_dir: str | None, db: str | None, backend: str | None):
     """The venue the options name; MalformedInput naming what is missing or does not go together."""
-    needed = {"--policy": policy_path, "--keys": keys_dir, **({"--prices": prices_path} if url else {"--db": db})}
+    needed = {"--policy": policy_path, "--keys": keys_dir, **({} if url else {"--db": db})}
     missing = [name for name, value in needed.items() if not value]
     if missing:
         raise MalformedInput(f"the venue needs {', '.join(missing)}" + (" (with --venue)" if url else " (or --venue URL)"))
     if url and db:
         raise MalformedInput("--db is for a venue in this process; with --venue the service keeps the ledger")
-    if not url and prices_path:
-        raise MalformedInput("--prices goes with --venue; a venue in this process uses its own feed")
     if url:
-        return RemoteVenue.open(url, policy_path, keys_dir, prices_path, backend=backend)
+        return RemoteVenue.open(url, policy_path, keys_dir, backend=backend)
     return LocalVenue.open(policy_path, keys_dir, db, backend=backend)
 
 
@@ -184,7 +179,7 @@ def new_cmd(wallet_path: str, policy_path: str, as_json: bool) -> None:
 @ttl_option
 @json_option
 @reports_errors
-def deposit_cmd(wallet_path, url, policy_path, keys_dir, db, prices_path, backend, reference, asset, amount, ttl, as_json) -> None:
+def deposit_cmd(wallet_path, url, policy_path, keys_dir, db, backend, reference, asset, amount, ttl, as_json) -> None:
     """Credit a registered custody transfer to the wallet's note (proven; consumed once)."""
     units = _amount(amount, "--amount")
 
@@ -193,7 +188,7 @@ def deposit_cmd(wallet_path, url, policy_path, keys_dir, db, prices_path, backen
         return {**decision, "text": f"deposit {reference} applied: +{format_fixed(units)} {asset}; "
                                     f"note at position {decision['position']}"}
 
-    _run(wallet_path, (url, policy_path, keys_dir, db, prices_path, backend), as_json, action)
+    _run(wallet_path, (url, policy_path, keys_dir, db, backend), as_json, action)
 
 
 @wallet.command("withdraw")
@@ -206,7 +201,7 @@ def deposit_cmd(wallet_path, url, policy_path, keys_dir, db, prices_path, backen
 @ttl_option
 @json_option
 @reports_errors
-def withdraw_cmd(wallet_path, url, policy_path, keys_dir, db, prices_path, backend, asset, amount, destination, withdrawal_id, ttl, as_json) -> None:
+def withdraw_cmd(wallet_path, url, policy_path, keys_dir, db, backend, asset, amount, destination, withdrawal_id, ttl, as_json) -> None:
     """Pay collateral out; refused (exit 1) if the note holds less or the remainder misses the margin."""
     units = _amount(amount, "--amount")
 
@@ -216,7 +211,7 @@ def withdraw_cmd(wallet_path, url, policy_path, keys_dir, db, prices_path, backe
         return {**decision, "text": f"withdrawal {payout['withdrawal_id']} applied: {format_fixed(units)} {asset} "
                                     f"to {destination}; note at position {decision['position']}"}
 
-    _run(wallet_path, (url, policy_path, keys_dir, db, prices_path, backend), as_json, action)
+    _run(wallet_path, (url, policy_path, keys_dir, db, backend), as_json, action)
 
 
 @wallet.command("borrow")
@@ -229,7 +224,7 @@ def withdraw_cmd(wallet_path, url, policy_path, keys_dir, db, prices_path, backe
 @ttl_option
 @json_option
 @reports_errors
-def borrow_cmd(wallet_path, url, policy_path, keys_dir, db, prices_path, backend, asset, amount, destination, borrow_id, ttl, as_json) -> None:
+def borrow_cmd(wallet_path, url, policy_path, keys_dir, db, backend, asset, amount, destination, borrow_id, ttl, as_json) -> None:
     """Borrow against the note's collateral: its debt in ASSET rises and the amount is paid out.
 
     Refused (exit 1, BELOW_MARGIN) before any proof if the note would then miss the
@@ -243,7 +238,7 @@ def borrow_cmd(wallet_path, url, policy_path, keys_dir, db, prices_path, backend
         return {**decision, "text": f"borrow {payout['borrow_id']} applied: {format_fixed(units)} {asset} "
                                     f"to {destination}; note at position {decision['position']}"}
 
-    _run(wallet_path, (url, policy_path, keys_dir, db, prices_path, backend), as_json, action)
+    _run(wallet_path, (url, policy_path, keys_dir, db, backend), as_json, action)
 
 
 @wallet.command("repay")
@@ -255,7 +250,7 @@ def borrow_cmd(wallet_path, url, policy_path, keys_dir, db, prices_path, backend
 @ttl_option
 @json_option
 @reports_errors
-def repay_cmd(wallet_path, url, policy_path, keys_dir, db, prices_path, backend, reference, asset, amount, ttl, as_json) -> None:
+def repay_cmd(wallet_path, url, policy_path, keys_dir, db, backend, reference, asset, amount, ttl, as_json) -> None:
     """Repay debt with a registered custody transfer: the note's debt in ASSET falls by its amount.
 
     Refused (exit 1) with REPAY_EXCEEDS_DEBT before any proof if the note owes less,
@@ -268,7 +263,30 @@ def repay_cmd(wallet_path, url, policy_path, keys_dir, db, prices_path, backend,
         return {**decision, "text": f"repayment {reference} applied: -{format_fixed(units)} {asset} of debt; "
                                     f"note at position {decision['position']}"}
 
-    _run(wallet_path, (url, policy_path, keys_dir, db, prices_path, backend), as_json, action)
+    _run(wallet_path, (url, policy_path, keys_dir, db, backend), as_json, action)
+
+
+@wallet.command("prove-health")
+@wallet_option
+@venue_options
+@ttl_option
+@json_option
+@reports_errors
+def prove_health_cmd(wallet_path, url, policy_path, keys_dir, db, backend, ttl, as_json) -> None:
+    """Re-prove the note at the venue's maintenance ratio at the latest price epoch.
+
+    A note that carries debt must do this after every price epoch, within the
+    policy's grace period; the note keeps its amounts under a fresh salt. Refused
+    (exit 1) with BELOW_MARGIN before any proof if the note no longer meets the
+    maintenance ratio at the epoch's prices: repay debt or deposit collateral first.
+    """
+
+    def action(w: Wallet) -> dict[str, Any]:
+        decision = w.prove_health(ttl=ttl)
+        return {**decision, "text": f"health proven at epoch {decision['epoch']} (maintenance "
+                                    f"{w.venue.policy.maintenance_ratio_bps / 100:.2f} %); note at position {decision['position']}"}
+
+    _run(wallet_path, (url, policy_path, keys_dir, db, backend), as_json, action)
 
 
 @wallet.command("trade")
@@ -287,7 +305,7 @@ def repay_cmd(wallet_path, url, policy_path, keys_dir, db, prices_path, backend,
 @ttl_option
 @json_option
 @reports_errors
-def trade_cmd(wallet_path, url, policy_path, keys_dir, db, prices_path, backend, propose, accept_path, market, give, get_, counterparty,
+def trade_cmd(wallet_path, url, policy_path, keys_dir, db, backend, propose, accept_path, market, give, get_, counterparty,
               settlement_id, out_path, ttl, as_json) -> None:
     """Settle a matched trade with another wallet: --propose, then the counterparty --accept (see `wallet --help`)."""
     if propose == bool(accept_path):
@@ -317,7 +335,7 @@ def trade_cmd(wallet_path, url, policy_path, keys_dir, db, prices_path, backend,
             return {**decision, "text": f"settlement {decision['settlement_id']} applied ({decision['reason']}): "
                                         f"{delta_text(list(delta), list(delta.values()))} for this wallet"}
 
-    _run(wallet_path, (url, policy_path, keys_dir, db, prices_path, backend), as_json, action)
+    _run(wallet_path, (url, policy_path, keys_dir, db, backend), as_json, action)
 
 
 def _json(obj: Any) -> str:
@@ -329,14 +347,14 @@ def _json(obj: Any) -> str:
 @venue_options
 @json_option
 @reports_errors
-def show_cmd(wallet_path, url, policy_path, keys_dir, db, prices_path, backend, as_json) -> None:
+def show_cmd(wallet_path, url, policy_path, keys_dir, db, backend, as_json) -> None:
     """Balances, the note's nullifier (for a counterparty), pending transitions and history.
 
     With the venue options it first picks up notes the venue has accepted since
     (e.g. a trade the counterparty settled); without, it shows the file as it is.
     """
-    if any((url, policy_path, keys_dir, db, prices_path)):
-        venue = open_venue_access(url, policy_path, keys_dir, db, prices_path, backend)
+    if any((url, policy_path, keys_dir, db)):
+        venue = open_venue_access(url, policy_path, keys_dir, db, backend)
         try:
             with open_wallet(wallet_path, venue) as w:
                 state, messages = w.state, w.messages

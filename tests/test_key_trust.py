@@ -47,7 +47,6 @@ from zkproofs.groth16.serialize import (
 )
 from zkproofs.groth16.trust import KeyTrust, Transcript, check_key, remember_verified, require_trusted
 from zkproofs.proofs.inclusion import ZK_FORMAT, ZK_VERSION, trust_inclusion_key, zk_failure
-from zkproofs.settlement.prices import PriceQuote, StaticPriceFeed
 from zkproofs.settlement.venue import Venue
 from zkproofs.settlement.venue_ledger import VenueLedger
 from zkproofs.settlement.venue_policy import PolicyError, venue_policy_from_dict
@@ -274,13 +273,15 @@ WEAK_PARAMS = {"assets": 2, "depth": 2}
 
 
 def _venue(tmp_path, vk, *, opt_in: bool):
-    policy = venue_policy_from_dict({"venue": {"name": "v", "assets": ["BTC", "USDC"], "min_ratio_bps": 15_000,
-                                               "tree_depth": WEAK_PARAMS["depth"], "trust_single_party_keys": opt_in},
+    policy = venue_policy_from_dict({"venue": {"name": "v", "assets": ["BTC", "USDC"], "initial_ratio_bps": 15_000,
+                                               "maintenance_ratio_bps": 12_500, "tree_depth": WEAK_PARAMS["depth"],
+                                               "trust_single_party_keys": opt_in},
+                                     "oracles": {"keys": ["ab" * 32], "quorum": 1},
                                      "markets": {"BTC-USDC": {"base": "BTC", "quote": "USDC"}}})
     tmp_path.mkdir(parents=True, exist_ok=True)
     ledger = VenueLedger(tmp_path / "venue.db", depth=policy.tree_depth)
     try:
-        return Venue(policy, vk, ledger, StaticPriceFeed({a: PriceQuote(10**8, 1_700_000_000) for a in policy.assets}))
+        return Venue(policy, vk, ledger)
     finally:
         ledger.close()
 
@@ -323,7 +324,8 @@ def test_gamma_equal_delta_venue_key_is_refused(tmp_path):
 
 
 def test_venue_policy_trust_key_must_be_a_boolean():
-    doc = {"venue": {"name": "v", "assets": ["BTC"], "min_ratio_bps": 15_000, "trust_single_party_keys": "yes"}}
+    doc = {"venue": {"name": "v", "assets": ["BTC"], "initial_ratio_bps": 15_000, "maintenance_ratio_bps": 12_500,
+                     "trust_single_party_keys": "yes"}, "oracles": {"keys": ["ab" * 32], "quorum": 1}}
     with pytest.raises(PolicyError, match="trust_single_party_keys: expected true or false"):
         venue_policy_from_dict(doc)
 

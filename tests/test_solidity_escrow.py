@@ -61,11 +61,14 @@ ONE = 10**8
 PRICES = [27_000 * ONE, ONE]
 MARKET = "BTC-USDC"
 POLICY_DICT = {
-    "venue": {"name": "chain-venue", "assets": ["BTC", "USDC"], "min_ratio_bps": 15_000, "haircut_bps": {"BTC": 500},
-              "anchor_window": 4, "tree_depth": 4, "price_tolerance_bps": 50, "max_price_age_seconds": 3600},
+    "venue": {"name": "chain-venue", "assets": ["BTC", "USDC"], "initial_ratio_bps": 15_000, "maintenance_ratio_bps": 12_500,
+              "haircut_bps": {"BTC": 500}, "anchor_window": 4, "tree_depth": 4, "max_epoch_age_seconds": 3600},
+    "oracles": {"keys": ["ab" * 32], "quorum": 1},
     "markets": {MARKET: {"base": "BTC", "quote": "USDC"}},
 }
 POLICY = venue_policy_from_dict(POLICY_DICT)
+EPOCH = 1
+"""The price epoch every leg proves at (the operator posts it with its prices)."""
 SETTLED_EVENT = keccak(text="Settled(string,string,uint256,uint256,uint256,uint256)")
 
 
@@ -99,12 +102,12 @@ class Trader:
 
     def leg(self, pk, tree: NoteTree, sid: str, expiry: int, delta: list[int], counterparty: int) -> tuple[LegCall, dict]:
         receipt = receipt_hash(receipt_secret(self.keys.nk, self.nullifier()))
-        context = transition_context(Kind.TRADE, MARKET, sid, expiry, counterparty, "-", receipt)
+        context = transition_context(Kind.TRADE, MARKET, sid, expiry, counterparty, "-", receipt, epoch=EPOCH)
         path = tree.path(self.position)
         t = build_transition(self.keys, (self.note, path, tree.root()), delta, [0] * len(delta), self.prices,
-                             list(self.policy.haircut_bps), self.policy.proof_ratio_bps, context, depth=self.policy.tree_depth)
+                             list(self.policy.haircut_bps), self.policy.initial_ratio_bps, context, depth=self.policy.tree_depth)
         proof, public = prove_transition(pk, t)
-        body = transition_request(Kind.TRADE, MARKET, sid, expiry, proof, public, pk.vk, counterparty_nullifier=counterparty,
+        body = transition_request(Kind.TRADE, MARKET, sid, expiry, proof, public, pk.vk, epoch=EPOCH, counterparty_nullifier=counterparty,
                                   receipt=receipt)
         return LegCall(proof, tuple(public[n] for n in pk.vk.public_names), receipt), body
 
@@ -179,8 +182,10 @@ def test_settle_calldata_refuses_what_the_contract_would(world):
         settle_calldata(world["vk"], MARKET, "s-1", good.expiry, dataclasses.replace(good.a, public=good.a.public[:-1]), good.b)
     body_a, body_b = good.bodies
     assert settle_calldata_from_requests(world["vk"], body_a, body_b) == good.calldata()
-    with pytest.raises(MalformedInput, match="same market, settlement id and expiry"):
+    with pytest.raises(MalformedInput, match="same market, settlement id, expiry and price epoch"):
         settle_calldata_from_requests(world["vk"], body_a, world["again"].bodies[1])
+    with pytest.raises(MalformedInput, match="same market, settlement id, expiry and price epoch"):
+        settle_calldata_from_requests(world["vk"], body_a, dict(body_b, epoch=2))
 
 
 def test_cli_exports_escrow_and_settle_calldata(world, tmp_path):
@@ -210,6 +215,8 @@ def _toml(policy: dict) -> str:
             lines.append(f"{key} = {{ " + ", ".join(f"{k} = {v}" for k, v in value.items()) + " }")
         else:
             lines.append(f"{key} = {json.dumps(value)}")
+    lines.append("[oracles]")
+    lines += [f"{key} = {json.dumps(value)}" for key, value in policy["oracles"].items()]
     for name, market in policy["markets"].items():
         lines += [f"[markets.{name}]", f'base = "{market["base"]}"', f'quote = "{market["quote"]}"']
     return "\n".join(lines) + "\n"
@@ -244,8 +251,8 @@ def _post_root(root: int) -> bytes:
     return selector("postRoot(uint256)") + abi_encode(["uint256"], [root])
 
 
-def _post_prices(prices: list[int]) -> bytes:
-    return selector("postPrices(uint256[2])") + abi_encode(["uint256[2]"], [prices])
+def _post_prices(prices: list[int], epoch: int = EPOCH) -> bytes:
+    return selector("postPrices(uint64,uint256[2])") + abi_encode(["uint64", "uint256[2]"], [epoch, prices])
 
 
 def _ok(receipt: dict) -> dict:
@@ -299,10 +306,11 @@ def test_permutation_matches_the_reference(deployed):
 def test_context_is_the_venues(chain, world):
     node, address = chain
     good = world["good"]
-    call = selector("contextOf(string,string,uint64,uint256,uint256)")
-    for market, sid, expiry, nf, receipt in ((MARKET, "s-1", good.expiry, 5, 7), ("ETH-USDC", "x:y.z_9", 0, R - 1, 0)):
-        out = node.call(address, call + abi_encode(["string", "string", "uint64", "uint256", "uint256"], [market, sid, expiry, nf, receipt]))
-        assert int.from_bytes(out, "big") == transition_context(Kind.TRADE, market, sid, expiry, nf, "-", receipt)
+    call = selector("contextOf(string,string,uint64,uint64,uint256,uint256)")
+    for market, sid, epoch, expiry, nf, receipt in ((MARKET, "s-1", 1, good.expiry, 5, 7), ("ETH-USDC", "x:y.z_9", (1 << 63) - 1, 0, R - 1, 0)):
+        out = node.call(address, call + abi_encode(["string", "string", "uint64", "uint64", "uint256", "uint256"],
+                                                   [market, sid, epoch, expiry, nf, receipt]))
+        assert int.from_bytes(out, "big") == transition_context(Kind.TRADE, market, sid, expiry, nf, "-", receipt, epoch=epoch)
 
 
 def test_valid_settlement_is_accepted_and_recorded(chain, world):
@@ -370,15 +378,18 @@ def test_context_binds_market_expiry_and_id(chain, world):
     _refused(chain, world, good.calldata(expiry=good.expiry + 1), "ContextMismatch(uint256)", 0)
     _refused(chain, world, good.calldata(market="ETH-USDC"), "UnknownMarket()")
     node.increase_time(good.expiry - int(time.time()) + 10)
-    _ok(node.send(chain[1], _post_prices(PRICES)))
+    _ok(node.send(chain[1], _post_prices(PRICES, EPOCH + 1)))
     _refused(chain, world, good.calldata(), "Expired(uint256,uint256)", good.expiry, more=True)
 
 
-def test_prices_must_be_the_posted_ones(chain, world):
+def test_prices_must_be_the_posted_epochs(chain, world):
     node, address = chain
-    _ok(node.send(address, _post_prices([PRICES[0] * 2, PRICES[1]])))
+    _refused(chain, world, _post_prices(PRICES, EPOCH), "StaleEpoch(uint64,uint64)", EPOCH, EPOCH)  # epochs only go forward
+    _ok(node.send(address, _post_prices([PRICES[0] * 2, PRICES[1]], EPOCH + 1)))
     _refused(chain, world, world["good"].calldata(), "PriceMismatch(uint256,uint256)", 0, 0)
-    _ok(node.send(address, _post_prices(PRICES)))
+    # the same prices again as epoch 3: legs proven at epoch 1 name it in their context, so they are still refused
+    _ok(node.send(address, _post_prices(PRICES, EPOCH + 2)))
+    _refused(chain, world, world["good"].calldata(), "ContextMismatch(uint256)", 0)
     # Outside the circuit's price range [1, 2^64]: refused by name (no arithmetic overflow).
     good, at = world["good"], list(world["vk"].public_names).index("price[1]")
     for price in (0, (1 << 64) + 1, R - 1):
@@ -436,7 +447,7 @@ def test_legs_that_exchange_nothing_are_not_a_trade(chain, world):
 def test_a_leg_must_spend_and_follow_the_policy(chain, world):
     good, names = world["good"], list(world["vk"].public_names)
     _refused(chain, world, good.calldata(a=_with_input(good.a, world, "spend", 0)), "SpendRequired(uint256)", 0)
-    ratio = _with_input(good.b, world, "min_ratio_bps", POLICY.proof_ratio_bps - 1)
+    ratio = _with_input(good.b, world, "min_ratio_bps", POLICY.initial_ratio_bps - 1)
     _refused(chain, world, good.calldata(b=ratio), "PolicyMismatch(uint256,uint256)", 1, names.index("min_ratio_bps"))
     haircut = _with_input(good.a, world, "haircut_bps[0]", POLICY.haircut_bps[0] + 1)
     _refused(chain, world, good.calldata(a=haircut), "PolicyMismatch(uint256,uint256)", 0, names.index("haircut_bps[0]"))
@@ -452,9 +463,9 @@ def test_debt_deltas_must_be_zero(chain, world):
 
 def test_stale_or_bad_prices_are_refused(chain, world):
     node, address = chain
-    _refused(chain, world, _post_prices([0, PRICES[1]]), "BadPrice(uint256)", 0)
-    _refused(chain, world, _post_prices([PRICES[0], (1 << 64) + 1]), "BadPrice(uint256)", 1)
-    node.increase_time(POLICY.max_price_age_seconds + 10)
+    _refused(chain, world, _post_prices([0, PRICES[1]], EPOCH + 1), "BadPrice(uint256)", 0)
+    _refused(chain, world, _post_prices([PRICES[0], (1 << 64) + 1], EPOCH + 1), "BadPrice(uint256)", 1)
+    node.increase_time(POLICY.max_epoch_age_seconds + 10)
     _ok(node.send(address, _post_root(world["root"] + 1)))  # mine a block at the new time
     _refused(chain, world, world["good"].calldata(), "PricesUnavailable()")
 
@@ -480,7 +491,7 @@ def test_four_asset_settlement(world):
     with evm.Anvil(anvil_path) as node:
         address = node.deploy(compiled.bytecode + abi_encode(["address"], [node.account]))
         _ok(node.send(address, _post_root(tree.root())))
-        _ok(node.send(address, selector("postPrices(uint256[4])") + abi_encode(["uint256[4]"], [prices])))
+        _ok(node.send(address, selector("postPrices(uint64,uint256[4])") + abi_encode(["uint64", "uint256[4]"], [EPOCH, prices])))
         tampered = settle_calldata(pk.vk, MARKET, "s4-1", expiry, a, dataclasses.replace(b, proof=_negated_a(b.proof)))
         with pytest.raises(evm.Reverted) as info:
             node.call(address, tampered)

@@ -16,7 +16,7 @@ from zkproofs.accounts import AccountsError, load_accounts
 from zkproofs.accounts.model import Account, AccountSet, Asset, canonical_id
 from zkproofs.errors import MalformedInput
 from zkproofs.jsontext import loads
-from zkproofs.settlement.prices import JsonFilePriceFeed, PriceUnavailable
+from zkproofs.settlement.epochs import quotes_from_json
 from zkproofs.settlement.units import parse_fixed
 from zkproofs.tree import TreeStore, build_tree, make_inclusion_proof
 from zkproofs.tree.audit import parse_reserves
@@ -58,12 +58,12 @@ def test_price_parser_refuses_json_numbers():
 
 
 @pytest.mark.parametrize(("text", "reason"), LOOSE)
-def test_price_feed_names_the_field(tmp_path, text, reason):
-    path = tmp_path / "prices.json"
-    path.write_text(json.dumps({"BTC": {"price": text, "updated_at": 5}}))
-    with pytest.raises(PriceUnavailable) as info:
-        JsonFilePriceFeed(path).quote("BTC")
-    assert "BTC.price: " in str(info.value) and reason in str(info.value)
+def test_signed_quotes_name_the_field(text, reason):
+    doc = {"format": "zkproofs-signed-quotes", "version": 1, "venue": "v", "sequence": 1, "timestamp": 5,
+           "prices": {"BTC": text}, "signer": "ab" * 32, "signature": "cd" * 64}
+    with pytest.raises(MalformedInput) as info:
+        quotes_from_json(json.dumps(doc), "q.json")
+    assert "q.json.prices.BTC: " in str(info.value) and reason in str(info.value)
 
 
 @pytest.mark.parametrize("text", ["07", "00.5", "-0", " 1", "1.000000001"])
@@ -94,11 +94,10 @@ def test_the_decoder_refuses_duplicate_keys_and_constants():
     assert loads('{"a": {"a": 1}}', "where") == {"a": {"a": 1}}  # the same key at two levels is fine
 
 
-def test_price_feed_refuses_duplicate_keys(tmp_path):
-    path = tmp_path / "prices.json"
-    path.write_text('{"BTC": {"price": "1", "updated_at": 5, "price": "2"}}')
-    with pytest.raises(PriceUnavailable, match='duplicate key "price"'):
-        JsonFilePriceFeed(path).quote("BTC")
+def test_signed_quotes_refuse_duplicate_keys():
+    text = '{"format": "zkproofs-signed-quotes", "version": 1, "prices": {"BTC": "1", "BTC": "2"}}'
+    with pytest.raises(MalformedInput, match='duplicate key "BTC"'):
+        quotes_from_json(text, "q.json")
 
 
 def test_file_readers_refuse_duplicate_keys(tmp_path):

@@ -29,7 +29,7 @@ RATIO = 15_000
 ONE = 10**8
 ALICE = OwnerKeys.from_spending_key(1111)
 MALLORY = OwnerKeys.from_spending_key(2222)
-CTX = transition_context(Kind.TRADE, "BTC-USDC", "trade-1", 1_900_000_000, 77)
+CTX = transition_context(Kind.TRADE, "BTC-USDC", "trade-1", 1_900_000_000, 77, epoch=1)
 
 
 def with_note(note: Note, others: int = 3):
@@ -227,7 +227,7 @@ def test_proof_verifies_only_for_its_own_public_inputs(key):
     names = list(key.vk.public_names)
     values = [public[n] for n in names]
     assert verify(key.vk, values, proof, backend="arkworks")
-    other_ctx = transition_context(Kind.TRADE, "BTC-USDC", "trade-2", 1_900_000_000, 77)
+    other_ctx = transition_context(Kind.TRADE, "BTC-USDC", "trade-2", 1_900_000_000, 77, epoch=1)
     for name, value in (("context", other_ctx), ("nullifier", nullifier(MALLORY.nk, 3, ALICE_NOTE.commitment())),
                         ("collateral_delta[1]", 28_000 * ONE), ("anchor", public["anchor"] + 1), ("price[0]", PRICES[0] + 1)):
         forged = list(values)

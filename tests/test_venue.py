@@ -9,11 +9,9 @@ import sqlite3
 import threading
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from circuits.valid_transition import ValidTransition
-from tests.venue_helpers import NOW, ONE, POLICY, Wallet, feed, trade_legs
+from tests.venue_helpers import NOW, ONE, POLICY, PRICES, Wallet, epoch_body, make_venue, trade_legs
 from zkproofs.errors import UntrustedKey
 from zkproofs.groth16 import setup
 from zkproofs.settlement.notes import OwnerKeys
@@ -31,7 +29,7 @@ def pk():
 def venue(tmp_path, pk):
     clock = [NOW]
     ledger = VenueLedger(tmp_path / "venue.db", depth=POLICY.tree_depth, clock=lambda: clock[0])
-    v = Venue(POLICY, pk.vk, ledger, feed(), clock=lambda: clock[0], backend="arkworks")
+    v = make_venue(POLICY, pk.vk, ledger, clock=lambda: clock[0])
     v.test_clock = clock
     yield v
     ledger.close()
@@ -169,7 +167,7 @@ def test_a_bad_leg_in_the_batch_is_named_and_swapped_proofs_are_refused(venue, f
     assert venue.settle(leg_a, leg_b).accepted
 
 
-def test_expired_unknown_anchor_policy_and_price_refusals(venue, funded):
+def test_expired_unknown_anchor_and_policy_refusals(venue, funded):
     alice, bob = funded
     body, _ = alice.prove(Kind.WITHDRAW, venue.ledger, [-ONE, 0, 0], POLICY.name, "w-2", destination="addr", expiry=NOW + 5)
     venue.test_clock[0] = NOW + 10
@@ -177,12 +175,6 @@ def test_expired_unknown_anchor_policy_and_price_refusals(venue, funded):
     venue.test_clock[0] = NOW
     body, _ = alice.prove(Kind.WITHDRAW, venue.ledger, [-ONE, 0, 0], POLICY.name, "w-3", destination="addr", haircuts=[0, 1000, 0])
     assert venue.withdraw(body).reason is Reason.POLICY_MISMATCH
-    venue.price_feed.set("ETH", type(venue.price_feed.quote("ETH"))(1_900 * ONE, NOW))
-    body, _ = alice.prove(Kind.WITHDRAW, venue.ledger, [-ONE, 0, 0], POLICY.name, "w-4", destination="addr")
-    assert venue.withdraw(body).reason is Reason.PRICE_MISMATCH
-    venue.price_feed.set("ETH", type(venue.price_feed.quote("ETH"))(1_800 * ONE, NOW - 3600))
-    assert venue.withdraw(body).reason is Reason.STALE_PRICE
-    venue.price_feed.set("ETH", type(venue.price_feed.quote("ETH"))(1_800 * ONE, NOW))
     # an anchor older than the window (4 roots): other traders move the tree on
     stale, _ = alice.prove(Kind.WITHDRAW, venue.ledger, [-ONE, 0, 0], POLICY.name, "w-5", destination="addr")
     for i in range(4):
@@ -215,7 +207,7 @@ def _forced(wallet, ledger, delta, debt):
     from zkproofs.settlement.transition import build_transition, signed_to_field
     from tests.venue_helpers import prices
     honest = build_transition(wallet.keys, wallet.spent(ledger), [0] * 3, [0] * 3, prices(), list(POLICY.haircut_bps),
-                              POLICY.proof_ratio_bps, 0, depth=POLICY.tree_depth, assets=POLICY.assets)
+                              POLICY.initial_ratio_bps, 0, depth=POLICY.tree_depth, assets=POLICY.assets)
     inputs = dict(honest.inputs)
     for i in range(3):
         inputs[f"collateral_delta[{i}]"] = signed_to_field(delta[i])
@@ -227,7 +219,7 @@ def _forced(wallet, ledger, delta, debt):
 
 
 def test_borrow_pays_out_raises_the_debt_and_the_note_must_keep_its_margin(venue, funded):
-    alice, _ = funded  # 2 BTC at 27,000 with a 5 % haircut: 51,300 of collateral value; the ratio is 150 % (15,151 bps proven)
+    alice, _ = funded  # 2 BTC at 27,000 with a 5 % haircut: 51,300 of collateral value; the initial ratio is 150 %
     usdc = [0, 0, 30_000 * ONE]
     body, t = alice.prove(Kind.BORROW, venue.ledger, [0, 0, 0], POLICY.name, "b-1", destination="bank-alice", debt=usdc)
     d = venue.borrow(body)
@@ -238,7 +230,7 @@ def test_borrow_pays_out_raises_the_debt_and_the_note_must_keep_its_margin(venue
     before = state(venue)
     body, _ = alice.prove(Kind.BORROW, venue.ledger, [0, 0, 0], POLICY.name, "b-1", destination="bank-alice", debt=[0, 0, ONE])
     assert venue.borrow(body).reason is Reason.REFERENCE_USED
-    # another 5,000 (debt 35,000 needs 53,029 > 51,300), or half a BTC out (38,475 < 45,453): the prover refuses,
+    # another 5,000 (debt 35,000 needs 52,500 > 51,300), or half a BTC out (38,475 < 45,000): the prover refuses,
     # and forced through, the margin constraint fails
     for delta, debt in (([0, 0, 0], [0, 0, 5_000 * ONE]), ([-ONE // 2, 0, 0], [0, 0, 0])):
         with pytest.raises(TransitionRefused) as info:
@@ -246,9 +238,9 @@ def test_borrow_pays_out_raises_the_debt_and_the_note_must_keep_its_margin(venue
                         destination="bank-alice", debt=debt)
         assert info.value.reason == "BELOW_MARGIN"
         assert _forced(alice, venue.ledger, delta, debt).startswith("margin/")
-    # exactly at the proof ratio (150 % raised for the 0.5 % price tolerance: 15,151 bps) is accepted, one unit more is not
-    assert POLICY.proof_ratio_bps == 15_151
-    most = 2 * ONE * 27_000 * ONE * 9_500 // (POLICY.proof_ratio_bps * ONE)  # USDC units of debt in all
+    # exactly at the initial ratio (150 %: 34,200 USDC of debt in all) is accepted, one unit more is not
+    most = 2 * ONE * 27_000 * ONE * 9_500 // (POLICY.initial_ratio_bps * ONE)  # USDC units of debt in all
+    assert most == 34_200 * ONE
     alice.prove(Kind.BORROW, venue.ledger, [0, 0, 0], POLICY.name, "b-2", destination="bank-alice", debt=[0, 0, most - 30_000 * ONE])
     with pytest.raises(TransitionRefused):
         alice.prove(Kind.BORROW, venue.ledger, [0, 0, 0], POLICY.name, "b-2", destination="bank-alice", debt=[0, 0, most - 30_000 * ONE + 1])
@@ -268,7 +260,6 @@ def test_borrow_pays_out_raises_the_debt_and_the_note_must_keep_its_margin(venue
 
 
 def test_repayment_lowers_the_debt_with_a_registered_transfer_once_and_may_cure_in_part(venue, funded):
-    from zkproofs.settlement.prices import PriceQuote
     alice, _ = funded
     body, t = alice.prove(Kind.BORROW, venue.ledger, [0, 0, 0], POLICY.name, "b-1", destination="bank-alice", debt=[0, 0, 30_000 * ONE])
     assert venue.borrow(body).accepted
@@ -288,7 +279,7 @@ def test_repayment_lowers_the_debt_with_a_registered_transfer_once_and_may_cure_
         ("tx-none", [0, 0, -ONE], None, Reason.UNKNOWN_TRANSFER),
         ("tx-r2", [0, 0, -4_000 * ONE], None, Reason.DEPOSIT_MISMATCH),  # not the transfer's amount
         ("tx-r2", [0, -ONE, 0], None, Reason.DEPOSIT_MISMATCH),  # ... nor its asset (an ETH debt: none)
-        ("tx-r2", [0, 0, -5_000 * ONE], POLICY.proof_ratio_bps, Reason.POLICY_MISMATCH),  # a repayment proves ratio 1
+        ("tx-r2", [0, 0, -5_000 * ONE], POLICY.initial_ratio_bps, Reason.POLICY_MISMATCH),  # a repayment proves ratio 1
     ]
     for ref, debt, ratio, reason in cases:
         try:
@@ -305,12 +296,12 @@ def test_repayment_lowers_the_debt_with_a_registered_transfer_once_and_may_cure_
     assert info.value.reason == "INSUFFICIENT_BALANCE"
     assert _forced(alice, venue.ledger, [0, 0, 0], [0, 0, -20_000 * ONE - 1]).startswith("new amounts/debt[2]")
     assert state(venue) == before
-    # BTC falls to 11,000: 2 BTC are 20,900 of haircut value against 20,000 of debt (150 % proven needs 30,302);
-    # repaying 5,000 still leaves it under (15,000 needs 22,727): this partial cure is accepted, a borrow is not
-    venue.price_feed.set("BTC", PriceQuote(11_000 * ONE, NOW))
+    # BTC falls to 11,000 (epoch 2): 2 BTC are 20,900 of haircut value against 20,000 of debt (150 % needs 30,000);
+    # repaying 5,000 still leaves it under (15,000 needs 22,500): this partial cure is accepted, a borrow is not
+    assert venue.publish_epoch(epoch_body(2, {**PRICES, "BTC": 11_000 * ONE})).accepted
     low = [11_000 * ONE, 1_800 * ONE, ONE]
     from zkproofs.gadgets.margin import margin_holds
-    assert not margin_holds((2 * ONE, 0, 0), (0, 0, 15_000 * ONE), low, list(POLICY.haircut_bps), POLICY.min_ratio_bps)
+    assert not margin_holds((2 * ONE, 0, 0), (0, 0, 15_000 * ONE), low, list(POLICY.haircut_bps), POLICY.initial_ratio_bps)
     with pytest.raises(TransitionRefused):
         alice.prove(Kind.BORROW, venue.ledger, [0, 0, 0], POLICY.name, "b-2", destination="x", debt=[0, 0, ONE], price_list=low)
     body, t = alice.prove(Kind.REPAY, venue.ledger, [0, 0, 0], POLICY.name, "tx-r2", debt=[0, 0, -5_000 * ONE], price_list=low)
@@ -320,33 +311,160 @@ def test_repayment_lowers_the_debt_with_a_registered_transfer_once_and_may_cure_
     assert report.ok and report.lent == {"USDC": 30_000 * ONE} and report.repaid == {"USDC": 15_000 * ONE}
 
 
-@settings(max_examples=200, deadline=None)
-@given(
-    collateral=st.lists(st.integers(0, 10**12), min_size=3, max_size=3),
-    debt=st.lists(st.integers(0, 10**12), min_size=3, max_size=3),
-    feed=st.lists(st.integers(1, 10**13), min_size=3, max_size=3),
-    lean=st.lists(st.integers(-50, 50), min_size=3, max_size=3),
-)
-def test_a_note_proven_at_the_proof_ratio_meets_the_policy_ratio_at_the_feeds_prices(collateral, debt, feed, lean):
-    """Prices leaning up to the tolerance (50 bps) either way, each asset its own way: whatever holds at the
-    proof ratio and the leaning prices holds at min_ratio_bps and the feed's prices."""
-    from zkproofs.gadgets.margin import margin_holds
-    skewed = [p + (1 if b >= 0 else -1) * (p * abs(b) // 10_000) for p, b in zip(feed, lean)]  # within 50 bps, as the venue checks
-    haircuts = list(POLICY.haircut_bps)
-    if margin_holds(collateral, debt, skewed, haircuts, POLICY.proof_ratio_bps):
-        assert margin_holds(collateral, debt, feed, haircuts, POLICY.min_ratio_bps)
-
-
-def test_the_proof_ratio_absorbs_the_tolerance_and_the_policy_bounds_it():
+def test_the_policy_takes_two_ratios_and_a_quorum_of_oracles():
     from zkproofs.settlement.venue_policy import PolicyError, venue_policy_from_dict
-    base = {"name": "v", "assets": ["BTC"], "min_ratio_bps": 15_000}
-    assert venue_policy_from_dict({"venue": {**base, "price_tolerance_bps": 0}}).proof_ratio_bps == 15_000
-    assert venue_policy_from_dict({"venue": base}).proof_ratio_bps == 15_151  # the default tolerance is 50 bps
-    assert venue_policy_from_dict({"venue": {**base, "price_tolerance_bps": 1_000}}).proof_ratio_bps == 18_334
-    with pytest.raises(PolicyError, match="price_tolerance_bps"):
-        venue_policy_from_dict({"venue": {**base, "price_tolerance_bps": 5_001}})
-    with pytest.raises(PolicyError, match="above the circuit"):
-        venue_policy_from_dict({"venue": {**base, "min_ratio_bps": 1 << 24, "price_tolerance_bps": 1}})
+    from tests.venue_helpers import POLICY_DICT
+    venue, oracles = POLICY_DICT["venue"], POLICY_DICT["oracles"]
+    assert (POLICY.ratio_for("withdraw"), POLICY.ratio_for("trade"), POLICY.ratio_for("borrow")) == (15_000,) * 3
+    assert (POLICY.ratio_for("health"), POLICY.ratio_for("deposit"), POLICY.ratio_for("repay")) == (12_500, 1, 1)
+    for change, match in (
+        ({"maintenance_ratio_bps": 15_000}, "must be below initial_ratio_bps"),
+        ({"maintenance_ratio_bps": 10_000}, r"maintenance_ratio_bps: 10000 is not in \[10001"),
+        ({"initial_ratio_bps": 1 << 25}, "initial_ratio_bps"),
+        ({"min_ratio_bps": 15_000}, "unknown key.*min_ratio_bps"),
+        ({"price_feed": "prices.json"}, "unknown key.*price_feed"),
+    ):
+        with pytest.raises(PolicyError, match=match):
+            venue_policy_from_dict({**POLICY_DICT, "venue": {**venue, **change}})
+    without = {k: v for k, v in POLICY_DICT.items() if k != "oracles"}
+    with pytest.raises(PolicyError, match=r"\[oracles\] table"):
+        venue_policy_from_dict(without)
+    for change, match in (({"quorum": 4}, "quorum"), ({"keys": ["ab" * 32, "ab" * 32]}, "listed twice"),
+                          ({"keys": ["xyz", "ab" * 32]}, "64 lowercase hex"), ({"signers": 2}, "unknown key")):
+        with pytest.raises(PolicyError, match=match):
+            venue_policy_from_dict({**POLICY_DICT, "oracles": {**oracles, **change}})
+
+
+def test_prices_come_only_from_the_latest_signed_epoch(venue, funded):
+    """A proof names its epoch (bound in its context) and must use exactly that epoch's prices; only the latest
+    epoch is accepted, and a withdrawal, trade or borrow needs it fresh; a deposit or repayment does not."""
+    alice, bob = funded
+    before = state(venue)
+    wrong = [PRICES["BTC"], 1_900 * ONE, ONE]  # ETH at 1,900: not epoch 1's 1,800
+    body, _ = alice.prove(Kind.WITHDRAW, venue.ledger, [-ONE, 0, 0], POLICY.name, "w-p1", destination="addr", price_list=wrong)
+    d = venue.withdraw(body)
+    assert d.reason is Reason.PRICE_MISMATCH and "epoch 1" in d.message and "ETH" in d.message
+    body, _ = alice.prove(Kind.WITHDRAW, venue.ledger, [-ONE, 0, 0], POLICY.name, "w-p2", destination="addr")
+    assert venue.withdraw(dict(body, epoch=2)).reason is Reason.CONTEXT_MISMATCH  # the context binds the epoch
+    unknown, _ = alice.prove(Kind.WITHDRAW, venue.ledger, [-ONE, 0, 0], POLICY.name, "w-p3", destination="addr", epoch=7)
+    assert venue.withdraw(unknown).reason is Reason.UNKNOWN_EPOCH
+    assert state(venue) == before
+    # epoch 2 (ETH at 1,900) makes epoch 1's proofs stale: EPOCH_NOT_CURRENT, nothing changes; proven again, accepted
+    assert venue.publish_epoch(epoch_body(2, {**PRICES, "ETH": 1_900 * ONE})).accepted
+    before = state(venue)
+    assert venue.withdraw(body).reason is Reason.EPOCH_NOT_CURRENT
+    assert state(venue) == before
+    again, t = alice.prove(Kind.WITHDRAW, venue.ledger, [-ONE // 2, 0, 0], POLICY.name, "w-p2", destination="addr")
+    d = venue.withdraw(again)
+    assert d.accepted and d.record["epoch"] == 2
+    alice.accept(t, d.record["position"])
+    # an hour without a new epoch: a withdrawal is refused (STALE_EPOCH, the oracles must publish); a deposit is not
+    venue.test_clock[0] = NOW + POLICY.max_epoch_age_seconds + 1
+    body, _ = alice.prove(Kind.WITHDRAW, venue.ledger, [-ONE // 4, 0, 0], POLICY.name, "w-p4", destination="addr", expiry=NOW + 7200)
+    assert venue.withdraw(body).reason is Reason.STALE_EPOCH
+    venue.register_transfer("tx-late", "BTC", ONE)
+    body, _ = alice.prove(Kind.DEPOSIT, venue.ledger, [ONE, 0, 0], POLICY.name, "tx-late", expiry=NOW + 7200)
+    assert venue.deposit(body).accepted
+    report = audit_ledger(venue.ledger, POLICY, venue.vk)
+    assert report.ok and report.epochs == 2
+
+
+def test_epochs_are_refused_with_their_reason_and_change_nothing(venue):
+    from tests.venue_helpers import ORACLE_SEEDS
+    from zkproofs.settlement.epochs import quotes_to_dict, sign_quotes
+    def count():
+        return venue.ledger.query("SELECT COUNT(*) FROM epochs")[0][0]
+    good = epoch_body(2)
+    bad_sig = {"quotes": [dict(good["quotes"][0], signature="00" * 64), good["quotes"][1]]}
+    stranger = quotes_to_dict(sign_quotes(b"\x07" * 32, POLICY.name, 2, NOW, PRICES, POLICY.assets))
+    cases = [
+        (bad_sig, Reason.BAD_SIGNATURE),
+        ({"quotes": [good["quotes"][0]]}, Reason.NO_QUORUM),
+        ({"quotes": [good["quotes"][0], stranger]}, Reason.UNKNOWN_SIGNER),
+        ({"quotes": [good["quotes"][0], good["quotes"][0]]}, Reason.DUPLICATE_SIGNER),
+        (epoch_body(1), Reason.STALE_SEQUENCE),  # a sequence number going back
+        (epoch_body(3), Reason.SEQUENCE_GAP),
+        (epoch_body(2, timestamp=NOW - 1), Reason.TIMESTAMP_BACKWARDS),
+        (epoch_body(2, timestamp=NOW + 3600), Reason.TIMESTAMP_FUTURE),
+        (epoch_body(2, {**PRICES, "BTC": 2_000 * ONE}), Reason.PRICE_OUT_OF_BOUNDS),  # -93 %, above max_move_bps
+        ({"quotes": [quotes_to_dict(sign_quotes(ORACLE_SEEDS[i], "other-venue", 2, NOW, PRICES, POLICY.assets)) for i in (0, 1)]},
+         Reason.WRONG_VENUE),
+        ({"quotes": "all"}, Reason.MALFORMED),
+    ]
+    for body, reason in cases:
+        d = venue.publish_epoch(body)
+        assert (d.accepted, d.reason) == (False, reason), (reason, d)
+        assert count() == 1
+    d = venue.publish_epoch(good)
+    assert d.accepted and d.record == {"sequence": 2, "timestamp": NOW, "prices": {"BTC": "27000", "ETH": "1800", "USDC": "1"}}
+    assert venue.current_epoch().sequence == 2
+
+
+def test_a_first_epoch_has_no_move_bound_but_keeps_the_circuits_price_domain(tmp_path, pk):
+    ledger = VenueLedger(tmp_path / "fresh.db", depth=POLICY.tree_depth)
+    venue = Venue(POLICY, pk.vk, ledger, clock=lambda: NOW)
+    assert venue.current_epoch() is None
+    d = venue.publish_epoch(epoch_body(1, {**PRICES, "BTC": (1 << 64) + 1}))
+    assert d.reason is Reason.PRICE_OUT_OF_BOUNDS and "2^64" in d.message
+    assert venue.publish_epoch(epoch_body(1, {**PRICES, "BTC": 1 << 64})).accepted
+    ledger.close()
+
+
+def test_health_proofs_re_prove_at_maintenance_at_the_latest_epoch(venue, funded):
+    """Zero-delta transitions at the maintenance ratio (125 %) at the latest epoch's prices: exactly at it is
+    accepted; one unit of price below, the prover refuses and the margin constraint fails when forced."""
+    alice, _ = funded  # 2 BTC; borrows 30,000 USDC (needs 45,000 of haircut value at 150 %: 51,300)
+    body, t = alice.prove(Kind.BORROW, venue.ledger, [0, 0, 0], POLICY.name, "b-h", destination="bank", debt=[0, 0, 30_000 * ONE])
+    d = venue.borrow(body)
+    assert d.accepted
+    alice.accept(t, d.record["position"])
+    # the lowest BTC price at which 2 BTC (5 % haircut) still cover 30,000 at 125 %: 19,736.84210527
+    edge = -(-POLICY.maintenance_ratio_bps * 30_000 * ONE * ONE // (2 * ONE * 9_500))
+    assert venue.publish_epoch(epoch_body(2, {**PRICES, "BTC": edge})).accepted
+    with pytest.raises(TransitionRefused) as info:  # under the initial ratio now: no further borrow
+        alice.prove(Kind.BORROW, venue.ledger, [0, 0, 0], POLICY.name, "b-h2", destination="bank", debt=[0, 0, ONE])
+    assert info.value.reason == "BELOW_MARGIN"
+    before = state(venue)
+    for kind_body, reason in (
+        (alice.prove(Kind.HEALTH, venue.ledger, [0, 0, 0], POLICY.name, "h-1", epoch=1, price_list=prices_of(PRICES))[0],
+         Reason.EPOCH_NOT_CURRENT),  # a health proof at another epoch's prices
+        (alice.prove(Kind.HEALTH, venue.ledger, [0, 0, 0], POLICY.name, "h-1", price_list=prices_of(PRICES))[0],
+         Reason.PRICE_MISMATCH),  # epoch 2 named, epoch 1's prices used
+        (alice.prove(Kind.HEALTH, venue.ledger, [0, 0, 0], POLICY.name, "h-1", ratio=1)[0], Reason.POLICY_MISMATCH),
+        (alice.prove(Kind.HEALTH, venue.ledger, [0, 0, 0], POLICY.name, "h-1", spend=False)[0], Reason.SPEND_REQUIRED),
+        (alice.prove(Kind.HEALTH, venue.ledger, [1, 0, 0], POLICY.name, "h-1")[0], Reason.BAD_DELTA),
+    ):
+        assert venue.health(kind_body).reason is reason
+    assert state(venue) == before
+    body, t = alice.prove(Kind.HEALTH, venue.ledger, [0, 0, 0], POLICY.name, "h-1")
+    assert t.inputs["min_ratio_bps"] == 12_500
+    d = venue.health(body)
+    assert d.accepted and d.record["epoch"] == 2 and "payout" not in d.record
+    old_commitment = alice.note.commitment()
+    alice.accept(t, d.record["position"])
+    assert alice.note.debt == (0, 0, 30_000 * ONE) and alice.note.collateral == (2 * ONE, 0, 0)
+    assert alice.note.commitment() != old_commitment  # re-randomised: a fresh salt
+    # one unit of price lower (epoch 3): the note no longer meets maintenance; forced, the margin constraint fails
+    assert venue.publish_epoch(epoch_body(3, {**PRICES, "BTC": edge - 1})).accepted
+    with pytest.raises(TransitionRefused) as info:
+        alice.prove(Kind.HEALTH, venue.ledger, [0, 0, 0], POLICY.name, "h-2")
+    assert info.value.reason == "BELOW_MARGIN"
+    from zkproofs.errors import UnsatisfiedConstraint
+    from zkproofs.settlement.transition import build_transition
+    at_edge = build_transition(alice.keys, alice.spent(venue.ledger), [0] * 3, [0] * 3, prices_of({**PRICES, "BTC": edge}),
+                               list(POLICY.haircut_bps), 12_500, 0, depth=POLICY.tree_depth, assets=POLICY.assets)
+    at_edge.circuit.synthesize(at_edge.inputs)[0].check(at_edge.circuit.synthesize(at_edge.inputs)[1])
+    below = dict(at_edge.inputs, **{"price[0]": edge - 1})
+    r1cs, witness = at_edge.circuit.synthesize(below)
+    with pytest.raises(UnsatisfiedConstraint) as info:
+        r1cs.check(witness)
+    assert info.value.label.startswith("margin/")
+    report = audit_ledger(venue.ledger, POLICY, venue.vk)
+    assert report.ok and report.epochs == 3
+
+
+def prices_of(price_map):
+    return [price_map[a] for a in POLICY.assets]
 
 
 def test_malformed_requests_are_refused_with_the_field(venue, funded):
@@ -423,7 +541,7 @@ def test_audit_replays_and_detects_a_tampered_ledger(venue, funded, tmp_path):
 
 
 def test_the_venue_takes_a_single_party_key_only_with_the_policy_opt_in(tmp_path, pk):
-    assert "trust_single_party_keys" in Venue(POLICY, pk.vk, VenueLedger(tmp_path / "a.db", depth=POLICY.tree_depth), feed()).key_report.basis
+    assert "trust_single_party_keys" in Venue(POLICY, pk.vk, VenueLedger(tmp_path / "a.db", depth=POLICY.tree_depth)).key_report.basis
     strict = dataclasses.replace(POLICY, trust_single_party_keys=False)
     with pytest.raises(UntrustedKey, match="single-party setup by test venue.*trust_single_party_keys"):
-        Venue(strict, pk.vk, VenueLedger(tmp_path / "b.db", depth=POLICY.tree_depth), feed())
+        Venue(strict, pk.vk, VenueLedger(tmp_path / "b.db", depth=POLICY.tree_depth))

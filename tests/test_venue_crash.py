@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 
 from circuits.valid_transition import ValidTransition
-from tests.venue_helpers import NOW, ONE, POLICY, Wallet, feed, trade_legs
+from tests.venue_helpers import NOW, ONE, POLICY, Wallet, make_venue, trade_legs
 from zkproofs.groth16 import setup
 from zkproofs.groth16.serialize import vk_to_json
 from zkproofs.settlement.notes import OwnerKeys
-from zkproofs.settlement.venue import Reason, Venue, audit_ledger
+from zkproofs.settlement.venue import Reason, audit_ledger
 from zkproofs.settlement.venue_ledger import VenueLedger
 
 PAIRS = 4
@@ -31,7 +31,7 @@ def stream(tmp_path_factory):
     pk = setup(ValidTransition(**POLICY.circuit_params), backend="arkworks", party="test venue")
     folder = tmp_path_factory.mktemp("stream")
     ledger = VenueLedger(folder / "scratch.db", depth=POLICY.tree_depth, clock=lambda: NOW)
-    venue = Venue(POLICY, pk.vk, ledger, feed(), clock=lambda: NOW, backend="arkworks")
+    venue = make_venue(POLICY, pk.vk, ledger)
     ops = []
     wallets = [Wallet(OwnerKeys.from_spending_key(1000 + i), pk) for i in range(2 * PAIRS)]
     for i, w in enumerate(wallets):
@@ -86,7 +86,7 @@ def test_kill_9_mid_stream_loses_nothing_acknowledged_and_applies_no_half_settle
     assert audit_ledger(ledger, POLICY, pk.vk, backend="arkworks").ok
 
     # the client resumes after the last acknowledgement; a settlement it never heard about may be applied
-    venue = Venue(POLICY, pk.vk, ledger, feed(), clock=lambda: NOW, backend="arkworks")
+    venue = make_venue(POLICY, pk.vk, ledger)
     for op in ops[acked[-1] + 1:]:
         if op[0] == "transfer":
             decision = venue.register_transfer(*op[1:])

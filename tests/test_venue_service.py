@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 
 import zkproofs.service as service
 from tests.venue_helpers import NOW, ONE, POLICY
-from tests.venue_stream import new_venue, replay, stream
+from tests.venue_stream import EPOCH, new_venue, replay, stream
 from zkproofs.field import R
 from zkproofs.service import EXPIRY_MAX, create_app
 from zkproofs.service_guard import Limits
@@ -28,7 +28,6 @@ MAX_ROOTS = Limits().max_page
 OPEN = Limits(submissions_per_second=1e6, submission_burst=10**6)
 """The tests' limits: no rate limit except where a test sets one."""
 from zkproofs.settlement.client import VenueClient, VenueError
-from zkproofs.settlement.prices import JsonFilePriceFeed
 from zkproofs.settlement.venue import MAX_TRANSFER_UNITS as AMOUNT_MAX, Reason
 from zkproofs.settlement.transition import receipt_hash
 
@@ -154,19 +153,34 @@ def test_refusals_map_to_status_codes_and_change_nothing(client, venue, s):
     assert (r.status_code, r.json()["reason"]) == (400, "MALFORMED")
 
 
-def test_expired_and_price_feed_refusals_say_no_server_path(s, tmp_path):
+def test_before_the_first_epoch_the_venue_says_so_and_anyone_may_relay_one(s, tmp_path):
     clock = [NOW]
-    feed_path = tmp_path / "secret-folder" / "prices.json"
-    venue = new_venue(s.pk, tmp_path / "v.db", clock=lambda: clock[0], price_feed=JsonFilePriceFeed(feed_path))
+    folder = tmp_path / "secret-folder"
+    folder.mkdir()
+    venue = new_venue(s.pk, folder / "v.db", clock=lambda: clock[0], epoch=False)
     with TestClient(create_app(venue, operator_token=TOKEN.encode(), limits=OPEN)) as client:
         client.post("/transfers", json={"reference": "tx-0", "asset": "BTC", "amount": 2 * ONE}, headers=AUTH)
         deposit = ops_of(s, "deposit")[0][1]
-        r = client.post("/deposits", json=deposit)  # the feed file does not exist
-        assert (r.status_code, r.json()["reason"]) == (503, "PRICE_UNAVAILABLE") and r.headers["retry-after"]
+        r = client.post("/deposits", json=deposit)
+        assert (r.status_code, r.json()["reason"]) == (503, "NO_EPOCH") and r.headers["retry-after"]
         health = client.get("/health")
-        assert health.status_code == 503 and health.json()["failing"] == ["feed"]
+        assert health.status_code == 503 and health.json()["failing"] == ["epoch"]
+        assert client.get("/epochs/latest").status_code == 404
         for text in (r.text, health.text):
-            assert "secret-folder" not in text and str(tmp_path) not in text and "prices.json" not in text
+            assert "secret-folder" not in text and str(tmp_path) not in text
+        bad = dict(EPOCH, quotes=[dict(EPOCH["quotes"][0], signature="00" * 64), EPOCH["quotes"][1]])
+        r = client.post("/epochs", json=bad)  # no operator token needed: the signatures decide
+        assert (r.status_code, r.json()["reason"]) == (422, "BAD_SIGNATURE")
+        r = client.post("/epochs", json=dict(EPOCH, quotes=[dict(EPOCH["quotes"][0], extra=1)]))
+        assert (r.status_code, r.json()["reason"]) == (400, "MALFORMED")
+        r = client.post("/epochs", json=EPOCH)
+        assert r.status_code == 201 and r.json()["sequence"] == 1
+        assert (client.post("/epochs", json=EPOCH).status_code, client.post("/epochs", json=EPOCH).json()["reason"]) == (409, "STALE_SEQUENCE")
+        served = client.get("/epochs/latest").json()
+        assert served == client.get("/epochs/1").json() and served["quotes"] == EPOCH["quotes"]
+        assert client.get("/epochs/2").status_code == 404 and client.get("/epochs/01").status_code == 400
+        assert client.post("/deposits", json=deposit).status_code == 201
+        assert client.get("/health").status_code == 200
         clock[0] = s.expiry + 1
         r = client.post("/deposits", json=deposit)
         assert (r.status_code, r.json()["reason"]) == (422, "EXPIRED")
@@ -178,11 +192,11 @@ def test_health_names_what_is_not_usable(client, venue, monkeypatch):
     assert ok.status_code == 200 and ok.json()["status"] == "ok"
     assert ok.json()["checks"]["key"]["detail"].startswith("single-party setup by test venue")
     assert "trust_single_party_keys" in ok.json()["checks"]["key"]["trusted_because"]
-    quote = venue.price_feed.quote("ETH")
-    venue.price_feed.set("ETH", type(quote)(quote.price, NOW - 3600))
+    clock = venue.clock
+    venue.clock = lambda: EPOCH["quotes"][0]["timestamp"] + 2 * 10**9  # the epoch is older than max_epoch_age_seconds
     stale = client.get("/health")
-    assert stale.status_code == 503 and stale.json()["failing"] == ["feed"] and "ETH" in stale.json()["checks"]["feed"]["detail"]
-    venue.price_feed.set("ETH", quote)
+    assert stale.status_code == 503 and stale.json()["failing"] == ["epoch"] and "limit" in stale.json()["checks"]["epoch"]["detail"]
+    venue.clock = clock
 
     def broken(limit):
         import sqlite3
@@ -228,8 +242,14 @@ def schema_of(client, name):
 
 def test_the_schema_states_every_bound_and_the_server_enforces_exactly_it(client, venue, s):
     spec = client.get("/openapi.json").json()
-    assert set(spec["paths"]) == {"/deposits", "/withdrawals", "/borrows", "/repayments", "/settlements", "/transfers", "/roots",
-                                  "/notes/{position}/path", "/settlements/{settlement_id}", "/health"}
+    assert set(spec["paths"]) == {"/deposits", "/withdrawals", "/borrows", "/repayments", "/health-proofs", "/settlements", "/transfers",
+                                  "/roots", "/notes/{position}/path", "/settlements/{settlement_id}", "/health", "/epochs",
+                                  "/epochs/latest", "/epochs/{sequence}"}
+    quotes = schema_of(client, "EpochQuotes")["properties"]["quotes"]
+    assert (quotes["minItems"], quotes["maxItems"]) == (1, 256)
+    signed = schema_of(client, "SignedQuotesModel")
+    assert signed["additionalProperties"] is False and signed["properties"]["signature"]["maxLength"] == 128
+    assert schema_of(client, "HealthProof")["properties"]["epoch"]["minimum"] == 1
     transfer = schema_of(client, "Transfer")["properties"]
     assert (transfer["amount"]["minimum"], transfer["amount"]["maximum"]) == (1, AMOUNT_MAX)
     assert transfer["reference"]["maxLength"] == 128 and transfer["reference"]["pattern"]

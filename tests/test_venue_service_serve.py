@@ -20,7 +20,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli.main import main
-from tests.venue_stream import PAIRS, SERVICE_POLICY, stream, write_prices, write_venue_files
+from tests.venue_stream import EPOCH, PAIRS, SERVICE_POLICY, stream, write_venue_files
 from zkproofs.settlement.client import VenueClient, VenueError
 from zkproofs.settlement.venue import Reason, audit_ledger
 from zkproofs.settlement.venue_ledger import VenueLedger
@@ -82,7 +82,7 @@ def test_the_operator_token_file_must_be_private_and_long_enough(s, tmp_path, mo
 
 
 class ServeProcess:
-    """A real ``zkproofs serve`` subprocess; ``url`` once /health answers."""
+    """A real ``zkproofs serve`` subprocess; ``url`` once /health answers 200 (the stream's epoch published if needed)."""
 
     def __init__(self, policy, keys, db, token_file, log):
         self.port = free_port()
@@ -94,7 +94,11 @@ class ServeProcess:
         deadline = time.monotonic() + 60
         while True:
             try:
-                if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
+                status = httpx.get(f"{self.url}/health", timeout=2).status_code
+                if status == 503 and httpx.get(f"{self.url}/epochs/latest", timeout=2).status_code == 404:
+                    assert httpx.post(f"{self.url}/epochs", json=EPOCH, timeout=10).status_code == 201
+                    continue
+                if status == 200:
                     return
             except httpx.TransportError:
                 pass
@@ -163,7 +167,6 @@ def test_kill_9_of_zkproofs_serve_mid_stream_loses_nothing_acknowledged(s, tmp_p
     ledger.close()
 
     # restart; the client resumes after its last acknowledgement and asks before it re-sends a settlement
-    write_prices(tmp_path / "prices.json")
     server = ServeProcess(policy, keys, db, token_file, tmp_path / "serve.log")
     try:
         with VenueClient(server.url, operator_token=TOKEN, timeout=30) as client:

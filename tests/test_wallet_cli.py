@@ -17,7 +17,9 @@ import pytest
 from click.testing import CliRunner
 
 from cli.main import main
+from tests.venue_helpers import ORACLE_SEEDS
 from zkproofs.errors import MalformedInput
+from zkproofs.settlement.epochs import oracle_key_to_json
 from zkproofs.settlement.transition import Kind
 from zkproofs.settlement.venue_ledger import VenueLedger
 from zkproofs.settlement.wallet import LocalVenue, RemoteVenue, load_wallet, open_wallet
@@ -36,10 +38,20 @@ def run(*args, code=0):
     return result
 
 
-def write_prices(folder: Path) -> None:
-    now = int(time.time())
-    prices = {"BTC": "27000", "ETH": "1800", "USDC": "1"}
-    (folder / "prices.json").write_text(json.dumps({a: {"price": p, "updated_at": now} for a, p in prices.items()}))
+def publish_epoch(folder: Path, policy: Path, db: Path, sequence: int = 1, prices=None) -> None:
+    """Two of the test oracles sign ``prices`` (default BTC 27,000, ETH 1,800, USDC 1) with `oracle sign`, and
+    `venue publish-epoch` records them as epoch ``sequence``."""
+    (folder / "prices.json").write_text(json.dumps(prices or {"BTC": "27000", "ETH": "1800", "USDC": "1"}))
+    quotes = []
+    for i in (0, 1):
+        key = folder / f"oracle-{i}.key"
+        if not key.exists():
+            key.write_text(oracle_key_to_json(ORACLE_SEEDS[i]))
+            key.chmod(0o600)
+        quotes.append(folder / f"quotes-{sequence}-{i}.json")
+        run("oracle", "sign", "--key", key, "--policy", policy, "--sequence", sequence, "--prices", folder / "prices.json",
+            "--out", quotes[-1])
+    run("venue", "publish-epoch", "--policy", policy, "--db", db, *quotes)
 
 
 @pytest.fixture(scope="session")
@@ -53,10 +65,9 @@ def keys(tmp_path_factory):
 @pytest.fixture
 def venue(tmp_path, keys):
     """The venue's options for a fresh ledger, with two registered transfers."""
-    # prices are written once: allow an hour, not the fixture's 60 s, so a loaded machine does not go stale
-    (tmp_path / "policy.toml").write_text(FIXTURE.read_text().replace("[venue]\n", "[venue]\nmax_price_age_seconds = 3600\n"))
-    write_prices(tmp_path)
+    shutil.copy(FIXTURE, tmp_path / "policy.toml")
     policy, db = tmp_path / "policy.toml", tmp_path / "venue.db"
+    publish_epoch(tmp_path, policy, db)
     for ref, asset, amount in (("tx-a", "BTC", "2"), ("tx-b", "USDC", "60000")):
         run("venue", "register-transfer", "--policy", policy, "--db", db, "--reference", ref, "--asset", asset, "--amount", amount)
     return ["--policy", policy, "--keys", keys, "--db", db]
@@ -117,7 +128,8 @@ def test_two_wallets_deposit_trade_withdraw_and_the_ledger_audits(tmp_path, venu
     assert payout == {"asset": "BTC", "amount": 25_000_000, "destination": "bc1-a", "withdrawal_id": "w-1"}
     assert show(a)["balances"]["BTC"] == "0.75"
     audit = run("venue", "audit-ledger", "--policy", venue[1], "--db", venue[5], "--keys", venue[3], "--json")
-    assert json.loads(audit.stdout) == {"ok": True, "transitions": 5, "settlements": 1, "roots": 5, "problems": [], "lent": {}, "repaid": {}}
+    assert json.loads(audit.stdout) == {"ok": True, "epochs": 1, "transitions": 5, "settlements": 1, "roots": 5, "problems": [],
+                                        "lent": {}, "repaid": {}}
     for path in (a, b):
         assert os.stat(path).st_mode & 0o777 == 0o600
 
@@ -235,7 +247,7 @@ def test_trade_help_explains_propose_and_accept():
 
 def test_wallets_over_http_deposit_trade_and_recover_a_lost_response(tmp_path, venue, monkeypatch):
     """The same flow against ``zkproofs serve``'s app (--venue URL), with the trader's copies of the
-    policy and proving key and a price file of its own."""
+    policy and proving key; prices from the venue's epoch, whose signatures the wallet checks."""
     from fastapi.testclient import TestClient
 
     from zkproofs.service import create_app
@@ -246,7 +258,7 @@ def test_wallets_over_http_deposit_trade_and_recover_a_lost_response(tmp_path, v
     original = client_module.VenueClient
     with TestClient(create_app(served)) as http:
         monkeypatch.setattr(client_module, "VenueClient", lambda url, timeout: original(http=http))
-        remote = ["--venue", "http://testserver", "--policy", venue[1], "--keys", venue[3], "--prices", tmp_path / "prices.json"]
+        remote = ["--venue", "http://testserver", "--policy", venue[1], "--keys", venue[3]]
         a, b = new_wallet(tmp_path, "a.json", venue), new_wallet(tmp_path, "b.json", venue)
         run("wallet", "deposit", "--wallet", a, *remote, "--reference", "tx-a", "--asset", "BTC", "--amount", "2")
         run("wallet", "deposit", "--wallet", b, *remote, "--reference", "tx-b", "--asset", "USDC", "--amount", "60000")
@@ -258,14 +270,14 @@ def test_wallets_over_http_deposit_trade_and_recover_a_lost_response(tmp_path, v
         out = run("wallet", "deposit", "--wallet", a, *remote, "--reference", "tx-a", "--asset", "BTC", "--amount", "2", code=1)
         assert "refused (TRANSFER_USED)" in out.output
         # borrowing over HTTP (POST /borrows): 1 BTC and 27,000 USDC are 52,650 of haircut value; 25,000 of debt
-        # needs 37,878 (150 % raised for the price tolerance), 35,000 would need 53,029, and without the BTC 27,000
-        # is short: the wallet refuses those before proving and nothing is sent
+        # needs 37,500 at 150 %, 36,000 would need 54,000, and without the BTC 27,000 is short: the wallet refuses
+        # those before proving and nothing is sent
         out = run("wallet", "borrow", "--wallet", a, *remote, "--asset", "USDC", "--amount", "25000", "--destination",
                   "bank-a", "--borrow-id", "b-1", "--json")
         assert json.loads(out.stdout)["payout"] == {"asset": "USDC", "amount": 25_000 * 10**8, "destination": "bank-a", "borrow_id": "b-1"}
         assert show(a)["debts"] == {"USDC": "25000"} and show(a)["balances"]["USDC"] == "27000"
         before, rows = a.read_bytes(), ledger_rows(venue)
-        out = run("wallet", "borrow", "--wallet", a, *remote, "--asset", "USDC", "--amount", "10000", "--destination", "bank-a", code=1)
+        out = run("wallet", "borrow", "--wallet", a, *remote, "--asset", "USDC", "--amount", "11000", "--destination", "bank-a", code=1)
         assert "refused (BELOW_MARGIN)" in out.output
         out = run("wallet", "withdraw", "--wallet", a, *remote, "--asset", "BTC", "--amount", "1", "--destination", "bank-a", code=1)
         assert "refused (BELOW_MARGIN)" in out.output and a.read_bytes() == before and ledger_rows(venue) == rows
@@ -278,7 +290,7 @@ def test_wallets_over_http_deposit_trade_and_recover_a_lost_response(tmp_path, v
         out = run("wallet", "repay", "--wallet", a, *remote, "--reference", "tx-r", "--asset", "USDC", "--amount", "5000", code=1)
         assert "refused (TRANSFER_USED)" in out.output
         # a response lost over HTTP: the next command finds the note by its membership path
-        access = RemoteVenue.open("http://testserver", venue[1], venue[3], tmp_path / "prices.json")
+        access = RemoteVenue.open("http://testserver", venue[1], venue[3])
         with open_wallet(a, access) as w:
             body, pending = w._prove(Kind.WITHDRAW, served.policy.name, "w-lost", [-1, 0, 0], int(time.time()) + 600, destination="x")
             w.state.pending.append(pending)
@@ -287,10 +299,10 @@ def test_wallets_over_http_deposit_trade_and_recover_a_lost_response(tmp_path, v
         out = run("wallet", "show", "--wallet", a, *remote, "--json")
         assert "w-lost was applied" in out.stderr and json.loads(out.stdout)["balances"]["BTC"] == "0.99999999"
     served.ledger.close()
-    bad = run("wallet", "show", "--wallet", a, "--venue", "http://testserver", "--policy", venue[1], "--keys", venue[3], code=2)
-    assert "--prices" in bad.output
-    bad = run("wallet", "show", "--wallet", a, *venue, "--prices", tmp_path / "prices.json", code=2)
-    assert "--prices goes with --venue" in bad.output
+    bad = run("wallet", "show", "--wallet", a, "--venue", "http://testserver", "--policy", venue[1], code=2)
+    assert "needs --keys" in bad.output
+    bad = run("wallet", "show", "--wallet", a, *venue, "--venue", "http://testserver", code=2)
+    assert "--db is for a venue in this process" in bad.output
 
 
 def test_no_command_printed_a_spending_key():

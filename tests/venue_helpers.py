@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
+from nacl.signing import SigningKey
+
+from zkproofs.settlement.epochs import epoch_from_json, quotes_to_dict, sign_quotes
 from zkproofs.settlement.notes import Note, OwnerKeys
-from zkproofs.settlement.prices import PriceQuote, StaticPriceFeed
 from zkproofs.settlement.transition import (
     Kind,
     build_transition,
@@ -15,27 +18,50 @@ from zkproofs.settlement.transition import (
     transition_context,
     transition_request,
 )
+from zkproofs.settlement.venue import Venue
 from zkproofs.settlement.venue_policy import venue_policy_from_dict
 
 NOW = 1_800_000_000
 EXPIRY = NOW + 600
 ONE = 10**8
 PRICES = {"BTC": 27_000 * ONE, "ETH": 1_800 * ONE, "USDC": ONE}
+ORACLE_SEEDS = [hashlib.sha256(f"zkproofs test oracle {i}".encode()).digest() for i in range(3)]
+ORACLE_KEYS = [SigningKey(seed).verify_key.encode().hex() for seed in ORACLE_SEEDS]
 POLICY_DICT = {
-    "venue": {"name": "test-venue", "assets": ["BTC", "ETH", "USDC"], "min_ratio_bps": 15_000,
-              "haircut_bps": {"BTC": 500, "ETH": 1000}, "anchor_window": 4, "tree_depth": 6,
-              "trust_single_party_keys": True},  # the tests' venue runs its own single-party setup
+    "venue": {"name": "test-venue", "assets": ["BTC", "ETH", "USDC"], "initial_ratio_bps": 15_000,
+              "maintenance_ratio_bps": 12_500, "haircut_bps": {"BTC": 500, "ETH": 1000}, "anchor_window": 4,
+              "tree_depth": 6, "trust_single_party_keys": True},  # the tests' venue runs its own single-party setup
+    "oracles": {"keys": ORACLE_KEYS, "quorum": 2, "max_move_bps": 9_000},  # the tests move prices far in one epoch
     "markets": {"BTC-USDC": {"base": "BTC", "quote": "USDC"}, "ETH-USDC": {"base": "ETH", "quote": "USDC"}},
 }
 POLICY = venue_policy_from_dict(POLICY_DICT)
 
 
-def feed(now=NOW):
-    return StaticPriceFeed({a: PriceQuote(p, now) for a, p in PRICES.items()})
-
-
 def prices():
     return [PRICES[a] for a in POLICY.assets]
+
+
+def epoch_body(sequence: int, price_map=None, timestamp: int = NOW, signers=(0, 1), policy=POLICY) -> dict:
+    """The POST /epochs body: the test oracles ``signers`` sign ``price_map`` (default PRICES) for epoch ``sequence``."""
+    price_map = PRICES if price_map is None else price_map
+    return {"quotes": [quotes_to_dict(sign_quotes(ORACLE_SEEDS[i], policy.name, sequence, timestamp, price_map, policy.assets))
+                       for i in signers]}
+
+
+def make_venue(policy, vk, ledger, *, clock=lambda: NOW, backend="arkworks", price_map=None, **kwargs) -> Venue:
+    """A Venue whose ledger has a price epoch: epoch 1 at ``price_map`` (default PRICES) if it has none yet."""
+    venue = Venue(policy, vk, ledger, clock=clock, backend=backend, **kwargs)
+    if venue.current_epoch() is None:
+        decision = venue.publish_epoch(epoch_body(1, price_map, int(clock()), policy=policy))
+        assert decision.accepted, decision
+    return venue
+
+
+def latest_epoch(ledger):
+    """The ledger's latest epoch (what a wallet would prove at)."""
+    with ledger.read() as conn:
+        row = ledger.latest_epoch(conn)
+    return epoch_from_json(row[1], "ledger")
 
 
 @dataclass
@@ -55,16 +81,20 @@ class Wallet:
         return self.note, path, root
 
     def prove(self, kind, ledger, delta, market, reference, *, counterparty=0, destination="-", expiry=EXPIRY, haircuts=None, spend=True,
-              debt=None, ratio=None, price_list=None):
+              debt=None, ratio=None, price_list=None, epoch=None):
+        """Prove a transition at the ledger's latest epoch (its number and prices) unless ``epoch`` / ``price_list`` say otherwise."""
         old = self.spent(ledger) if spend else None
         nf = self.nullifier_now(ledger) if old else 0
         receipt = receipt_hash(receipt_secret(self.keys.nk, nf))
-        ctx = transition_context(kind, market, reference, expiry, counterparty, destination, receipt)
-        t = build_transition(self.keys, old, list(delta), list(debt or [0] * len(delta)), price_list or prices(),
+        current = latest_epoch(ledger)
+        epoch = current.sequence if epoch is None else epoch
+        ctx = transition_context(kind, market, reference, expiry, counterparty, destination, receipt, epoch=epoch)
+        t = build_transition(self.keys, old, list(delta), list(debt or [0] * len(delta)),
+                             price_list or [current.prices[a] for a in POLICY.assets],
                              list(haircuts or POLICY.haircut_bps), ratio or POLICY.ratio_for(kind.name.lower()), ctx,
                              depth=POLICY.tree_depth, assets=POLICY.assets)
         proof, public = prove_transition(self.pk, t)
-        body = transition_request(kind, market, reference, expiry, proof, public, self.pk.vk,
+        body = transition_request(kind, market, reference, expiry, proof, public, self.pk.vk, epoch=epoch,
                                   counterparty_nullifier=counterparty, destination=destination, receipt=receipt)
         return body, t
 

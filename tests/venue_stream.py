@@ -7,7 +7,9 @@ reaches the same states and every proof's anchor is known there. The stream:
 ``PAIRS`` pairs of traders each deposit (BTC / USDC), then each pair settles one
 trade; ``race`` holds three withdrawals spending trader 0's note after its trade.
 Expiries are at least two hours after the real clock, so a real ``zkproofs serve``
-(wall clock) accepts the same bodies as the tests' venues (clock ``NOW``).
+(wall clock) accepts the same bodies as the tests' venues (clock ``NOW``). Every
+proof is at price epoch 1 (:data:`EPOCH`, dated a minute before the session
+started, so that both clocks accept it; ``new_venue`` publishes it).
 """
 
 from __future__ import annotations
@@ -21,19 +23,21 @@ from functools import lru_cache
 from pathlib import Path
 
 from circuits.valid_transition import ValidTransition
-from tests.venue_helpers import EXPIRY, NOW, ONE, POLICY, POLICY_DICT, PRICES, Wallet, feed, trade_legs
+from tests.venue_helpers import EXPIRY, NOW, ONE, POLICY, POLICY_DICT, Wallet, epoch_body, trade_legs
 from zkproofs.groth16 import setup
 from zkproofs.groth16.keys import ProvingKey
 from zkproofs.groth16.serialize import vk_to_json
 from zkproofs.settlement.notes import OwnerKeys
 from zkproofs.settlement.transition import Kind
-from zkproofs.settlement.units import format_fixed
 from zkproofs.settlement.venue import Venue
 from zkproofs.settlement.venue_ledger import VenueLedger
 
 PAIRS = 3
-SERVICE_POLICY = dataclasses.replace(POLICY, anchor_window=64)
-"""The tests' venue with a window wide enough that every proof of the stream keeps a valid anchor."""
+SERVICE_POLICY = dataclasses.replace(POLICY, anchor_window=64, max_epoch_age_seconds=10**9)
+"""The tests' venue with a window wide enough that every proof of the stream keeps a valid anchor, and an epoch
+age limit that the stream's one epoch meets at both clocks (the wall clock and ``NOW``, weeks apart)."""
+EPOCH = epoch_body(1, timestamp=int(time.time()) - 60)
+"""The stream's price epoch (POST /epochs body)."""
 
 
 @dataclass(frozen=True)
@@ -46,10 +50,14 @@ class Stream:
     expiry: int
 
 
-def new_venue(pk: ProvingKey, db: Path, *, clock=None, price_feed=None) -> Venue:
+def new_venue(pk: ProvingKey, db: Path, *, clock=None, epoch: bool = True) -> Venue:
+    """A venue of SERVICE_POLICY on ledger ``db``, with the stream's epoch published unless ``epoch`` is False."""
     clock = clock or (lambda: NOW)
     ledger = VenueLedger(db, depth=SERVICE_POLICY.tree_depth, clock=clock)
-    return Venue(SERVICE_POLICY, pk.vk, ledger, price_feed or feed(), clock=clock, backend="arkworks")
+    venue = Venue(SERVICE_POLICY, pk.vk, ledger, clock=clock, backend="arkworks")
+    if epoch:
+        assert venue.publish_epoch(EPOCH).accepted
+    return venue
 
 
 @lru_cache(maxsize=None)
@@ -98,25 +106,25 @@ def replay(venue: Venue, ops: list[tuple]) -> None:
         assert decision.accepted, decision
 
 
-def write_venue_files(folder: Path, pk: ProvingKey, *, updated_at: int | None = None) -> tuple[Path, Path]:
-    """A policy TOML (SERVICE_POLICY with a JSON price feed) and a keys folder for ``zkproofs serve``: (policy, keys)."""
-    v = POLICY_DICT["venue"]
+def write_venue_files(folder: Path, pk: ProvingKey) -> tuple[Path, Path]:
+    """A policy TOML (SERVICE_POLICY) and a keys folder for ``zkproofs serve``: (policy, keys). Publish
+    :data:`EPOCH` to the served venue before the stream."""
+    v, o = POLICY_DICT["venue"], POLICY_DICT["oracles"]
     cuts = ", ".join(f"{k} = {x}" for k, x in v["haircut_bps"].items())
-    lines = ["[venue]", f'name = "{v["name"]}"', "assets = " + json.dumps(v["assets"]), f"min_ratio_bps = {v['min_ratio_bps']}",
+    lines = ["[venue]", f'name = "{v["name"]}"', "assets = " + json.dumps(v["assets"]),
+             f"initial_ratio_bps = {v['initial_ratio_bps']}", f"maintenance_ratio_bps = {v['maintenance_ratio_bps']}",
              f"haircut_bps = {{ {cuts} }}", f"anchor_window = {SERVICE_POLICY.anchor_window}",
-             f"tree_depth = {v['tree_depth']}", 'price_feed = "prices.json"', "max_price_age_seconds = 3600",
-             "trust_single_party_keys = true", ""]
+             f"tree_depth = {v['tree_depth']}", f"max_epoch_age_seconds = {SERVICE_POLICY.max_epoch_age_seconds}",
+             "trust_single_party_keys = true", "", "[oracles]", "keys = " + json.dumps(o["keys"]),
+             f"quorum = {o['quorum']}", f"max_move_bps = {o['max_move_bps']}", ""]
     for name, market in POLICY_DICT["markets"].items():
         lines += [f"[markets.{name}]", f'base = "{market["base"]}"', f'quote = "{market["quote"]}"', ""]
     policy = folder / "policy.toml"
     policy.write_text("\n".join(lines))
-    write_prices(folder / "prices.json", updated_at)
     keys = folder / "keys"
     keys.mkdir(exist_ok=True)
     (keys / "verification_key.json").write_text(vk_to_json(pk.vk))
     return policy, keys
 
 
-def write_prices(path: Path, updated_at: int | None = None) -> None:
-    stamp = int(time.time()) if updated_at is None else updated_at
-    path.write_text(json.dumps({a: {"price": format_fixed(p), "updated_at": stamp} for a, p in PRICES.items()}))
+

@@ -9,16 +9,15 @@ import sys
 import time
 from pathlib import Path
 
-from tests.venue_helpers import POLICY, feed
+from tests.venue_helpers import POLICY, make_venue
 from zkproofs.groth16.serialize import vk_from_json
-from zkproofs.settlement.venue import Venue
 from zkproofs.settlement.venue_ledger import VenueLedger
 
 
 def main(ledger_path: str, vk_path: str, ops_path: str, clock: str, pause: str) -> None:
     now = float(clock)
     ledger = VenueLedger(ledger_path, depth=POLICY.tree_depth, clock=lambda: now)
-    venue = Venue(POLICY, vk_from_json(Path(vk_path).read_bytes()), ledger, feed(int(now)), clock=lambda: now, backend="arkworks")
+    venue = make_venue(POLICY, vk_from_json(Path(vk_path).read_bytes()), ledger, clock=lambda: now)
     for i, op in enumerate(json.loads(Path(ops_path).read_text())):
         if op[0] == "transfer":
             decision = venue.register_transfer(*op[1:])

@@ -4,12 +4,17 @@ Endpoints (every bound below is also in the OpenAPI schema, ``/openapi.json``; d
 
 Traders (no account: proofs authorise them)
 
-* ``POST /deposits``, ``POST /withdrawals``: one transition request
+* ``POST /deposits``, ``POST /withdrawals``, ``POST /borrows``, ``POST /repayments``,
+  ``POST /health-proofs``: one transition request
   (:func:`~zkproofs.settlement.venue.parse_transition` layout, built by
-  :func:`~zkproofs.settlement.transition.transition_request`).
+  :func:`~zkproofs.settlement.transition.transition_request`), proven at the
+  prices of the epoch it names, which must be the latest.
 * ``POST /settlements``: ``{"legs": [leg_a, leg_b]}``, both trade legs of a
   matched trade, applied in one ledger transaction or not at all. Posting an
   applied settlement again answers 200 ``ALREADY_SETTLED`` with its record.
+* ``GET /epochs/latest``, ``GET /epochs/{sequence}``: a price epoch as recorded, with the
+  oracles' signed quotes (a wallet checks them against the policy's oracle keys); 404
+  before the first epoch or for an unknown one.
 * ``GET /roots``: the current root and a page of roots, newest first (``limit``,
   at most ``Limits.max_page``; ``before=next_before`` for the next page), with the
   anchor window K.
@@ -21,14 +26,19 @@ Traders (no account: proofs authorise them)
   query string, so receipts do not land in access logs) or for the operator;
   404 otherwise, indistinguishable from an unknown id.
 
+Oracles, or anyone relaying their signed quotes (the signatures are the authority)
+
+* ``POST /epochs``: ``{"quotes": [signed quotes, ...]}``, the next price epoch
+  (:meth:`~zkproofs.settlement.venue.Venue.publish_epoch`: quorum, sequence, bounds).
+
 Operator (``Authorization: Bearer TOKEN``, compared with :func:`hmac.compare_digest`; 401 otherwise)
 
 * ``POST /transfers``: register an incoming custody transfer ``{"reference",
   "asset", "amount"}`` (amount in 10^-8 units).
 * ``GET /settlements/{settlement_id}``: any settlement.
 
-``GET /health``: 200 when the price feed prices every asset within the policy's
-age, the ledger answers and the key is loaded and trusted; 503 naming what is not.
+``GET /health``: 200 when the latest price epoch is within the policy's
+``max_epoch_age_seconds``, the ledger answers and the key is loaded and trusted; 503 naming what is not.
 It also counts every outcome since start by reason code: refusals change nothing
 and are counted, never stored row by row.
 
@@ -41,8 +51,9 @@ else; every request is logged once in the Common Log Format.
 Answers are ``Decision`` objects ``{"accepted", "reason", "message", ...record}``.
 Status by reason (:data:`STATUS`): 201 ACCEPTED, 200 ALREADY_SETTLED, 400
 MALFORMED / WRONG_KEY (and any body the schema refuses), 409 for conflicts with
-the ledger's state (DOUBLE_SPEND, TRANSFER_USED, ...), 503 PRICE_UNAVAILABLE
-and an unusable ledger, 422 for every other refusal. 413 TOO_LARGE for a body over
+the ledger's state (DOUBLE_SPEND, TRANSFER_USED, EPOCH_NOT_CURRENT, ...), 503 NO_EPOCH
+and STALE_EPOCH (with ``Retry-After``: the oracles must publish) and an unusable
+ledger, 422 for every other refusal. 413 TOO_LARGE for a body over
 the policy's ``max_request_bytes`` (Content-Length first, then the stream is
 counted). Bodies are decoded with :func:`zkproofs.jsontext.loads` (duplicate
 keys, NaN and deep nesting refused), then validated against the schema, then
@@ -75,7 +86,7 @@ from zkproofs.field import R, decode_scalar
 from zkproofs.groth16.keys import CURVE, G1_BYTES, G2_BYTES, PROTOCOL
 from zkproofs.groth16.serialize import PROOF_FORMAT, PROOF_VERSION
 from zkproofs.jsontext import loads
-from zkproofs.settlement.prices import PriceUnavailable
+from zkproofs.settlement.epochs import QUOTES_FORMAT, VERSION as EPOCH_VERSION, epoch_to_dict
 from zkproofs.service_guard import QUIET, AccessLog, Limits, RateLimiter
 from zkproofs.settlement.venue import MAX_TRANSFER_UNITS, Decision, Reason, Venue
 
@@ -93,7 +104,10 @@ STATUS = {
     Reason.TRANSFER_CONFLICT: 409,
     Reason.REFERENCE_USED: 409,
     Reason.SETTLEMENT_ID_TAKEN: 409,
-    Reason.PRICE_UNAVAILABLE: 503,
+    Reason.EPOCH_NOT_CURRENT: 409,
+    Reason.STALE_SEQUENCE: 409,
+    Reason.NO_EPOCH: 503,
+    Reason.STALE_EPOCH: 503,
 }
 """HTTP status by reason code; every other refusal is 422."""
 
@@ -104,6 +118,8 @@ Name = Annotated[str, StringConstraints(pattern=NAME_RE, max_length=128),
 FieldElement = Annotated[str, StringConstraints(pattern=FIELD_RE, max_length=77),
                          Field(description=f"a BLS12-381 scalar as a canonical decimal string, < r = {R}")]
 Expiry = Annotated[int, Field(ge=0, le=EXPIRY_MAX, strict=True, description="unix seconds")]
+EpochNumber = Annotated[int, Field(ge=1, le=EXPIRY_MAX, strict=True, description="a price epoch's sequence number")]
+Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]*$")]
 
 
 class Strict(BaseModel):
@@ -130,6 +146,26 @@ class Transfer(Strict):
     amount: Annotated[int, Field(ge=1, le=MAX_TRANSFER_UNITS, strict=True, description="10^-8 units of the asset")]
 
 
+class SignedQuotesModel(Strict):
+    """One oracle's signed quotes (:func:`~zkproofs.settlement.epochs.quotes_to_dict`)."""
+
+    format: Literal[QUOTES_FORMAT]  # type: ignore[valid-type]
+    version: Literal[EPOCH_VERSION]  # type: ignore[valid-type]
+    venue: Name
+    sequence: Annotated[int, Field(ge=0, le=(1 << 64) - 1, strict=True)]
+    timestamp: Annotated[int, Field(ge=0, le=(1 << 64) - 1, strict=True)]
+    prices: Annotated[dict[Name, Annotated[str, StringConstraints(max_length=64)]], Field(max_length=2048,
+                      description="asset -> decimal price, USD per whole unit, at most 8 decimals")]
+    signer: Annotated[Hex, StringConstraints(min_length=64, max_length=64), Field(description="Ed25519 public key, hex")]
+    signature: Annotated[Hex, StringConstraints(min_length=128, max_length=128), Field(description="Ed25519 signature, hex")]
+
+
+class EpochQuotes(Strict):
+    """The next price epoch: the oracles' signed quotes (at least the policy's quorum)."""
+
+    quotes: Annotated[list[SignedQuotesModel], Field(min_length=1, max_length=256)]
+
+
 class DecisionModel(BaseModel):
     """The venue's answer; an accepted change adds its record (positions, commitments, root, payout...)."""
 
@@ -152,16 +188,18 @@ def request_models(venue: Venue) -> dict[str, type[BaseModel]]:
         protocol=(Literal[PROTOCOL], ...), curve=(Literal[CURVE], ...),  # type: ignore[valid-type]
         circuit=(CircuitId, ...), public_inputs=(publics, ...), proof=(ProofPoints, ...),
     )  # fmt: skip
-    common = dict(market=(Name, ...), reference=(Name, ...), expiry=(Expiry, ...), receipt_hash=(FieldElement, ...),
-                  proof=(proof_file, ...))
+    common = dict(market=(Name, ...), reference=(Name, ...), epoch=(EpochNumber, ...), expiry=(Expiry, ...),
+                  receipt_hash=(FieldElement, ...), proof=(proof_file, ...))
     deposit = create_model("Deposit", __base__=Strict, kind=(Literal["deposit"], ...), **common)
     withdrawal = create_model("Withdrawal", __base__=Strict, kind=(Literal["withdraw"], ...), destination=(Name, ...), **common)
     borrow = create_model("Borrow", __base__=Strict, kind=(Literal["borrow"], ...), destination=(Name, ...), **common)
     repayment = create_model("Repayment", __base__=Strict, kind=(Literal["repay"], ...), **common)
+    health = create_model("HealthProof", __base__=Strict, kind=(Literal["health"], ...), **common)
     leg = create_model("TradeLeg", __base__=Strict, kind=(Literal["trade"], ...), counterparty_nullifier=(FieldElement, ...), **common)
     settlement = create_model("Settlement", __base__=Strict,
                               legs=(Annotated[list[leg], Field(min_length=2, max_length=2)], ...))  # type: ignore[valid-type]
-    return {"Deposit": deposit, "Withdrawal": withdrawal, "Borrow": borrow, "Repayment": repayment, "Settlement": settlement, "Transfer": Transfer}
+    return {"Deposit": deposit, "Withdrawal": withdrawal, "Borrow": borrow, "Repayment": repayment, "HealthProof": health,
+            "Settlement": settlement, "Transfer": Transfer, "EpochQuotes": EpochQuotes}
 
 
 class Refusal(Exception):
@@ -193,12 +231,9 @@ class ServiceState:
 
 def _server_paths(venue: Venue, extra: list[str]) -> list[str]:
     paths = {str(venue.ledger.path.resolve()), *(str(os.path.abspath(p)) for p in extra)}
-    feed_path = getattr(venue.price_feed, "path", None)
-    if feed_path is not None:
-        paths.add(str(feed_path.resolve()))
     for p in list(paths):
         paths.add(os.path.dirname(p))
-    paths |= {str(venue.ledger.path), *extra, *([str(feed_path), feed_path.name] if feed_path is not None else [])}
+    paths |= {str(venue.ledger.path), *extra}
     # longest first, so a file is replaced before its folder; only strings that look like paths
     return sorted((p for p in paths if len(p) > 1 and (os.sep in p or "." in p)), key=len, reverse=True)
 
@@ -321,9 +356,8 @@ def create_app(venue: Venue, *, operator_token: bytes | None = None, server_path
         body = decision.to_dict()
         status = STATUS.get(decision.reason, 422)
         headers = None
-        if decision.reason is Reason.PRICE_UNAVAILABLE:
-            log.warning("price feed: %s", decision.message)
-            body["message"] = "the venue's price feed cannot price an asset now; try again later"
+        if decision.reason in (Reason.NO_EPOCH, Reason.STALE_EPOCH):
+            log.warning("price epochs: %s", decision.message)
             headers = {"Retry-After": "5"}
         body["message"] = state.scrub(body["message"])
         return JSONResponse(body, status_code=status, headers=headers)
@@ -335,7 +369,7 @@ def create_app(venue: Venue, *, operator_token: bytes | None = None, server_path
         413: {"model": DecisionModel, "description": "TOO_LARGE: the body is over the policy's max_request_bytes"},
         422: {"model": DecisionModel, "description": "refused by the venue (EXPIRED, INVALID_PROOF, UNKNOWN_ANCHOR, ...)"},
         429: {"model": DecisionModel, "description": "RATE_LIMITED: too many submissions from this address (Retry-After)"},
-        503: {"model": DecisionModel, "description": "PRICE_UNAVAILABLE or LEDGER_UNAVAILABLE (Retry-After)"},
+        503: {"model": DecisionModel, "description": "NO_EPOCH, STALE_EPOCH or LEDGER_UNAVAILABLE (Retry-After)"},
     }
 
     def body_doc(name: str) -> dict[str, Any]:
@@ -364,6 +398,35 @@ def create_app(venue: Venue, *, operator_token: bytes | None = None, server_path
         """Lower a note's debt in one asset by a registered custody transfer of that asset (``reference``), once."""
         rate_limit(request)
         return await decide(venue.repay, await read_body(request, models["Repayment"]))
+
+    @app.post("/health-proofs", status_code=201, response_model=DecisionModel, responses=refusals, openapi_extra=body_doc("HealthProof"))
+    async def post_health_proof(request: Request) -> JSONResponse:
+        """Re-prove a note at the maintenance ratio at the latest epoch's prices (a zero-delta transition)."""
+        rate_limit(request)
+        return await decide(venue.health, await read_body(request, models["HealthProof"]))
+
+    @app.post("/epochs", status_code=201, response_model=DecisionModel, responses=refusals, openapi_extra=body_doc("EpochQuotes"))
+    async def post_epoch(request: Request) -> JSONResponse:
+        """Publish the next price epoch from a quorum of the policy's oracles' signed quotes (anyone may relay them)."""
+        rate_limit(request)
+        return await decide(venue.publish_epoch, await read_body(request, EpochQuotes))
+
+    @app.get("/epochs/latest", responses={404: {"model": DecisionModel}})
+    async def get_latest_epoch() -> dict[str, Any]:
+        """The latest price epoch with its signed quotes (the epoch file); 404 before the first."""
+        epoch = await run_in_threadpool(venue.current_epoch)
+        if epoch is None:
+            raise Refusal(404, "NOT_FOUND", "no price epoch has been published yet")
+        return epoch_to_dict(epoch)
+
+    @app.get("/epochs/{sequence}", responses={400: {"model": DecisionModel}, 404: {"model": DecisionModel}})
+    async def get_epoch(request: Request, sequence: Annotated[int, Path(ge=1, le=EXPIRY_MAX)]) -> dict[str, Any]:
+        """Price epoch ``sequence`` with its signed quotes; 404 if there is none."""
+        canonical_ints(request, "sequence")
+        epoch = await run_in_threadpool(venue.epoch, sequence)
+        if epoch is None:
+            raise Refusal(404, "NOT_FOUND", f"no price epoch {sequence}")
+        return epoch_to_dict(epoch)
 
     @app.post("/settlements", status_code=201, response_model=DecisionModel,
               responses={200: {"model": DecisionModel, "description": "ALREADY_SETTLED: applied before, with its record"}, **refusals},
@@ -439,7 +502,7 @@ def create_app(venue: Venue, *, operator_token: bytes | None = None, server_path
 
     @app.get("/health", responses={503: {"description": "the venue cannot settle now; the body names what is not usable"}})
     async def health() -> JSONResponse:
-        """200 when the feed prices every asset within the policy's age, the ledger answers and the key is trusted; 503 otherwise."""
+        """200 when the latest price epoch is within the policy's age, the ledger answers and the key is trusted; 503 otherwise."""
         checks = await run_in_threadpool(health_checks, venue)
         ok = all(c["ok"] for c in checks.values())
         body = {"status": "ok" if ok else "unavailable", "checks": checks,
@@ -472,21 +535,20 @@ def create_app(venue: Venue, *, operator_token: bytes | None = None, server_path
 
 
 def health_checks(venue: Venue) -> dict[str, dict[str, Any]]:
-    """Whether the feed, the ledger and the key are usable: {name: {"ok", "detail"}} (no server paths)."""
+    """Whether the price epochs, the ledger and the key are usable: {name: {"ok", "detail"}} (no server paths)."""
     checks: dict[str, dict[str, Any]] = {}
-    now = venue.clock()
-    problems = []
-    for asset in venue.policy.assets:
-        try:
-            quote = venue.price_feed.quote(asset)
-        except PriceUnavailable as exc:
-            log.warning("health: price feed: %s", exc)
-            problems.append(f"no usable price for {asset}")
-            continue
-        age = now - quote.updated_at
-        if age > venue.policy.max_price_age_seconds or age < -60:
-            problems.append(f"the {asset} price is {int(age)} s old (limit {venue.policy.max_price_age_seconds} s)")
-    checks["feed"] = {"ok": not problems, "detail": "; ".join(problems) or f"{len(venue.policy.assets)} assets priced"}
+    try:
+        epoch = venue.current_epoch()
+        limit = venue.policy.max_epoch_age_seconds
+        if epoch is None:
+            checks["epoch"] = {"ok": False, "detail": "no price epoch yet: the oracles must publish one (POST /epochs)"}
+        else:
+            age = int(venue.clock()) - epoch.timestamp
+            checks["epoch"] = {"ok": age <= limit, "sequence": epoch.sequence,
+                               "detail": f"epoch {epoch.sequence}, {age} s old (limit {limit} s)"}
+    except (sqlite3.Error, MalformedInput) as exc:
+        log.warning("health: epochs: %s", exc)
+        checks["epoch"] = {"ok": False, "detail": "the price epochs cannot be read"}
     try:
         latest = venue.ledger.recent_roots(1)[0]
         checks["ledger"] = {"ok": True, "detail": f"{latest['size']} notes, root {latest['seq']}"}

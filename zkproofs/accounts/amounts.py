@@ -1,7 +1,7 @@
 """Exact decimal amounts: text <-> integer base units, with no float anywhere.
 
 The one decimal grammar of the product: account balances, audit reserves and
-prices, the settlement's prices and price feed all read their numbers with
+prices, the settlement's prices and signed price epochs all read their numbers with
 :func:`to_base_units`. An amount ``"12.5"`` of an asset with ``decimals = 8`` is
 ``1_250_000_000`` base units. The grammar is deliberately narrow (a ledger
 export, not a calculator)::

@@ -6,17 +6,19 @@ Zcash Sapling, Zcash protocol specification section 4.17). ``EscrowSettlement``
 deploys the :mod:`zkproofs.export.solidity` verifier of the venue's key in its
 constructor (so the key it checks against is fixed by its code) and keeps:
 
-- the operator (set at construction), who alone posts note-tree roots and prices;
+- the operator (set at construction), who alone posts note-tree roots and each price
+  epoch's number and prices (the venue checks the oracles' Ed25519 signatures off chain:
+  the EVM has no Ed25519 precompile, so the contract trusts the operator for them);
 - the last ``anchor_window`` posted roots (the accepted anchors);
 - the nullifiers it has seen, and the settlement ids it has settled.
 
 ``settle(market, settlementId, expiry, legA, legB)`` accepts a matched trade only
 if, in this one transaction: the market is one of the policy's; the settlement id
 matches the venue's name pattern and is unused; ``block.timestamp < expiry``; each
-leg has spend = 1, the policy's haircuts and ratio, prices within the policy's
-tolerance of the operator's last posted prices (no older than the policy's
-maximum age); the contract's own Poseidon recomputation of each leg's ``context``
-(kind TRADE, market, settlement id, expiry, the OTHER leg's nullifier, the leg's
+leg has spend = 1, the policy's haircuts and initial ratio, exactly the prices of
+the operator's last posted epoch (posted at most ``max_epoch_age_seconds`` ago);
+the contract's own Poseidon recomputation of each leg's ``context`` (kind TRADE,
+market, settlement id, the posted epoch, expiry, the OTHER leg's nullifier, the leg's
 receipt hash: :func:`zkproofs.settlement.transition.transition_context`) equals
 the leg's public input, so each proof is bound to this market, id, expiry and
 counterparty; the collateral deltas cancel asset by asset, debt deltas are 0, and
@@ -139,18 +141,18 @@ def escrow_source(vk: VerifyingKey, policy: VenuePolicy, backend: str | None = N
 /// @notice Assets, in note order: {", ".join(policy.assets)}. Markets: {markets}.
 /// settle() accepts a matched trade of two valid_transition proofs in one transaction, or reverts
 /// and changes nothing. Checked on chain: market known; settlement id well-formed and unused;
-/// block.timestamp < expiry; per leg spend = 1, haircuts equal to the policy's and the min ratio to its proof ratio
-/// (min_ratio_bps raised for the price tolerance: VenuePolicy.proof_ratio_bps),
-/// prices within PRICE_TOLERANCE_BPS of the operator's last posted prices (at most MAX_PRICE_AGE
+/// block.timestamp < expiry; per leg spend = 1, haircuts equal to the policy's and the min ratio to
+/// its initial ratio, exactly the prices of the operator's last posted epoch (at most MAX_EPOCH_AGE
 /// seconds old), the context input equal to the contract's own Poseidon of (TRADE, market,
-/// settlement id, expiry, the OTHER leg's nullifier, the leg's receipt hash) -- so each proof is
-/// bound to this market, id, expiry and counterparty --, anchor among the last ANCHOR_WINDOW
+/// settlement id, posted epoch, expiry, the OTHER leg's nullifier, the leg's receipt hash) -- so each
+/// proof is bound to this market, id, epoch, expiry and counterparty --, anchor among the last ANCHOR_WINDOW
 /// posted roots, nullifier unseen; between the legs: different nullifiers, collateral deltas
 /// that cancel asset by asset, zero debt deltas, each leg giving one of the market's two assets
 /// and receiving the other; both proofs verify (the Groth16Verifier deployed by the constructor).
 /// @dev NOT checked on chain, and trusted to the operator: that a posted root is the root of the
 /// note tree holding exactly the notes the venue accepted (hashing the Poseidon tree here would
-/// cost about 145,000 gas per permutation, two per level), and the posted prices. Spends made
+/// cost about 145,000 gas per permutation, two per level), and the posted epochs' prices (their oracle
+/// signatures are Ed25519, which the EVM cannot check cheaply: the venue checks them). Spends made
 /// elsewhere (the venue's deposits and withdrawals) are not in this contract's nullifier set:
 /// every spend of a note under the posted roots must go through settle(), or the operator must
 /// keep such notes out of the roots. The receipt hash is taken as given (it only lets the owner
@@ -167,9 +169,8 @@ contract {CONTRACT_NAME} {{
     uint256 internal constant R = {R:#066x};
     uint256 public constant ASSETS = {a};
     uint256 public constant ANCHOR_WINDOW = {policy.anchor_window};
-    uint256 public constant MIN_RATIO_BPS = {policy.proof_ratio_bps};
-    uint256 public constant PRICE_TOLERANCE_BPS = {policy.price_tolerance_bps};
-    uint256 public constant MAX_PRICE_AGE = {policy.max_price_age_seconds};
+    uint256 public constant MIN_RATIO_BPS = {policy.initial_ratio_bps};
+    uint256 public constant MAX_EPOCH_AGE = {policy.max_epoch_age_seconds};
     uint256 internal constant CONTEXT_TAG = {CONTEXT_TAG:#x};
     uint256 internal constant KIND_TRADE = {int(Kind.TRADE)};
     uint256 internal constant CONTEXT_INPUTS = {CONTEXT_INPUTS};
@@ -200,16 +201,18 @@ contract {CONTRACT_NAME} {{
     mapping(uint256 => bool) public spent;
     mapping(bytes32 => bool) public settled;
     uint256[{a}] internal postedPrices;
+    uint64 public postedEpoch;
     uint256 public pricesPostedAt;
 
     event RootPosted(uint256 root, uint256 seq);
-    event PricesPosted(uint256[{a}] prices);
+    event PricesPosted(uint64 epoch, uint256[{a}] prices);
     event Settled(string settlementId, string market, uint256 nullifierA, uint256 nullifierB,
                   uint256 newCommitmentA, uint256 newCommitmentB);
 
     error NotOperator();
     error NotAFieldElement();
     error BadPrice(uint256 asset);
+    error StaleEpoch(uint64 epoch, uint64 posted);
     error UnknownMarket();
     error InvalidSettlementId();
     error Expired(uint256 expiry, uint256 timestamp);
@@ -247,14 +250,17 @@ contract {CONTRACT_NAME} {{
         emit RootPosted(root, rootCount);
     }}
 
-    /// Post the venue's prices (10^-8 quote units per unit, in asset order; each in [1, 2^64]).
-    function postPrices(uint256[{a}] calldata prices) external onlyOperator {{
+    /// Post a price epoch the venue accepted: its number (above the last posted) and its prices
+    /// (10^-8 quote units per unit, in asset order; each in [1, 2^64]). Legs then prove at it.
+    function postPrices(uint64 epoch, uint256[{a}] calldata prices) external onlyOperator {{
+        if (epoch <= postedEpoch || epoch >= 1 << 63) revert StaleEpoch(epoch, postedEpoch);
         for (uint256 i = 0; i < ASSETS; i++) {{
             if (prices[i] == 0 || prices[i] > 1 << 64) revert BadPrice(i);
         }}
         postedPrices = prices;
+        postedEpoch = epoch;
         pricesPostedAt = block.timestamp;
-        emit PricesPosted(prices);
+        emit PricesPosted(epoch, prices);
     }}
 
     /// True iff `anchor` is one of the last ANCHOR_WINDOW posted roots.
@@ -265,10 +271,10 @@ contract {CONTRACT_NAME} {{
 
     /// The context of a trade leg (zkproofs.settlement.transition.transition_context with kind
     /// TRADE and destination "-"). Gas: two Poseidon permutations and one SHA-256.
-    function contextOf(string calldata market, string calldata settlementId, uint64 expiry,
+    function contextOf(string calldata market, string calldata settlementId, uint64 epoch, uint64 expiry,
                        uint256 counterpartyNullifier, uint256 receiptHash) external pure returns (uint256) {{
         if (counterpartyNullifier >= R || receiptHash >= R) revert NotAFieldElement();
-        return _contextTail(_contextHead(market, settlementId, expiry), counterpartyNullifier, receiptHash);
+        return _contextTail(_contextHead(market, settlementId, epoch, expiry), counterpartyNullifier, receiptHash);
     }}
 
     /// Settle a matched trade: both legs or nothing (see the contract's notice for every check).
@@ -297,8 +303,8 @@ contract {CONTRACT_NAME} {{
     /// Each leg's context input is the contract's Poseidon of its trade context, naming the
     /// other leg's nullifier as counterparty.
     function _checkContexts(string calldata market, string calldata settlementId, uint64 expiry,
-                            Leg calldata legA, Leg calldata legB) private pure {{
-        uint256[{NOTE_HASH_T}] memory head = _contextHead(market, settlementId, expiry);
+                            Leg calldata legA, Leg calldata legB) private view {{
+        uint256[{NOTE_HASH_T}] memory head = _contextHead(market, settlementId, postedEpoch, expiry);
         if (legA.input[I_CONTEXT] != _contextTail(head, legB.input[I_NULLIFIER], legA.receiptHash)) revert ContextMismatch(0);
         if (legB.input[I_CONTEXT] != _contextTail(head, legA.input[I_NULLIFIER], legB.receiptHash)) revert ContextMismatch(1);
     }}
@@ -316,24 +322,19 @@ contract {CONTRACT_NAME} {{
         emit Settled(settlementId, market, a[I_NULLIFIER], b[I_NULLIFIER], a[I_NEW_COMMITMENT], b[I_NEW_COMMITMENT]);
     }}
 
-    /// Input count, spend = 1, the policy's ratio and haircuts, prices near the posted ones, receipt < r.
+    /// Input count, spend = 1, the policy's ratio and haircuts, exactly the posted epoch's prices, receipt < r.
     function _checkLeg(Leg calldata leg, uint256 which) private view {{
         uint256[] calldata input = leg.input;
         if (input.length != INPUTS) revert WrongInputCount(which);
         if (leg.receiptHash >= R) revert NotAFieldElement();
         if (input[I_SPEND] != 1) revert SpendRequired(which);
         if (input[I_MIN_RATIO] != MIN_RATIO_BPS) revert PolicyMismatch(which, I_MIN_RATIO);
-        if (pricesPostedAt == 0 || block.timestamp - pricesPostedAt > MAX_PRICE_AGE) revert PricesUnavailable();
+        if (pricesPostedAt == 0 || block.timestamp - pricesPostedAt > MAX_EPOCH_AGE) revert PricesUnavailable();
         for (uint256 i = 0; i < ASSETS; i++) {{
             uint256 h = _at(AT_HAIRCUT, i);
             if (input[h] != _at(HAIRCUT_BPS, i)) revert PolicyMismatch(which, h);
-            uint256 price = input[_at(AT_PRICE, i)];
-            uint256 posted = postedPrices[i];
-            // Both in [1, 2^64] (the circuit's price range; postPrices checks the posted ones),
-            // so the products below cannot overflow.
-            if (price == 0 || price > 1 << 64) revert PriceMismatch(which, i);
-            uint256 diff = price > posted ? price - posted : posted - price;
-            if (diff * 10_000 > PRICE_TOLERANCE_BPS * posted) revert PriceMismatch(which, i);
+            // postPrices keeps posted prices in [1, 2^64], the circuit's price range
+            if (input[_at(AT_PRICE, i)] != postedPrices[i]) revert PriceMismatch(which, i);
         }}
     }}
 
@@ -358,11 +359,12 @@ contract {CONTRACT_NAME} {{
 
     /// The first permutation of the context sponge (shared by both legs):
     /// [6 * 2^64, CONTEXT_TAG, TRADE, names, expiry], names = the first 31 bytes of
-    /// SHA-256(CONTEXT_DOMAIN || market || 0x00 || settlement id || 0x00 || "-").
-    function _contextHead(string calldata market, string calldata settlementId, uint64 expiry)
+    /// SHA-256(CONTEXT_DOMAIN || market || 0x00 || settlement id || 0x00 || "-" || 0x00 || epoch, u64 big-endian).
+    function _contextHead(string calldata market, string calldata settlementId, uint64 epoch, uint64 expiry)
         private pure returns (uint256[{NOTE_HASH_T}] memory state)
     {{
-        bytes32 digest = sha256(abi.encodePacked(CONTEXT_DOMAIN, market, bytes1(0), settlementId, bytes1(0), TRADE_DESTINATION));
+        bytes32 digest = sha256(abi.encodePacked(CONTEXT_DOMAIN, market, bytes1(0), settlementId, bytes1(0), TRADE_DESTINATION,
+                                                 bytes1(0), epoch));
         state[0] = CONTEXT_INPUTS << 64;
         state[1] = CONTEXT_TAG;
         state[2] = KIND_TRADE;
@@ -446,7 +448,7 @@ def settle_calldata_from_requests(vk: VerifyingKey, body_a: Any, body_b: Any, ba
 
     MalformedInput (naming the leg) for a body that is not a trade, for a proof
     of another circuit than ``vk``'s, and unless both legs name the same market,
-    settlement id and expiry.
+    settlement id, expiry and price epoch.
     """
     requests = [parse_transition(body, where) for body, where in ((body_a, "legs[0]"), (body_b, "legs[1]"))]
     for where, req in zip(("legs[0]", "legs[1]"), requests):
@@ -455,7 +457,8 @@ def settle_calldata_from_requests(vk: VerifyingKey, body_a: Any, body_b: Any, ba
         if req.proof.circuit_digest != vk.circuit.digest or set(req.public) != set(vk.public_names):
             raise MalformedInput(f"{where}: the proof is not for this key's circuit ({vk.circuit.name})")
     a, b = requests
-    if (a.market, a.reference, a.expiry) != (b.market, b.reference, b.expiry):
-        raise MalformedInput("both legs must name the same market, settlement id and expiry")
+    if (a.market, a.reference, a.expiry, a.epoch) != (b.market, b.reference, b.expiry, b.epoch):
+        raise MalformedInput("both legs must name the same market, settlement id, expiry and price epoch "
+                             "(the contract checks them against its posted epoch)")
     legs = [LegCall(r.proof, tuple(r.public[n] for n in vk.public_names), r.receipt_hash) for r in requests]
     return settle_calldata(vk, a.market, a.reference, a.expiry, *legs, backend=backend)

@@ -17,8 +17,8 @@ from typing import Any
 
 _EXPORTS = {
     "zkproofs.settlement.note_tree": ("MembershipPath", "NoteTree"),
+    "zkproofs.settlement.epochs": ("OracleSet", "PriceEpoch", "assemble_epoch", "sign_quotes"),
     "zkproofs.settlement.notes": ("Note", "OwnerKeys"),
-    "zkproofs.settlement.prices": ("JsonFilePriceFeed", "PriceFeed", "PriceQuote", "PriceUnavailable", "StaticPriceFeed"),
     "zkproofs.settlement.transition": ("Kind", "TransitionRefused", "build_transition", "prove_transition", "transition_request"),
     "zkproofs.settlement.venue": ("Decision", "Reason", "Venue", "audit_ledger", "open_venue"),
     "zkproofs.settlement.venue_ledger": ("VenueLedger",),

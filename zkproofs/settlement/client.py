@@ -27,6 +27,7 @@ import httpx
 
 from zkproofs.errors import MalformedInput, ZkProofsError
 from zkproofs.field import decode_scalar
+from zkproofs.settlement.epochs import PriceEpoch, epoch_from_json
 from zkproofs.settlement.note_tree import MembershipPath
 from zkproofs.settlement.venue import Decision, Reason
 
@@ -116,6 +117,27 @@ class VenueClient:
     def repay(self, body: dict) -> Decision:
         """POST /repayments."""
         return self._decision(self._send("POST", "/repayments", json=body))
+
+    def health_proof(self, body: dict) -> Decision:
+        """POST /health-proofs."""
+        return self._decision(self._send("POST", "/health-proofs", json=body))
+
+    def publish_epoch(self, quotes: list[dict]) -> Decision:
+        """POST /epochs with oracles' signed quotes (anyone may relay them: the signatures are the authority)."""
+        return self._decision(self._send("POST", "/epochs", json={"quotes": quotes}))
+
+    def latest_epoch(self) -> PriceEpoch | None:
+        """GET /epochs/latest: the epoch file with its signed quotes (check it with
+        :func:`~zkproofs.settlement.epochs.check_signed` before using its prices); None before the first epoch."""
+        response = self._send("GET", "/epochs/latest")
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise self._error(response)
+        try:
+            return epoch_from_json(response.content, "GET /epochs/latest")
+        except MalformedInput as exc:
+            raise VenueError(200, "NOT_JSON", f"the epoch answer does not have the epoch file's layout ({exc})") from None
 
     def settle(self, leg_a: dict, leg_b: dict) -> Decision:
         """POST /settlements with both legs."""

@@ -44,6 +44,7 @@ DOMAIN = b"zkproofs-price-epoch-v1\x00"
 
 EPOCH_FORMAT = "zkproofs-price-epoch"
 QUOTES_FORMAT = "zkproofs-signed-quotes"
+KEY_FORMAT = "zkproofs-oracle-key"
 VERSION = 1
 MAX_PRICE = (1 << 128) - 1
 MAX_U64 = (1 << 64) - 1
@@ -77,6 +78,24 @@ def new_oracle_key() -> tuple[bytes, str]:
     """A fresh oracle key pair from the OS: (32-byte Ed25519 seed to keep secret, public key in hex)."""
     key = SigningKey.generate()
     return bytes(key), key.verify_key.encode().hex()
+
+
+def oracle_key_to_json(seed: bytes) -> str:
+    """An oracle's key file: its 32-byte Ed25519 seed (secret) and public key, hex; keep it mode 0600."""
+    public = SigningKey(seed).verify_key.encode().hex()
+    return json.dumps({"format": KEY_FORMAT, "version": VERSION, "seed": seed.hex(), "public_key": public}, indent=1) + "\n"
+
+
+def oracle_key_from_json(text: str | bytes, where: str) -> bytes:
+    """The seed of an oracle key file; MalformedInput naming the field (a public key that is not the
+    seed's, e.g. a hand-edited file, included)."""
+    d = _fields(loads(text, where), where, KEY_FORMAT, {"seed", "public_key"})
+    seed = d["seed"]
+    if not isinstance(seed, str) or len(seed) != 64 or any(c not in "0123456789abcdef" for c in seed):
+        raise MalformedInput(f"{where}.seed: expected 32 bytes as 64 lowercase hex digits")
+    if SigningKey(bytes.fromhex(seed)).verify_key.encode().hex() != d["public_key"]:
+        raise MalformedInput(f"{where}.public_key: not the public key of the file's seed")
+    return bytes.fromhex(seed)
 
 
 def _hex_key(value: object, what: str) -> str:
@@ -250,6 +269,21 @@ def assemble_epoch(oracles: OracleSet, quotes: Sequence[SignedQuotes], previous:
                     f"{asset} moves from {format_fixed(before)} to {format_fixed(price)}, more than {oracles.max_move_bps} bps",
                 )
     return PriceEpoch(oracles.venue, sequence, timestamp, prices, tuple(quotes))
+
+
+def check_signed(oracles: OracleSet, epoch: PriceEpoch) -> PriceEpoch:
+    """What a trader checks of an epoch a venue serves, without its predecessor: a quorum of
+    the venue's oracles signed quotes for this venue and sequence, and the recorded prices and
+    timestamp are their lower medians. Returns ``epoch``; EpochRefused (codes as
+    :func:`assemble_epoch`'s, MISMATCH for values that are not the quotes'). One Ed25519
+    verification per signer."""
+    _check_signatures(oracles, epoch.quotes)
+    if epoch.venue != oracles.venue or any(q.sequence != epoch.sequence for q in epoch.quotes):
+        raise EpochRefused(SEQUENCE_MISMATCH, f"epoch {epoch.sequence}'s quotes are not all for this venue and sequence")
+    prices = {asset: lower_median([q.prices[asset] for q in epoch.quotes]) for asset in oracles.assets}
+    if (lower_median([q.timestamp for q in epoch.quotes]), prices) != (epoch.timestamp, dict(epoch.prices)):
+        raise EpochRefused(MISMATCH, f"epoch {epoch.sequence}'s recorded prices or timestamp are not those its signed quotes give")
+    return epoch
 
 
 def verify_epoch(oracles: OracleSet, epoch: PriceEpoch, previous: PriceEpoch | None, now: int) -> PriceEpoch:

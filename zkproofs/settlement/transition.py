@@ -29,7 +29,7 @@ from zkproofs.settlement.notes import AMOUNT_BITS, NOTE_HASH_T, Note, OwnerKeys,
 CONTEXT_TAG = 0x7A6B2D637478  # "zk-ctx"
 RECEIPT_TAG = 0x7A6B2D726374  # "zk-rct"
 RECEIPT_HASH_TAG = 0x7A6B2D726368  # "zk-rch"
-CONTEXT_DOMAIN = b"zkproofs/transition-context/v1\x00"
+CONTEXT_DOMAIN = b"zkproofs/transition-context/v2\x00"
 NAME_PATTERN = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 """Markets, settlement ids, transfer references and payout destinations."""
 
@@ -42,6 +42,7 @@ class Kind(enum.IntEnum):
     TRADE = 3
     BORROW = 4
     REPAY = 5
+    HEALTH = 6
 
 
 PAYOUT_KINDS = (Kind.WITHDRAW, Kind.BORROW)
@@ -79,25 +80,28 @@ def receipt_hash(secret: int) -> int:
 
 
 def transition_context(kind: Kind, market: str, reference: str, expiry: int, counterparty_nullifier: int = 0,
-                       destination: str = "-", receipt: int = 0) -> int:
+                       destination: str = "-", receipt: int = 0, *, epoch: int) -> int:
     """The public ``context`` of a transition.
 
     Poseidon_t5([CONTEXT_TAG, kind, names, expiry, counterparty_nullifier, receipt]) where
     names = the first 31 bytes (big-endian) of SHA-256(CONTEXT_DOMAIN || market ||
-    0x00 || reference || 0x00 || destination): the settlement id of a trade, the
-    transfer reference of a deposit, the withdrawal id and payout destination of a
-    withdrawal; ``receipt`` is the owner's :func:`receipt_hash`. MalformedInput for a
-    name outside its pattern, an expiry outside [0, 2^63) or a nullifier or receipt
-    hash that is not a field element.
+    0x00 || reference || 0x00 || destination || 0x00 || epoch as u64 big-endian): the
+    settlement id of a trade, the transfer reference of a deposit, the withdrawal id and
+    payout destination of a withdrawal, the price epoch whose prices the proof uses;
+    ``receipt`` is the owner's :func:`receipt_hash`. MalformedInput for a name outside
+    its pattern, an expiry outside [0, 2^63), an epoch outside [1, 2^63) or a nullifier
+    or receipt hash that is not a field element.
     """
     for value, what in ((market, "market"), (reference, "reference"), (destination, "destination")):
         check_name(value, what)
     if isinstance(expiry, bool) or not isinstance(expiry, int) or not 0 <= expiry < 1 << 63:
         raise MalformedInput("expiry: expected unix seconds in [0, 2^63)")
+    if isinstance(epoch, bool) or not isinstance(epoch, int) or not 1 <= epoch < 1 << 63:
+        raise MalformedInput("epoch: expected a price epoch's sequence number in [1, 2^63)")
     for value, what in ((counterparty_nullifier, "counterparty nullifier"), (receipt, "receipt hash")):
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < R:
             raise MalformedInput(f"{what}: not a field element")
-    message = CONTEXT_DOMAIN + b"\x00".join(x.encode("ascii") for x in (market, reference, destination))
+    message = CONTEXT_DOMAIN + b"\x00".join(x.encode("ascii") for x in (market, reference, destination)) + b"\x00" + epoch.to_bytes(8, "big")
     names = int.from_bytes(hashlib.sha256(message).digest()[:31], "big")
     return poseidon_hash([CONTEXT_TAG, int(kind), names, expiry, counterparty_nullifier, receipt], t=NOTE_HASH_T)
 
@@ -203,9 +207,10 @@ def prove_transition(pk: ProvingKey, transition: Transition) -> tuple[Proof, dic
 
 
 def transition_request(kind: Kind, market: str, reference: str, expiry: int, proof: Proof, public: dict[str, int],
-                       vk: VerifyingKey, *, counterparty_nullifier: int = 0, destination: str = "-", receipt: int = 0) -> dict:
+                       vk: VerifyingKey, *, epoch: int, counterparty_nullifier: int = 0, destination: str = "-",
+                       receipt: int = 0) -> dict:
     """The JSON body the venue takes for one transition (layout: :func:`zkproofs.settlement.venue.parse_transition`)."""
-    body = {"kind": kind.name.lower(), "market": market, "reference": reference, "expiry": expiry,
+    body = {"kind": kind.name.lower(), "market": market, "reference": reference, "expiry": expiry, "epoch": epoch,
             "receipt_hash": str(receipt), "proof": proof_to_dict(proof, vk, [public[n] for n in vk.public_names])}
     if kind is Kind.TRADE:
         body["counterparty_nullifier"] = str(counterparty_nullifier)

@@ -1,13 +1,20 @@
 """The escrow venue: deposits bound to registered transfers, withdrawals with payouts, and
 two-party atomic settlement of matched trades, every change proven with ``valid_transition``.
 
+Prices come only from price epochs: quotes signed by a quorum of the policy's
+oracles (:mod:`~zkproofs.settlement.epochs`), published with :meth:`Venue.publish_epoch`
+and kept in the ledger. Every transition names the epoch it proves at (bound
+into its context); the venue takes that epoch's prices and refuses a proof made
+with any others, or at an epoch that is no longer the latest.
+
 A request is checked in two phases. Outside the write lock, everything that
-does not depend on the ledger: shape, key, expiry, context, policy (prices,
-haircuts, ratio), the deltas' form, and the Groth16 proof (the expensive part,
-so concurrent requests verify in parallel). Then in ONE ledger transaction
-(``BEGIN IMMEDIATE``): the anchor is one of the last K roots, no nullifier was
-seen, the transfer or settlement id is unused, and only then are the
-nullifiers, new notes, root and records written. Any refusal changes nothing.
+does not depend on the ledger's mutable state: shape, key, expiry, context, the
+epoch's prices, haircuts and ratio, the deltas' form, and the Groth16 proof (the
+expensive part, so concurrent requests verify in parallel). Then in ONE ledger
+transaction (``BEGIN IMMEDIATE``): the epoch is still the latest, the anchor is
+one of the last K roots, no nullifier was seen, the transfer or settlement id is
+unused, and only then are the nullifiers, new notes, root and records written.
+Any refusal changes nothing.
 
 Reason codes (:class:`Reason`) name every refusal. A settlement id already
 settled with the same two nullifiers answers ``ALREADY_SETTLED`` with the
@@ -34,17 +41,22 @@ from zkproofs.groth16 import verify, verify_batch
 from zkproofs.groth16.keys import Proof, VerifyingKey
 from zkproofs.groth16.serialize import proof_from_dict, vk_from_json
 from zkproofs.groth16.trust import KeyTrust, Transcript, check_key, require_trusted
+from zkproofs.settlement.epochs import EpochRefused, PriceEpoch, epoch_from_json, epoch_to_json, quotes_from_dict, assemble_epoch, verify_epoch
 from zkproofs.settlement.note_tree import NoteTree
-from zkproofs.settlement.prices import JsonFilePriceFeed, PriceFeed, PriceUnavailable
 from zkproofs.settlement.transition import TRANSFER_KINDS, Kind, NAME_PATTERN, field_to_signed, receipt_hash, transition_context
 from zkproofs.settlement.units import format_fixed
 from zkproofs.settlement.venue_ledger import VenueLedger
 from zkproofs.settlement.venue_policy import VenuePolicy, load_venue_policy
 
-MAX_CLOCK_SKEW_SECONDS = 60
 MAX_TRANSFER_UNITS = (1 << 63) - 1
 """Largest registrable transfer: SQLite's INTEGER is signed 64-bit (2^63 units would not be stored)."""
-KINDS = {"deposit": Kind.DEPOSIT, "withdraw": Kind.WITHDRAW, "trade": Kind.TRADE, "borrow": Kind.BORROW, "repay": Kind.REPAY}
+KINDS = {"deposit": Kind.DEPOSIT, "withdraw": Kind.WITHDRAW, "trade": Kind.TRADE, "borrow": Kind.BORROW, "repay": Kind.REPAY,
+         "health": Kind.HEALTH}
+FRESH_PRICE_KINDS = ("withdraw", "trade", "borrow")
+"""Kinds that can worsen a note: they need an epoch at most ``max_epoch_age_seconds`` old. A deposit or a
+repayment only improves a note and a health proof speaks of its own epoch, so an oracle outage does not block them."""
+MAX_EPOCH_PRICE = 1 << 64
+"""The margin statement's price domain is [1, 2^64] (:func:`~zkproofs.gadgets.margin.margin_parameters_ok`)."""
 PAYOUTS = {"withdraw": "withdrawal_id", "borrow": "borrow_id"}
 """Kinds whose request names a payout destination (:data:`~zkproofs.settlement.transition.PAYOUT_KINDS`), and
 the name of their reference in the payout record."""
@@ -65,8 +77,10 @@ class Reason(str, enum.Enum):
     EXPIRED = "EXPIRED"
     SPEND_REQUIRED = "SPEND_REQUIRED"
     POLICY_MISMATCH = "POLICY_MISMATCH"
-    PRICE_UNAVAILABLE = "PRICE_UNAVAILABLE"
-    STALE_PRICE = "STALE_PRICE"
+    NO_EPOCH = "NO_EPOCH"
+    UNKNOWN_EPOCH = "UNKNOWN_EPOCH"
+    EPOCH_NOT_CURRENT = "EPOCH_NOT_CURRENT"
+    STALE_EPOCH = "STALE_EPOCH"
     PRICE_MISMATCH = "PRICE_MISMATCH"
     BAD_DELTA = "BAD_DELTA"
     INVALID_PROOF = "INVALID_PROOF"
@@ -81,6 +95,19 @@ class Reason(str, enum.Enum):
     COUNTERPARTY_MISMATCH = "COUNTERPARTY_MISMATCH"
     DELTAS_DO_NOT_CANCEL = "DELTAS_DO_NOT_CANCEL"
     SETTLEMENT_ID_TAKEN = "SETTLEMENT_ID_TAKEN"
+    # a price epoch refused (zkproofs.settlement.epochs' codes)
+    BAD_SIGNATURE = "BAD_SIGNATURE"
+    UNKNOWN_SIGNER = "UNKNOWN_SIGNER"
+    DUPLICATE_SIGNER = "DUPLICATE_SIGNER"
+    NO_QUORUM = "NO_QUORUM"
+    SEQUENCE_MISMATCH = "SEQUENCE_MISMATCH"
+    STALE_SEQUENCE = "STALE_SEQUENCE"
+    SEQUENCE_GAP = "SEQUENCE_GAP"
+    TIMESTAMP_BACKWARDS = "TIMESTAMP_BACKWARDS"
+    TIMESTAMP_FUTURE = "TIMESTAMP_FUTURE"
+    MISSING_PRICE = "MISSING_PRICE"
+    PRICE_OUT_OF_BOUNDS = "PRICE_OUT_OF_BOUNDS"
+    WRONG_VENUE = "WRONG_VENUE"
 
 
 @dataclass(frozen=True)
@@ -111,6 +138,7 @@ class TransitionRequest:
     kind: str
     market: str
     reference: str
+    epoch: int
     expiry: int
     counterparty_nullifier: int
     destination: str
@@ -130,8 +158,8 @@ def _name(obj: Mapping[str, Any], key: str, where: str) -> str:
 def parse_transition(obj: Any, where: str = "transition") -> TransitionRequest:
     """Decode a transition request; MalformedInput naming the field.
 
-    Layout: ``{"kind": "deposit"|"withdraw"|"trade"|"borrow"|"repay", "market", "reference",
-    "expiry": unix seconds, "counterparty_nullifier": decimal string (trade only),
+    Layout: ``{"kind": "deposit"|"withdraw"|"trade"|"borrow"|"repay"|"health", "market", "reference",
+    "epoch": the price epoch's sequence number, "expiry": unix seconds, "counterparty_nullifier": decimal string (trade only),
     "destination": payout destination (withdraw and borrow only), "receipt_hash": decimal
     string (the owner's :func:`~zkproofs.settlement.transition.receipt_hash`), "proof": proof file}``.
     For every kind but trade ``market`` is the venue's name; for a deposit or a repayment
@@ -142,7 +170,7 @@ def parse_transition(obj: Any, where: str = "transition") -> TransitionRequest:
     kind = obj.get("kind")
     if kind not in KINDS:
         raise MalformedInput(f"{where}.kind: expected one of {', '.join(KINDS)}")
-    allowed = {"kind", "market", "reference", "expiry", "receipt_hash", "proof"}
+    allowed = {"kind", "market", "reference", "epoch", "expiry", "receipt_hash", "proof"}
     allowed |= {"counterparty_nullifier"} if kind == "trade" else {"destination"} if kind in PAYOUTS else set()
     extra = set(obj) - allowed
     missing = allowed - set(obj)
@@ -151,6 +179,9 @@ def parse_transition(obj: Any, where: str = "transition") -> TransitionRequest:
     expiry = obj["expiry"]
     if isinstance(expiry, bool) or not isinstance(expiry, int) or not 0 <= expiry < 1 << 63:
         raise MalformedInput(f"{where}.expiry: expected integer unix seconds")
+    epoch = obj["epoch"]
+    if isinstance(epoch, bool) or not isinstance(epoch, int) or not 1 <= epoch < 1 << 63:
+        raise MalformedInput(f"{where}.epoch: expected a price epoch's sequence number (an integer >= 1)")
     counterparty = 0
     if kind == "trade":
         raw = obj["counterparty_nullifier"]
@@ -167,6 +198,7 @@ def parse_transition(obj: Any, where: str = "transition") -> TransitionRequest:
         kind=kind,
         market=_name(obj, "market", where),
         reference=_name(obj, "reference", where),
+        epoch=epoch,
         expiry=expiry,
         counterparty_nullifier=counterparty,
         destination=_name(obj, "destination", where) if kind in PAYOUTS else "-",
@@ -196,6 +228,42 @@ class Checked:
             return i, self.debt_delta[i]
         i = next(i for i, d in enumerate(self.collateral_delta) if d)
         return i, -self.collateral_delta[i]
+
+
+def epoch_record(epoch: PriceEpoch) -> dict[str, Any]:
+    """What the venue answers about an epoch: sequence, timestamp (unix seconds), prices (decimal strings)."""
+    return {"sequence": epoch.sequence, "timestamp": epoch.timestamp,
+            "prices": {asset: format_fixed(price) for asset, price in epoch.prices.items()}}
+
+
+def publish_epoch(ledger: VenueLedger, policy: VenuePolicy, body: Any, now: int) -> Decision:
+    """Accept the next price epoch from oracles' signed quotes: ``{"quotes": [signed quotes, ...]}``
+    (:func:`~zkproofs.settlement.epochs.quotes_to_dict` each). Anyone may relay quotes: the
+    signatures are the authority. Assembled at unix time ``now`` against the ledger's latest
+    epoch (:func:`~zkproofs.settlement.epochs.assemble_epoch`: quorum, sequence, timestamp,
+    bounds; refused with its code, e.g. BAD_SIGNATURE, STALE_SEQUENCE, PRICE_OUT_OF_BOUNDS)
+    and recorded in one transaction. Prices above 2^64 units (outside the margin statement's
+    domain) are PRICE_OUT_OF_BOUNDS. The record: sequence, timestamp, prices (decimal strings)."""
+    try:
+        if not isinstance(body, dict) or set(body) != {"quotes"} or not isinstance(body["quotes"], list):
+            raise MalformedInput('epoch: expected {"quotes": [signed quotes, ...]}')
+        if len(body["quotes"]) > len(policy.oracles.keys):
+            raise MalformedInput(f"epoch.quotes: more quotes than the venue has oracles ({len(policy.oracles.keys)})")
+        quotes = [quotes_from_dict(q, f"epoch.quotes[{i}]") for i, q in enumerate(body["quotes"])]
+        with ledger.write() as conn:
+            latest = ledger.latest_epoch(conn)
+            previous = None if latest is None else epoch_from_json(latest[1], f"ledger epoch {latest[0]}")
+            epoch = assemble_epoch(policy.oracles, quotes, previous, now)
+            for asset, price in epoch.prices.items():
+                if price > MAX_EPOCH_PRICE:
+                    raise EpochRefused(Reason.PRICE_OUT_OF_BOUNDS.value,
+                                       f"{asset} is priced above 2^64 units, outside the margin statement's domain")
+            ledger.insert_epoch(conn, epoch.sequence, epoch.timestamp, epoch_to_json(epoch))
+    except EpochRefused as exc:
+        return Decision(False, Reason(exc.reason), exc.detail)
+    except MalformedInput as exc:
+        return Decision(False, Reason.MALFORMED, str(exc))
+    return Decision(True, Reason.ACCEPTED, f"price epoch {epoch.sequence} published", epoch_record(epoch))
 
 
 def register_transfer(ledger: VenueLedger, policy: VenuePolicy, reference: str, asset: str, amount: int) -> Decision:
@@ -235,7 +303,7 @@ class Venue:
     refused :class:`Decision` and change nothing.
     """
 
-    def __init__(self, policy: VenuePolicy, vk: VerifyingKey, ledger: VenueLedger, price_feed: PriceFeed, *,
+    def __init__(self, policy: VenuePolicy, vk: VerifyingKey, ledger: VenueLedger, *,
                  clock: Callable[[], float] = time.time, backend: str | None = None,
                  transcript: Transcript | None = None, reverify: bool = False):
         self.key_report = require_trusted(
@@ -245,14 +313,46 @@ class Venue:
         )  # fmt: skip
         if ledger.depth != policy.tree_depth:
             raise ValueError("the ledger's tree depth is not the policy's")
-        self.policy, self.vk, self.ledger, self.price_feed = policy, vk, ledger, price_feed
+        self.policy, self.vk, self.ledger = policy, vk, ledger
         self.clock, self.backend = clock, backend
         self._names = list(vk.public_names)
+        self._epochs: dict[int, tuple[PriceEpoch, float]] = {}
+        """Epochs read from the ledger (immutable once recorded): sequence -> (epoch, published_at)."""
 
     # operator ------------------------------------------------------------------
     def register_transfer(self, reference: str, asset: str, amount: int) -> Decision:
         """:func:`register_transfer` on this venue's ledger."""
         return register_transfer(self.ledger, self.policy, reference, asset, amount)
+
+    # price epochs ----------------------------------------------------------------
+    def publish_epoch(self, body: Any) -> Decision:
+        """:func:`publish_epoch` on this venue's ledger at its clock."""
+        return publish_epoch(self.ledger, self.policy, body, int(self.clock()))
+
+    def current_epoch(self) -> PriceEpoch | None:
+        """The latest price epoch (None before the first), as recorded with its signed quotes."""
+        with self.ledger.read() as conn:
+            latest = self.ledger.latest_epoch(conn)
+        return None if latest is None else self._decode_epoch(latest)[0]
+
+    def epoch(self, sequence: int) -> PriceEpoch | None:
+        """Epoch ``sequence`` as recorded, or None."""
+        found = self._epoch(sequence)
+        return None if found is None else found[0]
+
+    def _epoch(self, sequence: int) -> tuple[PriceEpoch, float] | None:
+        if sequence not in self._epochs:
+            with self.ledger.read() as conn:
+                row = self.ledger.epoch(conn, sequence)
+            if row is None:
+                return None
+            self._decode_epoch(row)
+        return self._epochs[sequence]
+
+    def _decode_epoch(self, row: tuple[int, str, float]) -> tuple[PriceEpoch, float]:
+        if row[0] not in self._epochs:
+            self._epochs[row[0]] = (epoch_from_json(row[1], f"ledger epoch {row[0]}"), row[2])
+        return self._epochs[row[0]]
 
     # traders -------------------------------------------------------------------
     def deposit(self, body: Any) -> Decision:
@@ -267,6 +367,11 @@ class Venue:
         """Raise a note's debt in one asset by a public amount, paid out to the trader (recorded
         for custody and in the lending book); the new note meets the venue's ratio."""
         return self._single(body, "borrow")
+
+    def health(self, body: Any) -> Decision:
+        """Re-prove a note at the maintenance ratio at the latest epoch's prices: a zero-delta
+        transition that spends the note and re-creates it with a fresh salt (no payout)."""
+        return self._single(body, "health")
 
     def repay(self, body: Any) -> Decision:
         """Lower a note's debt in one asset by a registered custody transfer of that asset (paid in),
@@ -319,7 +424,8 @@ class Venue:
             with self.ledger.write() as conn:
                 tree = self._ledger_checks(conn, [c])
                 (seq,) = self._apply(conn, tree, [c])
-                record = {"seq": seq, "position": tree.size - 1, "new_commitment": str(c.new_commitment), "root": str(tree.root())}
+                record = {"seq": seq, "position": tree.size - 1, "new_commitment": str(c.new_commitment), "root": str(tree.root()),
+                          "epoch": c.request.epoch}
                 if kind in PAYOUTS:
                     i, amount = c.payout()
                     record["payout"] = {"asset": self.policy.assets[i], "amount": amount,
@@ -332,7 +438,7 @@ class Venue:
 
     def context_of(self, req: TransitionRequest, market: str | None = None) -> int:
         return transition_context(KINDS[req.kind], market or req.market, req.reference, req.expiry,
-                                  req.counterparty_nullifier, req.destination, req.receipt_hash)
+                                  req.counterparty_nullifier, req.destination, req.receipt_hash, epoch=req.epoch)
 
     def _check(self, req: TransitionRequest, kind: str) -> Checked:
         """Everything that does not read the ledger, except the proof (:meth:`_verify`). Raises Refused."""
@@ -365,8 +471,8 @@ class Venue:
             raise Refused(Reason.SPEND_REQUIRED, f"a {kind} must spend an existing note")
         if pub["min_ratio_bps"] != p.ratio_for(kind):
             raise Refused(Reason.POLICY_MISMATCH, f"min_ratio_bps {pub['min_ratio_bps']} is not the {p.ratio_for(kind)} bps a {kind} "
-                                                  f"proves at this venue (its {p.min_ratio_bps} bps raised for its "
-                                                  f"{p.price_tolerance_bps} bps price tolerance; 1 for a deposit or repayment)")
+                                                  f"proves at this venue (initial {p.initial_ratio_bps}, maintenance "
+                                                  f"{p.maintenance_ratio_bps} for a health proof, 1 for a deposit or repayment)")
         prices = [pub[f"price[{i}]"] for i in range(a)]
         if not margin_parameters_ok(prices, [pub[f"haircut_bps[{i}]"] for i in range(a)], pub["min_ratio_bps"]):
             # the circuit leaves these domains to its verifier (zkproofs.gadgets.margin): never skip this check
@@ -375,7 +481,7 @@ class Venue:
             if pub[f"haircut_bps[{i}]"] != p.haircut_bps[i]:
                 raise Refused(Reason.POLICY_MISMATCH, f"haircut_bps[{i}] ({p.assets[i]}) {pub[f'haircut_bps[{i}]']} "
                                                       f"is not the venue's {p.haircut_bps[i]}")
-            self._check_price(i, pub[f"price[{i}]"], now)
+        self._check_epoch(req, prices, now)
         try:
             cdelta = tuple(field_to_signed(pub[f"collateral_delta[{i}]"]) for i in range(a))
             ddelta = tuple(field_to_signed(pub[f"debt_delta[{i}]"]) for i in range(a))
@@ -390,6 +496,8 @@ class Venue:
                                                 "and changes no collateral")
         elif debts:
             raise Refused(Reason.BAD_DELTA, f"a {kind} leaves the debts unchanged (borrow or repay to change one)")
+        if kind == "health" and nonzero:
+            raise Refused(Reason.BAD_DELTA, "a health proof changes no amount")
         if kind == "deposit" and (len(nonzero) != 1 or nonzero[0] < 0):
             raise Refused(Reason.BAD_DELTA, "a deposit credits exactly one asset")
         if kind == "withdraw" and (len(nonzero) != 1 or nonzero[0] > 0):
@@ -405,22 +513,34 @@ class Venue:
             if not ok:
                 raise Refused(Reason.INVALID_PROOF, f"{name}: the proof does not verify for these public inputs")
 
-    def _check_price(self, i: int, price: int, now: float) -> None:
-        asset = self.policy.assets[i]
-        try:
-            quote = self.price_feed.quote(asset)
-        except PriceUnavailable as exc:
-            raise Refused(Reason.PRICE_UNAVAILABLE, f"price[{i}]: {exc}") from None
-        age = now - quote.updated_at
-        if age < -MAX_CLOCK_SKEW_SECONDS:
-            raise Refused(Reason.PRICE_UNAVAILABLE, f"price[{i}]: the feed's {asset} quote is dated in the future")
-        if age > self.policy.max_price_age_seconds:
-            raise Refused(Reason.STALE_PRICE, f"price[{i}]: the feed's {asset} price is {int(age)} s old "
-                                              f"(limit {self.policy.max_price_age_seconds} s)")
-        if abs(price - quote.price) * 10_000 > self.policy.price_tolerance_bps * quote.price:
-            raise Refused(Reason.PRICE_MISMATCH, f"price[{i}] {format_fixed(price)} differs from the feed's "
-                                                 f"{format_fixed(quote.price)} for {asset} by more than "
-                                                 f"{self.policy.price_tolerance_bps} bps")
+    def _check_epoch(self, req: TransitionRequest, prices: list[int], now: float) -> None:
+        """The request's epoch is recorded, the latest, fresh enough for its kind, and the proof's prices are its own."""
+        found = self._epoch(req.epoch)
+        if found is None:
+            latest = self.current_epoch()
+            if latest is None:
+                raise Refused(Reason.NO_EPOCH, "the venue has no price epoch yet; the oracles must publish one first")
+            raise Refused(Reason.UNKNOWN_EPOCH, f"there is no price epoch {req.epoch} (the latest is {latest.sequence})")
+        epoch, _ = found
+        self._check_latest(req)
+        age = now - epoch.timestamp
+        if req.kind in FRESH_PRICE_KINDS and age > self.policy.max_epoch_age_seconds:
+            raise Refused(Reason.STALE_EPOCH, f"epoch {epoch.sequence} is {int(age)} s old; a {req.kind} needs prices at most "
+                                              f"{self.policy.max_epoch_age_seconds} s old (the oracles must publish a new epoch)")
+        for i, (asset, price) in enumerate(zip(self.policy.assets, prices)):
+            if price != epoch.prices[asset]:
+                raise Refused(Reason.PRICE_MISMATCH, f"price[{i}] {format_fixed(price)} is not epoch {epoch.sequence}'s "
+                                                     f"{format_fixed(epoch.prices[asset])} for {asset}")
+
+    def _check_latest(self, req: TransitionRequest, conn=None) -> None:
+        if conn is None:
+            with self.ledger.read() as c:
+                latest = self.ledger.latest_epoch(c)
+        else:
+            latest = self.ledger.latest_epoch(conn)
+        if latest[0] != req.epoch:
+            raise Refused(Reason.EPOCH_NOT_CURRENT, f"the proof uses epoch {req.epoch}'s prices; epoch {latest[0]} is the "
+                                                    "latest (prove again at its prices)")
 
     def _check_pair(self, a: Checked, b: Checked) -> None:
         ra, rb = a.request, b.request
@@ -440,6 +560,7 @@ class Venue:
 
     def _ledger_checks(self, conn, checked: list[Checked]):
         for c in checked:
+            self._check_latest(c.request, conn)
             if c.spend:
                 age = self.ledger.anchor_age(conn, c.anchor)
                 if age is None or age >= self.policy.anchor_window:
@@ -471,7 +592,7 @@ class Venue:
             position = tree.size
             tree.append(c.new_commitment)
             seqs.append(self.ledger.insert_transition(
-                conn, kind=req.kind, market=req.market, reference=req.reference, expiry=req.expiry,
+                conn, kind=req.kind, market=req.market, reference=req.reference, epoch=req.epoch, expiry=req.expiry,
                 counterparty_nullifier=req.counterparty_nullifier, destination=req.destination, receipt_hash=req.receipt_hash,
                 nullifier=c.nullifier if c.spend else None, anchor=c.anchor, new_commitment=c.new_commitment,
                 position=position, proof=dict(req.proof_file)))
@@ -483,6 +604,7 @@ class Venue:
 class AuditReport:
     """What :func:`audit_ledger` found: counts and every problem (empty when the ledger is sound)."""
 
+    epochs: int = 0
     transitions: int = 0
     settlements: int = 0
     roots: int = 0
@@ -497,7 +619,7 @@ class AuditReport:
         return not self.problems
 
     def to_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "transitions": self.transitions, "settlements": self.settlements,
+        return {"ok": self.ok, "epochs": self.epochs, "transitions": self.transitions, "settlements": self.settlements,
                 "roots": self.roots, "problems": self.problems,
                 "lent": {asset: format_fixed(units) for asset, units in self.lent.items()},
                 "repaid": {asset: format_fixed(units) for asset, units in self.repaid.items()}}
@@ -506,21 +628,36 @@ class AuditReport:
 def audit_ledger(ledger: VenueLedger, policy: VenuePolicy, vk: VerifyingKey, *, backend: str | None = None) -> AuditReport:
     """Replay the whole ledger offline: re-verify every proof, recompute every root.
 
+    Checks per price epoch: assembled again from its signed quotes against the
+    previous epoch at its publication time, it gives exactly the recorded epoch
+    (:func:`~zkproofs.settlement.epochs.verify_epoch`).
     Checks per transition: the stored proof verifies under ``vk`` for its stored
     public inputs; its context is the one recomputed from the stored kind,
-    market, reference, expiry, counterparty and destination; its nullifier,
+    market, reference, epoch, expiry, counterparty and destination; its prices are its epoch's; its nullifier,
     anchor and new commitment are the columns; the anchor had been published
     (within the window) before it; deposits match their registered transfer,
     deltas have the form of their kind (only a borrow raises a debt, one asset's, and
     only the repayment of a registered transfer lowers one: their sums per asset are the
-    lending book, ``AuditReport.lent`` and ``repaid``), haircuts and ratio are the policy's, and
-    prices, haircuts and ratio are in the domains the circuit leaves to its verifier.
+    lending book, ``AuditReport.lent`` and ``repaid``; a health proof changes nothing), haircuts and
+    ratio are the policy's, and prices, haircuts and ratio are in the domains the circuit leaves to its verifier.
     Per settlement: two trade legs with the same id naming each other, deltas
     that cancel. Per root: the tree rebuilt from the new commitments in order
-    has exactly that root. Prices are the stored public inputs (the feed's
-    history is not in the ledger). O(n) verifications and O(n) hashes.
+    has exactly that root. O(n) verifications and O(n) hashes, one Ed25519
+    verification per oracle signature.
     """
     report = AuditReport()
+    epochs: dict[int, PriceEpoch] = {}
+    previous = None
+    for sequence, text, published_at in ledger.query("SELECT sequence, epoch, published_at FROM epochs ORDER BY sequence"):
+        report.epochs += 1
+        try:
+            epoch = verify_epoch(policy.oracles, epoch_from_json(text, f"epoch {sequence}"), previous, int(published_at))
+            if epoch.sequence != sequence:
+                raise MalformedInput(f"epoch {sequence}: the file is epoch {epoch.sequence}")
+        except (EpochRefused, MalformedInput) as exc:
+            report.problems.append(f"epoch {sequence}: {exc}")
+            continue
+        epochs[sequence] = previous = epoch
     check_key(ValidTransition(**policy.circuit_params), vk, "the venue's verification key")
     names = list(vk.public_names)
     roots = ledger.query("SELECT seq, root, size FROM roots ORDER BY seq")
@@ -552,9 +689,13 @@ def audit_ledger(ledger: VenueLedger, policy: VenuePolicy, vk: VerifyingKey, *, 
             if not verify(vk, [public[n] for n in names], proof, backend=backend):
                 report.problems.append(f"{at}: the proof does not verify")
             context = transition_context(KINDS[row["kind"]], row["market"], row["reference"], row["expiry"],
-                                         int(row["counterparty_nullifier"]), row["destination"], int(row["receipt_hash"]))
+                                         int(row["counterparty_nullifier"]), row["destination"], int(row["receipt_hash"]),
+                                         epoch=row["epoch"])
             if public["context"] != context:
                 report.problems.append(f"{at}: the proof's context is not the recorded one")
+            epoch = epochs.get(row["epoch"])
+            if epoch is None or [public[f"price[{i}]"] for i in range(len(policy.assets))] != [epoch.prices[a] for a in policy.assets]:
+                report.problems.append(f"{at}: its prices are not those of its epoch {row['epoch']} (or the epoch is not sound)")
             spend = public["spend"] == 1
             if row["nullifier"] != (str(public["nullifier"]) if spend else None):
                 report.problems.append(f"{at}: the recorded nullifier is not the proof's")
@@ -595,6 +736,8 @@ def audit_ledger(ledger: VenueLedger, policy: VenuePolicy, vk: VerifyingKey, *, 
                     report.repaid[asset] = report.repaid.get(asset, 0) + amount
             elif any(debt):
                 report.problems.append(f"{at}: a {row['kind']} changes a debt")
+            if row["kind"] == "health" and any(d):
+                report.problems.append(f"{at}: a health proof changes an amount")
             if row["kind"] == "deposit":
                 asset, amount = transfers.get(row["reference"], (None, 0))
                 if asset is None or d != tuple(amount if a == asset else 0 for a in policy.assets):
@@ -649,13 +792,11 @@ def load_venue_key(keys_dir: str | os.PathLike, policy: VenuePolicy) -> Verifyin
 
 def open_venue(policy_path: str | os.PathLike, keys_dir: str | os.PathLike, db: str | os.PathLike, *,
                backend: str | None = None, transcript: Transcript | None = None, reverify: bool = False) -> Venue:
-    """The venue ``zkproofs serve`` and ``zkproofs venue`` run: policy, key, the policy's JSON price feed, ledger.
+    """The venue ``zkproofs serve`` and ``zkproofs venue`` run: policy, key, ledger (with its price epochs).
 
     ``transcript`` / ``reverify``: for a ceremony key, as :class:`Venue` takes them.
     """
     policy = load_venue_policy(policy_path)
-    if policy.price_feed is None:
-        raise MalformedInput(f"{policy_path}: venue.price_feed is not set (the venue needs a price feed)")
     vk = load_venue_key(keys_dir, policy)
-    return Venue(policy, vk, VenueLedger(db, depth=policy.tree_depth), JsonFilePriceFeed(policy.price_feed), backend=backend,
+    return Venue(policy, vk, VenueLedger(db, depth=policy.tree_depth), backend=backend,
                  transcript=transcript, reverify=reverify)

@@ -3,8 +3,10 @@
 Tables (every one append-only: triggers refuse UPDATE and DELETE):
 
 * ``transfers``: incoming transfers the operator registered from custody (reference, asset, amount);
+* ``epochs``: every price epoch the venue accepted (sequence, timestamp, the epoch file with its signed
+  quotes, so anyone holding the oracle keys can re-check it), numbered from 1 without gaps;
 * ``transitions``: every accepted state change, with what an auditor needs to
-  re-verify it offline: kind, market, reference, expiry, counterparty nullifier,
+  re-verify it offline: kind, market, reference, the price epoch it proved at, expiry, counterparty nullifier,
   destination, the owner's receipt hash, nullifier (NULL for a first deposit), anchor, the new note
   commitment and its tree position, the proof file (JSON, public inputs
   included) and the unix time. A partial unique index makes each nullifier
@@ -42,11 +44,18 @@ CREATE TABLE IF NOT EXISTS transfers (
     amount        INTEGER NOT NULL CHECK (amount > 0),
     registered_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS epochs (
+    sequence     INTEGER PRIMARY KEY CHECK (sequence >= 1),
+    timestamp    INTEGER NOT NULL,
+    epoch        TEXT NOT NULL,
+    published_at REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS transitions (
     seq                    INTEGER PRIMARY KEY AUTOINCREMENT,
-    kind                   TEXT NOT NULL CHECK (kind IN ('deposit', 'withdraw', 'trade', 'borrow', 'repay')),
+    kind                   TEXT NOT NULL CHECK (kind IN ('deposit', 'withdraw', 'trade', 'borrow', 'repay', 'health')),
     market                 TEXT NOT NULL,
     reference              TEXT NOT NULL,
+    epoch                  INTEGER NOT NULL REFERENCES epochs (sequence),
     expiry                 INTEGER NOT NULL,
     counterparty_nullifier TEXT NOT NULL,
     destination            TEXT NOT NULL,
@@ -85,7 +94,7 @@ CREATE TABLE IF NOT EXISTS settlements (
 """
 TREE_FORMAT = "poseidon-t5-4ary"
 """The ``meta`` row naming the note tree's node function and arity (:mod:`zkproofs.settlement.note_tree`)."""
-APPEND_ONLY = ("transfers", "transitions", "tree_nodes", "roots", "settlements")
+APPEND_ONLY = ("transfers", "epochs", "transitions", "tree_nodes", "roots", "settlements")
 
 
 class SqliteNodeStore:
@@ -109,8 +118,8 @@ class VenueLedger:
     """The venue database at ``path`` (created if missing) for a tree of ``depth``. Thread-safe; one connection per thread.
 
     A database made for another tree depth or tree format (the binary tree of
-    earlier versions), or before lending (no borrow or repay transitions), is refused
-    (ValueError): its roots would not be this tree's, or it could not record a loan. ``clock`` gives unix seconds for the time columns.
+    earlier versions), or before price epochs (transitions without the epoch they proved at), is refused
+    (ValueError): its roots would not be this tree's, or its proofs' prices could not be audited. ``clock`` gives unix seconds for the time columns.
     """
 
     def __init__(self, path: str | os.PathLike, *, depth: int, busy_timeout_seconds: float = 30.0, clock=time.time):
@@ -147,9 +156,9 @@ class VenueLedger:
                     raise ValueError(f"{self.path}: the ledger's note tree is {'binary (an older format)' if fmt is None else fmt[0]}, "
                                      f"this venue's is {TREE_FORMAT}; its roots and nodes cannot be read as this tree's")
             sql = c.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'transitions'").fetchone()[0]
-            if "'repay'" not in sql:
-                raise ValueError(f"{self.path}: the ledger was made by a version without lending (its transitions "
-                                 "cannot record a borrow or a repayment); start a new ledger")
+            if "'health'" not in sql or " epoch " not in sql:
+                raise ValueError(f"{self.path}: the ledger was made by a version without price epochs (its transitions "
+                                 "do not record the epoch they proved at); start a new ledger")
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -221,6 +230,24 @@ class VenueLedger:
             tree = self.tree(conn)
             return tree.path(position), tree.root()
 
+    # price epochs ------------------------------------------------------------------
+    @staticmethod
+    def latest_epoch(conn: sqlite3.Connection) -> tuple[int, str, float] | None:
+        """(sequence, epoch file JSON, published_at) of the newest epoch, or None before the first."""
+        return conn.execute("SELECT sequence, epoch, published_at FROM epochs ORDER BY sequence DESC LIMIT 1").fetchone()
+
+    @staticmethod
+    def epoch(conn: sqlite3.Connection, sequence: int) -> tuple[int, str, float] | None:
+        """(sequence, epoch file JSON, published_at) of epoch ``sequence``, or None."""
+        return conn.execute("SELECT sequence, epoch, published_at FROM epochs WHERE sequence = ?", (sequence,)).fetchone()
+
+    def insert_epoch(self, conn: sqlite3.Connection, sequence: int, timestamp: int, epoch_json: str) -> float:
+        """Record an accepted epoch (the caller checked it follows the latest); returns its publication time."""
+        now = self.clock()
+        conn.execute("INSERT INTO epochs (sequence, timestamp, epoch, published_at) VALUES (?, ?, ?, ?)",
+                     (sequence, timestamp, epoch_json, now))
+        return now
+
     # transfers, transitions, settlements ---------------------------------------
     def transfer(self, conn: sqlite3.Connection, reference: str) -> tuple[str, int] | None:
         row = conn.execute("SELECT asset, amount FROM transfers WHERE reference = ?", (reference,)).fetchone()
@@ -238,13 +265,13 @@ class VenueLedger:
     def reference_used(conn: sqlite3.Connection, kind: str, reference: str) -> bool:
         return conn.execute("SELECT 1 FROM transitions WHERE kind = ? AND reference = ?", (kind, reference)).fetchone() is not None
 
-    def insert_transition(self, conn: sqlite3.Connection, *, kind: str, market: str, reference: str, expiry: int,
+    def insert_transition(self, conn: sqlite3.Connection, *, kind: str, market: str, reference: str, epoch: int, expiry: int,
                           counterparty_nullifier: int, destination: str, receipt_hash: int, nullifier: int | None, anchor: int,
                           new_commitment: int, position: int, proof: dict) -> int:
         cur = conn.execute(
-            "INSERT INTO transitions (kind, market, reference, expiry, counterparty_nullifier, destination, receipt_hash,"
-            " nullifier, anchor, new_commitment, position, proof, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (kind, market, reference, expiry, str(counterparty_nullifier), destination, str(receipt_hash),
+            "INSERT INTO transitions (kind, market, reference, epoch, expiry, counterparty_nullifier, destination, receipt_hash,"
+            " nullifier, anchor, new_commitment, position, proof, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (kind, market, reference, epoch, expiry, str(counterparty_nullifier), destination, str(receipt_hash),
              None if nullifier is None else str(nullifier), str(anchor), str(new_commitment), position,
              json.dumps(proof, sort_keys=True, separators=(",", ":")), self.clock()),
         )
@@ -276,7 +303,7 @@ class VenueLedger:
     def transitions(self) -> Iterator[dict]:
         """Every accepted transition, oldest first (for the audit), with the roots table alongside."""
         conn = self._conn()
-        cols = ("seq", "kind", "market", "reference", "expiry", "counterparty_nullifier", "destination", "receipt_hash", "nullifier",
+        cols = ("seq", "kind", "market", "reference", "epoch", "expiry", "counterparty_nullifier", "destination", "receipt_hash", "nullifier",
                 "anchor", "new_commitment", "position", "proof", "received_at")
         for row in conn.execute(f"SELECT {', '.join(cols)} FROM transitions ORDER BY seq"):
             yield dict(zip(cols, row))

@@ -61,7 +61,7 @@ from zkproofs.groth16.serialize import pk_from_bytes, vk_hash
 from zkproofs.jsontext import loads
 from zkproofs.settlement.note_tree import MembershipPath, root_from_path
 from zkproofs.settlement.notes import AMOUNT_BITS, Note, OwnerKeys, nullifier
-from zkproofs.settlement.prices import JsonFilePriceFeed, PriceUnavailable
+from zkproofs.settlement.epochs import EpochRefused, PriceEpoch, check_signed
 from zkproofs.settlement.transition import (
     Kind,
     TransitionRefused,
@@ -103,8 +103,9 @@ class VenueAccess(Protocol):
     policy: VenuePolicy
     proving_key: ProvingKey
 
-    def prices(self) -> list[int]:
-        """The feed's current price per asset (policy order, 10^-8 USD). MalformedInput if unavailable."""
+    def epoch(self) -> PriceEpoch | None:
+        """The venue's latest price epoch with its signed quotes (None before the first); the wallet
+        checks the signatures against its own copy of the policy's oracle keys before using it."""
         ...
 
     def membership_path(self, position: int) -> tuple[MembershipPath, int]:
@@ -112,7 +113,7 @@ class VenueAccess(Protocol):
         ...
 
     def submit(self, kind: str, body: dict, other: dict | None = None) -> dict:
-        """Submit a deposit, withdrawal, borrow, repayment or (with ``other``) a two-leg settlement; the decision as a dict
+        """Submit a deposit, withdrawal, borrow, repayment, health proof or (with ``other``) a two-leg settlement; the decision as a dict
         (``accepted``, ``reason``, ``message`` and the record)."""
         ...
 
@@ -158,11 +159,8 @@ class LocalVenue:
             venue.ledger.close()
             raise
 
-    def prices(self) -> list[int]:
-        try:
-            return [self.venue.price_feed.quote(asset).price for asset in self.policy.assets]
-        except PriceUnavailable as exc:
-            raise MalformedInput(f"the venue's price feed: {exc}") from None
+    def epoch(self) -> PriceEpoch | None:
+        return self.venue.current_epoch()
 
     def membership_path(self, position: int) -> tuple[MembershipPath, int]:
         return self.venue.ledger.membership_path(position)
@@ -171,7 +169,7 @@ class LocalVenue:
         if kind == "trade":
             return self.venue.settle(body, other).to_dict()
         return {"deposit": self.venue.deposit, "withdraw": self.venue.withdraw, "borrow": self.venue.borrow,
-                "repay": self.venue.repay}[kind](body).to_dict()
+                "repay": self.venue.repay, "health": self.venue.health}[kind](body).to_dict()
 
     def settlement_status(self, settlement_id: str, receipt: int) -> dict | None:
         return self.venue.settlement_status(settlement_id, receipt=receipt)
@@ -189,19 +187,18 @@ class RemoteVenue:
     """A venue behind its HTTP service (``--venue URL``), through :class:`~zkproofs.settlement.client.VenueClient`.
 
     The trader brings the venue's published files: its policy (assets, margin,
-    markets) and proving key, and a price file in the feed's layout
-    (:func:`~zkproofs.settlement.prices.parse_price_file`) from any source the
-    trader trusts: the venue accepts prices within its tolerance of its own feed.
+    markets, oracle keys) and proving key. Prices come from the venue's latest
+    epoch, whose oracle signatures the wallet checks against the policy's keys.
     A note whose response was lost is found by checking, position by position from
     the wallet's last note, whether the venue's membership path of that position
     leads from the note's commitment to the venue's root (O(notes appended since) requests).
     """
 
-    def __init__(self, client: Any, policy: VenuePolicy, proving_key: ProvingKey, prices_path: str | os.PathLike):
-        self.client, self.policy, self.proving_key, self.prices_path = client, policy, proving_key, Path(prices_path)
+    def __init__(self, client: Any, policy: VenuePolicy, proving_key: ProvingKey):
+        self.client, self.policy, self.proving_key = client, policy, proving_key
 
     @classmethod
-    def open(cls, url: str, policy_path: str | os.PathLike, keys_dir: str | os.PathLike, prices_path: str | os.PathLike,
+    def open(cls, url: str, policy_path: str | os.PathLike, keys_dir: str | os.PathLike,
              *, backend: str | None = None, timeout: float = 60.0) -> "RemoteVenue":
         """The venue at ``url`` with the trader's copies of its policy and proving key (``KEYS/proving_key.bin``)."""
         from zkproofs.settlement.client import VenueClient
@@ -214,14 +211,10 @@ class RemoteVenue:
             data = path.read_bytes()
         except OSError as exc:
             raise MalformedInput(f"{path}: {exc.strerror}") from None
-        return cls(VenueClient(url, timeout=timeout), policy, pk_from_bytes(data, backend=backend, where=str(path)), prices_path)
+        return cls(VenueClient(url, timeout=timeout), policy, pk_from_bytes(data, backend=backend, where=str(path)))
 
-    def prices(self) -> list[int]:
-        feed = JsonFilePriceFeed(self.prices_path)
-        try:
-            return [feed.quote(asset).price for asset in self.policy.assets]
-        except PriceUnavailable as exc:
-            raise MalformedInput(f"--prices: {exc}") from None
+    def epoch(self) -> PriceEpoch | None:
+        return self.client.latest_epoch()
 
     def membership_path(self, position: int) -> tuple[MembershipPath, int]:
         return self.client.membership_path(position)
@@ -230,7 +223,7 @@ class RemoteVenue:
         if kind == "trade":
             return self.client.settle(body, other).to_dict()
         return {"deposit": self.client.deposit, "withdraw": self.client.withdraw, "borrow": self.client.borrow,
-                "repay": self.client.repay}[kind](body).to_dict()
+                "repay": self.client.repay, "health": self.client.health_proof}[kind](body).to_dict()
 
     def settlement_status(self, settlement_id: str, receipt: int) -> dict | None:
         return self.client.settlement_status(settlement_id, receipt=receipt)
@@ -484,22 +477,36 @@ class Wallet:
             delta[self.state.assets.index(asset)] += amount
         return delta
 
+    def epoch(self) -> PriceEpoch:
+        """The venue's latest price epoch, its oracle signatures checked against this wallet's copy of the
+        policy (a venue cannot make the wallet prove at prices the oracles did not sign). MalformedInput
+        before the first epoch or for an epoch that does not check."""
+        epoch = self.venue.epoch()
+        if epoch is None:
+            raise MalformedInput("the venue has no price epoch yet (its oracles have not published one)")
+        try:
+            return check_signed(self.venue.policy.oracles, epoch)
+        except EpochRefused as exc:
+            raise MalformedInput(f"the venue's price epoch {epoch.sequence} is not signed by the policy's oracles: {exc}") from None
+
     def _prove(self, kind: Kind, market: str, reference: str, delta: list[int], expiry: int, *,
                counterparty: int = 0, destination: str = "-", debt_delta: list[int] | None = None) -> tuple[dict, Pending]:
-        """Build and prove a transition of the current note; TransitionRefused before any proof if
-        the new note would leave [0, 2^64) or fall under the margin."""
+        """Build and prove a transition of the current note at the latest epoch's prices; TransitionRefused
+        before any proof if the new note would leave [0, 2^64) or fall under the kind's ratio."""
         st, policy = self.state, self.venue.policy
+        epoch = self.epoch()
         old = None
         if st.note is not None:
             path, anchor = self.venue.membership_path(st.position)
             old = (st.note, path, anchor)
         nf = st.current_nullifier()
         receipt = receipt_hash(receipt_secret(st.keys.nk, nf))
-        ctx = transition_context(kind, market, reference, expiry, counterparty, destination, receipt)
-        t = build_transition(st.keys, old, delta, debt_delta or [0] * len(delta), self.venue.prices(), list(policy.haircut_bps),
+        ctx = transition_context(kind, market, reference, expiry, counterparty, destination, receipt, epoch=epoch.sequence)
+        prices = [epoch.prices[asset] for asset in policy.assets]
+        t = build_transition(st.keys, old, delta, debt_delta or [0] * len(delta), prices, list(policy.haircut_bps),
                              policy.ratio_for(kind.name.lower()), ctx, depth=policy.tree_depth, assets=policy.assets)
         proof, public = prove_transition(self.venue.proving_key, t)
-        body = transition_request(kind, market, reference, expiry, proof, public, self.venue.proving_key.vk,
+        body = transition_request(kind, market, reference, expiry, proof, public, self.venue.proving_key.vk, epoch=epoch.sequence,
                                   counterparty_nullifier=counterparty, destination=destination, receipt=receipt)
         return body, Pending(kind.name.lower(), reference, market, expiry, nf, t.new_note)
 
@@ -606,6 +613,16 @@ class Wallet:
                                                           f"a repayment of {format_fixed(amount)} would leave a negative debt")
         body, pending = self._prove(Kind.REPAY, self.venue.policy.name, reference, [0] * len(self.state.assets),
                                     self._expiry(ttl), debt_delta=debt_delta)
+        return self._submit(pending, body)
+
+    def prove_health(self, *, ttl: int = DEFAULT_TTL_SECONDS) -> dict:
+        """Re-prove the note at the venue's maintenance ratio at the latest epoch's prices (a zero-delta
+        transition with a fresh salt). BELOW_MARGIN before any proof if the note no longer meets it:
+        repay or deposit collateral first."""
+        if self.state.note is None:
+            raise TransitionRefused("INSUFFICIENT_BALANCE", "the wallet holds no note yet")
+        zero = [0] * len(self.state.assets)
+        body, pending = self._prove(Kind.HEALTH, self.venue.policy.name, f"h-{secrets.token_hex(8)}", zero, self._expiry(ttl))
         return self._submit(pending, body)
 
     def propose_trade(self, market: str, give: tuple[str, int], get: tuple[str, int], counterparty_nullifier: int,
