@@ -6,13 +6,15 @@ from typing import Mapping
 
 from circuits.balance_threshold import BalanceThreshold
 from circuits.cubic import Cubic
+from circuits.liquidation import Liquidation
 from circuits.merkle_sum_inclusion import MerkleSumInclusion
 from circuits.range_poseidon import RangePoseidon
 from circuits.valid_transition import ValidTransition
 from zkproofs.circuit import Circuit
 from zkproofs.errors import CircuitError
 
-CIRCUITS: dict[str, type[Circuit]] = {cls.name: cls for cls in (Cubic, BalanceThreshold, RangePoseidon, MerkleSumInclusion, ValidTransition)}
+CIRCUITS: dict[str, type[Circuit]] = {cls.name: cls for cls in (Cubic, BalanceThreshold, RangePoseidon, MerkleSumInclusion, ValidTransition,
+                                                           Liquidation)}
 
 
 def get_circuit(name: str, params: Mapping[str, int] | None = None) -> Circuit:

@@ -69,6 +69,40 @@ def assert_margin_unchecked(
         assert_greater_or_equal_unchecked(cs, lhs, rhs, comparison_bits(a))
 
 
+def assert_below_margin_unchecked(
+    cs: ConstraintSystem,
+    collateral: Sequence[LinearCombination],
+    debt: Sequence[LinearCombination],
+    prices: Sequence[LinearCombination],
+    haircuts_bps: Sequence[LinearCombination],
+    ratio_bps: LinearCombination,
+) -> None:
+    """Constrain the negation of the margin statement, strictly: haircut collateral value x 10^4 <
+    ratio x debt value (what a liquidation proves of the note it takes, at the maintenance ratio).
+    Same preconditions and bounds as :func:`assert_margin_unchecked` (both sides < 2^(n - 1), so
+    lhs + 1 < 2^n); native twin :func:`below_margin`. A note at or above the ratio fails
+    ``below_margin/greater_or_equal/...``. Cost: as :func:`assert_margin_unchecked`.
+    """
+    a = len(collateral)
+    if not (len(debt) == len(prices) == len(haircuts_bps) == a) or not 1 <= a <= MAX_ASSETS:
+        raise ValueError("assert_below_margin_unchecked needs 1..2^16 assets with one amount, price and haircut each")
+    with cs.scope("below_margin"):
+        weighted = [cs.mul(cs.mul(collateral[i], prices[i]), BPS - haircuts_bps[i]) for i in range(a)]
+        lhs = linear_sum(weighted, cs.witness_mode)
+        debt_value = linear_sum((cs.mul(debt[i], prices[i]) for i in range(a)), cs.witness_mode)
+        rhs = cs.mul(ratio_bps, debt_value)
+        assert_greater_or_equal_unchecked(cs, rhs, lhs + 1, comparison_bits(a))
+
+
+def below_margin(collateral: Sequence[int], debt: Sequence[int], prices: Sequence[int], haircuts_bps: Sequence[int], ratio_bps: int) -> bool:
+    """The native twin of :func:`assert_below_margin_unchecked`: amounts and parameters in their domains and
+    haircut collateral value x 10^4 < ratio x debt value. O(A)."""
+    if not (all(0 <= x < 1 << AMOUNT_BITS for x in (*collateral, *debt)) and margin_parameters_ok(prices, haircuts_bps, ratio_bps)):
+        return False
+    lhs, debt_value = margin_values(collateral, debt, prices, haircuts_bps)
+    return lhs < ratio_bps * debt_value
+
+
 def margin_parameters_ok(prices: Sequence[int], haircuts_bps: Sequence[int], min_ratio_bps: int) -> bool:
     """True iff prices are in [1, 2^64], haircuts in [0, 10^4] and the ratio in [1, 2^24]: the
     preconditions :func:`assert_margin_unchecked` leaves to the verifier. O(A)."""

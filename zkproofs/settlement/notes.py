@@ -42,6 +42,7 @@ KEYS_TAG = 0x7A6B2D6B657973  # "zk-keys"
 PK_TAG = 0x7A6B2D706B  # "zk-pk"
 NOTE_TAG = 0x7A6B2D6E6F7465  # "zk-note"
 NF_TAG = 0x7A6B2D6E66  # "zk-nf"
+LIQ_SALT_TAG = 0x7A6B2D6C6971  # "zk-liq"
 NOTE_HASH_T = 5
 """Poseidon width of the public key, note commitment and nullifier hashes."""
 
@@ -154,6 +155,13 @@ class Note:
 def note_commitment(pk: int, collateral: Sequence[int], debt: Sequence[int], salt: int) -> int:
     """The note commitment of the module docstring (no range checks: :class:`Note` makes them)."""
     return poseidon_hash([NOTE_TAG, len(collateral), pk, *collateral, *debt, salt], t=NOTE_HASH_T)
+
+
+def liquidation_salt(nk: int, nullifier_value: int) -> int:
+    """The salt of the note a liquidation leaves its owner: P([2 * 2^64 + LIQ_SALT_TAG, nk, nf])[1]
+    (:func:`tagged_sponge`, t = 3). The owner, who holds nk, recomputes it from the liquidation's public
+    nullifier and so can open (and spend) the remainder; without nk it stays hiding."""
+    return tagged_sponge([nk, nullifier_value], LIQ_SALT_TAG)[0]
 
 
 def nullifier(nk: int, position: int, commitment: int) -> int:

@@ -43,6 +43,7 @@ class Kind(enum.IntEnum):
     BORROW = 4
     REPAY = 5
     HEALTH = 6
+    LIQUIDATE = 7
 
 
 PAYOUT_KINDS = (Kind.WITHDRAW, Kind.BORROW)
