@@ -18,6 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Callable
 
+from circuits.liquidation import Liquidation
 from circuits.merkle_sum_inclusion import MerkleSumInclusion
 from circuits.valid_transition import ValidTransition
 from zkproofs.accounts import format_amount, load_accounts
@@ -37,7 +38,16 @@ from zkproofs.jsontext import loads
 from zkproofs.settlement.epochs import oracle_key_from_json, quotes_to_dict, sign_quotes
 from zkproofs.settlement.transition import TransitionRefused, build_transition, signed_to_field
 from zkproofs.settlement.units import SCALE, format_fixed, parse_fixed
-from zkproofs.settlement.venue import audit_ledger
+from zkproofs.settlement.material import write_sealing_key
+from zkproofs.settlement.venue import (
+    LIQUIDATION_PROVING_KEY_FILE,
+    LIQUIDATION_VERIFYING_KEY_FILE,
+    PROVING_KEY_FILE,
+    SEALING_KEY_FILE,
+    SEALING_PUBLIC_KEY_FILE,
+    VERIFYING_KEY_FILE,
+    audit_ledger,
+)
 from zkproofs.settlement.venue_ledger import VenueLedger
 from zkproofs.settlement.venue_policy import load_venue_policy
 from zkproofs.settlement.wallet import LocalVenue, VenueRefused, Wallet, create_wallet, open_wallet
@@ -55,6 +65,8 @@ TRADE_PRICE = 65_000 * ONE
 BORROW = 60_000 * ONE
 """Alice then borrows 60,000 USDT against her 1 BTC and 65,000 USDT (haircut value about 126,800 USD, above the 90,000
 that 60,000 of debt needs at the demo venue's initial ratio, 150 %)."""
+BOB_BORROW = 27 * ONE
+"""Bob then borrows 27 ETH (97,755 USD at 3,620.56) against 1 BTC and 85,000 USDT (146,845 of haircut value: 150.2 %)."""
 RESERVE_SHORTFALL_BPS = 1_000  # the insolvent audit declares 10 % less BTC than owed
 
 
@@ -117,7 +129,8 @@ def ceremony_zkey(circuit) -> str:
     return f"ceremony/{circuit.name}-{params}.zkey"
 
 
-def _ceremony_keys(sc: Scenario, circuit, ptau, folder: str) -> tuple[ProvingKey, Rows]:
+def _ceremony_keys(sc: Scenario, circuit, ptau, folder: str, pk_file: str = PROVING_KEY_FILE,
+                   vk_file: str = VERIFYING_KEY_FILE) -> tuple[ProvingKey, Rows]:
     """Verify the bundled transcript of ``circuit`` against the circuit and phase 1, and export its keys."""
     be = get_backend()
     zkey = read_zkey(data_file(ceremony_zkey(circuit)), be)
@@ -126,8 +139,8 @@ def _ceremony_keys(sc: Scenario, circuit, ptau, folder: str) -> tuple[ProvingKey
     seconds = time.perf_counter() - started
     pk = phase2.proving_key(zkey, report, be)
     remember_verified(circuit, pk.vk)  # this user verified it: later checks (customer, venue) read the user cache
-    atomic_write_bytes(sc.path(f"{folder}/proving_key.bin"), pk_to_bytes(pk))
-    atomic_write_text(sc.path(f"{folder}/verification_key.json"), vk_to_json(pk.vk))
+    atomic_write_bytes(sc.path(f"{folder}/{pk_file}"), pk_to_bytes(pk))
+    atomic_write_text(sc.path(f"{folder}/{vk_file}"), vk_to_json(pk.vk))
     names = ", ".join(name for name, _ in report.contributions)
     label = f"{circuit.name} " + " ".join(f"{k}={v}" for k, v in circuit.params.items())
     return pk, [(label, f"{circuit.shape.num_constraints} constraints; contributions {names}; every point checked "
@@ -153,6 +166,8 @@ def ceremony_keys(sc: Scenario) -> Rows:
     transition = ValidTransition(**policy.circuit_params)
     sc.state["inclusion_pk"], inclusion_rows = _ceremony_keys(sc, inclusion, ptau, "inclusion_keys")
     sc.state["venue_pk"], venue_rows = _ceremony_keys(sc, transition, ptau, "venue_keys")
+    sc.state["liquidation_pk"], liquidation_rows = _ceremony_keys(sc, Liquidation(**policy.circuit_params), ptau, "venue_keys",
+                                                                  LIQUIDATION_PROVING_KEY_FILE, LIQUIDATION_VERIFYING_KEY_FILE)
     sc.state["venue_policy"] = policy
     root = dataclasses.replace(root, verification_key=vk_hash(sc.state["inclusion_pk"].vk))
     atomic_write_text(sc.path("root.json"), root_to_json(root))  # the root names the key proofs must use
@@ -165,6 +180,7 @@ def ceremony_keys(sc: Scenario) -> Rows:
                                                   f"knowledge and the consistency of all powers verified in {seconds:.1f} s"),
         *inclusion_rows,
         *venue_rows,
+        *liquidation_rows,
         ("who must be honest", "one contributor in each phase (here all three were the zkproofs developers on one "
                                "machine: a venue or auditor runs its own ceremony with independent parties)"),
         ("provenance in the keys", sc.state["inclusion_pk"].vk.describe_provenance()),
@@ -246,15 +262,19 @@ def _venue_files(sc: Scenario) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     policy = re.sub(r"^trust_single_party_keys = true.*\n(?:[ \t]+#.*\n)*", "", data_file("sample_policy.toml").read_text(), flags=re.M)
     atomic_write_text(sc.path("venue/policy.toml"), policy)
+    if not (sc.workdir / "venue_keys" / SEALING_KEY_FILE).exists():  # borrowers seal their notes' material to it
+        write_sealing_key(sc.workdir / "venue_keys", SEALING_KEY_FILE, SEALING_PUBLIC_KEY_FILE)
     return folder / "policy.toml"
 
 
-def _publish_epoch(venue: LocalVenue, sequence: int, prices: dict[str, int], signers: tuple[str, ...]) -> dict:
+def _publish_epoch(venue: LocalVenue, sequence: int, prices: dict[str, int], signers: tuple[str, ...],
+                   timestamp: int | None = None) -> dict:
     """Two of the bundled demo oracles sign ``prices`` for epoch ``sequence``; the venue assembles and records it."""
     quotes = []
+    stamp = int(time.time()) if timestamp is None else timestamp
     for name in signers:
         seed = oracle_key_from_json(data_file(f"demo_oracles/{name}.key").read_bytes(), f"demo_oracles/{name}.key")
-        quotes.append(quotes_to_dict(sign_quotes(seed, venue.policy.name, sequence, int(time.time()), prices, venue.policy.assets)))
+        quotes.append(quotes_to_dict(sign_quotes(seed, venue.policy.name, sequence, stamp, prices, venue.policy.assets)))
     decision = venue.venue.publish_epoch({"quotes": quotes})
     expect(decision.accepted, f"price epoch {sequence} was refused: {decision.message}")
     return decision.record
@@ -375,12 +395,83 @@ def _settle(sc: Scenario, venue: LocalVenue) -> Rows:
                  f"under the initial {policy.initial_ratio_bps / 100:.0f} %); a prover skipping that check cannot prove it "
                  f"(constraint {label!r} fails)"))
 
-    report = audit_ledger(ledger, policy, venue.venue.vk)
+    return rows
+
+
+def lending(sc: Scenario) -> Rows:
+    """Bob borrows ETH; a price epoch moves the market (BTC -10 %, ETH +20 %); alice proves her note healthy at
+    the maintenance ratio, bob cannot; after the grace period the venue liquidates bob's note with the material
+    he sealed to it, his wallet finds the remainder, and the audit re-verifies everything."""
+    venue = LocalVenue.open(sc.path("venue/policy.toml"), sc.workdir / "venue_keys", sc.path("venue/venue.db"))
+    try:
+        return _lending(sc, venue)
+    finally:
+        venue.close()
+
+
+def _lending(sc: Scenario, venue: LocalVenue) -> Rows:
+    policy, ledger = venue.policy, venue.venue.ledger
+    alice_path, bob_path = sc.path("alice_wallet.json"), sc.path("bob_wallet.json")
+    with open_wallet(bob_path, venue) as bob:
+        borrowed = bob.borrow("ETH", BOB_BORROW, "bob-bank", "demo-b-2")
+    expect(borrowed["reason"] == "ACCEPTED", f"bob's borrow was not accepted: {borrowed}")
+    [risk] = [n for n in venue.venue.at_risk() if n["position"] == borrowed["position"]]
+    rows: Rows = [(f"bob borrows {format_fixed(BOB_BORROW)} ETH against 1 BTC and 85000 USDT",
+                   f"{borrowed['reason']}: {risk['ratio_bps'] / 100:.2f} % (initial {policy.initial_ratio_bps / 100:.0f} %); "
+                   "his wallet sealed the new note's opening and nullifier key to the venue (its liquidation material)")]
+    epoch1 = venue.venue.current_epoch().prices
+    moved = {a: p for a, p in epoch1.items()} | {"BTC": epoch1["BTC"] * 9 // 10, "ETH": epoch1["ETH"] * 12 // 10}
+    epoch = _publish_epoch(venue, 2, moved, ("oracle-a", "oracle-c"))
+    rows.append(("price epoch 2 (BTC -10 %, ETH +20 %)", "signed by oracle-a and oracle-c: "
+                 + ", ".join(f"{a} {p}" for a, p in epoch["prices"].items())))
+    due = {n["position"]: n for n in venue.venue.at_risk()}
+    rows.append(("venue at-risk", "; ".join(f"position {p}: {n['status']}, {n['ratio_bps'] / 100:.2f} %" for p, n in due.items())))
+    with open_wallet(alice_path, venue) as alice:
+        healthy = alice.prove_health()
+    expect(healthy["reason"] == "ACCEPTED", f"alice's health proof was refused: {healthy}")
+    rows.append(("alice proves health at epoch 2", f"{healthy['reason']}: her note meets the maintenance ratio "
+                                                   f"({policy.maintenance_ratio_bps / 100:.0f} %), re-randomised at position {healthy['position']}"))
+    with open_wallet(bob_path, venue) as bob:
+        try:
+            bob.prove_health()
+        except TransitionRefused as exc:
+            refused = exc
+        else:
+            raise StepFailed("bob's note under maintenance proved health")
+        bob_position = bob.state.position
+        reached = ratio_reached_bps(bob.state.note.collateral, bob.state.note.debt, [moved[a] for a in policy.assets],
+                                    list(policy.haircut_bps))
+    expect(refused.reason == "BELOW_MARGIN", f"bob's health proof was refused as {refused.reason}")
+    rows.append(("bob tries to prove health", f"refused by his wallet: BELOW_MARGIN ({reached / 100:.2f} % at epoch 2's prices)"))
+    early = venue.venue.liquidate(bob_position, sc.state["liquidation_pk"])
+    expect(early.reason.value == "NOTE_IN_GRACE", f"a liquidation inside the grace period got {early.reason.value}")
+    rows.append(("the venue liquidates bob at once", f"refused: NOTE_IN_GRACE ({policy.grace_period_seconds} s after epoch 2)"))
+    # an hour later (the venue's clock is moved on: the demo does not wait), the oracles publish again
+    later = time.time() + policy.grace_period_seconds + 1
+    venue.venue.clock = lambda: later
+    _publish_epoch(venue, 3, moved, ("oracle-b", "oracle-c"), timestamp=int(later))
+    [overdue] = [n for n in venue.venue.at_risk() if n["position"] == bob_position]
+    expect(overdue["status"] == "overdue" and overdue["liquidatable"], f"bob's note is {overdue}")
+    started = time.perf_counter()
+    done = venue.venue.liquidate(bob_position, sc.state["liquidation_pk"])
+    expect(done.accepted, f"the liquidation was refused: {done.message}")
+    taken = ", ".join(f"{format_fixed(v)} {a}" for a, v in done.record["seized"].items())
+    rows.append(("an hour later (epoch 3, same prices): the venue liquidates bob",
+                 f"{done.reason.value}: proven in {time.perf_counter() - started:.1f} s with his sealed material (no spending key); "
+                 f"{format_fixed(done.record['repaid']['ETH'])} ETH of debt repaid with {taken} "
+                 f"(debt + {policy.liquidation_penalty_bps / 100:.0f} % penalty at epoch 3's prices)"))
+    with open_wallet(bob_path, venue) as bob:
+        found = bob.messages[-1] if bob.messages else ""
+        left = bob.state.balances()
+        expect(not any(bob.state.note.debt) and "liquidated" in found, "bob's wallet did not adopt the remainder")
+    rows.append(("bob's wallet, next command", f"finds the remainder (salt P(nk, nullifier)): {_balances(left)}, no debt"))
+    report = audit_ledger(ledger, policy, venue.venue.vk, liquidation_vk=venue.venue.liquidation_vk)
     expect(report.ok, f"the ledger audit found problems: {report.problems}")
-    expect(report.lent == {"USDT": BORROW}, f"the lending book reads {report.lent}")
-    rows.append(("venue audit-ledger", f"{report.transitions} transitions, {report.settlements} settlement, "
-                                       f"{report.roots} roots: every proof re-verified, every root recomputed; "
-                                       f"lending book {format_fixed(BORROW)} USDT lent"))
+    expect(report.lent == {"USDT": BORROW, "ETH": BOB_BORROW}, f"the lending book reads {report.lent}")
+    rows.append(("venue audit-ledger", f"{report.epochs} price epochs, {report.transitions} transitions, {report.settlements} settlement, "
+                                       f"{report.roots} roots: every signature, proof and root re-checked; lending book "
+                                       f"{format_fixed(BORROW)} USDT and {format_fixed(BOB_BORROW)} ETH lent, "
+                                       f"{format_fixed(report.repaid['ETH'])} ETH repaid by liquidation"))
     return rows
 
 
@@ -418,4 +509,6 @@ STEPS: list[tuple[str, Callable[[Scenario], Rows]]] = [
     ("4. auditor: audit the whole tree against declared reserves", audit),
     ("5. settlement venue: traders deposit, settle a trade atomically, borrow; a double spend, an overdraw and a "
      "withdrawal under margin are refused", settle),
+    ("6. lending: a price epoch moves the market; one borrower proves health, the other is liquidated after the "
+     "grace period", lending),
 ]

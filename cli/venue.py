@@ -18,13 +18,21 @@ from circuits.valid_transition import ValidTransition
 from zkproofs.atomic import atomic_write_bytes, atomic_write_text
 from zkproofs.errors import MalformedInput
 from zkproofs.groth16 import setup
-from zkproofs.groth16.serialize import pk_to_bytes, vk_to_json
+from zkproofs.groth16.serialize import pk_from_bytes, pk_to_bytes, vk_to_json
 from zkproofs.settlement.units import format_fixed, parse_fixed
+from circuits.liquidation import Liquidation
+from zkproofs.settlement.material import write_sealing_key
 from zkproofs.settlement.venue import (
+    LIQUIDATION_PROVING_KEY_FILE,
+    LIQUIDATION_VERIFYING_KEY_FILE,
     PROVING_KEY_FILE,
+    SEALING_KEY_FILE,
+    SEALING_PUBLIC_KEY_FILE,
     VERIFYING_KEY_FILE,
     audit_ledger,
+    load_lending_keys,
     load_venue_key,
+    open_venue,
     publish_epoch,
     register_transfer,
 )
@@ -54,24 +62,32 @@ def venue() -> None:
 @backend_option
 @reports_errors
 def init_cmd(policy_path: str, keys_dir: str, party: str, as_json: bool, backend: str | None) -> None:
-    """Generate the venue's valid_transition keys for the policy's assets and tree depth.
+    """Generate the venue's keys for the policy's assets and tree depth.
 
+    The valid_transition keys (the proving key is published to traders), the
+    liquidation keys (the venue proves its liquidations) and the sealing key
+    (X25519; traders seal the liquidation material of notes that carry debt to
+    its public key, KEYS/sealing_public_key, published with the proving key).
     The venue runs setup (whoever holds its randomness could forge proofs; it
-    is discarded) and publishes the proving key to its traders.
+    is discarded).
     """
     policy = load_venue_policy(policy_path)
-    circuit = ValidTransition(**policy.circuit_params)
-    pk = setup(circuit, backend=backend, party=party)
     out = Path(keys_dir)
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(out / PROVING_KEY_FILE, pk_to_bytes(pk))
-    atomic_write_text(out / VERIFYING_KEY_FILE, vk_to_json(pk.vk))
-    summary = {"circuit": circuit.name, "params": circuit.params, "constraints": circuit.shape.num_constraints,
-               "keys": str(out)}
+    summary = {"params": policy.circuit_params, "keys": str(out), "circuits": {}}
+    for circuit, pk_file, vk_file in ((ValidTransition(**policy.circuit_params), PROVING_KEY_FILE, VERIFYING_KEY_FILE),
+                                      (Liquidation(**policy.circuit_params), LIQUIDATION_PROVING_KEY_FILE, LIQUIDATION_VERIFYING_KEY_FILE)):
+        pk = setup(circuit, backend=backend, party=party)
+        atomic_write_bytes(out / pk_file, pk_to_bytes(pk))
+        atomic_write_text(out / vk_file, vk_to_json(pk.vk))
+        summary["circuits"][circuit.name] = circuit.shape.num_constraints
+    if not (out / SEALING_KEY_FILE).exists():
+        summary["sealing_public_key"] = write_sealing_key(out, SEALING_KEY_FILE, SEALING_PUBLIC_KEY_FILE)
     if as_json:
         emit_json(summary)
     else:
-        click.echo(f"valid_transition {circuit.params} ({summary['constraints']} constraints): keys in {out}")
+        click.echo(", ".join(f"{name} ({n} constraints)" for name, n in summary["circuits"].items())
+                   + f" {policy.circuit_params}: keys and the sealing key in {out}")
 
 
 @venue.command("register-transfer")
@@ -141,6 +157,84 @@ def publish_epoch_cmd(policy_path: str, db: str | None, url: str | None, quotes:
         sys.exit(EXIT_INVALID)
 
 
+@venue.command("at-risk")
+@policy_option
+@db_option
+@keys_option
+@json_option
+@reports_errors
+def at_risk_cmd(policy_path: str, db: str, keys_dir: str, as_json: bool) -> None:
+    """List the notes that carry debt and where each stands after the latest price epoch.
+
+    A note is "proven" at the latest epoch, "due" (an epoch since, inside the
+    policy's grace period) or "overdue"; with the sealing key the venue also
+    shows its debt, its ratio at the latest prices and whether it is
+    liquidatable (overdue and strictly under the maintenance ratio). Notes are
+    named by their position in the note tree.
+    """
+    venue = _open(policy_path, keys_dir, db)
+    try:
+        notes = venue.at_risk()
+    finally:
+        venue.ledger.close()
+    if as_json:
+        emit_json({"notes": notes})
+        return
+    if not notes:
+        click.echo("no open note carries debt")
+    for n in notes:
+        extra = ""
+        if "ratio_bps" in n:
+            extra = (f"; debt {', '.join(f'{v} {a}' for a, v in n['debt'].items())}; ratio {n['ratio_bps'] / 100:.2f} %"
+                     + ("; LIQUIDATABLE" if n["liquidatable"] else ""))
+        deadline = "" if n["deadline"] is None else f" (grace until {int(n['deadline'])})"
+        click.echo(f"position {n['position']}: {n['status']}{deadline}, last proven at epoch {n['proven_epoch']}{extra}")
+
+
+@venue.command("liquidate")
+@policy_option
+@db_option
+@keys_option
+@click.option("--position", required=True, type=click.IntRange(0, None), help="The note's position in the note tree (`venue at-risk`).")
+@json_option
+@backend_option
+@reports_errors
+def liquidate_cmd(policy_path: str, db: str, keys_dir: str, position: int, as_json: bool, backend: str | None) -> None:
+    """Liquidate an overdue note under the maintenance ratio: prove it with the note's sealed material and apply it.
+
+    The note's whole debt is repaid with collateral worth at most debt x (1 +
+    liquidation_penalty_bps) at the latest epoch's prices; the rest stays the
+    owner's, in a new note its wallet finds by itself. Exit 1 if refused:
+    NOT_A_DEBT_NOTE, NOTE_IN_GRACE, NOT_LIQUIDATABLE (at or above maintenance).
+    """
+    venue = _open(policy_path, keys_dir, db, backend)
+    try:
+        path = Path(keys_dir) / LIQUIDATION_PROVING_KEY_FILE
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise MalformedInput(f"{path}: {exc.strerror}") from None
+        decision = venue.liquidate(position, pk_from_bytes(data, backend=backend, where=str(path)))
+    finally:
+        venue.ledger.close()
+    if as_json:
+        emit_json(decision.to_dict())
+    elif decision.accepted:
+        r = decision.record
+        click.echo(f"{decision.message}: repaid {', '.join(f'{format_fixed(v)} {a}' for a, v in r['repaid'].items())} with "
+                   f"{', '.join(f'{format_fixed(v)} {a}' for a, v in r['seized'].items())}; the remainder is at position {r['position']}")
+    else:
+        click.echo(f"refused ({decision.reason.value}): {decision.message}")
+    if not decision.accepted:
+        sys.exit(EXIT_INVALID)
+
+
+def _open(policy_path: str, keys_dir: str, db: str, backend: str | None = None):
+    if not Path(db).is_file():
+        raise MalformedInput(f"--db {db}: no such ledger")
+    return open_venue(policy_path, keys_dir, db, backend=backend)
+
+
 @venue.command("audit-ledger")
 @policy_option
 @db_option
@@ -154,9 +248,10 @@ def audit_ledger_cmd(policy_path: str, db: str, keys_dir: str, as_json: bool, ba
     if not Path(db).is_file():
         raise MalformedInput(f"--db {db}: no such ledger")
     vk = load_venue_key(keys_dir, policy)
+    liquidation_vk, _ = load_lending_keys(keys_dir, policy)
     ledger = VenueLedger(db, depth=policy.tree_depth)
     try:
-        report = audit_ledger(ledger, policy, vk, backend=backend)
+        report = audit_ledger(ledger, policy, vk, liquidation_vk=liquidation_vk, backend=backend)
     finally:
         ledger.close()
     if as_json:
@@ -168,6 +263,8 @@ def audit_ledger_cmd(policy_path: str, db: str, keys_dir: str, as_json: bool, ba
             click.echo("lending book: " + ", ".join(
                 f"{asset} {format_fixed(report.lent.get(asset, 0))} lent, {format_fixed(report.repaid.get(asset, 0))} repaid"
                 for asset in sorted({*report.lent, *report.repaid})))
+        if report.seized:
+            click.echo("collateral seized by liquidations: " + ", ".join(f"{format_fixed(v)} {a}" for a, v in report.seized.items()))
         for problem in report.problems:
             click.echo(f"  - {problem}")
     if not report.ok:

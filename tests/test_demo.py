@@ -12,23 +12,34 @@ def test_demo_runs_end_to_end_and_keeps_artifacts(tmp_path):
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output)
     assert summary["ok"] is True
-    assert [s["ok"] for s in summary["steps"]] == [True] * 5
+    assert [s["ok"] for s in summary["steps"]] == [True] * 6
     settle = summary["steps"][4]["details"]
     assert settle["settlement demo-trade-1"].startswith("ACCEPTED")
     assert settle["alice's backup (from before the trade) spends the old note again"].startswith("rejected: DOUBLE_SPEND")
     assert "INSUFFICIENT_BALANCE" in settle["alice withdraws 1.5 BTC, holding 1"]
-    assert "every proof re-verified" in settle["venue audit-ledger"]
-    assert "lending book 60000 USDT lent" in settle["venue audit-ledger"]
     assert settle["alice borrows 60000 USDT against her note"].startswith("ACCEPTED")
     under = settle["alice withdraws her 1 BTC, owing 60000 USDT"]
     assert under.startswith("refused by her wallet: BELOW_MARGIN") and "constraint 'margin/" in under
     assert settle["balances after (alice | bob)"] == "1 BTC, 65000 USDT | 1 BTC, 85000 USDT"
+    assert settle["price epoch 1"].startswith("signed by oracle-a and oracle-b (quorum 2 of 3")
+    # Lending: a price move, a health proof, a refusal inside the grace period, a liquidation, the remainder returned.
+    lending = summary["steps"][5]["details"]
+    assert lending["bob borrows 27 ETH against 1 BTC and 85000 USDT"].startswith("ACCEPTED: 150.")
+    assert lending["alice proves health at epoch 2"].startswith("ACCEPTED")
+    assert lending["bob tries to prove health"].startswith("refused by his wallet: BELOW_MARGIN (119.")
+    assert lending["the venue liquidates bob at once"].startswith("refused: NOTE_IN_GRACE")
+    liquidated = lending["an hour later (epoch 3, same prices): the venue liquidates bob"]
+    assert liquidated.startswith("ACCEPTED") and "27 ETH of debt repaid with 1 BTC, " in liquidated
+    assert lending["bob's wallet, next command"].endswith("USDT, no debt")
+    audit = lending["venue audit-ledger"]
+    assert "every signature, proof and root re-checked" in audit and "60000 USDT and 27 ETH lent" in audit
+    assert "3 price epochs" in audit and "27 ETH repaid by liquidation" in audit
     # The keys: the bundled ceremony transcript, verified against both circuits, trusted by default.
     keys = summary["steps"][1]["details"]
     assert "ceremony" in summary["steps"][1]["step"]
     assert keys["phase 1: 2^14 powers of tau"].startswith("contributions alice, bob, carol, then a beacon")
-    circuits = [k for k in keys if k.startswith(("merkle_sum_inclusion", "valid_transition"))]
-    assert len(circuits) == 2 and all("contributions alice, bob, carol, beacon" in keys[k] for k in circuits)
+    circuits = [k for k in keys if k.startswith(("merkle_sum_inclusion", "valid_transition", "liquidation"))]
+    assert len(circuits) == 3 and all("contributions alice, bob, carol, beacon" in keys[k] for k in circuits)
     assert keys["provenance in the keys"].startswith("ceremony") and "4 contributions" in keys["provenance in the keys"]
     vk = json.loads((tmp_path / "inclusion_keys" / "verification_key.json").read_text())
     assert vk["provenance"]["kind"] == "ceremony" and vk["provenance"]["contributions"] == 4
@@ -46,6 +57,8 @@ def test_demo_runs_end_to_end_and_keeps_artifacts(tmp_path):
     for name in ("liabilities.db", "root.json", "inclusion_proof.json", "audit.json", "venue/venue.db", "trade_leg.json"):
         assert (tmp_path / name).is_file(), name
     assert (tmp_path / "inclusion_keys" / "verification_key.json").is_file()
-    assert (tmp_path / "venue_keys" / "proving_key.bin").is_file()
+    for name in ("proving_key.bin", "liquidation_proving_key.bin", "sealing_public_key"):
+        assert (tmp_path / "venue_keys" / name).is_file(), name
+    assert (tmp_path / "venue_keys" / "sealing_key.json").stat().st_mode & 0o777 == 0o600
     for wallet in ("alice_wallet.json", "bob_wallet.json"):
         assert (tmp_path / wallet).stat().st_mode & 0o777 == 0o600

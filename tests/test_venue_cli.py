@@ -25,8 +25,11 @@ def test_init_register_and_audit(tmp_path):
     keys, db = str(tmp_path / "keys"), str(tmp_path / "venue.db")
     result = run("venue", "init", "--policy", POLICY, "--keys", keys, "--party", "test venue", "--json", "--backend", "arkworks")
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output)["params"] == {"assets": 3, "depth": 6}
-    assert {p.name for p in Path(keys).iterdir()} == {"proving_key.bin", "verification_key.json"}
+    summary = json.loads(result.output)
+    assert summary["params"] == {"assets": 3, "depth": 6} and set(summary["circuits"]) == {"valid_transition", "liquidation"}
+    assert {p.name for p in Path(keys).iterdir()} == {"proving_key.bin", "verification_key.json", "liquidation_proving_key.bin",
+                                                      "liquidation_verification_key.json", "sealing_key.json", "sealing_public_key"}
+    assert (Path(keys) / "sealing_key.json").stat().st_mode & 0o777 == 0o600
     result = run("venue", "register-transfer", "--policy", POLICY, "--db", db, "--reference", "tx-1", "--asset", "BTC", "--amount", "1.5")
     assert result.exit_code == 0 and "1.5 BTC registered" in result.output
     again = run("venue", "register-transfer", "--policy", POLICY, "--db", db, "--reference", "tx-1", "--asset", "BTC", "--amount", "2")
@@ -36,7 +39,7 @@ def test_init_register_and_audit(tmp_path):
     result = run("venue", "audit-ledger", "--policy", POLICY, "--db", db, "--keys", keys, "--json", "--backend", "arkworks")
     assert result.exit_code == 0, result.output
     assert json.loads(result.output) == {"ok": True, "epochs": 0, "transitions": 0, "settlements": 0, "roots": 1, "problems": [],
-                                         "lent": {}, "repaid": {}}
+                                         "lent": {}, "repaid": {}, "seized": {}}
     missing = run("venue", "audit-ledger", "--policy", POLICY, "--db", str(tmp_path / "none.db"), "--keys", keys)
     assert missing.exit_code == 2 and "no such ledger" in missing.output
 

@@ -244,7 +244,7 @@ def test_the_schema_states_every_bound_and_the_server_enforces_exactly_it(client
     spec = client.get("/openapi.json").json()
     assert set(spec["paths"]) == {"/deposits", "/withdrawals", "/borrows", "/repayments", "/health-proofs", "/settlements", "/transfers",
                                   "/roots", "/notes/{position}/path", "/settlements/{settlement_id}", "/health", "/epochs",
-                                  "/epochs/latest", "/epochs/{sequence}"}
+                                  "/epochs/latest", "/epochs/{sequence}", "/liquidations/{nullifier}"}
     quotes = schema_of(client, "EpochQuotes")["properties"]["quotes"]
     assert (quotes["minItems"], quotes["maxItems"]) == (1, 256)
     signed = schema_of(client, "SignedQuotesModel")

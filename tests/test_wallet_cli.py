@@ -20,6 +20,7 @@ from cli.main import main
 from tests.venue_helpers import ORACLE_SEEDS
 from zkproofs.errors import MalformedInput
 from zkproofs.settlement.epochs import oracle_key_to_json
+from zkproofs.settlement.units import format_fixed
 from zkproofs.settlement.transition import Kind
 from zkproofs.settlement.venue_ledger import VenueLedger
 from zkproofs.settlement.wallet import LocalVenue, RemoteVenue, load_wallet, open_wallet
@@ -129,7 +130,7 @@ def test_two_wallets_deposit_trade_withdraw_and_the_ledger_audits(tmp_path, venu
     assert show(a)["balances"]["BTC"] == "0.75"
     audit = run("venue", "audit-ledger", "--policy", venue[1], "--db", venue[5], "--keys", venue[3], "--json")
     assert json.loads(audit.stdout) == {"ok": True, "epochs": 1, "transitions": 5, "settlements": 1, "roots": 5, "problems": [],
-                                        "lent": {}, "repaid": {}}
+                                        "lent": {}, "repaid": {}, "seized": {}}
     for path in (a, b):
         assert os.stat(path).st_mode & 0o777 == 0o600
 
@@ -303,6 +304,42 @@ def test_wallets_over_http_deposit_trade_and_recover_a_lost_response(tmp_path, v
     assert "needs --keys" in bad.output
     bad = run("wallet", "show", "--wallet", a, *venue, "--venue", "http://testserver", code=2)
     assert "--db is for a venue in this process" in bad.output
+
+
+def test_a_borrower_who_falls_under_maintenance_is_liquidated_and_the_wallet_finds_the_remainder(tmp_path, keys):
+    """Epochs move BTC down; the borrower does not re-prove; once the grace period (0 s here) has passed the
+    operator liquidates the note, and the borrower's wallet adopts what is left on its next command."""
+    policy, db = tmp_path / "policy.toml", tmp_path / "venue.db"
+    policy.write_text(FIXTURE.read_text().replace("[venue]\n", "[venue]\ngrace_period_seconds = 0\n"))
+    publish_epoch(tmp_path, policy, db)
+    venue = ["--policy", policy, "--keys", keys, "--db", db]
+    run("venue", "register-transfer", "--policy", policy, "--db", db, "--reference", "tx-a", "--asset", "BTC", "--amount", "2")
+    a = new_wallet(tmp_path, "a.json", venue)
+    run("wallet", "deposit", "--wallet", a, *venue, "--reference", "tx-a", "--asset", "BTC", "--amount", "2")
+    run("wallet", "borrow", "--wallet", a, *venue, "--asset", "USDC", "--amount", "30000", "--destination", "bank-a")
+    risk = json.loads(run("venue", "at-risk", *venue, "--json").stdout)["notes"]
+    assert [(n["status"], n["debt"]) for n in risk] == [("proven", {"USDC": "30000"})]
+    publish_epoch(tmp_path, policy, db, 2, {"BTC": "22000", "ETH": "1800", "USDC": "1"})
+    publish_epoch(tmp_path, policy, db, 3, {"BTC": "19000", "ETH": "1800", "USDC": "1"})  # 2 x 19,000 x 95 % < 125 % of 30,000
+    out = run("venue", "at-risk", *venue).stdout
+    assert "overdue" in out and "LIQUIDATABLE" in out and "120.33 %" in out
+    out = run("wallet", "prove-health", "--wallet", a, *venue, code=1)
+    assert "refused (BELOW_MARGIN)" in out.output  # too late to re-prove: the note is under maintenance
+    position = risk[0]["position"]
+    done = json.loads(run("venue", "liquidate", *venue, "--position", position, "--json").stdout)
+    assert done["reason"] == "ACCEPTED" and done["repaid"] == {"USDC": 30_000 * 10**8}
+    seized = done["seized"]["BTC"]  # 31,500 USD of BTC at 19,000: 1.65789473 BTC
+    assert seized == 31_500 * 10**16 // (19_000 * 10**8)
+    again = run("venue", "liquidate", *venue, "--position", position, code=1)
+    assert "NOT_A_DEBT_NOTE" in again.output
+    shown = run("wallet", "show", "--wallet", a, *venue, "--json")
+    assert "the venue liquidated the note" in shown.stderr
+    state = json.loads(shown.stdout)
+    assert state["debts"] == {} and state["balances"]["BTC"] == format_fixed(2 * 10**8 - seized)
+    assert state["history"][-1]["kind"] == "liquidated"
+    run("wallet", "withdraw", "--wallet", a, *venue, "--asset", "BTC", "--amount", "0.1", "--destination", "x")  # it is hers to spend
+    audit = json.loads(run("venue", "audit-ledger", "--policy", policy, "--db", db, "--keys", keys, "--json").stdout)
+    assert audit["ok"] and audit["seized"] == {"BTC": format_fixed(seized)} and audit["repaid"] == {"USDC": "30000"}
 
 
 def test_no_command_printed_a_spending_key():

@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
+from nacl.public import PrivateKey
 from nacl.signing import SigningKey
 
 from zkproofs.settlement.epochs import epoch_from_json, quotes_to_dict, sign_quotes
+from zkproofs.settlement.material import seal_material
 from zkproofs.settlement.notes import Note, OwnerKeys
 from zkproofs.settlement.transition import (
     Kind,
@@ -25,6 +27,8 @@ NOW = 1_800_000_000
 EXPIRY = NOW + 600
 ONE = 10**8
 PRICES = {"BTC": 27_000 * ONE, "ETH": 1_800 * ONE, "USDC": ONE}
+SEALING_KEY = PrivateKey(hashlib.sha256(b"zkproofs test venue sealing key").digest())
+"""The tests' venue's sealing key (borrowers seal their notes' liquidation material to its public key)."""
 ORACLE_SEEDS = [hashlib.sha256(f"zkproofs test oracle {i}".encode()).digest() for i in range(3)]
 ORACLE_KEYS = [SigningKey(seed).verify_key.encode().hex() for seed in ORACLE_SEEDS]
 POLICY_DICT = {
@@ -49,7 +53,9 @@ def epoch_body(sequence: int, price_map=None, timestamp: int = NOW, signers=(0, 
 
 
 def make_venue(policy, vk, ledger, *, clock=lambda: NOW, backend="arkworks", price_map=None, **kwargs) -> Venue:
-    """A Venue whose ledger has a price epoch: epoch 1 at ``price_map`` (default PRICES) if it has none yet."""
+    """A Venue (with the tests' SEALING_KEY) whose ledger has a price epoch: epoch 1 at ``price_map``
+    (default PRICES) if it has none yet."""
+    kwargs.setdefault("sealing_key", SEALING_KEY)
     venue = Venue(policy, vk, ledger, clock=clock, backend=backend, **kwargs)
     if venue.current_epoch() is None:
         decision = venue.publish_epoch(epoch_body(1, price_map, int(clock()), policy=policy))
@@ -81,8 +87,10 @@ class Wallet:
         return self.note, path, root
 
     def prove(self, kind, ledger, delta, market, reference, *, counterparty=0, destination="-", expiry=EXPIRY, haircuts=None, spend=True,
-              debt=None, ratio=None, price_list=None, epoch=None):
-        """Prove a transition at the ledger's latest epoch (its number and prices) unless ``epoch`` / ``price_list`` say otherwise."""
+              debt=None, ratio=None, price_list=None, epoch=None, material=None):
+        """Prove a transition at the ledger's latest epoch (its number and prices) unless ``epoch`` / ``price_list`` say
+        otherwise; the new note's material sealed to SEALING_KEY when the old or new note carries debt (``material``:
+        True or False to force it either way)."""
         old = self.spent(ledger) if spend else None
         nf = self.nullifier_now(ledger) if old else 0
         receipt = receipt_hash(receipt_secret(self.keys.nk, nf))
@@ -96,6 +104,10 @@ class Wallet:
         proof, public = prove_transition(self.pk, t)
         body = transition_request(kind, market, reference, expiry, proof, public, self.pk.vk, epoch=epoch,
                                   counterparty_nullifier=counterparty, destination=destination, receipt=receipt)
+        if material is None:
+            material = any(t.new_note.debt) or (old is not None and any(old[0].debt))
+        if material:
+            body["material"] = seal_material(SEALING_KEY.public_key, self.keys.ak, self.keys.nk, t.new_note)
         return body, t
 
     def accept(self, t, position):

@@ -15,6 +15,8 @@ Traders (no account: proofs authorise them)
 * ``GET /epochs/latest``, ``GET /epochs/{sequence}``: a price epoch as recorded, with the
   oracles' signed quotes (a wallet checks them against the policy's oracle keys); 404
   before the first epoch or for an unknown one.
+* ``GET /liquidations/{nullifier}``: the liquidation that spent that note (remainder position
+  and commitment, collateral seized, debt repaid); 404 if none.
 * ``GET /roots``: the current root and a page of roots, newest first (``limit``,
   at most ``Limits.max_page``; ``before=next_before`` for the next page), with the
   anchor window K.
@@ -87,6 +89,7 @@ from zkproofs.groth16.keys import CURVE, G1_BYTES, G2_BYTES, PROTOCOL
 from zkproofs.groth16.serialize import PROOF_FORMAT, PROOF_VERSION
 from zkproofs.jsontext import loads
 from zkproofs.settlement.epochs import QUOTES_FORMAT, VERSION as EPOCH_VERSION, epoch_to_dict
+from zkproofs.settlement.material import MAX_SEALED_HEX
 from zkproofs.service_guard import QUIET, AccessLog, Limits, RateLimiter
 from zkproofs.settlement.venue import MAX_TRANSFER_UNITS, Decision, Reason, Venue
 
@@ -120,6 +123,9 @@ FieldElement = Annotated[str, StringConstraints(pattern=FIELD_RE, max_length=77)
 Expiry = Annotated[int, Field(ge=0, le=EXPIRY_MAX, strict=True, description="unix seconds")]
 EpochNumber = Annotated[int, Field(ge=1, le=EXPIRY_MAX, strict=True, description="a price epoch's sequence number")]
 Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]*$")]
+SealedMaterial = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]+$", max_length=MAX_SEALED_HEX),
+                           Field(description="the new note's liquidation material sealed to the venue's key, hex (required "
+                                             "for a borrow and when the spent note carries debt)")]
 
 
 class Strict(BaseModel):
@@ -189,7 +195,7 @@ def request_models(venue: Venue) -> dict[str, type[BaseModel]]:
         circuit=(CircuitId, ...), public_inputs=(publics, ...), proof=(ProofPoints, ...),
     )  # fmt: skip
     common = dict(market=(Name, ...), reference=(Name, ...), epoch=(EpochNumber, ...), expiry=(Expiry, ...),
-                  receipt_hash=(FieldElement, ...), proof=(proof_file, ...))
+                  receipt_hash=(FieldElement, ...), proof=(proof_file, ...), material=(SealedMaterial | None, None))
     deposit = create_model("Deposit", __base__=Strict, kind=(Literal["deposit"], ...), **common)
     withdrawal = create_model("Withdrawal", __base__=Strict, kind=(Literal["withdraw"], ...), destination=(Name, ...), **common)
     borrow = create_model("Borrow", __base__=Strict, kind=(Literal["borrow"], ...), destination=(Name, ...), **common)
@@ -418,6 +424,19 @@ def create_app(venue: Venue, *, operator_token: bytes | None = None, server_path
         if epoch is None:
             raise Refusal(404, "NOT_FOUND", "no price epoch has been published yet")
         return epoch_to_dict(epoch)
+
+    @app.get("/liquidations/{nullifier}", responses={400: {"model": DecisionModel}, 404: {"model": DecisionModel}})
+    async def get_liquidation(request: Request, nullifier: Annotated[str, Path(pattern=FIELD_RE, max_length=77)]) -> dict[str, Any]:
+        """The liquidation that spent the note revealing ``nullifier`` (the remainder's position and commitment, the
+        collateral seized and the debt repaid): how its owner's wallet finds what was left to it; 404 if none."""
+        try:
+            value = decode_scalar(nullifier, what="nullifier")
+        except MalformedInput:
+            raise Refusal(400, Reason.MALFORMED.value, "nullifier: expected a canonical decimal < r") from None
+        record = await run_in_threadpool(venue.liquidation_record, value)
+        if record is None:
+            raise Refusal(404, "NOT_FOUND", "no liquidation revealed this nullifier")
+        return record
 
     @app.get("/epochs/{sequence}", responses={400: {"model": DecisionModel}, 404: {"model": DecisionModel}})
     async def get_epoch(request: Request, sequence: Annotated[int, Path(ge=1, le=EXPIRY_MAX)]) -> dict[str, Any]:

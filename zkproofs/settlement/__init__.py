@@ -2,9 +2,12 @@
 
 Every change to a trader's escrowed margin account (a note, :mod:`~zkproofs.settlement.notes`)
 is proven with :class:`circuits.valid_transition.ValidTransition`
-(:mod:`~zkproofs.settlement.transition`, prover side); the venue
-(:mod:`~zkproofs.settlement.venue`) verifies deposits, withdrawals and two-leg
-trades and records them in its SQLite ledger (:mod:`~zkproofs.settlement.venue_ledger`)
+(:mod:`~zkproofs.settlement.transition`, prover side) at the prices of signed
+price epochs (:mod:`~zkproofs.settlement.epochs`); the venue
+(:mod:`~zkproofs.settlement.venue`) verifies deposits, withdrawals, borrows,
+repayments, health proofs and two-leg trades, liquidates notes under maintenance
+(:mod:`~zkproofs.settlement.liquidation`, with the material borrowers seal to it,
+:mod:`~zkproofs.settlement.material`) and records them in its SQLite ledger (:mod:`~zkproofs.settlement.venue_ledger`)
 with the note commitment tree (:mod:`~zkproofs.settlement.note_tree`); a trader's
 wallet file (:mod:`~zkproofs.settlement.wallet`) talks to a venue in process or over
 HTTP (:mod:`~zkproofs.settlement.client`).
@@ -18,6 +21,8 @@ from typing import Any
 _EXPORTS = {
     "zkproofs.settlement.note_tree": ("MembershipPath", "NoteTree"),
     "zkproofs.settlement.epochs": ("OracleSet", "PriceEpoch", "assemble_epoch", "sign_quotes"),
+    "zkproofs.settlement.liquidation": ("build_liquidation",),
+    "zkproofs.settlement.material": ("open_material", "seal_material"),
     "zkproofs.settlement.notes": ("Note", "OwnerKeys"),
     "zkproofs.settlement.transition": ("Kind", "TransitionRefused", "build_transition", "prove_transition", "transition_request"),
     "zkproofs.settlement.venue": ("Decision", "Reason", "Venue", "audit_ledger", "open_venue"),

@@ -126,6 +126,15 @@ class VenueClient:
         """POST /epochs with oracles' signed quotes (anyone may relay them: the signatures are the authority)."""
         return self._decision(self._send("POST", "/epochs", json={"quotes": quotes}))
 
+    def liquidation(self, nullifier_value: int) -> dict | None:
+        """GET /liquidations/{nullifier}: the record of the liquidation that spent that note, or None (404)."""
+        response = self._send("GET", f"/liquidations/{int(nullifier_value)}")
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise self._error(response)
+        return self._json(response)
+
     def latest_epoch(self) -> PriceEpoch | None:
         """GET /epochs/latest: the epoch file with its signed quotes (check it with
         :func:`~zkproofs.settlement.epochs.check_signed` before using its prices); None before the first epoch."""

@@ -33,17 +33,33 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from circuits.liquidation import Liquidation
 from circuits.valid_transition import ValidTransition
+from nacl.public import PrivateKey
+
 from zkproofs.errors import MalformedInput
 from zkproofs.field import decode_scalar
-from zkproofs.gadgets.margin import margin_parameters_ok
+from zkproofs.gadgets.margin import below_margin, margin_parameters_ok, ratio_reached_bps
 from zkproofs.groth16 import verify, verify_batch
-from zkproofs.groth16.keys import Proof, VerifyingKey
+from zkproofs.groth16.keys import Proof, ProvingKey, VerifyingKey
 from zkproofs.groth16.serialize import proof_from_dict, vk_from_json
 from zkproofs.groth16.trust import KeyTrust, Transcript, check_key, require_trusted
 from zkproofs.settlement.epochs import EpochRefused, PriceEpoch, epoch_from_json, epoch_to_json, quotes_from_dict, assemble_epoch, verify_epoch
+from zkproofs.settlement.material import Material, open_material, sealing_key_from_json
 from zkproofs.settlement.note_tree import NoteTree
-from zkproofs.settlement.transition import TRANSFER_KINDS, Kind, NAME_PATTERN, field_to_signed, receipt_hash, transition_context
+from zkproofs.settlement.notes import nullifier as note_nullifier
+from zkproofs.settlement.liquidation import build_liquidation
+from zkproofs.settlement.transition import (
+    TRANSFER_KINDS,
+    Kind,
+    NAME_PATTERN,
+    TransitionRefused,
+    field_to_signed,
+    prove_transition,
+    receipt_hash,
+    transition_context,
+    transition_request,
+)
 from zkproofs.settlement.units import format_fixed
 from zkproofs.settlement.venue_ledger import VenueLedger
 from zkproofs.settlement.venue_policy import VenuePolicy, load_venue_policy
@@ -51,9 +67,9 @@ from zkproofs.settlement.venue_policy import VenuePolicy, load_venue_policy
 MAX_TRANSFER_UNITS = (1 << 63) - 1
 """Largest registrable transfer: SQLite's INTEGER is signed 64-bit (2^63 units would not be stored)."""
 KINDS = {"deposit": Kind.DEPOSIT, "withdraw": Kind.WITHDRAW, "trade": Kind.TRADE, "borrow": Kind.BORROW, "repay": Kind.REPAY,
-         "health": Kind.HEALTH}
-FRESH_PRICE_KINDS = ("withdraw", "trade", "borrow")
-"""Kinds that can worsen a note: they need an epoch at most ``max_epoch_age_seconds`` old. A deposit or a
+         "health": Kind.HEALTH, "liquidate": Kind.LIQUIDATE}
+FRESH_PRICE_KINDS = ("withdraw", "trade", "borrow", "liquidate")
+"""Kinds that can worsen a note (or take it): they need an epoch at most ``max_epoch_age_seconds`` old. A deposit or a
 repayment only improves a note and a health proof speaks of its own epoch, so an oracle outage does not block them."""
 MAX_EPOCH_PRICE = 1 << 64
 """The margin statement's price domain is [1, 2^64] (:func:`~zkproofs.gadgets.margin.margin_parameters_ok`)."""
@@ -95,6 +111,12 @@ class Reason(str, enum.Enum):
     COUNTERPARTY_MISMATCH = "COUNTERPARTY_MISMATCH"
     DELTAS_DO_NOT_CANCEL = "DELTAS_DO_NOT_CANCEL"
     SETTLEMENT_ID_TAKEN = "SETTLEMENT_ID_TAKEN"
+    MATERIAL_REQUIRED = "MATERIAL_REQUIRED"
+    MATERIAL_MISMATCH = "MATERIAL_MISMATCH"
+    NOT_A_DEBT_NOTE = "NOT_A_DEBT_NOTE"
+    NOTE_IN_GRACE = "NOTE_IN_GRACE"
+    NOT_LIQUIDATABLE = "NOT_LIQUIDATABLE"
+    PENALTY_ABOVE_POLICY = "PENALTY_ABOVE_POLICY"
     # a price epoch refused (zkproofs.settlement.epochs' codes)
     BAD_SIGNATURE = "BAD_SIGNATURE"
     UNKNOWN_SIGNER = "UNKNOWN_SIGNER"
@@ -146,6 +168,8 @@ class TransitionRequest:
     proof: Proof
     public: Mapping[str, int]
     proof_file: Mapping[str, Any]
+    material: str | None = None
+    """The new note's liquidation material sealed to the venue (:mod:`zkproofs.settlement.material`), hex."""
 
 
 def _name(obj: Mapping[str, Any], key: str, where: str) -> str:
@@ -161,7 +185,9 @@ def parse_transition(obj: Any, where: str = "transition") -> TransitionRequest:
     Layout: ``{"kind": "deposit"|"withdraw"|"trade"|"borrow"|"repay"|"health", "market", "reference",
     "epoch": the price epoch's sequence number, "expiry": unix seconds, "counterparty_nullifier": decimal string (trade only),
     "destination": payout destination (withdraw and borrow only), "receipt_hash": decimal
-    string (the owner's :func:`~zkproofs.settlement.transition.receipt_hash`), "proof": proof file}``.
+    string (the owner's :func:`~zkproofs.settlement.transition.receipt_hash`), "proof": proof file,
+    "material": the new note's sealed liquidation material, hex (optional: required for a borrow and
+    for a transition spending a note that carries debt)}``.
     For every kind but trade ``market`` is the venue's name; for a deposit or a repayment
     ``reference`` is the registered custody transfer it credits.
     """
@@ -172,7 +198,7 @@ def parse_transition(obj: Any, where: str = "transition") -> TransitionRequest:
         raise MalformedInput(f"{where}.kind: expected one of {', '.join(KINDS)}")
     allowed = {"kind", "market", "reference", "epoch", "expiry", "receipt_hash", "proof"}
     allowed |= {"counterparty_nullifier"} if kind == "trade" else {"destination"} if kind in PAYOUTS else set()
-    extra = set(obj) - allowed
+    extra = set(obj) - allowed - {"material"}
     missing = allowed - set(obj)
     if extra or missing:
         raise MalformedInput(f"{where}: {'unexpected field ' + repr(sorted(extra)[0]) if extra else 'missing field ' + repr(sorted(missing)[0])}")
@@ -193,6 +219,9 @@ def parse_transition(obj: Any, where: str = "transition") -> TransitionRequest:
     receipt = decode_scalar(obj["receipt_hash"], what=f"{where}.receipt_hash")
     if not isinstance(obj["proof"], dict):
         raise MalformedInput(f"{where}.proof: expected a proof file object")
+    material = obj.get("material")
+    if material is not None and not isinstance(material, str):
+        raise MalformedInput(f"{where}.material: expected a sealed box in hex")
     proof, public = proof_from_dict(obj["proof"], f"{where}.proof")
     return TransitionRequest(
         kind=kind,
@@ -206,6 +235,7 @@ def parse_transition(obj: Any, where: str = "transition") -> TransitionRequest:
         proof=proof,
         public=public,
         proof_file=obj["proof"],
+        material=material,
     )
 
 
@@ -220,6 +250,8 @@ class Checked:
     new_commitment: int
     collateral_delta: tuple[int, ...]
     debt_delta: tuple[int, ...]
+    material: Material | None = None
+    """The new note's opened liquidation material, if the request carried one."""
 
     def payout(self) -> tuple[int, int]:
         """(asset index, amount) paid out: the collateral withdrawn, or the debt borrowed."""
@@ -258,7 +290,7 @@ def publish_epoch(ledger: VenueLedger, policy: VenuePolicy, body: Any, now: int)
                 if price > MAX_EPOCH_PRICE:
                     raise EpochRefused(Reason.PRICE_OUT_OF_BOUNDS.value,
                                        f"{asset} is priced above 2^64 units, outside the margin statement's domain")
-            ledger.insert_epoch(conn, epoch.sequence, epoch.timestamp, epoch_to_json(epoch))
+            ledger.insert_epoch(conn, epoch.sequence, epoch.timestamp, epoch_to_json(epoch), now)
     except EpochRefused as exc:
         return Decision(False, Reason(exc.reason), exc.detail)
     except MalformedInput as exc:
@@ -305,12 +337,18 @@ class Venue:
 
     def __init__(self, policy: VenuePolicy, vk: VerifyingKey, ledger: VenueLedger, *,
                  clock: Callable[[], float] = time.time, backend: str | None = None,
-                 transcript: Transcript | None = None, reverify: bool = False):
+                 transcript: Transcript | None = None, reverify: bool = False,
+                 liquidation_vk: VerifyingKey | None = None, liquidation_transcript: Transcript | None = None,
+                 sealing_key: PrivateKey | None = None):
+        trust = KeyTrust(single_party=policy.trust_single_party_keys, reverify=reverify)
         self.key_report = require_trusted(
-            ValidTransition(**policy.circuit_params), vk,
-            KeyTrust(single_party=policy.trust_single_party_keys, reverify=reverify), transcript=transcript,
+            ValidTransition(**policy.circuit_params), vk, trust, transcript=transcript,
             what="the venue's verification key", opt_in="venue policy: trust_single_party_keys = true",
         )  # fmt: skip
+        if liquidation_vk is not None:
+            require_trusted(Liquidation(**policy.circuit_params), liquidation_vk, trust, transcript=liquidation_transcript,
+                            what="the venue's liquidation key", opt_in="venue policy: trust_single_party_keys = true")
+        self.liquidation_vk, self.sealing_key = liquidation_vk, sealing_key
         if ledger.depth != policy.tree_depth:
             raise ValueError("the ledger's tree depth is not the policy's")
         self.policy, self.vk, self.ledger = policy, vk, ledger
@@ -372,6 +410,166 @@ class Venue:
         """Re-prove a note at the maintenance ratio at the latest epoch's prices: a zero-delta
         transition that spends the note and re-creates it with a fresh salt (no payout)."""
         return self._single(body, "health")
+
+    # liquidations --------------------------------------------------------------
+    def at_risk(self) -> list[dict[str, Any]]:
+        """The notes that carry debt and are not spent, with where each stands after the latest epoch:
+        ``status`` "proven" (proven at the latest epoch), "due" (an epoch since, inside the grace
+        period), "overdue" (the grace period after the first epoch it missed has passed); ``deadline``
+        (unix seconds, None when proven); with the sealing key, ``debt`` and ``ratio_bps`` at the
+        latest prices, and ``liquidatable`` (overdue and strictly below maintenance). By position. O(notes)."""
+        out = []
+        latest = self.current_epoch()
+        now = self.clock()
+        for row in self.ledger.open_debt_notes():
+            status, deadline = self._status(row["proven_epoch"], now)
+            entry: dict[str, Any] = {"position": row["position"], "proven_epoch": row["proven_epoch"], "status": status,
+                                     "deadline": deadline}
+            if self.sealing_key is not None and latest is not None:
+                note = open_material(self.sealing_key, row["material"], len(self.policy.assets), int(row["commitment"])).note
+                prices = [latest.prices[a] for a in self.policy.assets]
+                entry["debt"] = {a: format_fixed(d) for a, d in zip(self.policy.assets, note.debt) if d}
+                entry["ratio_bps"] = ratio_reached_bps(note.collateral, note.debt, prices, list(self.policy.haircut_bps))
+                entry["liquidatable"] = status == "overdue" and below_margin(
+                    note.collateral, note.debt, prices, list(self.policy.haircut_bps), self.policy.maintenance_ratio_bps)
+            out.append(entry)
+        return out
+
+    def _status(self, proven_epoch: int, now: float, conn=None) -> tuple[str, float | None]:
+        """("proven" | "due" | "overdue", deadline) of a note last proven at ``proven_epoch``: the grace period
+        runs from the publication of the first epoch after it."""
+        if conn is None:
+            with self.ledger.read() as c:
+                return self._status(proven_epoch, now, c)
+        latest = self.ledger.latest_epoch(conn)
+        if latest is None or latest[0] <= proven_epoch:
+            return "proven", None
+        missed = self.ledger.epoch(conn, proven_epoch + 1)
+        deadline = missed[2] + self.policy.grace_period_seconds
+        return ("due" if now < deadline else "overdue"), deadline
+
+    def liquidate(self, position: int, proving_key: ProvingKey, *, ttl: int = 600) -> Decision:
+        """Liquidate the debt-carrying note at ``position`` (the venue as liquidator): open its sealed
+        material, prove :class:`~circuits.liquidation.Liquidation` at the latest epoch's prices with the
+        policy's penalty, and apply it (:meth:`apply_liquidation`). Refused, changing nothing:
+        NOT_A_DEBT_NOTE (no open debt note there), NOTE_IN_GRACE (proven at the latest epoch, or the grace
+        period has not passed), NOT_LIQUIDATABLE (at or above maintenance: the prover refuses first)."""
+        try:
+            if self.sealing_key is None:
+                raise Refused(Reason.NOT_A_DEBT_NOTE, "this venue has no sealing key: it holds no liquidation material")
+            rows = [r for r in self.ledger.open_debt_notes() if r["position"] == position]
+            if not rows:
+                raise Refused(Reason.NOT_A_DEBT_NOTE, f"no open note carrying debt at position {position}")
+            row = rows[0]
+            now = self.clock()
+            status, deadline = self._status(row["proven_epoch"], now)
+            if status != "overdue":
+                raise Refused(Reason.NOTE_IN_GRACE, f"the note was proven at epoch {row['proven_epoch']}" + (
+                    "" if deadline is None else f"; its grace period ends at {int(deadline)}"))
+            material = open_material(self.sealing_key, row["material"], len(self.policy.assets), int(row["commitment"]))
+            epoch = self.current_epoch()
+            path, anchor = self.ledger.membership_path(position)
+            expiry = int(now) + ttl
+            reference = f"liq-{position}"
+            context = transition_context(Kind.LIQUIDATE, self.policy.name, reference, expiry, epoch=epoch.sequence)
+            try:
+                w = build_liquidation(material.ak, material.nk, material.note, path, anchor,
+                                      [epoch.prices[a] for a in self.policy.assets], list(self.policy.haircut_bps),
+                                      self.policy.maintenance_ratio_bps, self.policy.liquidation_penalty_bps, context,
+                                      depth=self.policy.tree_depth)
+            except TransitionRefused as exc:
+                raise Refused(Reason.NOT_LIQUIDATABLE, str(exc)) from None
+            proof, public = prove_transition(proving_key, w)
+        except Refused as r:
+            return Decision(False, r.reason, r.message)
+        body = transition_request(Kind.LIQUIDATE, self.policy.name, reference, expiry, proof, public, proving_key.vk,
+                                  epoch=epoch.sequence)
+        return self.apply_liquidation(body)
+
+    def apply_liquidation(self, body: Any) -> Decision:
+        """Verify and apply a liquidation request (layout of :func:`parse_transition`, kind "liquidate", a
+        :class:`~circuits.liquidation.Liquidation` proof). Checked: the liquidation key, market (the
+        venue), expiry, context, the latest epoch's prices, the policy's haircuts and maintenance ratio,
+        the penalty (PENALTY_ABOVE_POLICY above the policy's), non-positive deltas, the proof; then in one
+        transaction the anchor, the nullifier unseen and that of an open debt note (NOT_A_DEBT_NOTE)
+        whose grace period has passed (NOTE_IN_GRACE). The record: position of the remainder, the
+        collateral seized and the debt repaid per asset."""
+        try:
+            req = parse_transition(body)
+            if req.kind != "liquidate":
+                raise Refused(Reason.MALFORMED, f"expected a liquidate transition, got {req.kind}")
+            c = self._check_liquidation(req)
+            with self.ledger.write() as conn:
+                tree = self._ledger_checks(conn, [c])
+                tracked = self.ledger.debt_note_by_nullifier(conn, c.nullifier)
+                if tracked is None:
+                    raise Refused(Reason.NOT_A_DEBT_NOTE, "the liquidated note is not one the venue knows to carry debt")
+                status, deadline = self._status(tracked["proven_epoch"], self.clock(), conn)
+                if status != "overdue":
+                    raise Refused(Reason.NOTE_IN_GRACE, f"the note was proven at epoch {tracked['proven_epoch']}" + (
+                        "" if deadline is None else f"; its grace period ends at {int(deadline)}"))
+                (seq,) = self._apply(conn, tree, [c])
+                record = {"seq": seq, "position": tree.size - 1, "liquidated_position": tracked["position"],
+                          "new_commitment": str(c.new_commitment), "root": str(tree.root()), "epoch": req.epoch,
+                          "seized": {a: -d for a, d in zip(self.policy.assets, c.collateral_delta) if d},
+                          "repaid": {a: -d for a, d in zip(self.policy.assets, c.debt_delta) if d}}
+        except Refused as r:
+            return Decision(False, r.reason, r.message)
+        except MalformedInput as exc:
+            return Decision(False, Reason.MALFORMED, str(exc))
+        return Decision(True, Reason.ACCEPTED, f"note at position {record['liquidated_position']} liquidated", record)
+
+    def liquidation_record(self, nullifier_value: int) -> dict | None:
+        """The liquidation that revealed ``nullifier_value``: {"position" (of the remainder), "new_commitment",
+        "seized", "repaid" (asset -> units)}, or None. Public: liquidations are recorded with their public inputs."""
+        rows = self.ledger.query("SELECT position, new_commitment, proof FROM transitions WHERE kind = 'liquidate' AND nullifier = ?",
+                                 (str(nullifier_value),))
+        if not rows:
+            return None
+        position, commitment, proof = rows[0]
+        public = json.loads(proof)["public_inputs"]
+        a = len(self.policy.assets)
+        seized = [-field_to_signed(int(public[f"collateral_delta[{i}]"])) for i in range(a)]
+        repaid = [-field_to_signed(int(public[f"debt_delta[{i}]"])) for i in range(a)]
+        return {"position": position, "new_commitment": commitment,
+                "seized": {x: str(v) for x, v in zip(self.policy.assets, seized) if v},
+                "repaid": {x: str(v) for x, v in zip(self.policy.assets, repaid) if v}}
+
+    def _check_liquidation(self, req: TransitionRequest) -> Checked:
+        p, vk = self.policy, self.liquidation_vk
+        if vk is None or req.proof.circuit_digest != vk.circuit.digest or set(req.public) != set(vk.public_names):
+            raise Refused(Reason.WRONG_KEY, "the proof is not a liquidation proof for this venue's liquidation key")
+        if req.market != p.name:
+            raise Refused(Reason.WRONG_MARKET, f"a liquidation names the venue {p.name!r} as its market, not {req.market!r}")
+        now = self.clock()
+        if req.expiry <= now:
+            raise Refused(Reason.EXPIRED, f"expiry {req.expiry} has passed (now {int(now)})")
+        pub = req.public
+        if pub["context"] != self.context_of(req):
+            raise Refused(Reason.CONTEXT_MISMATCH, "the proof's context is not this request's kind, market, reference, epoch and expiry")
+        problem = Liquidation.public_domain_problem(pub)
+        if problem is not None:
+            raise Refused(Reason.PRICE_MISMATCH, problem)
+        a = len(p.assets)
+        if any(pub[f"haircut_bps[{i}]"] != p.haircut_bps[i] for i in range(a)) or pub["maintenance_ratio_bps"] != p.maintenance_ratio_bps:
+            raise Refused(Reason.POLICY_MISMATCH, "a liquidation proves the venue's haircuts and maintenance ratio")
+        if pub["penalty_bps"] > p.liquidation_penalty_bps:
+            raise Refused(Reason.PENALTY_ABOVE_POLICY, f"penalty {pub['penalty_bps']} bps is above the policy's "
+                                                       f"{p.liquidation_penalty_bps} bps")
+        if pub["penalty_bps"] != p.liquidation_penalty_bps:
+            raise Refused(Reason.POLICY_MISMATCH, f"a liquidation takes the policy's penalty, {p.liquidation_penalty_bps} bps")
+        self._check_epoch(req, [pub[f"price[{i}]"] for i in range(a)], now)
+        try:
+            cdelta = tuple(field_to_signed(pub[f"collateral_delta[{i}]"]) for i in range(a))
+            ddelta = tuple(field_to_signed(pub[f"debt_delta[{i}]"]) for i in range(a))
+        except MalformedInput as exc:
+            raise Refused(Reason.BAD_DELTA, str(exc)) from None
+        if any(d > 0 for d in (*cdelta, *ddelta)) or not any(ddelta):
+            raise Refused(Reason.BAD_DELTA, "a liquidation takes collateral and repays debt; it adds nothing")
+        names = list(vk.public_names)
+        if not verify(vk, [pub[n] for n in names], req.proof, backend=self.backend):
+            raise Refused(Reason.INVALID_PROOF, "the liquidation proof does not verify for these public inputs")
+        return Checked(req, True, pub["anchor"], pub["nullifier"], pub["new_commitment"], cdelta, ddelta)
 
     def repay(self, body: Any) -> Decision:
         """Lower a note's debt in one asset by a registered custody transfer of that asset (paid in),
@@ -502,7 +700,21 @@ class Venue:
             raise Refused(Reason.BAD_DELTA, "a deposit credits exactly one asset")
         if kind == "withdraw" and (len(nonzero) != 1 or nonzero[0] > 0):
             raise Refused(Reason.BAD_DELTA, "a withdrawal pays out exactly one asset")
-        return Checked(req, spend, pub["anchor"], pub["nullifier"], pub["new_commitment"], cdelta, ddelta)
+        material = self._open_material(req, pub["new_commitment"])
+        if kind == "borrow" and material is None:
+            raise Refused(Reason.MATERIAL_REQUIRED, "a borrow must carry the new note's liquidation material, sealed to the "
+                                                    "venue's key (the venue liquidates the note if it falls under maintenance)")
+        return Checked(req, spend, pub["anchor"], pub["nullifier"], pub["new_commitment"], cdelta, ddelta, material)
+
+    def _open_material(self, req: TransitionRequest, commitment: int) -> Material | None:
+        if req.material is None:
+            return None
+        if self.sealing_key is None:
+            raise Refused(Reason.MATERIAL_MISMATCH, "this venue has no sealing key: it takes no liquidation material (no loans)")
+        try:
+            return open_material(self.sealing_key, req.material, len(self.policy.assets), commitment)
+        except MalformedInput as exc:
+            raise Refused(Reason.MATERIAL_MISMATCH, str(exc)) from None
 
     def _verify(self, checked: list[Checked], names: list[str]) -> None:
         """Verify the transitions' proofs together (:func:`~zkproofs.groth16.verifier.verify_batch`:
@@ -568,6 +780,9 @@ class Venue:
                                                          f"{self.policy.anchor_window} roots" + ("" if age is None else f" (it is {age} roots old)"))
                 if self.ledger.nullifier_seen(conn, c.nullifier):
                     raise Refused(Reason.DOUBLE_SPEND, "the note was already spent (its nullifier is recorded)")
+                if c.material is None and c.request.kind != "liquidate" and self.ledger.debt_note_by_nullifier(conn, c.nullifier):
+                    raise Refused(Reason.MATERIAL_REQUIRED, "the spent note carries debt: the transition must carry the new "
+                                                            "note's liquidation material, sealed to the venue's key")
             req = c.request
             if req.kind in TRANSFERS:
                 transfer = self.ledger.transfer(conn, req.reference)
@@ -596,6 +811,9 @@ class Venue:
                 counterparty_nullifier=req.counterparty_nullifier, destination=req.destination, receipt_hash=req.receipt_hash,
                 nullifier=c.nullifier if c.spend else None, anchor=c.anchor, new_commitment=c.new_commitment,
                 position=position, proof=dict(req.proof_file)))
+            if c.material is not None and any(c.material.note.debt):
+                self.ledger.insert_debt_note(conn, position, c.new_commitment,
+                                             note_nullifier(c.material.nk, position, c.new_commitment), req.epoch, req.material)
         self.ledger.publish_root(conn, tree)
         return seqs
 
@@ -612,7 +830,9 @@ class AuditReport:
     lent: dict[str, int] = field(default_factory=dict)
     """The lending book: per asset, the units borrowed in all (10^-8 units), from the borrow proofs."""
     repaid: dict[str, int] = field(default_factory=dict)
-    """Per asset, the units repaid in all, from the repay proofs and their registered transfers."""
+    """Per asset, the units repaid in all, from the repay proofs and their registered transfers, and by liquidations."""
+    seized: dict[str, int] = field(default_factory=dict)
+    """Per asset, the collateral liquidations took (10^-8 units)."""
 
     @property
     def ok(self) -> bool:
@@ -622,10 +842,12 @@ class AuditReport:
         return {"ok": self.ok, "epochs": self.epochs, "transitions": self.transitions, "settlements": self.settlements,
                 "roots": self.roots, "problems": self.problems,
                 "lent": {asset: format_fixed(units) for asset, units in self.lent.items()},
-                "repaid": {asset: format_fixed(units) for asset, units in self.repaid.items()}}
+                "repaid": {asset: format_fixed(units) for asset, units in self.repaid.items()},
+                "seized": {asset: format_fixed(units) for asset, units in self.seized.items()}}
 
 
-def audit_ledger(ledger: VenueLedger, policy: VenuePolicy, vk: VerifyingKey, *, backend: str | None = None) -> AuditReport:
+def audit_ledger(ledger: VenueLedger, policy: VenuePolicy, vk: VerifyingKey, *, liquidation_vk: VerifyingKey | None = None,
+                 backend: str | None = None) -> AuditReport:
     """Replay the whole ledger offline: re-verify every proof, recompute every root.
 
     Checks per price epoch: assembled again from its signed quotes against the
@@ -686,6 +908,11 @@ def audit_ledger(ledger: VenueLedger, policy: VenuePolicy, vk: VerifyingKey, *, 
         at = f"transition {row['seq']} ({row['kind']} {row['reference']})"
         try:
             proof, public = proof_from_dict(json.loads(row["proof"]), at)
+            if row["kind"] == "liquidate":
+                _audit_liquidation(report, row, proof, public, epochs, policy, liquidation_vk, backend, at)
+                tree.append(public["new_commitment"])
+                catch_up_roots()
+                continue
             if not verify(vk, [public[n] for n in names], proof, backend=backend):
                 report.problems.append(f"{at}: the proof does not verify")
             context = transition_context(KINDS[row["kind"]], row["market"], row["reference"], row["expiry"],
@@ -770,8 +997,44 @@ def audit_ledger(ledger: VenueLedger, policy: VenuePolicy, vk: VerifyingKey, *, 
     return report
 
 
+def _audit_liquidation(report: AuditReport, row: dict, proof: Proof, public: Mapping[str, int], epochs: Mapping[int, PriceEpoch],
+                       policy: VenuePolicy, vk: VerifyingKey | None, backend: str | None, at: str) -> None:
+    """The checks of :func:`audit_ledger` for one liquidation; adds its seizure and repayment to the report."""
+    if vk is None:
+        report.problems.append(f"{at}: a liquidation, and no liquidation key was given to check it")
+    else:
+        check_key(Liquidation(**policy.circuit_params), vk, "the venue's liquidation key")
+        if not verify(vk, [public[n] for n in vk.public_names], proof, backend=backend):
+            report.problems.append(f"{at}: the proof does not verify")
+    context = transition_context(Kind.LIQUIDATE, row["market"], row["reference"], row["expiry"], epoch=row["epoch"])
+    if public["context"] != context or row["nullifier"] != str(public["nullifier"]):
+        report.problems.append(f"{at}: the proof's context or nullifier is not the recorded one")
+    a = len(policy.assets)
+    epoch = epochs.get(row["epoch"])
+    if epoch is None or [public[f"price[{i}]"] for i in range(a)] != [epoch.prices[x] for x in policy.assets]:
+        report.problems.append(f"{at}: its prices are not those of its epoch {row['epoch']}")
+    if (public["maintenance_ratio_bps"], public["penalty_bps"]) != (policy.maintenance_ratio_bps, policy.liquidation_penalty_bps) or any(
+            public[f"haircut_bps[{i}]"] != h for i, h in enumerate(policy.haircut_bps)):
+        report.problems.append(f"{at}: maintenance ratio, penalty or haircuts are not the policy's")
+    seized = [-field_to_signed(public[f"collateral_delta[{i}]"]) for i in range(a)]
+    repaid = [-field_to_signed(public[f"debt_delta[{i}]"]) for i in range(a)]
+    if min(seized + repaid) < 0:
+        report.problems.append(f"{at}: a liquidation that adds collateral or debt")
+    for asset, x, d in zip(policy.assets, seized, repaid):
+        if x:
+            report.seized[asset] = report.seized.get(asset, 0) + x
+        if d:
+            report.repaid[asset] = report.repaid.get(asset, 0) + d
+
+
 VERIFYING_KEY_FILE = "verification_key.json"
 PROVING_KEY_FILE = "proving_key.bin"
+LIQUIDATION_VERIFYING_KEY_FILE = "liquidation_verification_key.json"
+LIQUIDATION_PROVING_KEY_FILE = "liquidation_proving_key.bin"
+SEALING_KEY_FILE = "sealing_key.json"
+"""The venue's X25519 secret (mode 0600): it opens the liquidation material traders seal to it."""
+SEALING_PUBLIC_KEY_FILE = "sealing_public_key"
+"""Its public key, hex: what traders seal to (published with the proving key)."""
 
 
 def load_venue_key(keys_dir: str | os.PathLike, policy: VenuePolicy) -> VerifyingKey:
@@ -790,13 +1053,35 @@ def load_venue_key(keys_dir: str | os.PathLike, policy: VenuePolicy) -> Verifyin
     return vk
 
 
+def load_lending_keys(keys_dir: str | os.PathLike, policy: VenuePolicy) -> tuple[VerifyingKey | None, PrivateKey | None]:
+    """The venue's liquidation verification key and sealing key from ``keys_dir``, each None when its
+    file is absent (KEYS/liquidation_verification_key.json, KEYS/sealing_key.json: ``zkproofs venue init``
+    writes both). MalformedInput naming the file, also for a sealing key others may read; CircuitMismatch
+    for a key of another circuit."""
+    folder = Path(keys_dir)
+    vk = None
+    path = folder / LIQUIDATION_VERIFYING_KEY_FILE
+    if path.is_file():
+        vk = vk_from_json(path.read_bytes(), str(path))
+        check_key(Liquidation(**policy.circuit_params), vk, str(path))
+    sealing = None
+    path = folder / SEALING_KEY_FILE
+    if path.is_file():
+        if path.stat().st_mode & 0o077:
+            raise MalformedInput(f"{path}: others may read the venue's sealing key (chmod 600 {path})")
+        sealing = sealing_key_from_json(path.read_bytes(), str(path))
+    return vk, sealing
+
+
 def open_venue(policy_path: str | os.PathLike, keys_dir: str | os.PathLike, db: str | os.PathLike, *,
                backend: str | None = None, transcript: Transcript | None = None, reverify: bool = False) -> Venue:
-    """The venue ``zkproofs serve`` and ``zkproofs venue`` run: policy, key, ledger (with its price epochs).
+    """The venue ``zkproofs serve`` and ``zkproofs venue`` run: policy, keys (:func:`load_venue_key`,
+    :func:`load_lending_keys`), ledger (with its price epochs).
 
     ``transcript`` / ``reverify``: for a ceremony key, as :class:`Venue` takes them.
     """
     policy = load_venue_policy(policy_path)
     vk = load_venue_key(keys_dir, policy)
+    liquidation_vk, sealing = load_lending_keys(keys_dir, policy)
     return Venue(policy, vk, VenueLedger(db, depth=policy.tree_depth), backend=backend,
-                 transcript=transcript, reverify=reverify)
+                 transcript=transcript, reverify=reverify, liquidation_vk=liquidation_vk, sealing_key=sealing)

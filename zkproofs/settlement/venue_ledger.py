@@ -14,7 +14,10 @@ Tables (every one append-only: triggers refuse UPDATE and DELETE):
 * ``tree_nodes``: the complete nodes of the 4-ary note commitment tree (level, index -> 32-byte hash);
   ``meta`` names the tree's format (TREE_FORMAT) and depth, and a ledger of another format is refused;
 * ``roots``: every root the tree reached (an anchor), numbered; the genesis root is seq 0;
-* ``settlements``: settlement id -> its two legs (transition seqs) and both nullifiers.
+* ``settlements``: settlement id -> its two legs (transition seqs) and both nullifiers;
+* ``debt_notes``: every note that carries debt, as the venue learnt it from the trader's sealed
+  liquidation material (:mod:`zkproofs.settlement.material`): its position, commitment, the
+  nullifier its spend will reveal, the epoch it was last proven at and the sealed material.
 
 Writers take the write lock first (``BEGIN IMMEDIATE``), so concurrent threads
 and processes serialise and the uniqueness checks and inserts of one change
@@ -52,7 +55,7 @@ CREATE TABLE IF NOT EXISTS epochs (
 );
 CREATE TABLE IF NOT EXISTS transitions (
     seq                    INTEGER PRIMARY KEY AUTOINCREMENT,
-    kind                   TEXT NOT NULL CHECK (kind IN ('deposit', 'withdraw', 'trade', 'borrow', 'repay', 'health')),
+    kind                   TEXT NOT NULL CHECK (kind IN ('deposit', 'withdraw', 'trade', 'borrow', 'repay', 'health', 'liquidate')),
     market                 TEXT NOT NULL,
     reference              TEXT NOT NULL,
     epoch                  INTEGER NOT NULL REFERENCES epochs (sequence),
@@ -82,6 +85,13 @@ CREATE TABLE IF NOT EXISTS roots (
     created_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS roots_by_value ON roots (root);
+CREATE TABLE IF NOT EXISTS debt_notes (
+    position     INTEGER PRIMARY KEY REFERENCES transitions (position),
+    commitment   TEXT NOT NULL,
+    nullifier    TEXT NOT NULL UNIQUE,
+    proven_epoch INTEGER NOT NULL REFERENCES epochs (sequence),
+    material     TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS settlements (
     settlement_id TEXT PRIMARY KEY,
     market        TEXT NOT NULL,
@@ -94,7 +104,7 @@ CREATE TABLE IF NOT EXISTS settlements (
 """
 TREE_FORMAT = "poseidon-t5-4ary"
 """The ``meta`` row naming the note tree's node function and arity (:mod:`zkproofs.settlement.note_tree`)."""
-APPEND_ONLY = ("transfers", "epochs", "transitions", "tree_nodes", "roots", "settlements")
+APPEND_ONLY = ("transfers", "epochs", "transitions", "tree_nodes", "roots", "settlements", "debt_notes")
 
 
 class SqliteNodeStore:
@@ -156,9 +166,9 @@ class VenueLedger:
                     raise ValueError(f"{self.path}: the ledger's note tree is {'binary (an older format)' if fmt is None else fmt[0]}, "
                                      f"this venue's is {TREE_FORMAT}; its roots and nodes cannot be read as this tree's")
             sql = c.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'transitions'").fetchone()[0]
-            if "'health'" not in sql or " epoch " not in sql:
-                raise ValueError(f"{self.path}: the ledger was made by a version without price epochs (its transitions "
-                                 "do not record the epoch they proved at); start a new ledger")
+            if "'liquidate'" not in sql or " epoch " not in sql:
+                raise ValueError(f"{self.path}: the ledger was made by a version without price epochs and liquidations "
+                                 "(its transitions do not record the epoch they proved at); start a new ledger")
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -241,12 +251,33 @@ class VenueLedger:
         """(sequence, epoch file JSON, published_at) of epoch ``sequence``, or None."""
         return conn.execute("SELECT sequence, epoch, published_at FROM epochs WHERE sequence = ?", (sequence,)).fetchone()
 
-    def insert_epoch(self, conn: sqlite3.Connection, sequence: int, timestamp: int, epoch_json: str) -> float:
-        """Record an accepted epoch (the caller checked it follows the latest); returns its publication time."""
-        now = self.clock()
+    @staticmethod
+    def insert_epoch(conn: sqlite3.Connection, sequence: int, timestamp: int, epoch_json: str, published_at: float) -> None:
+        """Record an accepted epoch (the caller checked it follows the latest) with the venue's clock at acceptance
+        (grace periods run from it, and the audit re-checks the epoch at that time)."""
         conn.execute("INSERT INTO epochs (sequence, timestamp, epoch, published_at) VALUES (?, ?, ?, ?)",
-                     (sequence, timestamp, epoch_json, now))
-        return now
+                     (sequence, timestamp, epoch_json, published_at))
+
+    # notes that carry debt ------------------------------------------------------------
+    @staticmethod
+    def debt_note_by_nullifier(conn: sqlite3.Connection, nullifier: int) -> dict | None:
+        """The debt-carrying note whose spend reveals ``nullifier``, or None."""
+        row = conn.execute("SELECT position, commitment, proven_epoch, material FROM debt_notes WHERE nullifier = ?",
+                           (str(nullifier),)).fetchone()
+        return None if row is None else {"position": row[0], "commitment": row[1], "proven_epoch": row[2], "material": row[3],
+                                         "nullifier": str(nullifier)}
+
+    @staticmethod
+    def insert_debt_note(conn: sqlite3.Connection, position: int, commitment: int, nullifier: int, proven_epoch: int,
+                         material: str) -> None:
+        conn.execute("INSERT INTO debt_notes (position, commitment, nullifier, proven_epoch, material) VALUES (?, ?, ?, ?, ?)",
+                     (position, str(commitment), str(nullifier), proven_epoch, material))
+
+    def open_debt_notes(self) -> list[dict]:
+        """Debt-carrying notes not spent yet (their nullifier unseen), by position."""
+        rows = self.query("SELECT position, commitment, nullifier, proven_epoch, material FROM debt_notes WHERE nullifier NOT IN "
+                          "(SELECT nullifier FROM transitions WHERE nullifier IS NOT NULL) ORDER BY position")
+        return [{"position": r[0], "commitment": r[1], "nullifier": r[2], "proven_epoch": r[3], "material": r[4]} for r in rows]
 
     # transfers, transitions, settlements ---------------------------------------
     def transfer(self, conn: sqlite3.Connection, reference: str) -> tuple[str, int] | None:

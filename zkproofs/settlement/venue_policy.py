@@ -9,6 +9,7 @@ Layout (paths relative to the policy file)::
     maintenance_ratio_bps = 12500   # what a note carrying debt is re-proven at after each price epoch
     haircut_bps = { BTC = 500, ETH = 1000 }   # per asset, reductions (default 0)
     grace_period_seconds = 3600     # how long after an epoch a note has to re-prove its health
+    liquidation_penalty_bps = 500   # a liquidation takes collateral worth at most debt x 1.05
     max_epoch_age_seconds = 3600    # a withdrawal, trade or borrow needs an epoch at most this old
     anchor_window = 100             # the last K roots are accepted as anchors
     tree_depth = 32                 # note tree height in bits (even: 16 levels of 4-ary nodes = 2^32 notes)
@@ -57,6 +58,7 @@ can only improve a note prove (:meth:`VenuePolicy.ratio_for`)."""
 UNIT_RATIO_BPS = 10_000
 
 VENUE_KEYS = {"name", "assets", "initial_ratio_bps", "maintenance_ratio_bps", "haircut_bps", "grace_period_seconds",
+              "liquidation_penalty_bps",
               "max_epoch_age_seconds", "anchor_window", "tree_depth", "max_request_bytes", "trust_single_party_keys"}
 ORACLE_KEYS = {"keys", "quorum", "max_move_bps", "max_future_seconds"}
 
@@ -84,6 +86,7 @@ class VenuePolicy:
     maintenance_ratio_bps: int
     haircut_bps: tuple[int, ...]
     grace_period_seconds: int
+    liquidation_penalty_bps: int
     max_epoch_age_seconds: int
     anchor_window: int
     tree_depth: int
@@ -190,6 +193,7 @@ def venue_policy_from_dict(data: Mapping[str, Any], where: str = "policy") -> Ve
         maintenance_ratio_bps=maintenance,
         haircut_bps=tuple(_int(cuts, a, f"{at}.haircut_bps", 0, MAX_HAIRCUT_BPS, 0) for a in assets),
         grace_period_seconds=_int(venue, "grace_period_seconds", at, 0, 10**9, 3600),
+        liquidation_penalty_bps=_int(venue, "liquidation_penalty_bps", at, 0, 10_000, 500),
         max_epoch_age_seconds=_int(venue, "max_epoch_age_seconds", at, 1, 10**9, 3600),
         anchor_window=_int(venue, "anchor_window", at, 1, 1 << 20, 100),
         tree_depth=tree_depth,

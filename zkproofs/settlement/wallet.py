@@ -60,8 +60,11 @@ from zkproofs.groth16 import ProvingKey
 from zkproofs.groth16.serialize import pk_from_bytes, vk_hash
 from zkproofs.jsontext import loads
 from zkproofs.settlement.note_tree import MembershipPath, root_from_path
-from zkproofs.settlement.notes import AMOUNT_BITS, Note, OwnerKeys, nullifier
+from zkproofs.settlement.notes import AMOUNT_BITS, Note, OwnerKeys, liquidation_salt, nullifier
+from nacl.public import PublicKey
+
 from zkproofs.settlement.epochs import EpochRefused, PriceEpoch, check_signed
+from zkproofs.settlement.material import public_key_from_hex, seal_material
 from zkproofs.settlement.transition import (
     Kind,
     TransitionRefused,
@@ -75,7 +78,7 @@ from zkproofs.settlement.transition import (
     transition_request,
 )
 from zkproofs.settlement.units import format_fixed
-from zkproofs.settlement.venue import PROVING_KEY_FILE, Venue, open_venue
+from zkproofs.settlement.venue import PROVING_KEY_FILE, SEALING_PUBLIC_KEY_FILE, Venue, open_venue
 from zkproofs.settlement.venue_policy import VenuePolicy, load_venue_policy
 
 WALLET_FORMAT = "zkproofs-wallet"
@@ -102,6 +105,8 @@ class VenueAccess(Protocol):
 
     policy: VenuePolicy
     proving_key: ProvingKey
+    sealing_key: PublicKey | None
+    """The venue's X25519 key a note's liquidation material is sealed to (None: the venue takes no loans)."""
 
     def epoch(self) -> PriceEpoch | None:
         """The venue's latest price epoch with its signed quotes (None before the first); the wallet
@@ -126,6 +131,11 @@ class VenueAccess(Protocol):
         venue never accepted it."""
         ...
 
+    def liquidation(self, nullifier_value: int) -> dict | None:
+        """The record of the liquidation that spent the note revealing ``nullifier_value`` (``position``,
+        ``new_commitment``, ``seized`` and ``repaid`` per asset), or None."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -140,6 +150,7 @@ class LocalVenue:
         if vk_hash(proving_key.vk) != vk_hash(venue.vk):
             raise MalformedInput("the proving key is not the venue's key (its verification key differs)")
         self.venue, self.policy, self.proving_key = venue, venue.policy, proving_key
+        self.sealing_key = None if venue.sealing_key is None else venue.sealing_key.public_key
 
     @classmethod
     def open(cls, policy_path: str | os.PathLike, keys_dir: str | os.PathLike, db: str | os.PathLike,
@@ -179,6 +190,9 @@ class LocalVenue:
                                        (str(commitment), after))
         return rows[0][0] if rows else None
 
+    def liquidation(self, nullifier_value: int) -> dict | None:
+        return self.venue.liquidation_record(nullifier_value)
+
     def close(self) -> None:
         self.venue.ledger.close()
 
@@ -194,8 +208,8 @@ class RemoteVenue:
     leads from the note's commitment to the venue's root (O(notes appended since) requests).
     """
 
-    def __init__(self, client: Any, policy: VenuePolicy, proving_key: ProvingKey):
-        self.client, self.policy, self.proving_key = client, policy, proving_key
+    def __init__(self, client: Any, policy: VenuePolicy, proving_key: ProvingKey, sealing_key: PublicKey | None = None):
+        self.client, self.policy, self.proving_key, self.sealing_key = client, policy, proving_key, sealing_key
 
     @classmethod
     def open(cls, url: str, policy_path: str | os.PathLike, keys_dir: str | os.PathLike,
@@ -211,7 +225,9 @@ class RemoteVenue:
             data = path.read_bytes()
         except OSError as exc:
             raise MalformedInput(f"{path}: {exc.strerror}") from None
-        return cls(VenueClient(url, timeout=timeout), policy, pk_from_bytes(data, backend=backend, where=str(path)))
+        sealing_path = Path(keys_dir) / SEALING_PUBLIC_KEY_FILE
+        sealing = public_key_from_hex(sealing_path.read_text(), str(sealing_path)) if sealing_path.is_file() else None
+        return cls(VenueClient(url, timeout=timeout), policy, pk_from_bytes(data, backend=backend, where=str(path)), sealing)
 
     def epoch(self) -> PriceEpoch | None:
         return self.client.latest_epoch()
@@ -235,6 +251,9 @@ class RemoteVenue:
             if root_from_path(commitment, path) == root:
                 return position
         return None
+
+    def liquidation(self, nullifier_value: int) -> dict | None:
+        return self.client.liquidation(nullifier_value)
 
     def close(self) -> None:
         self.client.close()
@@ -505,9 +524,14 @@ class Wallet:
         prices = [epoch.prices[asset] for asset in policy.assets]
         t = build_transition(st.keys, old, delta, debt_delta or [0] * len(delta), prices, list(policy.haircut_bps),
                              policy.ratio_for(kind.name.lower()), ctx, depth=policy.tree_depth, assets=policy.assets)
+        carries_debt = any(t.new_note.debt) or (st.note is not None and any(st.note.debt))
+        if carries_debt and self.venue.sealing_key is None:
+            raise MalformedInput("the venue publishes no sealing key (KEYS/sealing_public_key): it takes no loans")
         proof, public = prove_transition(self.venue.proving_key, t)
         body = transition_request(kind, market, reference, expiry, proof, public, self.venue.proving_key.vk, epoch=epoch.sequence,
                                   counterparty_nullifier=counterparty, destination=destination, receipt=receipt)
+        if carries_debt:  # the venue must be able to liquidate the new note: its opening and (ak, nk), sealed to it
+            body["material"] = seal_material(self.venue.sealing_key, st.keys.ak, st.keys.nk, t.new_note)
         return body, Pending(kind.name.lower(), reference, market, expiry, nf, t.new_note)
 
     def _adopt(self, pending: Pending, position: int) -> None:
@@ -566,6 +590,32 @@ class Wallet:
                 found.append(f"{p.kind} {p.reference} did not apply and is dropped")
         self.messages.extend(found)
         return found
+
+    def check_liquidated(self) -> str | None:
+        """If the venue liquidated the current note (it carries debt, so the venue holds its material),
+        adopt the remainder it left this wallet: the collateral not seized, no debt, under the salt
+        P(nk, nullifier) (checked against the venue's record). Returns what happened, or None."""
+        st = self.state
+        if st.note is None or not any(st.note.debt):
+            return None
+        nf = st.current_nullifier()
+        record = self.venue.liquidation(nf)
+        if record is None:
+            return None
+        seized = [int(record["seized"].get(a, 0)) for a in st.assets]
+        left = Note(st.keys.pk, tuple(c - x for c, x in zip(st.note.collateral, seized)), (0,) * len(st.assets),
+                    liquidation_salt(st.keys.nk, nf))
+        if str(left.commitment()) != str(record["new_commitment"]):
+            raise WalletError(f"{self.path}: the venue's liquidation record does not match this wallet's note")
+        st.history.append({"kind": "liquidated", "reference": f"liq-{st.position}", "market": st.venue,
+                           "delta": {a: str(-x) for a, x in zip(st.assets, seized) if x},
+                           "debt_delta": {a: str(-d) for a, d in zip(st.assets, st.note.debt) if d},
+                           "position": record["position"], "at": int(self.clock())})
+        st.note, st.position = left, record["position"]
+        message = (f"the venue liquidated the note: debt repaid with {delta_text(st.assets, [-x for x in seized])}; "
+                   f"the remainder is at position {record['position']}")
+        self.messages.append(message)
+        return message
 
     def deposit(self, reference: str, asset: str, amount: int, *, ttl: int = DEFAULT_TTL_SECONDS) -> dict:
         """Credit the registered transfer ``reference`` (``amount`` units of ``asset``) to the note."""
@@ -712,5 +762,7 @@ def open_wallet(path: str | os.PathLike, venue: VenueAccess, *, clock=time.time)
                               f"{state.tree_depth}), not of {policy.name!r}")
         wallet = Wallet(path, state, venue, clock)
         if state.pending and wallet.sync():
+            wallet.save()
+        if wallet.check_liquidated():
             wallet.save()
         yield wallet
