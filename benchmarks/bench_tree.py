@@ -4,6 +4,8 @@
     python benchmarks/bench_tree.py --build-logs 10      # quicker
     python benchmarks/bench_tree.py --with-2-20          # also build 2^20 users and ZK depth 20
     python benchmarks/bench_tree.py --workers 1          # single-core build
+    python benchmarks/bench_tree.py --stream-logs 24 --build-logs --zk-depths --layout-depths
+                                                         # 2^24 users streamed from a generator
 
 Layout rows: the Poseidon cost of one user (its commitment, its leaf and one
 node, the 2N - 1 hashes of a tree being N leaves and N - 1 nodes) with the
@@ -11,7 +13,9 @@ packed layout 2 against layout 1 (one sum per field element: a 10-input leaf
 and a 19-input node), measured side by side on the same random inputs.
 
 Users carry 4 assets (random equities below 2^40, a debt in one asset for one
-user in eight). Build time includes salts, commitments, the keyed shuffle, all
+user in eight), made up front into an AccountSet, or (``--stream-logs``) made one at a
+time by a generator that the streaming build reads once (the input then costs no memory,
+and the peak is the build's own). Build time includes salts, commitments, the keyed shuffle, all
 2N - 1 Poseidon hashes and the SQLite writes. Peak memory: the maximum resident
 set size (ru_maxrss, monotone over the run) of this process and of the largest
 hashing worker (tracemalloc was dropped: tracing every big-int allocation made
@@ -39,9 +43,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Iterator
 
 from circuits.merkle_sum_inclusion import MerkleSumInclusion
-from zkproofs.accounts.model import Account, AccountSet, Asset
+from zkproofs.accounts.model import Account, AccountSet, AccountStream, Asset
 from zkproofs.groth16 import setup
 from zkproofs.poseidon import poseidon_hash_many
 from zkproofs.tree import TreeStore, build_tree, make_inclusion_proof
@@ -55,28 +60,33 @@ from zkproofs.tree.root import PublishedRoot, root_to_json
 ASSETS = tuple(Asset(s, 8) for s in ("BTC", "ETH", "BNB", "USDT"))
 
 
-def accounts(n: int, seed: int = 1) -> AccountSet:
+def account_rows(n: int, seed: int = 1) -> Iterator[Account]:
+    """The benchmark's n users, made one at a time (a generator: the streaming build holds none of them)."""
     rng = random.Random(seed)
-    rows = []
     for i in range(n):
         equities = tuple(rng.randrange(1 << 40) for _ in ASSETS)
         debts = tuple(rng.randrange(1 << 30) if i % 8 == 0 and j == 3 else 0 for j in range(len(ASSETS)))
-        rows.append(Account(f"user{i:08d}", equities, debts))
-    return AccountSet(ASSETS, tuple(rows), source="benchmark")
+        yield Account(f"user{i:08d}", equities, debts)
+
+
+def accounts(n: int, seed: int = 1) -> AccountSet:
+    return AccountSet(ASSETS, tuple(account_rows(n, seed)), source="benchmark")
 
 
 def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def bench_build(log_n: int, folder: Path, workers: int | None) -> tuple[dict, Path]:
-    data = accounts(1 << log_n)
-    db = folder / f"tree_{log_n}.db"
+def bench_build(log_n: int, folder: Path, workers: int | None, stream: bool = False) -> tuple[dict, Path]:
+    """Build 2^log_n users: from an AccountSet made first (held), or streamed from a generator (``stream``)."""
+    data = AccountStream(ASSETS, account_rows(1 << log_n), source="benchmark") if stream else accounts(1 << log_n)
+    db = folder / f"tree_{log_n}{'_stream' if stream else ''}.db"
     started = time.perf_counter()
-    summary = build_tree(data, db, secret=bytes(32), workers=workers)
+    summary = build_tree(data, db, secret=bytes(32), workers=workers, tmp_dir=folder)
     elapsed = time.perf_counter() - started
     return {
         "users": f"2^{log_n}",
+        "input": "stream" if stream else "set",
         "depth": summary.depth,
         "build_s": round(elapsed, 2),
         "max_rss_mb": round(rss_mb()),
@@ -209,6 +219,7 @@ def main() -> None:
     parser.add_argument("--build-logs", type=int, nargs="*", default=[10, 16], help="log2 of the user counts to build")
     parser.add_argument("--zk-depths", type=int, nargs="*", default=[10, 16], help="ZK inclusion circuit depths")
     parser.add_argument("--with-2-20", action="store_true", help="also build 2^20 users and run ZK depth 20")
+    parser.add_argument("--stream-logs", type=int, nargs="*", default=[], help="log2 of user counts to build from a generator (run first: peak RSS is monotone)")
     parser.add_argument("--workers", type=int, default=None, help="hashing processes (default: all cores)")
     parser.add_argument("--layout-depths", type=int, nargs="*", default=[16, 24], help="depths of the layout comparison")
     args = parser.parse_args()
@@ -222,8 +233,8 @@ def main() -> None:
         folder = Path(tmp)
         os.environ["ZKPROOFS_CACHE_DIR"] = str(folder / "usercache")
         builds = []
-        for log_n in logs:
-            row, db = bench_build(log_n, folder, args.workers)
+        for log_n, stream in [(n, True) for n in sorted(set(args.stream_logs))] + [(n, False) for n in logs]:
+            row, db = bench_build(log_n, folder, args.workers, stream)
             row["serve_ms"] = round(bench_serve(db, 1 << log_n) * 1000, 2)
             builds.append(row)
             print(table([row]).splitlines()[-1], flush=True)

@@ -17,13 +17,14 @@ import dataclasses
 import sys
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import click
 
 from circuits.merkle_sum_inclusion import MerkleSumInclusion
 from cli.common import EXIT_INVALID, backend_option, emit_json, key_trust, parse_params, read_bytes, read_json, reports_errors, trust_options
 from zkproofs.accounts import FORMATS, AccountSet, detect_format, format_amount, load_accounts
+from zkproofs.accounts.model import AccountStream
 from zkproofs.accounts.binance import MissingAssetsInfo
 from zkproofs.atomic import atomic_write_text
 from zkproofs.errors import AccountsError, MalformedInput
@@ -65,8 +66,11 @@ def tree() -> None:
     """Merkle-sum liability tree: build it, prove and verify a customer's inclusion."""
 
 
-def _load(accounts: str, fmt: str | None, decimals: tuple[str, ...], assets_info: str | None) -> AccountSet:
-    """``load_accounts`` with errors that name the CLI's options (``--format``, ``--decimals``, ``--assets-info``)."""
+def _load(accounts: str, fmt: str | None, decimals: tuple[str, ...], assets_info: str | None, progress: Callable[[int], None] | None) -> AccountSet | AccountStream:
+    """``load_accounts(stream=True)`` with errors that name the CLI's options (``--format``, ``--decimals``, ``--assets-info``).
+
+    A csv file comes back as an AccountStream, read while the tree is built
+    (``progress(rows read)`` is called then); other formats are read now."""
     if fmt is None:
         try:
             fmt = detect_format(accounts)
@@ -76,20 +80,11 @@ def _load(accounts: str, fmt: str | None, decimals: tuple[str, ...], assets_info
         raise MalformedInput(f"--decimals applies to --format csv only; {fmt} fixes its decimals")
     if assets_info is not None and fmt != "binance":
         raise MalformedInput(f"--assets-info applies to --format binance only, not {fmt}")
-    shown = []
-
-    def progress(rows: int) -> None:  # on a terminal only: scripts and logs get no carriage returns
-        click.echo(f"\rreading {Path(accounts).name}: {rows:,} rows", err=True, nl=False)
-        shown.append(rows)
-
     try:
         return load_accounts(accounts, format=fmt, decimals=parse_params(decimals, "--decimals", max_digits=3) or None,
-                             assets_info=assets_info, progress=progress if _on_terminal() else None)
+                             assets_info=assets_info, progress=progress, stream=True)
     except MissingAssetsInfo as exc:
         raise MalformedInput(f"{exc}; pass --assets-info PATH") from None
-    finally:
-        if shown:
-            click.echo(err=True)
 
 
 def _on_terminal() -> bool:
@@ -136,7 +131,19 @@ def build_cmd(accounts: str, db_path: str, root_out: str | None, fmt: str | None
     root_path = root_out or str(Path(db_path).with_suffix(".root.json"))
     if len({Path(p).resolve() for p in (accounts, db_path, root_path)}) < 3:
         raise MalformedInput(f"ACCOUNTS, --db and --root-out must be three different files, got {accounts}, {db_path}, {root_path}")
-    account_set = _load(accounts, fmt, decimals, assets_info)
+    reading: list[int] = []
+
+    def read_progress(rows: int) -> None:  # on a terminal only: scripts and logs get no carriage returns
+        click.echo(f"\rreading {Path(accounts).name}: {rows:,} rows", err=True, nl=False)
+        reading.append(rows)
+
+    def end_reading() -> None:
+        if reading:
+            click.echo(err=True)
+            reading.clear()
+
+    account_set = _load(accounts, fmt, decimals, assets_info, read_progress if _on_terminal() and not as_json else None)
+    end_reading()
     rejected = [{"where": where, "id": ident, "reason": reason} for where, ident, reason in account_set.rejected]
     excluded = Excluded.of(account_set)
     if rejected and not exclude_invalid:
@@ -164,8 +171,16 @@ def build_cmd(accounts: str, db_path: str, root_out: str | None, fmt: str | None
     staging = staging_path(db)
     try:
         with _progress("hashing", not as_json) as progress:
-            summary = build_tree(account_set, staging, secret=secret, progress=progress, workers=workers, height=height,
-                                 exclude_invalid=exclude_invalid)
+
+            def hashing(done: int, total: int) -> None:
+                end_reading()
+                progress(done, total)
+
+            try:
+                summary = build_tree(account_set, staging, secret=secret, progress=hashing if progress else None, workers=workers,
+                                     height=height, exclude_invalid=exclude_invalid, tmp_dir=staging.parent)
+            finally:
+                end_reading()
         with TreeStore(staging) as store:
             root = published_root(store)
         if vk is not None:

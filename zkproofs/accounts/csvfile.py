@@ -18,17 +18,18 @@ Layout (one header line, one account per record, RFC 4180 quoting)::
   else ``default_decimals``, else an error naming the asset.
 
 Every problem raises :class:`~zkproofs.errors.AccountsError` with the line and
-column; nothing partial is returned. O(file size) time and memory.
+column; nothing partial is returned. :func:`load_csv` reads the whole file into
+an AccountSet; :func:`stream_csv` reads it lazily, for the streaming tree build.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 from zkproofs.accounts.amounts import DEFAULT_DECIMALS
-from zkproofs.accounts.model import MAX_DECIMALS, Account, AccountSet, Asset
-from zkproofs.accounts.source import Cell, IdRegistry, Progress, check_width, open_csv
+from zkproofs.accounts.model import MAX_DECIMALS, Account, AccountSet, AccountStream, Asset
+from zkproofs.accounts.source import Cell, IdRegistry, Progress, check_id, check_width, open_csv
 from zkproofs.errors import AccountsError
 
 _SYMBOL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*", re.ASCII)
@@ -56,22 +57,28 @@ def resolve_decimals(
     return value
 
 
-def load_csv(
+def stream_csv(
     path,
     *,
     decimals: Mapping[str, int] | None = None,
     default_decimals: int | None = None,
     progress: Progress | None = None,
-) -> AccountSet:
-    """Read an account CSV in zkproofs' format (see the module docstring) into an AccountSet.
+    ids: IdRegistry | None = None,
+) -> AccountStream:
+    """An :class:`AccountStream` over an account CSV in zkproofs' format (see the module docstring).
 
-    Amounts are converted exactly to base units (10**-decimals). Raises
-    AccountsError for: an empty file or a file with no accounts, a header not
-    starting with ``id``, empty/duplicate/invalid header fields, a debt or
-    collateral column without its equity column, an asset with no known
-    decimals, a record with the wrong number of fields, an empty, padded or
-    duplicate id, a malformed amount, too many decimals, a negative amount, an
-    amount above 2^64 - 1, and collateral above equity.
+    The header is read and checked now; the records are read, checked and
+    converted as the stream is iterated (once), so a file of 10^7 accounts is
+    never held. Amounts are converted exactly to base units (10**-decimals).
+    Raises AccountsError (file, line, column), now for: an empty file, a
+    header not starting with ``id``, empty/duplicate/invalid header fields, a
+    debt or collateral column without its equity column, an asset with no
+    known decimals; while iterating for: no record after the header, a record
+    with the wrong number of fields, an empty or padded id, a malformed amount, too many decimals, a
+    negative amount, an amount above 2^64 - 1, and collateral above equity.
+    Duplicate ids are found here only with ``ids`` (a registry that holds
+    every id); without it the tree build finds them
+    (:class:`~zkproofs.tree.order.LeafOrder`). O(1) memory per record.
     """
     header_line, header, records = open_csv(path, progress)
     if header[0] != "id":
@@ -103,34 +110,54 @@ def load_csv(
         Asset(symbol, resolve_decimals(symbol, decimals, default_decimals, Cell(path, header_line, symbol))) for symbol in symbols
     )
     has_collateral = any(kind == "collateral" for kind, _, _ in extra_cols)
+    read_id = ids.add if ids is not None else check_id
 
-    ids = IdRegistry()
-    accounts = []
-    for line, fields in records:
-        check_width(path, line, fields, header)
-        account_id = ids.add(fields[0], Cell(path, line, "id"))
-        equities = []
-        for symbol in symbols:
-            index = equity_col[symbol]
-            text = fields[index]
-            if text.startswith("-"):
-                raise Cell(path, line, symbol).error(
-                    f'negative amount "{text}" in equity column {symbol}: a customer who owes {symbol} goes in column {symbol}_debt'
-                )
-            equities.append(Cell(path, line, symbol).amount(text, assets[position[symbol]].decimals))
-        debts = [0] * len(symbols)
-        collateral = [0] * len(symbols)
-        for kind, symbol, index in extra_cols:
-            i = position[symbol]
-            cell = Cell(path, line, header[index])
-            value = cell.amount(fields[index], assets[i].decimals)
-            if kind == "debt":
-                debts[i] = value
-            else:
-                if value > equities[i]:
-                    raise cell.error(f'collateral "{fields[index]}" exceeds the equity "{fields[equity_col[symbol]]}"')
-                collateral[i] = value
-        accounts.append(Account(account_id, tuple(equities), tuple(debts), tuple(collateral) if has_collateral else ()))
-    if not accounts:
-        raise AccountsError("no accounts after the header", path=path, line=header_line)
-    return AccountSet(assets, tuple(accounts), source=str(path))
+    def accounts() -> Iterator[Account]:
+        count = 0
+        for line, fields in records:
+            count += 1
+            check_width(path, line, fields, header)
+            account_id = read_id(fields[0], Cell(path, line, "id"))
+            equities = []
+            for symbol in symbols:
+                index = equity_col[symbol]
+                text = fields[index]
+                if text.startswith("-"):
+                    raise Cell(path, line, symbol).error(
+                        f'negative amount "{text}" in equity column {symbol}: a customer who owes {symbol} goes in column {symbol}_debt'
+                    )
+                equities.append(Cell(path, line, symbol).amount(text, assets[position[symbol]].decimals))
+            debts = [0] * len(symbols)
+            collateral = [0] * len(symbols)
+            for kind, symbol, index in extra_cols:
+                i = position[symbol]
+                cell = Cell(path, line, header[index])
+                value = cell.amount(fields[index], assets[i].decimals)
+                if kind == "debt":
+                    debts[i] = value
+                else:
+                    if value > equities[i]:
+                        raise cell.error(f'collateral "{fields[index]}" exceeds the equity "{fields[equity_col[symbol]]}"')
+                    collateral[i] = value
+            yield Account(account_id, tuple(equities), tuple(debts), tuple(collateral) if has_collateral else ())
+        if not count:
+            raise AccountsError("no accounts after the header", path=path, line=header_line)
+
+    return AccountStream(assets, accounts(), source=str(path))
+
+
+def load_csv(
+    path,
+    *,
+    decimals: Mapping[str, int] | None = None,
+    default_decimals: int | None = None,
+    progress: Progress | None = None,
+) -> AccountSet:
+    """Read an account CSV in zkproofs' format (see the module docstring) into an AccountSet.
+
+    Raises AccountsError as :func:`stream_csv`, and for a duplicate id (naming
+    both lines). Nothing partial is returned.
+    O(file size) time, O(accounts) memory.
+    """
+    stream = stream_csv(path, decimals=decimals, default_decimals=default_decimals, progress=progress, ids=IdRegistry())
+    return AccountSet(stream.assets, tuple(stream.accounts), source=str(path))

@@ -10,9 +10,9 @@ import os
 from collections.abc import Mapping
 
 from zkproofs.accounts.binance import load_binance
-from zkproofs.accounts.csvfile import load_csv
+from zkproofs.accounts.csvfile import load_csv, stream_csv
 from zkproofs.accounts.dapol import load_dapol
-from zkproofs.accounts.model import AccountSet
+from zkproofs.accounts.model import AccountSet, AccountStream
 from zkproofs.accounts.okx import load_okx
 from zkproofs.accounts.source import Progress, csv_records, read_lines
 from zkproofs.accounts.summa import load_summa
@@ -74,8 +74,15 @@ def load_accounts(
     default_decimals: int | None = None,
     assets_info=None,
     progress: Progress | None = None,
-) -> AccountSet:
+    stream: bool = False,
+) -> AccountSet | AccountStream:
     """Read the account file at ``path`` into an :class:`~zkproofs.accounts.model.AccountSet`.
+
+    ``stream``: for the ``csv`` format, return an
+    :class:`~zkproofs.accounts.model.AccountStream` instead, whose records are
+    read and checked as it is iterated (:func:`~zkproofs.accounts.csvfile.stream_csv`;
+    duplicate ids are then the tree build's to find); other formats return an
+    AccountSet either way.
 
     ``format`` is one of :data:`FORMATS`, or None to :func:`detect_format`.
     ``decimals`` (symbol -> decimals) and ``default_decimals`` apply to the
@@ -98,7 +105,8 @@ def load_accounts(
     if format not in FORMATS:
         raise ValueError(f"unknown account format {format!r}; expected one of {', '.join(FORMATS)}")
     if format == "csv":
-        return load_csv(path, decimals=decimals, default_decimals=default_decimals, progress=progress)
+        read = stream_csv if stream else load_csv
+        return read(path, decimals=decimals, default_decimals=default_decimals, progress=progress)
     if decimals is not None or default_decimals is not None:
         raise ValueError(f"format {format!r} fixes its decimals; decimals= and default_decimals= apply to csv only")
     if format == "binance":

@@ -9,6 +9,7 @@ split into the two columns by the loaders in :mod:`zkproofs.accounts`.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 MAX_AMOUNT = (1 << 64) - 1
@@ -97,3 +98,24 @@ class AccountSet:
                 equity[i] += account.equities[i]
                 debt[i] += account.debts[i]
         return tuple(equity), tuple(debt)
+
+
+@dataclass(frozen=True)
+class AccountStream:
+    """Accounts over a fixed asset list, read once and never held: the input of a streaming tree build.
+
+    ``accounts`` is any iterable of :class:`Account` (a generator over a file or
+    a database cursor); :func:`zkproofs.tree.build.build_tree` checks each
+    account's amounts and finds duplicate ids as it sorts them. The other
+    fields are :class:`AccountSet`'s (nothing rejected unless a loader says so).
+    """
+
+    assets: tuple[Asset, ...]
+    accounts: Iterable[Account]
+    source: str = ""
+    rejected: tuple[tuple[str, str, str], ...] = field(default=())
+    rejected_equity: tuple[int, ...] = ()
+    rejected_debt: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        AccountSet.__post_init__(self)  # type: ignore[arg-type]

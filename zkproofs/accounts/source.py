@@ -112,6 +112,22 @@ def location(path, line: int) -> str:
     return f"{os.path.basename(os.fspath(path))}:{line}"
 
 
+def check_id(account_id: str, cell: Cell) -> str:
+    """The canonical (NFC) form of ``account_id`` read at ``cell``.
+
+    AccountsError if empty, padded or not valid Unicode (an unpaired
+    surrogate, which a JSON ``\\ud800`` escape can produce)."""
+    if account_id.strip() == "":
+        raise cell.error("empty account id")
+    try:
+        account_id.encode("utf-8")
+    except UnicodeEncodeError:
+        raise cell.error(f"account id {account_id!r} is not valid Unicode text (unpaired surrogate)") from None
+    if account_id != account_id.strip():
+        raise cell.error(f"account id {account_id!r} has surrounding whitespace")
+    return canonical_id(account_id)
+
+
 class IdRegistry:
     """Checks account ids: not empty, valid Unicode, no surrounding whitespace, unique after
     NFC normalisation (:func:`~zkproofs.accounts.model.canonical_id`; first line remembered)."""
@@ -122,18 +138,9 @@ class IdRegistry:
     def add(self, account_id: str, cell: Cell) -> str:
         """Register ``account_id`` read at ``cell`` and return its canonical (NFC) form.
 
-        AccountsError if empty, padded, not valid Unicode (an unpaired
-        surrogate, which a JSON ``\\ud800`` escape can produce) or seen before
-        in any canonically equivalent form."""
-        if account_id.strip() == "":
-            raise cell.error("empty account id")
-        try:
-            account_id.encode("utf-8")
-        except UnicodeEncodeError:
-            raise cell.error(f"account id {account_id!r} is not valid Unicode text (unpaired surrogate)") from None
-        if account_id != account_id.strip():
-            raise cell.error(f"account id {account_id!r} has surrounding whitespace")
-        canonical = canonical_id(account_id)
+        AccountsError as :func:`check_id`, or if seen before in any
+        canonically equivalent form."""
+        canonical = check_id(account_id, cell)
         first = self._first_line.get(canonical)
         if first is not None:
             same = "" if canonical == account_id else " after Unicode NFC normalisation"

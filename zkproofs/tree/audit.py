@@ -233,16 +233,19 @@ def _recompute(store: TreeStore, accounts: AccountSet, progress: Progress | None
         if stored != (mask, data):
             mismatches.append(f"nodes row ({height}, {chunk}) differs from the recomputed one")
 
+    stored_index = store.leaf_indices()
+
+    def placed(index: int, account: Account) -> None:
+        if stored_index.get(account.id) != index:
+            mismatches.append(f"account {account.id!r}: stored leaf index differs from the secret's")
+
     try:
-        tree = hash_tree(accounts, store.secret, compare, height=store.fixed_height, workers=workers, progress=progress)
+        tree = hash_tree(len(accounts.assets), accounts.accounts, store.secret, compare, height=store.fixed_height,
+                         workers=workers, progress=progress, placed=placed)
     except TreeError as exc:
         return [AuditCheck("ranges", False, str(exc)), AuditCheck("recompute", False, "accounts cannot form a tree")]
     if tree.depth != store.depth:
         mismatches.append(f"{len(accounts.accounts)} accounts make a tree of depth {tree.depth}, the stored one has depth {store.depth}")
-    stored_index = store.leaf_indices()
-    for index, i in tree.placement:
-        if stored_index.get(accounts.accounts[i].id) != index:
-            mismatches.append(f"account {accounts.accounts[i].id!r}: stored leaf index differs from the secret's")
     total = store.count_rows()
     if total != compared:
         mismatches.append(f"{total} node rows stored, {compared} expected")

@@ -1,11 +1,13 @@
-"""Building a Merkle-sum liability tree from an :class:`~zkproofs.accounts.AccountSet`.
+"""Building a Merkle-sum liability tree from an :class:`~zkproofs.accounts.AccountSet` or a stream of accounts.
 
-Steps: check every account (ids distinct, A equities and debts each < 2^64);
-order accounts and padding leaves by a keyed shuffle (HMAC of the tree secret,
-:func:`leaf_order`); hash the tree in subtrees of up to 2^12 leaves, each a
-task for a worker process (salts in Python, then the commitments and leaves in one
-kernel call and every level of the subtree in one kernel call each, from and to the
-stored byte records: :func:`zkproofs.tree.hashing.leaf_records`,
+Steps: check every account (A equities and debts each < 2^64); order accounts
+and padding leaves by a keyed shuffle (HMAC of the tree secret), sorted
+externally so that the accounts are never all held
+(:class:`~zkproofs.tree.order.LeafOrder`, which also finds duplicate ids); hash
+the tree in subtrees of up to 2^12 leaves, each a task for a worker process
+(salts in Python, then the commitments and leaves in one kernel call and every
+level of the subtree in one kernel call each, from and to the stored byte
+records: :func:`zkproofs.tree.hashing.leaf_records`,
 :func:`~zkproofs.tree.hashing.parent_records`, no Python object per node);
 hash the levels above the subtrees in the parent process; store everything
 into SQLite in one transaction, one row per chunk of 16 nodes of a level
@@ -22,8 +24,9 @@ siblings off those paths secret-derived padding nodes (:func:`hash_fixed_height`
 Cost (complete tree): N commitments (t = 3) and 2N - 1 tree hashes (t = 5) for N padded
 leaves, 4 permutations per user at 4 assets and depth <= 20 (5 deeper; the
 layout is in :mod:`zkproofs.tree.hashing`), spread over ``workers`` processes.
-Memory: the accounts, their order (N keys) and, per worker, one subtree;
-the parent process never holds a level of more than N / 2^12 nodes.
+Memory (complete tree): one sort run (2^18 accounts) while reading, then one
+block per spilled run, the subtree tasks in flight and the N / 2^12 subtree
+roots: never a level of the tree. A fixed-height tree holds its accounts.
 """
 
 from __future__ import annotations
@@ -33,18 +36,16 @@ import time
 from collections import deque
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass
-from operator import add
-from typing import Any, Callable, Iterator, Sequence
+from operator import add, itemgetter
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
-from zkproofs.accounts.model import Account, AccountSet, Asset
+from zkproofs.accounts.model import Account, AccountSet, AccountStream, Asset
 from zkproofs.tree.excluded import Excluded
 from zkproofs.tree.hashing import (
     AMOUNT_BITS,
-    MAX_ASSETS,
     MAX_DEPTH,
     SECRET_BYTES,
     TreeError,
-    check_sums,
     commitments,
     id_bytes,
     id_field,
@@ -61,6 +62,7 @@ from zkproofs.tree.hashing import (
     user_salt,
     user_salt_of,
 )
+from zkproofs.tree.order import LeafOrder, check_account, check_asset_count, check_secret
 from zkproofs.tree.store import CHUNK, CHUNK_BITS, FORMAT_VERSION, ChunkWriter, NodeCodec, atomic_database
 
 Progress = Callable[[int, int], None]
@@ -95,89 +97,65 @@ class TreeSummary:
     source: str = ""
 
 
-def depth_for(count: int) -> int:
-    """Smallest depth >= 1 with 2^depth >= count. TreeError if count is 0 or too large."""
-    if count < 1:
-        raise TreeError("cannot build a tree of zero accounts")
-    depth = max(1, (count - 1).bit_length())
-    if depth > MAX_DEPTH:
-        raise TreeError(f"{count} accounts need depth {depth} > {MAX_DEPTH}")
-    return depth
-
-
-def check_account(account: Account, num_assets: int, where: str = "account") -> None:
-    """TreeError unless the account has num_assets equities and debts, each in [0, 2^64)."""
-    if len(account.equities) != num_assets or len(account.debts) != num_assets:
-        raise TreeError(f"{where} {account.id!r}: expected {num_assets} equities and debts")
-    check_sums((*account.equities, *account.debts), 0, f"{where} {account.id!r}")
-
-
-def _keyed_accounts(accounts: AccountSet, secret: bytes) -> list[tuple[bytes, int]]:
-    """[(order key, account index)] after checking the secret, assets, ids and amounts (TreeError)."""
-    if not isinstance(secret, bytes) or len(secret) != SECRET_BYTES:
-        raise TreeError(f"the tree secret must be {SECRET_BYTES} bytes")
-    n_assets = len(accounts.assets)
-    if not 1 <= n_assets <= MAX_ASSETS:
-        raise TreeError(f"an account set needs 1 to {MAX_ASSETS} assets, not {n_assets}")
-    if not accounts.accounts:
-        raise TreeError("cannot build a tree of zero accounts")
-    seen: set[str] = set()
-    entries: list[tuple[bytes, int]] = []
-    for i, account in enumerate(accounts.accounts):
-        if account.id in seen:
-            raise TreeError(f"duplicate account id {account.id!r}")
-        seen.add(account.id)
+def _keyed(accounts: Iterable[Account], secret: bytes, n_assets: int) -> list[tuple[bytes, Account]]:
+    """[(order key, account)] sorted by key, every account checked; TreeError as :class:`LeafOrder`. O(N log N)."""
+    check_secret(secret)
+    check_asset_count(n_assets)
+    entries = []
+    for account in accounts:
         check_account(account, n_assets)
-        entries.append((order_key(secret, b"id/" + id_bytes(account.id)), i))
+        entries.append((order_key(secret, b"id/" + id_bytes(account.id)), account))
+    if not entries:
+        raise TreeError("cannot build a tree of zero accounts")
+    entries.sort(key=itemgetter(0))
+    for (a, account), (b, _) in zip(entries, entries[1:]):
+        if a == b:
+            raise TreeError(f"duplicate account id {account.id!r}")
     return entries
 
 
-def fixed_height_placement(accounts: AccountSet, secret: bytes, height: int) -> list[tuple[int, int]]:
-    """[(leaf index, account index)] by leaf index: the accounts' secret-keyed random leaves
+def fixed_height_placement(accounts: Iterable[Account], secret: bytes, height: int, n_assets: int) -> list[tuple[int, Account]]:
+    """[(leaf index, account)] by leaf index: the accounts' secret-keyed random leaves
     in a tree of ``height`` (DAPOL+ NDM-SMT, Ji and Chalkias 2021, section 4).
 
     Accounts are placed in the order of their secret order keys (so the result does
     not depend on the input order), each at the first free candidate
     :func:`~zkproofs.tree.hashing.position_candidate` (attempt 0, 1, ...): a
     collision moves the later account to a fresh random leaf. Raises TreeError as
-    :func:`leaf_order`, or if 2^height < N or height is not in [1, 64].
-    Expected O(N) HMACs while N is well below 2^height (DAPOL+ asks for 2^H >> N).
+    :class:`~zkproofs.tree.order.LeafOrder`, or if 2^height < N or height is not in [1, 64].
+    Holds every account (the placement needs every taken leaf). Expected O(N log N)
+    while N is well below 2^height (DAPOL+ asks for 2^H >> N).
     """
     if isinstance(height, bool) or not isinstance(height, int) or not 1 <= height <= MAX_DEPTH:
         raise TreeError(f"height {height!r} is not in [1, {MAX_DEPTH}]")
-    entries = _keyed_accounts(accounts, secret)
+    entries = _keyed(accounts, secret, n_assets)
     if len(entries) > 1 << height:
         raise TreeError(f"{len(entries)} accounts do not fit a tree of height {height} (2^{height} leaves)")
     taken: set[int] = set()
-    placed: list[tuple[int, int]] = []
-    for _, i in sorted(entries):
-        account_id = accounts.accounts[i].id
+    placed: list[tuple[int, Account]] = []
+    for _, account in entries:
         attempt = 0
-        position = position_candidate(secret, account_id, attempt, height)
+        position = position_candidate(secret, account.id, attempt, height)
         while position in taken:
             attempt += 1
-            position = position_candidate(secret, account_id, attempt, height)
+            position = position_candidate(secret, account.id, attempt, height)
         taken.add(position)
-        placed.append((position, i))
-    placed.sort()
+        placed.append((position, account))
+    placed.sort(key=itemgetter(0))
     return placed
 
 
 def leaf_order(accounts: AccountSet, secret: bytes) -> tuple[int, list[int]]:
-    """(depth, order): ``order[i]`` is the account index (>= 0) at leaf i, or -1 - p for pad number p.
+    """(depth, order) of the complete tree: ``order[i]`` is the account index (>= 0) at leaf i, or -1 - p for pad number p.
 
-    Leaves are sorted by :func:`~zkproofs.tree.hashing.order_key`, a permutation
-    chosen by the secret, so a leaf's position leaks nothing about the id or the
-    input order. Raises TreeError for a bad secret, an empty set, duplicate ids,
-    a wrong number of amounts or an amount outside [0, 2^64).
-    O(N log N) plus 2^depth HMACs.
+    Leaves are sorted by :func:`~zkproofs.tree.hashing.order_key`
+    (:class:`~zkproofs.tree.order.LeafOrder`), a permutation chosen by the
+    secret, so a leaf's position leaks nothing about the id or the input order.
+    Raises TreeError as LeafOrder. O(N log N) plus 2^depth HMACs; holds the order.
     """
-    depth = depth_for(len(accounts.accounts))
-    entries = _keyed_accounts(accounts, secret)
-    for pad in range((1 << depth) - len(accounts.accounts)):
-        entries.append((order_key(secret, b"pad/" + str(pad).encode()), -1 - pad))
-    entries.sort()
-    return depth, [label for _, label in entries]
+    index = {account.id: i for i, account in enumerate(accounts.accounts)}
+    with LeafOrder(accounts.accounts, secret, len(accounts.assets)) as order:
+        return order.depth, [-1 - leaf if isinstance(leaf, int) else index[leaf.id] for _, leaf in order]
 
 
 def hash_subtree(secret: bytes, depth: int, n_assets: int, first_leaf: int, leaves: Sequence[LeafItem]) -> tuple[list[bytes], int, tuple[int, ...]]:
@@ -214,80 +192,98 @@ def _subtree_task(args: tuple) -> tuple[list[bytes], int, tuple[int, ...]]:
     return hash_subtree(*args)
 
 
-def _leaf_items(accounts: AccountSet, order: Sequence[int], start: int, stop: int) -> list[LeafItem]:
+Placed = Callable[[int, Account], None]
+"""placed(leaf index, account): called for every account, in leaf order, as the tree is hashed."""
+
+
+def _subtree_tasks(order: LeafOrder, secret: bytes, n_assets: int, size: int, placed: Placed | None) -> Iterator[tuple]:
+    """hash_subtree arguments for each run of ``size`` consecutive leaves of ``order``, read lazily."""
+    depth = order.depth
     items: list[LeafItem] = []
-    for label in order[start:stop]:
-        if label < 0:
-            items.append(-1 - label)
+    start = 0
+    for _, leaf in order:
+        if isinstance(leaf, int):
+            items.append(leaf)
         else:
-            account = accounts.accounts[label]
-            items.append((account.id, (*account.equities, *account.debts)))
-    return items
+            if placed is not None:
+                placed(start + len(items), leaf)
+            items.append((leaf.id, (*leaf.equities, *leaf.debts)))
+        if len(items) == size:
+            yield secret, depth, n_assets, start, items
+            start += size
+            items = []
 
 
 @dataclass(frozen=True)
 class HashedTree:
-    """What :func:`hash_tree` computed: depth, leaf count (2^depth), where each account
-    sits ([(leaf index, account index)] by leaf index), root hash and sums."""
+    """What :func:`hash_tree` computed: depth, leaf count (2^depth), account count, root hash and sums."""
 
     depth: int
     leaf_count: int
-    placement: list[tuple[int, int]]
+    account_count: int
     root_hash: int
     root_sums: tuple[int, ...]
 
 
 def hash_tree(
-    accounts: AccountSet,
+    n_assets: int,
+    accounts: Iterable[Account],
     secret: bytes,
     sink: RowSink,
     *,
     height: int | None = None,
     workers: int | None = None,
     progress: Progress | None = None,
+    placed: Placed | None = None,
+    tmp_dir: str | os.PathLike | None = None,
 ) -> HashedTree:
-    """Hash the whole tree of ``accounts`` and hand every ``nodes`` row to ``sink``.
+    """Hash the whole tree of ``accounts`` (over ``n_assets`` assets, read once) and hand every ``nodes`` row to ``sink``.
 
     ``height`` None: the complete tree of depth ceil(log2 N) (padding leaves,
-    keyed shuffle). Subtrees of up to 2^12 leaves go to a pool of ``workers``
-    processes (default: all cores) when the tree has at least 2^12 leaves; the
-    levels above them are hashed here. Rows reach ``sink`` level-interleaved,
-    each level in order. ``height`` H: the fixed-height tree of
-    :func:`hash_fixed_height`. Raises TreeError as :func:`leaf_order` and
-    :func:`fixed_height_placement`.
+    keyed shuffle), streamed: the leaves come from a
+    :class:`~zkproofs.tree.order.LeafOrder` (an external sort spilling to
+    ``tmp_dir``), subtrees of up to 2^12 leaves go to a pool of ``workers``
+    processes (default: all cores) when the tree has at least 2^12 leaves, and
+    the levels above them are hashed here; memory is one sort run plus the
+    tasks in flight plus N / 2^12 subtree roots, never a level of the tree.
+    Rows reach ``sink`` level-interleaved, each level in order; ``placed``
+    learns each account's leaf. ``height`` H: the fixed-height tree of
+    :func:`hash_fixed_height` (which holds the accounts). Raises TreeError as
+    LeafOrder and :func:`fixed_height_placement`.
     """
     if height is not None:
-        return hash_fixed_height(accounts, secret, height, sink, workers=workers, progress=progress)
-    depth, order = leaf_order(accounts, secret)
-    n_assets = len(accounts.assets)
-    codec = NodeCodec(depth, n_assets)
-    writer = ChunkWriter(codec, sink)
-    workers = workers or os.cpu_count() or 1
-    parallel = workers > 1 and len(order) >= PARALLEL_THRESHOLD
-    # with a pool, at least 8 subtrees so both cores stay busy to the end
-    sub = min(SUBTREE_BITS, depth - 3) if parallel else min(SUBTREE_BITS, depth)
-    size = 1 << sub
-    total = 2 * len(order) - 1
-    done = 0
-    tops: list[tuple[int, tuple[int, ...]]] = []
+        return hash_fixed_height(n_assets, accounts, secret, height, sink, workers=workers, progress=progress, placed=placed)
+    with LeafOrder(accounts, secret, n_assets, tmp_dir=tmp_dir) as order:
+        depth = order.depth
+        codec = NodeCodec(depth, n_assets)
+        writer = ChunkWriter(codec, sink)
+        workers = workers or os.cpu_count() or 1
+        parallel = workers > 1 and order.leaf_count >= PARALLEL_THRESHOLD
+        # with a pool, at least 8 subtrees so both cores stay busy to the end
+        sub = min(SUBTREE_BITS, depth - 3) if parallel else min(SUBTREE_BITS, depth)
+        size = 1 << sub
+        total = 2 * order.leaf_count - 1
+        done = 0
+        tops: list[tuple[int, tuple[int, ...]]] = []
 
-    def collect(index: int, result: tuple[list[bytes], int, tuple[int, ...]]) -> None:
-        nonlocal done
-        levels, h, s = result
-        for height, records in enumerate(levels):
-            writer.add(height, (index * size) >> height, records)
-        tops.append((h, s))
-        done += 2 * size - 1
-        if progress is not None:
-            progress(done, total)
+        def collect(index: int, result: tuple[list[bytes], int, tuple[int, ...]]) -> None:
+            nonlocal done
+            levels, h, s = result
+            for height, records in enumerate(levels):
+                writer.add(height, (index * size) >> height, records)
+            tops.append((h, s))
+            done += 2 * size - 1
+            if progress is not None:
+                progress(done, total)
 
-    tasks = ((secret, depth, n_assets, start, _leaf_items(accounts, order, start, start + size)) for start in range(0, len(order), size))
-    if parallel:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            _run_pool(pool, tasks, workers * QUEUED_PER_WORKER, collect)
-    else:
-        for index, task in enumerate(tasks):
-            collect(index, hash_subtree(*task))
+        tasks = _subtree_tasks(order, secret, n_assets, size, placed)
+        if parallel:
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                _run_pool(pool, tasks, workers * QUEUED_PER_WORKER, collect)
+        else:
+            for index, task in enumerate(tasks):
+                collect(index, hash_subtree(*task))
+        account_count, leaf_count = order.accounts, order.leaf_count
     records = codec.encode_many([h for h, _ in tops], [s for _, s in tops])
     height = sub
     while len(records) > codec.size:
@@ -298,9 +294,8 @@ def hash_tree(
         if progress is not None:
             progress(done, total)
     writer.finish()
-    placement = [(index, label) for index, label in enumerate(order) if label >= 0]
     root_hash, root_sums = codec.decode(records, 0)
-    return HashedTree(depth, len(order), placement, root_hash, root_sums)
+    return HashedTree(depth, leaf_count, account_count, root_hash, root_sums)
 
 
 def hash_leaves(secret: bytes, items: Sequence[tuple[str, tuple[int, ...]]]) -> list[int]:
@@ -339,13 +334,15 @@ def _write_sparse_level(height: int, nodes: Sequence[tuple[int, int, tuple[int, 
 
 
 def hash_fixed_height(
-    accounts: AccountSet,
+    n_assets: int,
+    accounts: Iterable[Account],
     secret: bytes,
     height: int,
     sink: RowSink,
     *,
     workers: int | None = None,
     progress: Progress | None = None,
+    placed: Placed | None = None,
 ) -> HashedTree:
     """Hash the fixed-height tree of ``accounts`` (DAPOL+ NDM-SMT, Ji and Chalkias 2021).
 
@@ -358,16 +355,16 @@ def hash_fixed_height(
     + N node hashes, so O(N H), not O(2^H); levels of 2^12 or more hashes are
     spread over ``workers`` processes.
     """
-    placement = fixed_height_placement(accounts, secret, height)
-    n_assets = len(accounts.assets)
+    placement = fixed_height_placement(accounts, secret, height, n_assets)
     codec = NodeCodec(height, n_assets)
     zero = (0,) * (2 * n_assets)
     workers = workers or os.cpu_count() or 1
     total = len(placement) * (height + 1)
     done = 0
     items = []
-    for _, i in placement:
-        account = accounts.accounts[i]
+    for index, account in placement:
+        if placed is not None:
+            placed(index, account)
         items.append((account.id, (*account.equities, *account.debts)))
     pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 and len(items) >= PARALLEL_THRESHOLD else None
     try:
@@ -392,7 +389,7 @@ def hash_fixed_height(
     if progress is not None:
         progress(total, total)
     (_, root_hash, root_sums), = level
-    return HashedTree(height, 1 << height, placement, root_hash, root_sums)
+    return HashedTree(height, 1 << height, len(placement), root_hash, root_sums)
 
 
 def _run_pool(pool: Executor, tasks: Iterator[tuple], window: int, collect: Callable[[int, tuple], None]) -> None:
@@ -418,8 +415,12 @@ def _json_ints(values: Sequence[int]) -> str:
     return "[" + ",".join(map(str, values)) + "]"
 
 
+ACCOUNT_ROWS_PER_INSERT = 8192
+"""Account rows buffered per executemany while a tree is built."""
+
+
 def build_tree(
-    accounts: AccountSet,
+    accounts: AccountSet | AccountStream,
     db_path: str | os.PathLike,
     *,
     secret: bytes | None = None,
@@ -427,37 +428,47 @@ def build_tree(
     workers: int | None = None,
     height: int | None = None,
     exclude_invalid: bool = False,
+    tmp_dir: str | os.PathLike | None = None,
 ) -> TreeSummary:
     """Build the tree of ``accounts`` into the SQLite file ``db_path`` (atomically replaced).
 
-    ``secret`` (32 bytes) fixes salts, padding and leaf order: the same accounts
-    and secret give the same root; None draws a fresh one. ``height`` None: the
-    complete tree of depth ceil(log2 N); H: the fixed-height tree that hides N
-    (:func:`hash_fixed_height`). Raises TreeError for an unbuildable set
-    (nothing is written then), and for a set whose loader rejected rows unless
-    ``exclude_invalid`` is true: then the tree records them
-    (:mod:`zkproofs.tree.excluded`). Cost: see the module docstring.
+    ``accounts``: an :class:`AccountSet`, or an :class:`AccountStream` whose
+    accounts are read once and never held (a complete tree of 2^24 accounts
+    builds in bounded memory: see :func:`hash_tree`). ``secret`` (32 bytes)
+    fixes salts, padding and leaf order: the same accounts and secret give the
+    same root; None draws a fresh one. ``height`` None: the complete tree of
+    depth ceil(log2 N); H: the fixed-height tree that hides N
+    (:func:`hash_fixed_height`). ``tmp_dir``: where the leaf sort spills.
+    Raises TreeError for an unbuildable set (nothing is written then), and for
+    a set whose loader rejected rows unless ``exclude_invalid`` is true: then
+    the tree records them (:mod:`zkproofs.tree.excluded`). Cost: see the
+    module docstring.
     """
     if accounts.rejected and not exclude_invalid:
         raise TreeError(f"{len(accounts.rejected)} input account(s) were rejected; building without them needs exclude_invalid=True")
     secret = new_secret() if secret is None else secret
     n_assets = len(accounts.assets)
     with atomic_database(db_path) as conn:
+        rows: list[tuple[str, int, str, str, str]] = []
 
         def sink(height: int, chunk: int, mask: int, data: bytes) -> None:
             conn.execute("INSERT INTO nodes(height, chunk, mask, data) VALUES (?, ?, ?, ?)", (height, chunk, mask, data))
 
-        tree = hash_tree(accounts, secret, sink, height=height, workers=workers, progress=progress)
+        def flush() -> None:
+            conn.executemany("INSERT INTO accounts(id, leaf_index, equities, debts, collateral) VALUES (?, ?, ?, ?, ?)", rows)
+            rows.clear()
+
+        def placed(index: int, a: Account) -> None:
+            rows.append((a.id, index, _json_ints(a.equities), _json_ints(a.debts), _json_ints(a.collateral)))
+            if len(rows) == ACCOUNT_ROWS_PER_INSERT:
+                flush()
+
+        tree = hash_tree(n_assets, accounts.accounts, secret, sink, height=height, workers=workers, progress=progress,
+                         placed=placed, tmp_dir=tmp_dir)
+        flush()
         conn.executemany(
             "INSERT INTO assets(position, symbol, decimals) VALUES (?, ?, ?)",
             [(i, a.symbol, a.decimals) for i, a in enumerate(accounts.assets)],
-        )
-        conn.executemany(
-            "INSERT INTO accounts(id, leaf_index, equities, debts, collateral) VALUES (?, ?, ?, ?, ?)",
-            (
-                (a.id, index, _json_ints(a.equities), _json_ints(a.debts), _json_ints(a.collateral))
-                for index, a in ((index, accounts.accounts[i]) for index, i in tree.placement)
-            ),
         )
         created_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         meta = {
@@ -477,7 +488,7 @@ def build_tree(
         assets=tuple(accounts.assets),
         equity_totals=tuple(tree.root_sums[:n_assets]),
         debt_totals=tuple(tree.root_sums[n_assets:]),
-        account_count=len(accounts.accounts),
+        account_count=tree.account_count,
         leaf_count=tree.leaf_count,
         created_at=created_at,
         source=accounts.source,

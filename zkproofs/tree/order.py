@@ -1,0 +1,173 @@
+"""The keyed leaf order of a complete liability tree, sorted without holding the accounts.
+
+A complete tree puts its N accounts and 2^depth - N padding leaves in the order
+of their :func:`~zkproofs.tree.hashing.order_key` (HMAC-SHA256 of the tree
+secret): a permutation chosen by the secret, so a leaf's position says nothing
+about an id or the input order. :class:`LeafOrder` sorts them by an external
+merge sort, so that a tree of 2^24 accounts can be built from a stream:
+
+1. accounts arrive from any iterable, each checked (:func:`check_account`) and
+   keyed, into a run of at most ``run_size`` entries; a full run is sorted and
+   spilled to a temporary file (pickled blocks of :data:`BLOCK` entries);
+2. once N is known, the padding leaves' keys follow as runs of their own;
+3. :func:`heapq.merge` of the runs yields the leaves in key order.
+
+Two accounts with the same id have the same key, so they meet in the merge:
+TreeError there, in O(1) memory instead of a set of every id.
+
+Memory: one run (``run_size`` entries) while reading, then one block per
+spilled run while merging. Time: N + pads HMACs, O(L log L) comparisons for L
+leaves, and each entry of a spilled run pickled and read back once. A set that
+fits one run is never written to disk.
+"""
+
+from __future__ import annotations
+
+import heapq
+import os
+import pickle
+import shutil
+import tempfile
+from operator import itemgetter
+from typing import BinaryIO, Iterable, Iterator
+
+from zkproofs.accounts.model import Account
+from zkproofs.tree.hashing import MAX_ASSETS, MAX_DEPTH, SECRET_BYTES, TreeError, check_sums, id_bytes, order_key
+
+RUN_SIZE = 1 << 18
+"""Entries per sorted run (about 100 MB of Python objects at 4 assets)."""
+BLOCK = 1024
+"""Entries per pickled block of a spilled run (what the merge holds per run)."""
+
+Entry = tuple[bytes, "Account | int"]
+"""(order key, leaf): an :class:`Account`, or the number of a padding leaf."""
+
+
+def check_account(account: Account, num_assets: int, where: str = "account") -> None:
+    """TreeError unless the account has num_assets equities and debts, each in [0, 2^64)."""
+    if len(account.equities) != num_assets or len(account.debts) != num_assets:
+        raise TreeError(f"{where} {account.id!r}: expected {num_assets} equities and debts")
+    check_sums((*account.equities, *account.debts), 0, f"{where} {account.id!r}")
+
+
+def depth_for(count: int) -> int:
+    """Smallest depth >= 1 with 2^depth >= count. TreeError if count is 0 or too large."""
+    if count < 1:
+        raise TreeError("cannot build a tree of zero accounts")
+    depth = max(1, (count - 1).bit_length())
+    if depth > MAX_DEPTH:
+        raise TreeError(f"{count} accounts need depth {depth} > {MAX_DEPTH}")
+    return depth
+
+
+def check_secret(secret: bytes) -> None:
+    """TreeError unless ``secret`` is a tree secret (:data:`SECRET_BYTES` bytes)."""
+    if not isinstance(secret, bytes) or len(secret) != SECRET_BYTES:
+        raise TreeError(f"the tree secret must be {SECRET_BYTES} bytes")
+
+
+def check_asset_count(n_assets: int) -> None:
+    """TreeError unless a tree can carry ``n_assets`` assets (1 to MAX_ASSETS)."""
+    if not 1 <= n_assets <= MAX_ASSETS:
+        raise TreeError(f"an account set needs 1 to {MAX_ASSETS} assets, not {n_assets}")
+
+
+def _read_run(handle: BinaryIO) -> Iterator[Entry]:
+    while True:
+        try:
+            block = pickle.load(handle)
+        except EOFError:
+            return
+        yield from block
+
+
+class LeafOrder:
+    """The leaves of the complete tree over ``accounts``, in keyed order (see the module docstring).
+
+    Reads ``accounts`` once on construction (raising TreeError for a bad secret
+    or asset count, no accounts, too many, or an account with the wrong number
+    of amounts or one outside [0, 2^64)); then :attr:`accounts` (N),
+    :attr:`depth` and :attr:`leaf_count` (2^depth) are known and iterating
+    yields the 2^depth (key, leaf) entries once, raising TreeError at a
+    duplicate id. ``run_size``: entries per sorted run (default
+    :data:`RUN_SIZE`). A context manager: leaving it removes the spilled runs
+    (``tmp_dir``: where they go, default the system's temporary directory).
+    """
+
+    def __init__(self, accounts: Iterable[Account], secret: bytes, n_assets: int, *, run_size: int | None = None, tmp_dir: str | os.PathLike | None = None):
+        check_secret(secret)
+        check_asset_count(n_assets)
+        run_size = RUN_SIZE if run_size is None else run_size
+        if run_size < 1:
+            raise ValueError("run_size must be positive")
+        self._tmp_root = tmp_dir
+        self._folder: str | None = None
+        self._spilled: list[str] = []
+        self._memory: list[list[Entry]] = []
+        self._consumed = False
+        run: list[Entry] = []
+        count = 0
+
+        def add(entry: Entry) -> None:
+            nonlocal run
+            run.append(entry)
+            if len(run) == run_size:
+                self._spill(run)
+                run = []
+
+        try:
+            for account in accounts:
+                check_account(account, n_assets)
+                add((order_key(secret, b"id/" + id_bytes(account.id)), account))
+                count += 1
+            self.accounts = count
+            self.depth = depth_for(count)
+            self.leaf_count = 1 << self.depth
+            for pad in range(self.leaf_count - count):
+                add((order_key(secret, b"pad/" + str(pad).encode()), pad))
+            if run:
+                run.sort(key=itemgetter(0))
+                self._memory.append(run)
+        except BaseException:
+            self.close()
+            raise
+
+    def _spill(self, run: list[Entry]) -> None:
+        run.sort(key=itemgetter(0))
+        if self._folder is None:
+            self._folder = tempfile.mkdtemp(prefix="zkproofs-order-", dir=self._tmp_root)
+        path = os.path.join(self._folder, f"run{len(self._spilled)}")
+        with open(path, "wb") as handle:
+            for start in range(0, len(run), BLOCK):
+                pickle.dump(run[start : start + BLOCK], handle, protocol=pickle.HIGHEST_PROTOCOL)
+        self._spilled.append(path)
+
+    def __iter__(self) -> Iterator[Entry]:
+        if self._consumed:
+            raise RuntimeError("a LeafOrder is iterated once")
+        self._consumed = True
+        handles = [open(path, "rb") for path in self._spilled]
+        try:
+            sources = [_read_run(handle) for handle in handles] + [iter(run) for run in self._memory]
+            previous = None
+            for key, leaf in heapq.merge(*sources, key=itemgetter(0)):
+                if key == previous:
+                    raise TreeError(f"duplicate account id {leaf.id!r}")
+                previous = key
+                yield key, leaf
+        finally:
+            for handle in handles:
+                handle.close()
+
+    def close(self) -> None:
+        """Remove the spilled runs (idempotent)."""
+        self._memory = []
+        if self._folder is not None:
+            shutil.rmtree(self._folder, ignore_errors=True)
+            self._folder = None
+
+    def __enter__(self) -> "LeafOrder":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
