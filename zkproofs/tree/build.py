@@ -242,7 +242,7 @@ def hash_tree(
     ``height`` None: the complete tree of depth ceil(log2 N) (padding leaves,
     keyed shuffle), streamed: the leaves come from a
     :class:`~zkproofs.tree.order.LeafOrder` (an external sort spilling to
-    ``tmp_dir``), subtrees of up to 2^12 leaves go to a pool of ``workers``
+    ``tmp_dir``; a sequence, already held, is sorted in one run), subtrees of up to 2^12 leaves go to a pool of ``workers``
     processes (default: all cores) when the tree has at least 2^12 leaves, and
     the levels above them are hashed here; memory is one sort run plus the
     tasks in flight plus N / 2^12 subtree roots, never a level of the tree.
@@ -253,7 +253,9 @@ def hash_tree(
     """
     if height is not None:
         return hash_fixed_height(n_assets, accounts, secret, height, sink, workers=workers, progress=progress, placed=placed)
-    with LeafOrder(accounts, secret, n_assets, tmp_dir=tmp_dir) as order:
+    # accounts already held (a sequence) gain nothing from spilling: one run
+    run_size = max(1, len(accounts)) if isinstance(accounts, Sequence) else None
+    with LeafOrder(accounts, secret, n_assets, run_size=run_size, tmp_dir=tmp_dir) as order:
         depth = order.depth
         codec = NodeCodec(depth, n_assets)
         writer = ChunkWriter(codec, sink)

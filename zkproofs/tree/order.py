@@ -107,24 +107,22 @@ class LeafOrder:
         self._consumed = False
         run: list[Entry] = []
         count = 0
-
-        def add(entry: Entry) -> None:
-            nonlocal run
-            run.append(entry)
-            if len(run) == run_size:
-                self._spill(run)
-                run = []
-
         try:
             for account in accounts:
                 check_account(account, n_assets)
-                add((order_key(secret, b"id/" + id_bytes(account.id)), account))
+                run.append((order_key(secret, b"id/" + id_bytes(account.id)), account))
+                if len(run) == run_size:
+                    self._spill(run)
+                    run = []
                 count += 1
             self.accounts = count
             self.depth = depth_for(count)
             self.leaf_count = 1 << self.depth
             for pad in range(self.leaf_count - count):
-                add((order_key(secret, b"pad/" + str(pad).encode()), pad))
+                run.append((order_key(secret, b"pad/" + str(pad).encode()), pad))
+                if len(run) == run_size:
+                    self._spill(run)
+                    run = []
             if run:
                 run.sort(key=itemgetter(0))
                 self._memory.append(run)
@@ -149,8 +147,9 @@ class LeafOrder:
         handles = [open(path, "rb") for path in self._spilled]
         try:
             sources = [_read_run(handle) for handle in handles] + [iter(run) for run in self._memory]
+            merged = sources[0] if len(sources) == 1 else heapq.merge(*sources, key=itemgetter(0))
             previous = None
-            for key, leaf in heapq.merge(*sources, key=itemgetter(0)):
+            for key, leaf in merged:
                 if key == previous:
                     raise TreeError(f"duplicate account id {leaf.id!r}")
                 previous = key
