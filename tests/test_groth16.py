@@ -258,18 +258,3 @@ def test_prover_checks_refuse_after_the_msms_have_started(cubic_pk):
     forged[-1] = (forged[-1] + 1) % R
     with pytest.raises(UnsatisfiedConstraint):
         prove(cubic_pk, r1cs, forged)
-
-
-def test_setup_with_g2_points_from_the_child_process(monkeypatch):
-    """The parallel path (G2 batch in a spawned process, points back as uncompressed
-    bytes) gives a key that proves and verifies."""
-    import importlib
-
-    phase2_module = importlib.import_module("zkproofs.ceremony.phase2")
-
-    monkeypatch.setattr(phase2_module, "PARALLEL_G2_MIN", 1)
-    pk = setup(Cubic(), party="test")
-    r1cs, witness = Cubic().synthesize({"x": 3, "y": 35})
-    proof = prove(pk, r1cs, witness)
-    assert verify(pk.vk, [35], proof)
-    assert not verify(pk.vk, [36], proof)

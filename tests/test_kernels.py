@@ -449,6 +449,105 @@ def test_merkle_sum_level_refuses_partial_pairs(kern, length):
         kern.merkle_sum_level(bytes(length), OPT5, 1, 11, 84, 2)
 
 
+# fixed-base G1 / G2 (Groth16 setup) ------------------------------------------------
+def _generator_lem(group):
+    from zkproofs.backends import get_backend
+    from zkproofs.ceremony import encoding as enc
+
+    be = get_backend("py_ecc")
+    return enc.g1_to_lem(be, be.g1_generator()) if group == "G1" else enc.g2_to_lem(be, be.g2_generator())
+
+
+def _py_ecc_multiples(group, scalars):
+    """The oracle: py_ecc's own scalar multiplication, in snarkjs' LEM layout."""
+    from zkproofs.backends import get_backend
+    from zkproofs.ceremony import encoding as enc
+
+    be = get_backend("py_ecc")
+    if group == "G1":
+        return b"".join(enc.g1_to_lem(be, be.g1_mul(be.g1_generator(), k)) for k in scalars)
+    return b"".join(enc.g2_to_lem(be, be.g2_mul(be.g2_generator(), k)) for k in scalars)
+
+
+EDGE_SCALARS = [0, 1, 2, 3, 15, 16, 17, R - 1, R - 2, (R - 1) // 2, 2**254, 2**64 - 1, 2**64]
+
+
+@pytest.mark.parametrize("group", ["G1", "G2"])
+@pytest.mark.parametrize("count", [1, 1000])  # windows of 4 and 8 bits
+def test_fixed_base_equals_py_ecc(kern, group, count):
+    """Both kernels against py_ecc's double-and-add, at edge scalars (0 is the point at
+    infinity, all zeros; r - 1 is -G; 2^64 straddles a limb) and window widths that put a
+    window across a limb boundary."""
+    scalars = EDGE_SCALARS + [random.Random(7).randrange(R) for _ in range(4)]
+    table = kern.fixed_base_table(group, _generator_lem(group), count)
+    out = kern.fixed_base_mul(table, scalars)
+    assert out == _py_ecc_multiples(group, scalars)
+    assert out[: 96 if group == "G1" else 192] == bytes(96 if group == "G1" else 192)
+
+
+@settings(max_examples=10, deadline=None)
+@given(data=st.data())
+def test_fixed_base_native_equals_reference(data):
+    native = _native_or_skip()
+    group = data.draw(st.sampled_from(["G1", "G2"]))
+    count = data.draw(st.sampled_from([1, 100, 5000]))
+    scalars = data.draw(st.lists(st.integers(0, R - 1), min_size=0, max_size=40))
+    base = kernels.reference.fixed_base_mul(kernels.reference.fixed_base_table(group, _generator_lem(group), 1), [data.draw(st.integers(1, R - 1))])
+    expected = reference.fixed_base_mul(reference.fixed_base_table(group, base, count), scalars)
+    assert native.fixed_base_mul(native.fixed_base_table(group, base, count), scalars) == expected
+
+
+def test_fixed_base_threads_share_one_table(kern):
+    """The native kernel releases the GIL: two threads on one table give what one call gives."""
+    rng = random.Random(11)
+    scalars = [rng.randrange(R) for _ in range(600)]
+    table = kern.fixed_base_table("G1", _generator_lem("G1"), len(scalars))
+    whole = kern.fixed_base_mul(table, scalars)
+    parts = [b"", b""]
+
+    def work(i):
+        parts[i] = kern.fixed_base_mul(table, scalars[i * 300 : (i + 1) * 300])
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert parts[0] + parts[1] == whole
+
+
+@pytest.mark.parametrize("bad", [R, -1, 2**256, 1.0, "1"])
+def test_fixed_base_refuses_scalars_outside_the_field(kern, bad):
+    table = kern.fixed_base_table("G1", _generator_lem("G1"), 4)
+    with pytest.raises((ValueError, TypeError), match="#2|int"):
+        kern.fixed_base_mul(table, [1, 2, bad])
+
+
+def test_fixed_base_refuses_a_base_off_the_curve(kern):
+    from zkproofs.errors import InvalidPoint
+
+    lem = bytearray(_generator_lem("G1"))
+    lem[50] ^= 1  # y changed: off the curve
+    with pytest.raises(InvalidPoint):
+        kern.fixed_base_table("G1", bytes(lem), 4)
+    with pytest.raises(ValueError, match="group"):
+        kern.fixed_base_table("G3", _generator_lem("G1"), 4)
+
+
+def test_fq_from_mont_many(kern):
+    from zkproofs.backends.common import Q
+
+    rng = random.Random(5)
+    values = [0, 1, Q - 1] + [rng.randrange(Q) for _ in range(50)]
+    data = b"".join(v.to_bytes(48, "little") for v in values)
+    inv = pow(1 << 384, -1, Q)
+    assert kern.fq_from_mont_many(data) == b"".join((v * inv % Q).to_bytes(48, "little") for v in values)
+    with pytest.raises(ValueError, match="#3 is not less than q"):
+        kern.fq_from_mont_many(data[: 3 * 48] + Q.to_bytes(48, "little"))
+    with pytest.raises(ValueError, match="48-byte"):
+        kern.fq_from_mont_many(data[:47])
+
+
 def test_an_extension_built_from_older_source_is_refused(monkeypatch):
     """A checkout updated without reinstalling keeps an old _native: refused at import with
     the fix named, so the reference kernels serve instead of an AttributeError mid-build."""

@@ -177,11 +177,20 @@ class R1CS:
         for name in self.public_names:
             encoded = name.encode()
             h.update(struct.pack("<I", len(encoded)) + encoded)
+        u32 = struct.Struct("<I").pack
+        encoded: dict[int, bytes] = {}  # each distinct coefficient encoded once
         for rows in (self.a, self.b, self.c):
+            parts = []
             for row in rows:
-                h.update(struct.pack("<I", len(row)))
+                parts.append(u32(len(row)))
                 for var in sorted(row):
-                    h.update(struct.pack("<I", var) + row[var].to_bytes(32, "little"))
+                    value = row[var]
+                    coefficient = encoded.get(value)
+                    if coefficient is None:
+                        coefficient = encoded[value] = value.to_bytes(32, "little")
+                    parts.append(u32(var))
+                    parts.append(coefficient)
+            h.update(b"".join(parts))
         digest = h.hexdigest()
         object.__setattr__(self, "_digest", digest)
         return digest

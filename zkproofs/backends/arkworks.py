@@ -55,13 +55,18 @@ def _decode(cls, data: bytes, size: int, group: str):
     return point
 
 
+_ZEROS = {96: bytes(96), 192: bytes(192)}
+_Q_TOP = Q >> 376  # q's most significant byte
+
+
 def _from_raw(cls, data: bytes, size: int, group: str, check: bool):
     if len(data) != size:
         raise InvalidPoint(f"{group} point: expected {size} uncompressed bytes, got {len(data)}")
-    if not any(data):
+    if data == _ZEROS[size]:
         return cls.identity()
-    if any(int.from_bytes(data[i : i + 48], "little") >= Q for i in range(0, size, 48)):
-        raise InvalidPoint(f"{group} point: coordinate is not less than the field modulus q")
+    for top in range(47, size, 48):  # each coordinate < q; its top byte decides unless it equals q's
+        if data[top] >= _Q_TOP and int.from_bytes(data[top - 47 : top + 1], "little") >= Q:
+            raise InvalidPoint(f"{group} point: coordinate is not less than the field modulus q")
     try:
         if check:
             return cls.from_xy_bytes_le(bytes(data))

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+from zkproofs import kernels
 from zkproofs.backends.base import CurveBackend
 from zkproofs.backends.common import Q
 from zkproofs.errors import InvalidPoint, MalformedFile, NonCanonicalFieldElement
@@ -119,18 +120,24 @@ def points_from_lem(
 ) -> list[Any]:
     """``count`` consecutive points of ``group`` ("G1" or "G2") from a section payload.
 
-    O(count) decodings (each with a subgroup check when ``check``). Raises
-    MalformedFile naming the file, section and the byte offset of the bad point,
+    O(count) decodings (each with a subgroup check when ``check``), after one batched
+    Montgomery conversion of every coordinate (:func:`zkproofs.kernels.fq_from_mont_many`).
+    Raises MalformedFile naming the file, section and the byte offset of the bad point,
     or the size mismatch.
     """
     size = G1_SIZE if group == "G1" else G2_SIZE
-    decode = g1_from_lem if group == "G1" else g2_from_lem
     if len(data) != count * size:
         raise MalformedFile(where, f"expected {count} {group} points ({count * size} bytes), found {len(data)} bytes", section=section, offset=offset)
+    try:
+        raw = kernels.fq_from_mont_many(bytes(data))
+    except ValueError:  # a coordinate >= q: find its point to name it
+        point = next(i for i in range(count) if any(int.from_bytes(data[j : j + N8Q], "little") >= Q for j in range(i * size, (i + 1) * size, N8Q)))
+        raise MalformedFile(where, f"{group} point #{point}: coordinate is not less than the field modulus q", section=section, offset=offset + point * size) from None
+    decode = backend.g1_from_uncompressed if group == "G1" else backend.g2_from_uncompressed
     out = []
     for i in range(count):
         try:
-            out.append(decode(backend, bytes(data[i * size : (i + 1) * size]), check=check))
+            out.append(decode(raw[i * size : (i + 1) * size], check=check))
         except InvalidPoint as exc:
             raise MalformedFile(where, f"{group} point #{i}: {exc}", section=section, offset=offset + i * size) from None
     return out
@@ -184,6 +191,20 @@ def g1_to_c(backend: CurveBackend, p: Any) -> bytes:
 def g2_to_c(backend: CurveBackend, p: Any) -> bytes:
     """snarkjs' compressed G2 encoding (96 bytes)."""
     return _raw_to_c(backend.g2_to_uncompressed(p), 2 * N8Q)
+
+
+def points_lem_to_u(group: str, data: bytes) -> bytes:
+    """The "U" encodings of consecutive LEM points (a section payload), concatenated, without
+    building curve points: one batched Montgomery conversion
+    (:func:`zkproofs.kernels.fq_from_mont_many`), then each coordinate block (48 bytes for
+    G1, the 96-byte c0 || c1 pair for G2) byte-reversed. Raises InvalidPoint for a coordinate
+    that is not < q. O(n)."""
+    block = N8Q if group == "G1" else 2 * N8Q
+    try:
+        raw = kernels.fq_from_mont_many(bytes(data))
+    except ValueError:
+        raise InvalidPoint(f"{group} point: coordinate is not less than the field modulus q") from None
+    return b"".join(raw[i : i + block][::-1] for i in range(0, len(raw), block))
 
 
 def lem_to_u(group: str, data: bytes) -> bytes:

@@ -27,7 +27,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 import secrets
-from concurrent.futures import ProcessPoolExecutor
+import struct
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from hashlib import blake2b, sha256
@@ -80,19 +81,32 @@ class _Initial:
 
 def _coefficients(r1cs: R1CS) -> bytes:
     """Section 4: the A and B entries in snarkjs' order (per constraint, A then B, terms by
-    signal as our ``.r1cs`` export writes them; then A's input-consistency rows)."""
-    out = []
+    signal as our ``.r1cs`` export writes them; then A's input-consistency rows), each
+    (matrix, constraint, signal) as u32 little-endian and the value as 32 bytes of
+    v R^2 mod r (snarkjs' doubled Montgomery form). O(nnz); each distinct value is encoded
+    once (most are 1, -1 or a power of two)."""
+    head = _ENTRY_HEAD.pack
+    encoded: dict[int, bytes] = {}
+    parts = []
     for c, (a, b) in enumerate(zip(r1cs.a, r1cs.b)):
         for matrix, row in ((0, a), (1, b)):
             for var in sorted(row):
-                out.append((matrix, c, var, row[var]))
+                v = row[var]
+                value = encoded.get(v)
+                if value is None:
+                    value = encoded[v] = (v * zk.MONT_R2 % R).to_bytes(32, "little")
+                parts.append(head(matrix, c, var))
+                parts.append(value)
     n = r1cs.num_constraints
-    out += [(0, n + k, k, 1) for k in range(r1cs.num_public + 1)]
-    body = b"".join(
-        m.to_bytes(4, "little") + c.to_bytes(4, "little") + s.to_bytes(4, "little") + (v * zk.MONT_R2 % R).to_bytes(32, "little")
-        for m, c, s, v in out
-    )
-    return len(out).to_bytes(4, "little") + body
+    one = (zk.MONT_R2 % R).to_bytes(32, "little")
+    for k in range(r1cs.num_public + 1):
+        parts.append(head(0, n + k, k))
+        parts.append(one)
+    return (len(parts) // 2).to_bytes(4, "little") + b"".join(parts)
+
+
+_ENTRY_HEAD = struct.Struct("<III")
+_NO_COEFFICIENTS = (0).to_bytes(4, "little")
 
 
 def without_coefficients(zkey: zk.Zkey) -> zk.Zkey:
@@ -100,7 +114,7 @@ def without_coefficients(zkey: zk.Zkey) -> zk.Zkey:
     bundled with the package, since the section is the circuit's R1CS in snarkjs' layout
     (44 bytes per A and B entry, about half of a Poseidon-heavy key) and the circuit code
     gives it back (:func:`with_coefficients`). Such a key fails :func:`verify` until restored."""
-    return replace(zkey, sections=zkey.sections | {zk.COEFFS: (0).to_bytes(4, "little")})
+    return replace(zkey, sections=zkey.sections | {zk.COEFFS: _NO_COEFFICIENTS})
 
 
 def with_coefficients(zkey: zk.Zkey, r1cs: R1CS) -> zk.Zkey:
@@ -197,9 +211,9 @@ def _initial(r1cs: R1CS, ptau: Ptau, be: CurveBackend, progress: Progress | None
                 results.append(future.result())
                 _tick(progress, "computing the key", i + 1, parts)
     _tick(progress, "computing the key", parts, parts)
-    decode = lambda group, data: enc.points_from_lem(be, group, data, len(data) // (enc.G1_SIZE if group == "G1" else enc.G2_SIZE), where="computed key", section=0, check=False)  # noqa: E731
-    a, b1, b2, k = (decode(group, b"".join(r[i] for r in results)) for i, group in enumerate(("G1", "G1", "G2", "G1")))
-    return _assemble(r1cs, be, (alpha1, beta1, beta2), k, a, b1, b2, h_points, h_monomial, k[l + 1 :])
+    a, b1, b2, k = (b"".join(r[i] for r in results) for i in range(4))
+    h_lem, hm_lem = enc.points_to_lem(be, "G1", h_points), enc.points_to_lem(be, "G1", h_monomial)
+    return _assemble(r1cs, be, (alpha1, beta1, beta2), k, a, b1, b2, h_lem, hm_lem, k[(l + 1) * enc.G1_SIZE :], _coefficients(r1cs))
 
 
 def _key_columns_lem(backend: str, levels: tuple[bytes, ...], columns: tuple[list, list, list]) -> tuple[bytes, bytes, bytes, bytes]:
@@ -221,30 +235,33 @@ def _key_columns_lem(backend: str, levels: tuple[bytes, ...], columns: tuple[lis
     return enc.points_to_lem(be, "G1", a), enc.points_to_lem(be, "G1", b1), enc.points_to_lem(be, "G2", b2), enc.points_to_lem(be, "G1", k)
 
 
-def _assemble(r1cs: R1CS, be: CurveBackend, alpha_beta: tuple, k: list, a: list, b1: list, b2: list,
-              h_points: list, h_monomial: list, c_points: list) -> _Initial:  # fmt: skip
+def _assemble(r1cs: R1CS, be: CurveBackend, alpha_beta: tuple, k: bytes, a: bytes, b1: bytes, b2: bytes,
+              h_points: bytes, h_monomial: bytes, c_points: bytes, coefficients: bytes) -> _Initial:  # fmt: skip
     """Encode the sections and compute snarkjs' circuit hash (``zkey_new.js``): BLAKE2b-512 of
     the header points, then each point section, its length first (u32 big-endian), with H
     in the monomial basis [tau^i Z(tau)] (i < N - 1) and C before any division by delta.
-    ``c_points`` is what goes in the C section (``k``'s private part, or already divided)."""
+    The point sections come as LEM bytes (``k``: K = beta A + alpha B + C at tau for every
+    variable, its first l + 1 points the IC section); ``c_points`` is what goes in the C
+    section (``k``'s private part, or already divided); ``coefficients`` the section
+    :func:`_coefficients` gives (or the empty one). O(m + N) byte conversions."""
     alpha1, beta1, beta2 = alpha_beta
     l = r1cs.num_public
-    ic = k[: l + 1]
+    ic = k[: (l + 1) * enc.G1_SIZE]
     h = blake2b(digest_size=64)
     g1, g2 = be.g1_generator(), be.g2_generator()
     h.update(enc.g1_to_u(be, alpha1) + enc.g1_to_u(be, beta1))
     h.update(enc.g2_to_u(be, beta2) + enc.g2_to_u(be, g2) + enc.g1_to_u(be, g1) + enc.g2_to_u(be, g2))
-    for points, group in ((ic, "G1"), (h_monomial, "G1"), (k[l + 1 :], "G1"), (a, "G1"), (b1, "G1"), (b2, "G2")):
-        encode = enc.g1_to_u if group == "G1" else enc.g2_to_u
-        h.update(_u32be(len(points)) + b"".join(encode(be, p) for p in points))
+    for data, group in ((ic, "G1"), (h_monomial, "G1"), (k[(l + 1) * enc.G1_SIZE :], "G1"), (a, "G1"), (b1, "G1"), (b2, "G2")):
+        size = enc.G1_SIZE if group == "G1" else enc.G2_SIZE
+        h.update(_u32be(len(data) // size) + enc.points_lem_to_u(group, data))
     sections = {
-        zk.IC: enc.points_to_lem(be, "G1", ic),
-        zk.COEFFS: _coefficients(r1cs),
-        zk.POINTS_A: enc.points_to_lem(be, "G1", a),
-        zk.POINTS_B1: enc.points_to_lem(be, "G1", b1),
-        zk.POINTS_B2: enc.points_to_lem(be, "G2", b2),
-        zk.POINTS_C: enc.points_to_lem(be, "G1", c_points),
-        zk.POINTS_H: enc.points_to_lem(be, "G1", h_points),
+        zk.IC: ic,
+        zk.COEFFS: coefficients,
+        zk.POINTS_A: a,
+        zk.POINTS_B1: b1,
+        zk.POINTS_B2: b2,
+        zk.POINTS_C: c_points,
+        zk.POINTS_H: h_points,
     }
     return _Initial(r1cs.num_variables, l, domain_for(r1cs).size, alpha1, beta1, beta2, sections, h.digest())
 
@@ -377,25 +394,18 @@ def beacon(zkey: zk.Zkey, name: str, beacon_hex: str, num_iterations_exp: int, b
 
 
 # single-party setup ---------------------------------------------------------------------------
-PARALLEL_G2_MIN = 8192
-"""From this many G2 scalars on, :func:`single_party_zkey` runs the G2 batch in a child
-process while this one computes the G1 batch (about 4m + 3N G1 points against m G2
-points, a G2 addition costing about 3x a G1 one: the two take similar time). The
-batches are GIL-bound Python additions, so threads cannot share them. Below it, a
-process start (about half a second) would cost more than it saves."""
-
-
 def _nonzero_scalar() -> int:
     return secrets.randbelow(R - 1) + 1
 
 
-def _g2_batch_uncompressed(backend: str, scalars: list[int]) -> list[bytes]:
-    """[k]G2 for each k, as uncompressed encodings (run in the child process)."""
-    be = get_backend(backend)
-    return [be.g2_to_uncompressed(p) for p in be.g2_batch_mul(be.g2_generator(), scalars)]
+def _fixed_base_g2(be: CurveBackend, scalars: list[int]) -> bytes:
+    """[k]G2 for each scalar, as LEM bytes: a table for this batch, then the products
+    (:func:`zkproofs.kernels.fixed_base_mul`; the native kernel runs without the GIL)."""
+    table = kernels.fixed_base_table("G2", enc.g2_to_lem(be, be.g2_generator()), len(scalars))
+    return kernels.fixed_base_mul(table, scalars)
 
 
-def single_party_zkey(r1cs: R1CS, name: str, backend: CurveBackend | None = None) -> zk.Zkey:
+def single_party_zkey(r1cs: R1CS, name: str, backend: CurveBackend | None = None, *, coefficients: bool = True) -> zk.Zkey:
     """A key made by one party: a one-contribution phase 2 on a phase 1 it generated itself.
 
     The party draws tau, alpha, beta (its phase 1) and delta (its phase-2 contribution)
@@ -404,9 +414,11 @@ def single_party_zkey(r1cs: R1CS, name: str, backend: CurveBackend | None = None
     a ``.ptau`` (the same points, H in the exact Lagrange basis of the 2N-th roots), then
     records its contribution exactly as :func:`contribute` does, so the result is a
     ``.zkey`` whose contribution :func:`verify` would check. Whoever runs it can forge
-    proofs. Cost: O(N + nnz) field operations and about 4m + 3N fixed-base G1 and m G2
-    multiplications (m variables, N domain size); from :data:`PARALLEL_G2_MIN` G2
-    points on, the G2 batch runs in a child process in parallel with the G1 batch.
+    proofs. Cost: O(N + nnz) field operations and about 4m + 2N fixed-base G1 and m G2
+    multiplications (m variables, N domain size) by the compiled fixed-base kernel on
+    both cores, which returns the sections' bytes directly. ``coefficients=False`` leaves
+    the coefficients section empty (the form of :func:`without_coefficients`), as a proving
+    key never reads it.
     """
     be = backend or get_backend()
     domain = domain_for(r1cs)
@@ -418,27 +430,37 @@ def single_party_zkey(r1cs: R1CS, name: str, backend: CurveBackend | None = None
     alpha, beta, delta = _nonzero_scalar(), _nonzero_scalar(), _nonzero_scalar()
     delta_inv = pow(delta, -1, R)
     a_tau, b_tau, c_tau = evaluate_at(r1cs, domain, tau)
-    k = [(beta * a + alpha * b + c) % R for a, b, c in zip(a_tau, b_tau, c_tau)]
-    h_lagrange = h_query_at(domain, tau)
-    z = domain.vanishing_at(tau)
-    h_monomial = [z * pow(tau, i, R) % R for i in range(n_size - 1)]
-    c_div = [x * delta_inv % R for x in k[l + 1 :]]
-    h_div = [x * delta_inv % R for x in h_lagrange]
-    g1_scalars = [alpha, beta] + k + a_tau + b_tau + c_div + h_div + h_monomial
-    g2_scalars = [beta] + b_tau
-    if len(g2_scalars) >= PARALLEL_G2_MIN:
-        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
-            g2_future = pool.submit(_g2_batch_uncompressed, be.name, g2_scalars)
-            g1 = be.g1_batch_mul(be.g1_generator(), g1_scalars)
-            # Decoded unchecked: they come from our own child process.
-            g2 = [be.g2_from_uncompressed(raw, check=False) for raw in g2_future.result()]
-    else:
-        g1 = be.g1_batch_mul(be.g1_generator(), g1_scalars)
-        g2 = be.g2_batch_mul(be.g2_generator(), g2_scalars)
-    cut = [2, 2 + m, 2 + 2 * m, 2 + 3 * m, 2 + 4 * m - l - 1, 2 + 4 * m - l - 1 + n_size]
-    k_pts, a_pts, b1_pts = g1[cut[0] : cut[1]], g1[cut[1] : cut[2]], g1[cut[2] : cut[3]]
-    c_pts, h_pts, hm_pts = g1[cut[3] : cut[4]], g1[cut[4] : cut[5]], g1[cut[5] :]
-    init = _assemble(r1cs, be, (g1[0], g1[1], g2[0]), k_pts, a_pts, b1_pts, g2[1:], h_pts, hm_pts, c_pts)
+    g1_count = 2 + 4 * m - l - 1 + 2 * n_size - 1  # alpha, beta, K, A, B1, C, H, H monomial
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        # The compiled kernel runs without the GIL, so the two cores multiply while this
+        # thread prepares: the G1 table and the whole G2 batch start now, the G1 batch (two
+        # halves sharing the table) once its scalars are ready; meanwhile this thread also
+        # computes the circuit's digest (cached on r1cs; keys record it) and the
+        # coefficients section, both O(nnz) Python.
+        g1_table = pool.submit(kernels.fixed_base_table, "G1", enc.g1_to_lem(be, be.g1_generator()), g1_count)
+        g2_job = pool.submit(_fixed_base_g2, be, [beta] + b_tau)
+        k = [(beta * a + alpha * b + c) % R for a, b, c in zip(a_tau, b_tau, c_tau)]
+        h_lagrange = h_query_at(domain, tau)
+        z = domain.vanishing_at(tau)
+        h_monomial = [z] * (n_size - 1)  # z tau^i, i < N - 1
+        for i in range(1, n_size - 1):
+            h_monomial[i] = h_monomial[i - 1] * tau % R
+        c_div = [x * delta_inv % R for x in k[l + 1 :]]
+        h_div = [x * delta_inv % R for x in h_lagrange]
+        g1_scalars = [alpha, beta] + k + a_tau + b_tau + c_div + h_div + h_monomial
+        half = len(g1_scalars) // 2
+        g1_jobs = [pool.submit(lambda part: kernels.fixed_base_mul(g1_table.result(), part), part)
+                   for part in (g1_scalars[:half], g1_scalars[half:])]  # fmt: skip
+        r1cs.digest()
+        coeffs = _coefficients(r1cs) if coefficients else _NO_COEFFICIENTS
+        g1 = b"".join(job.result() for job in g1_jobs)
+        g2 = g2_job.result()
+    cut = [x * enc.G1_SIZE for x in (2, 2 + m, 2 + 2 * m, 2 + 3 * m, 2 + 4 * m - l - 1, 2 + 4 * m - l - 1 + n_size)]
+    alpha1, beta1 = (enc.g1_from_lem(be, g1[i * enc.G1_SIZE : (i + 1) * enc.G1_SIZE], check=False) for i in range(2))
+    beta2 = enc.g2_from_lem(be, g2[: enc.G2_SIZE], check=False)
+    k_lem, a_lem, b1_lem = g1[cut[0] : cut[1]], g1[cut[1] : cut[2]], g1[cut[2] : cut[3]]
+    c_lem, h_lem, hm_lem = g1[cut[3] : cut[4]], g1[cut[4] : cut[5]], g1[cut[5] :]
+    init = _assemble(r1cs, be, (alpha1, beta1, beta2), k_lem, a_lem, b1_lem, g2[enc.G2_SIZE :], h_lem, hm_lem, c_lem, coeffs)
     initial = zk.Zkey(
         m, l, n_size, init.alpha_g1, init.beta_g1, init.beta_g2, be.g2_generator(), be.g1_generator(), be.g2_generator(),
         init.sections, init.cs_hash, (),
@@ -452,7 +474,7 @@ def single_party_setup(circuit: Circuit, *, party: str, backend: str | None = No
     """Our proving key (with ``pk.vk``) from :func:`single_party_zkey`; the key's provenance is
     "single-party setup by ``party``", the party that must be trusted not to keep the trapdoor."""
     be = get_backend(backend)
-    zkey = single_party_zkey(circuit.shape, party, be)
+    zkey = single_party_zkey(circuit.shape, party, be, coefficients=False)
     return _proving_key(zkey, _verifying_key(zkey, circuit, be, SingleParty(party)), be)
 
 

@@ -26,10 +26,9 @@ def setup(circuit: Circuit, *, party: str, backend: str | None = None) -> Provin
     as the key's :class:`~zkproofs.groth16.keys.SingleParty` provenance.
 
     Cost: O(N + nnz) field operations to evaluate the QAP at tau, then about
-    4m + 3N fixed-base G1 and m G2 scalar multiplications (m variables, N domain
-    size) — the dominant cost; from
-    :data:`zkproofs.ceremony.phase2.PARALLEL_G2_MIN` G2 points on, the G2 batch runs
-    in a child process in parallel with the G1 batch. ``backend`` names the curve backend (see
+    4m + 2N fixed-base G1 and m G2 scalar multiplications (m variables, N domain
+    size) — the dominant cost, in the compiled kernel on three threads (see
+    :func:`zkproofs.kernels.fixed_base_mul`). ``backend`` names the curve backend (see
     :func:`zkproofs.backends.get_backend`). Raises ValueError for an empty ``party``.
     """
     if not party.strip():

@@ -1,7 +1,9 @@
 """Field kernels: the one place that chooses compiled (C) or reference (Python) code.
 
 The hot field arithmetic of zkproofs (Poseidon permutations and sponges over many
-inputs, whole Merkle-sum tree levels from and to byte records, NTTs, batch inversion) has two implementations with the same functions:
+inputs, whole Merkle-sum tree levels from and to byte records, NTTs, batch inversion,
+and for Groth16 setup fixed-base G1/G2 multiplication and F_q conversion to snarkjs'
+byte layout) has two implementations with the same functions:
 :mod:`zkproofs.kernels.native` (the C extension built from ``fr.c`` by ``pip
 install``) and :mod:`zkproofs.kernels.reference` (pure Python, the reference and
 the fallback). Callers use the functions of this module; nothing else branches on
@@ -130,4 +132,21 @@ def batch_inverse(values: Sequence[int]) -> list[int]:
     return _chosen().batch_inverse(values)
 
 
-__all__ = ["KERNELS", "active_kernels", "batch_inverse", "merkle_sum_leaves", "merkle_sum_level", "native_code_path", "native_unavailable_reason", "ntt", "permute_many", "poseidon_hash_many", "use_kernels"]
+def fixed_base_table(group: str, base_lem: bytes, count: int) -> object:
+    """A base point ("G1" or "G2", LEM bytes) prepared for about ``count`` fixed-base
+    multiplications; see :func:`reference.fixed_base_table`. O(2^w 255 / w) additions."""
+    return _chosen().fixed_base_table(group, base_lem, count)
+
+
+def fixed_base_mul(table: object, scalars: Sequence[int]) -> bytes:
+    """LEM bytes of [k] base for each scalar k in [0, r); see :func:`reference.fixed_base_mul`.
+    O(n 255 / w) additions; the native kernel releases the GIL."""
+    return _chosen().fixed_base_mul(table, scalars)
+
+
+def fq_from_mont_many(data: bytes) -> bytes:
+    """48-byte F_q elements from Montgomery to standard form; see :func:`reference.fq_from_mont_many`. O(n)."""
+    return _chosen().fq_from_mont_many(data)
+
+
+__all__ = ["KERNELS", "active_kernels", "batch_inverse", "fixed_base_mul", "fixed_base_table", "fq_from_mont_many", "merkle_sum_leaves", "merkle_sum_level", "native_code_path", "native_unavailable_reason", "ntt", "permute_many", "poseidon_hash_many", "use_kernels"]

@@ -55,6 +55,11 @@
  * Merkle-sum tree levels (merkle_sum.h): leaves and whole levels of parents from and
  * to the tree's byte records, so a tree build makes no Python object per node.
  *
+ * Fixed-base G1 / G2 multiplication (fixed_base.h, over the base field of fq.h): Groth16
+ * setup's key points as multiples of the generators, from a shared window table, written
+ * straight into snarkjs' section layout; its Python twin is the curve backend's
+ * windowed multiplication (reference.py).
+ *
  * The GIL is released around every batched loop; Python objects are only touched
  * (converted in and out) with the GIL held, in chunks, so threads and process pools
  * both scale.
@@ -315,6 +320,10 @@ static fr *load_vector(PyObject *seq, Py_ssize_t n, Py_ssize_t *len_out) {
 
 static int load_scalar(PyObject *o, fr *out) { return load(o, out, 0); }
 
+/* ------------------------------------------- fixed-base G1 / G2 (Groth16 setup) */
+
+#include "fixed_base.h"
+
 /* ------------------------------------------------------------------ Poseidon */
 
 /* The optimised constants of one instance (zkproofs/poseidon/optimized.py: appendix B
@@ -385,6 +394,7 @@ static int select_isa(const char *name) {
         permute_batch = permute_batch_generic;
         sponge_batch = sponge_batch_generic;
         isa_name = "generic";
+        fq_adx = 0;
         return 0;
     }
 #if HAVE_ADX_PATH
@@ -392,12 +402,14 @@ static int select_isa(const char *name) {
         permute_batch = permute_batch_adx;
         sponge_batch = sponge_batch_adx;
         isa_name = "adx";
+        fq_adx = 1;
         return 0;
     }
     if (strcmp(name, "ifma") == 0 && cpu_has_ifma() && cpu_has_adx()) {  /* a lone state takes the ADX path */
         permute_batch = permute_batch_ifma;
         sponge_batch = sponge_batch_ifma;
         isa_name = "ifma";
+        fq_adx = 1;
         return 0;
     }
 #endif
@@ -706,6 +718,9 @@ static PyMethodDef methods[] = {
      "merkle_sum_level(capsule, records, n_sums, sum_bytes, slot_bits, tag) -> parent records"},
     {"ntt", py_ntt, METH_VARARGS, "ntt(values, n, omega, pre_shift, post_factor, post_shift) -> list"},
     {"batch_inverse", py_batch_inverse, METH_O, "batch_inverse(values) -> list"},
+    {"fixed_base_table", py_fixed_base_table, METH_VARARGS, "fixed_base_table(group, base_lem, window) -> capsule"},
+    {"fixed_base_mul", py_fixed_base_mul, METH_VARARGS, "fixed_base_mul(capsule, scalars) -> LEM bytes"},
+    {"fq_from_mont_many", py_fq_from_mont_many, METH_O, "fq_from_mont_many(lem_bytes) -> standard-form bytes"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Sequence
 
 from zkproofs.kernels import _native
 
-_REQUIRED = ("poseidon_new", "permute_many", "hash_many", "merkle_sum_leaves", "merkle_sum_level", "ntt", "batch_inverse", "set_isa", "isa")
+_REQUIRED = ("poseidon_new", "permute_many", "hash_many", "merkle_sum_leaves", "merkle_sum_level", "ntt", "batch_inverse", "set_isa", "isa",
+             "fixed_base_table", "fixed_base_mul", "fq_from_mont_many")
 _missing = [name for name in _REQUIRED if not hasattr(_native, name)]
 if _missing:  # an extension built from an older fr.c (a checkout updated without reinstalling)
     raise ImportError(f"the compiled kernels are older than this source (no {', '.join(_missing)}); rebuild them: pip install -e .")
@@ -89,3 +90,28 @@ def ntt(values: Sequence[int], size: int, omega: int, pre_shift: int = 1, post_f
 def batch_inverse(values: Sequence[int]) -> list[int]:
     """C twin of :func:`zkproofs.kernels.reference.batch_inverse`."""
     return _native.batch_inverse(values)
+
+
+def fixed_base_table(group: str, base_lem: bytes, count: int) -> object:
+    """C twin of :func:`zkproofs.kernels.reference.fixed_base_table` (a table of
+    :func:`~zkproofs.kernels.reference.fixed_base_window` bits, built without the GIL)."""
+    if group not in ("G1", "G2"):
+        raise ValueError(f"fixed_base_table: group must be 'G1' or 'G2', not {group!r}")
+    from zkproofs.errors import InvalidPoint
+    from zkproofs.kernels.reference import fixed_base_window
+
+    try:
+        return _native.fixed_base_table(1 if group == "G1" else 2, bytes(base_lem), fixed_base_window(count))
+    except ValueError as exc:
+        raise InvalidPoint(str(exc)) from None
+
+
+def fixed_base_mul(table: object, scalars: Sequence[int]) -> bytes:
+    """C twin of :func:`zkproofs.kernels.reference.fixed_base_mul`; runs without the GIL, so
+    threads sharing one table multiply in parallel."""
+    return _native.fixed_base_mul(table, scalars)
+
+
+def fq_from_mont_many(data: bytes) -> bytes:
+    """C twin of :func:`zkproofs.kernels.reference.fq_from_mont_many`."""
+    return _native.fq_from_mont_many(data)

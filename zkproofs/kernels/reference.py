@@ -315,3 +315,64 @@ def batch_inverse(values: Sequence[int]) -> list[int]:
         out[i] = acc * prefix[i] % R
         acc = acc * values[i] % R
     return out
+
+
+# fixed-base G1 / G2 multiplication (Groth16 setup) ------------------------------------------
+def fixed_base_window(count: int) -> int:
+    """The window width w in 4..16 that minimises ceil(255 / w) (2^w - 1 + count): the table's
+    additions plus at most one per window and scalar, for ``count`` scalars below r < 2^255.
+    13 for 2^16 scalars, 15 for the 4 x 2^16 G1 points of a 2^16 setup."""
+    return min(range(4, 17), key=lambda w: -(-255 // w) * ((1 << w) - 1 + count))
+
+
+def fixed_base_table(group: str, base_lem: bytes, count: int) -> object:
+    """What :func:`fixed_base_mul` multiplies: the base point (``group`` "G1" or "G2", snarkjs'
+    LEM bytes, on the curve and in the subgroup) prepared for about ``count`` scalars.
+
+    The reference is the active curve backend's windowed batch multiplication (arkworks, or
+    py_ecc itself), with its own table; the C twin builds a table of
+    :func:`fixed_base_window` bits. Raises ValueError for an unknown group and InvalidPoint
+    for a base off the curve."""
+    from zkproofs.backends import get_backend
+    from zkproofs.ceremony import encoding as enc
+
+    if group not in ("G1", "G2"):
+        raise ValueError(f"fixed_base_table: group must be 'G1' or 'G2', not {group!r}")
+    be = get_backend()
+    base = (enc.g1_from_lem if group == "G1" else enc.g2_from_lem)(be, bytes(base_lem))
+    return group, be, base
+
+
+def fixed_base_mul(table: object, scalars: Sequence[int]) -> bytes:
+    """snarkjs' LEM bytes (section layout: affine x || y in Montgomery form, the point at
+    infinity all zeros) of [k] base for each k in ``scalars``, concatenated (96 bytes per G1
+    point, 192 per G2). Every k must be an int in [0, r): ValueError names the first other.
+    O(n 255 / w) group additions (Groth 2016 section 3.2: every key point is a known
+    multiple of a generator). Not constant-time (zero windows are skipped): used on the
+    setup trapdoor on the machine of whoever runs setup."""
+    from zkproofs.ceremony import encoding as enc
+
+    group, be, base = table  # type: ignore[misc]
+    for i, k in enumerate(scalars):
+        if not isinstance(k, int) or not 0 <= k < R:
+            raise ValueError(f"fixed_base_mul: scalar #{i} is not in [0, r)")
+    points = (be.g1_batch_mul if group == "G1" else be.g2_batch_mul)(base, scalars)
+    return enc.points_to_lem(be, group, points)
+
+
+def fq_from_mont_many(data: bytes) -> bytes:
+    """Every 48-byte F_q element of ``data`` from little-endian Montgomery form (x 2^384 mod q,
+    snarkjs' section layout) to little-endian standard form. ValueError names the first
+    element that is not < q, or a length that is not a multiple of 48. O(n)."""
+    from zkproofs.backends.common import Q
+
+    if len(data) % 48:
+        raise ValueError(f"fq_from_mont_many: {len(data)} bytes is not a whole number of 48-byte elements")
+    inv = pow(1 << 384, -1, Q)
+    out = []
+    for k in range(0, len(data), 48):
+        m = int.from_bytes(data[k : k + 48], "little")
+        if m >= Q:
+            raise ValueError(f"fq_from_mont_many: element #{k // 48} is not less than q")
+        out.append((m * inv % Q).to_bytes(48, "little"))
+    return b"".join(out)

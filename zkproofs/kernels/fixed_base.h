@@ -1,0 +1,238 @@
+/*
+ * Fixed-base batch scalar multiplication on BLS12-381 G1 and G2 (Groth16 setup: every key
+ * point is a known multiple of a generator, Groth 2016 section 3.2), included by fr.c.
+ * The Python twin is zkproofs/kernels/reference.py (the curve backend's windowed batch
+ * multiplication and snarkjs' LEM encoding); tests/test_kernels.py holds them equal.
+ *
+ * Method: a table of w-bit windows of the base (entry (i, d) = d 2^(w i) B, affine),
+ * built once and shared read-only by the threads that multiply; each scalar is then at
+ * most ceil(255 / w) - 1 mixed additions with no doubling, and each block of results is
+ * normalised to affine with one inversion. Outputs are snarkjs' section bytes (LEM, see
+ * fq.h), so a key's sections need no per-point conversion in Python.
+ */
+#include "fq.h"
+
+#define FE fq
+#define FE_ADD fq_add
+#define FE_SUB fq_sub
+#define FE_MUL fq_mul
+#define FE_SQR fq_sqr
+#define FE_INV fq_inv
+#define FE_IS_ZERO fq_is_zero
+#define FE_ONE FQ_ONE
+#define CURVE(name) g1_##name
+#include "fixed_base_impl.h"
+#undef FE
+#undef FE_ADD
+#undef FE_SUB
+#undef FE_MUL
+#undef FE_SQR
+#undef FE_INV
+#undef FE_IS_ZERO
+#undef FE_ONE
+#undef CURVE
+
+static const fq2 FQ2_ONE = {{{0x760900000002fffdULL, 0xebf4000bc40c0002ULL, 0x5f48985753c758baULL,
+                              0x77ce585370525745ULL, 0x5c071a97a256ec6dULL, 0x15f65ec3fa80e493ULL}},
+                            {{0, 0, 0, 0, 0, 0}}};
+#define FE fq2
+#define FE_ADD fq2_add
+#define FE_SUB fq2_sub
+#define FE_MUL fq2_mul
+#define FE_SQR fq2_sqr
+#define FE_INV fq2_inv
+#define FE_IS_ZERO fq2_is_zero
+#define FE_ONE FQ2_ONE
+#define CURVE(name) g2_##name
+#include "fixed_base_impl.h"
+#undef FE
+#undef FE_ADD
+#undef FE_SUB
+#undef FE_MUL
+#undef FE_SQR
+#undef FE_INV
+#undef FE_IS_ZERO
+#undef FE_ONE
+#undef CURVE
+
+#define FB_MAX_WINDOW 20
+#define FB_ROWS(w) ((255 + (w) - 1) / (w)) /* scalars are < r < 2^255 */
+
+typedef struct {
+    int group; /* 1 or 2 */
+    g1_table g1;
+    g2_table g2;
+} fb_table;
+
+static void fb_table_free(PyObject *capsule) {
+    fb_table *t = PyCapsule_GetPointer(capsule, "zkproofs.fixed_base");
+    if (t == NULL) return;
+    PyMem_RawFree(t->g1.points);
+    PyMem_RawFree(t->g2.points);
+    PyMem_RawFree(t);
+}
+
+/* n F_q coordinates from LEM bytes; -1 (ValueError set) if one is not < q. */
+static int fq_load_lem(fq *out, const unsigned char *data, int n) {
+    for (int k = 0; k < n; k++) {
+        for (int i = 0; i < 6; i++) {
+            uint64_t w = 0;
+            for (int j = 7; j >= 0; j--) w = (w << 8) | data[48 * k + 8 * i + j];
+            out[k].l[i] = w;
+        }
+        if (fq_geq_q(out[k].l)) {
+            PyErr_SetString(PyExc_ValueError, "fixed-base point: a coordinate is not less than q");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* fixed_base_table(group, base_lem, window) -> capsule: the window table of the base
+   point (G1: 96 LEM bytes, G2: 192), which must be on the curve and not the point at
+   infinity. rows (2^w - 1) mixed additions, without the GIL. */
+static PyObject *py_fixed_base_table(PyObject *self, PyObject *args) {
+    int group, window;
+    Py_buffer base;
+    if (!PyArg_ParseTuple(args, "iy*i", &group, &base, &window)) return NULL;
+    PyObject *result = NULL;
+    fb_table *t = NULL;
+    if ((group != 1 && group != 2) || window < 1 || window > FB_MAX_WINDOW) {
+        PyErr_Format(PyExc_ValueError, "fixed_base_table: group must be 1 or 2 and window in 1..%d", FB_MAX_WINDOW);
+        goto done;
+    }
+    if (base.len != (group == 1 ? 96 : 192)) {
+        PyErr_Format(PyExc_ValueError, "fixed_base_table: a G%d base point is %d LEM bytes, got %zd", group, group == 1 ? 96 : 192, base.len);
+        goto done;
+    }
+    t = PyMem_RawCalloc(1, sizeof *t);
+    if (t == NULL) { PyErr_NoMemory(); goto done; }
+    t->group = group;
+    int rc;
+    if (group == 1) {
+        fq c[2], lhs, rhs, b;
+        if (fq_load_lem(c, base.buf, 2)) goto done;
+        fq_add(&b, &FQ_ONE, &FQ_ONE);
+        fq_add(&b, &b, &b);                                   /* b = 4 */
+        fq_mul(&lhs, &c[1], &c[1]);
+        fq_mul(&rhs, &c[0], &c[0]);
+        fq_mul(&rhs, &rhs, &c[0]);
+        fq_add(&rhs, &rhs, &b);
+        if (!fq_eq(&lhs, &rhs)) { PyErr_SetString(PyExc_ValueError, "fixed_base_table: the G1 base is not on the curve"); goto done; }
+        g1_aff p = {c[0], c[1]};
+        Py_BEGIN_ALLOW_THREADS
+        rc = g1_table_build(&t->g1, &p, window, FB_ROWS(window));
+        Py_END_ALLOW_THREADS
+    } else {
+        fq c[4];
+        fq2 x, y, lhs, rhs, b;
+        if (fq_load_lem(c, base.buf, 4)) goto done;
+        x.c0 = c[0]; x.c1 = c[1]; y.c0 = c[2]; y.c1 = c[3];
+        fq2_add(&b, &FQ2_ONE, &FQ2_ONE);
+        fq2_add(&b, &b, &b);
+        b.c1 = b.c0;                                          /* b = 4 (1 + u) */
+        fq2_sqr(&lhs, &y);
+        fq2_sqr(&rhs, &x);
+        fq2_mul(&rhs, &rhs, &x);
+        fq2_add(&rhs, &rhs, &b);
+        if (!fq2_eq(&lhs, &rhs)) { PyErr_SetString(PyExc_ValueError, "fixed_base_table: the G2 base is not on the curve"); goto done; }
+        g2_aff p = {x, y};
+        Py_BEGIN_ALLOW_THREADS
+        rc = g2_table_build(&t->g2, &p, window, FB_ROWS(window));
+        Py_END_ALLOW_THREADS
+    }
+    if (rc) { PyErr_NoMemory(); goto done; }
+    result = PyCapsule_New(t, "zkproofs.fixed_base", fb_table_free);
+    if (result != NULL) t = NULL;
+done:
+    if (t != NULL) {
+        PyMem_RawFree(t->g1.points);
+        PyMem_RawFree(t->g2.points);
+        PyMem_RawFree(t);
+    }
+    PyBuffer_Release(&base);
+    return result;
+}
+
+/* fixed_base_mul(capsule, scalars) -> bytes: LEM bytes of k B for each int k in [0, r)
+   (ValueError naming the first other one). At most rows - 1 mixed additions per scalar,
+   without the GIL: threads sharing one table run in parallel. */
+static PyObject *py_fixed_base_mul(PyObject *self, PyObject *args) {
+    PyObject *capsule, *seq;
+    if (!PyArg_ParseTuple(args, "OO", &capsule, &seq)) return NULL;
+    fb_table *t = PyCapsule_GetPointer(capsule, "zkproofs.fixed_base");
+    if (t == NULL) return NULL;
+    PyObject *fast = PySequence_Fast(seq, "fixed_base_mul: expected a sequence of ints");
+    if (fast == NULL) return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
+    uint64_t *limbs = PyMem_RawMalloc(sizeof(uint64_t) * 4 * (size_t)(n ? n : 1));
+    if (limbs == NULL) { Py_DECREF(fast); return PyErr_NoMemory(); }
+    PyObject **items = PySequence_Fast_ITEMS(fast);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        unsigned char buf[32];
+        int rc = int_to_bytes(items[i], buf);
+        if (rc == 0) {
+            limbs_from_bytes(limbs + 4 * i, buf);
+            if (geq_p(limbs + 4 * i)) rc = 1;
+        }
+        if (rc != 0) {
+            if (rc > 0) PyErr_Format(PyExc_ValueError, "fixed_base_mul: scalar #%zd is not in [0, r)", i);
+            Py_DECREF(fast);
+            PyMem_RawFree(limbs);
+            return NULL;
+        }
+    }
+    Py_DECREF(fast);
+    size_t point_size = t->group == 1 ? 96 : 192;
+    PyObject *out = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(point_size * (size_t)n));
+    if (out == NULL) { PyMem_RawFree(limbs); return NULL; }
+    unsigned char *dst = (unsigned char *)PyBytes_AS_STRING(out);
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = t->group == 1 ? g1_table_mul(&t->g1, limbs, (size_t)n, dst) : g2_table_mul(&t->g2, limbs, (size_t)n, dst);
+    Py_END_ALLOW_THREADS
+    PyMem_RawFree(limbs);
+    if (rc) { Py_DECREF(out); return PyErr_NoMemory(); }
+    return out;
+}
+
+/* fq_from_mont_many(data) -> bytes: every 48-byte F_q block of data, little-endian
+   Montgomery form (LEM) in, little-endian standard form out; ValueError naming the first
+   block that is not < q. One product per block. */
+static PyObject *py_fq_from_mont_many(PyObject *self, PyObject *arg) {
+    Py_buffer in;
+    if (PyObject_GetBuffer(arg, &in, PyBUF_SIMPLE) < 0) return NULL;
+    if (in.len % 48) {
+        PyErr_Format(PyExc_ValueError, "fq_from_mont_many: %zd bytes is not a whole number of 48-byte elements", in.len);
+        PyBuffer_Release(&in);
+        return NULL;
+    }
+    Py_ssize_t n = in.len / 48;
+    PyObject *out = PyBytes_FromStringAndSize(NULL, in.len);
+    if (out == NULL) { PyBuffer_Release(&in); return NULL; }
+    const unsigned char *src = in.buf;
+    unsigned char *dst = (unsigned char *)PyBytes_AS_STRING(out);
+    Py_ssize_t bad = -1;
+    static const fq one = {{1, 0, 0, 0, 0, 0}};
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t k = 0; k < n; k++) {
+        fq a;
+        for (int i = 0; i < 6; i++) {
+            uint64_t w = 0;
+            for (int j = 7; j >= 0; j--) w = (w << 8) | src[48 * k + 8 * i + j];
+            a.l[i] = w;
+        }
+        if (fq_geq_q(a.l)) { bad = k; break; }
+        fq_mul(&a, &a, &one);
+        for (int i = 0; i < 6; i++)
+            for (int j = 0; j < 8; j++) dst[48 * k + 8 * i + j] = (unsigned char)(a.l[i] >> (8 * j));
+    }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&in);
+    if (bad >= 0) {
+        Py_DECREF(out);
+        PyErr_Format(PyExc_ValueError, "fq_from_mont_many: element #%zd is not less than q", bad);
+        return NULL;
+    }
+    return out;
+}
