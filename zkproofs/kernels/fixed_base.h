@@ -22,15 +22,6 @@
 #define FE_ONE FQ_ONE
 #define CURVE(name) g1_##name
 #include "fixed_base_impl.h"
-#undef FE
-#undef FE_ADD
-#undef FE_SUB
-#undef FE_MUL
-#undef FE_SQR
-#undef FE_INV
-#undef FE_IS_ZERO
-#undef FE_ONE
-#undef CURVE
 
 static const fq2 FQ2_ONE = {{{0x760900000002fffdULL, 0xebf4000bc40c0002ULL, 0x5f48985753c758baULL,
                               0x77ce585370525745ULL, 0x5c071a97a256ec6dULL, 0x15f65ec3fa80e493ULL}},
@@ -45,15 +36,6 @@ static const fq2 FQ2_ONE = {{{0x760900000002fffdULL, 0xebf4000bc40c0002ULL, 0x5f
 #define FE_ONE FQ2_ONE
 #define CURVE(name) g2_##name
 #include "fixed_base_impl.h"
-#undef FE
-#undef FE_ADD
-#undef FE_SUB
-#undef FE_MUL
-#undef FE_SQR
-#undef FE_INV
-#undef FE_IS_ZERO
-#undef FE_ONE
-#undef CURVE
 
 #define FB_MAX_WINDOW 20
 #define FB_ROWS(w) ((255 + (w) - 1) / (w)) /* scalars are < r < 2^255 */

@@ -2,7 +2,7 @@
  * Fixed-base scalar multiplication on one BLS12-381 group, instantiated twice by
  * fixed_base.h: G1 (coordinates in F_q) and G2 (coordinates in F_q2). Before including,
  * define FE (the coordinate type), FE_ADD, FE_SUB, FE_MUL, FE_SQR, FE_INV, FE_IS_ZERO,
- * FE_ONE (a value) and CURVE(name) (the name prefix).
+ * FE_ONE (a value) and CURVE(name) (the name prefix); this file undefines them at its end.
  *
  * Points in Jacobian coordinates (X, Y, Z) ~ (X / Z^2, Y / Z^3), Z = 0 the point at
  * infinity; the table and the outputs in affine coordinates. Formulas for
@@ -200,3 +200,13 @@ static int CURVE(table_mul)(const CURVE(table) *tb, const uint64_t *scalars, siz
     return 0;
 }
 #undef FB_BLOCK
+
+#undef FE
+#undef FE_ADD
+#undef FE_SUB
+#undef FE_MUL
+#undef FE_SQR
+#undef FE_INV
+#undef FE_IS_ZERO
+#undef FE_ONE
+#undef CURVE

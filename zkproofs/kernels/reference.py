@@ -365,14 +365,14 @@ def fq_from_mont_many(data: bytes) -> bytes:
     snarkjs' section layout) to little-endian standard form. ValueError names the first
     element that is not < q, or a length that is not a multiple of 48. O(n)."""
     from zkproofs.backends.common import Q
+    from zkproofs.ceremony.encoding import fq_from_mont_raw
 
     if len(data) % 48:
         raise ValueError(f"fq_from_mont_many: {len(data)} bytes is not a whole number of 48-byte elements")
-    inv = pow(1 << 384, -1, Q)
     out = []
     for k in range(0, len(data), 48):
         m = int.from_bytes(data[k : k + 48], "little")
         if m >= Q:
             raise ValueError(f"fq_from_mont_many: element #{k // 48} is not less than q")
-        out.append((m * inv % Q).to_bytes(48, "little"))
+        out.append(fq_from_mont_raw(m).to_bytes(48, "little"))
     return b"".join(out)

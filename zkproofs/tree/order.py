@@ -106,20 +106,9 @@ class LeafOrder:
         self._memory: list[list[Entry]] = []
         self._consumed = False
         run: list[Entry] = []
-        count = 0
         try:
-            for account in accounts:
-                check_account(account, n_assets)
-                run.append((order_key(secret, b"id/" + id_bytes(account.id)), account))
-                if len(run) == run_size:
-                    self._spill(run)
-                    run = []
-                count += 1
-            self.accounts = count
-            self.depth = depth_for(count)
-            self.leaf_count = 1 << self.depth
-            for pad in range(self.leaf_count - count):
-                run.append((order_key(secret, b"pad/" + str(pad).encode()), pad))
+            for entry in self._keyed(accounts, secret, n_assets):
+                run.append(entry)
                 if len(run) == run_size:
                     self._spill(run)
                     run = []
@@ -129,6 +118,20 @@ class LeafOrder:
         except BaseException:
             self.close()
             raise
+
+    def _keyed(self, accounts: Iterable[Account], secret: bytes, n_assets: int) -> Iterator[Entry]:
+        """Every account (checked), then the padding leaves, with its order key; sets
+        ``accounts``, ``depth`` and ``leaf_count`` once the accounts are counted."""
+        count = 0
+        for account in accounts:
+            check_account(account, n_assets)
+            yield order_key(secret, b"id/" + id_bytes(account.id)), account
+            count += 1
+        self.accounts = count
+        self.depth = depth_for(count)
+        self.leaf_count = 1 << self.depth
+        for pad in range(self.leaf_count - count):
+            yield order_key(secret, b"pad/" + str(pad).encode()), pad
 
     def _spill(self, run: list[Entry]) -> None:
         run.sort(key=itemgetter(0))
