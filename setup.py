@@ -41,7 +41,9 @@ setup(
             "zkproofs.kernels._native",
             sources=["zkproofs/kernels/fr.c"],
             depends=["zkproofs/kernels/poseidon_isa.h", "zkproofs/kernels/poseidon_ifma.h", "zkproofs/kernels/merkle_sum.h",
-                     "zkproofs/kernels/fq.h", "zkproofs/kernels/fixed_base.h", "zkproofs/kernels/fixed_base_impl.h"],
+                     "zkproofs/kernels/fq.h", "zkproofs/kernels/curves.h", "zkproofs/kernels/curve_impl.h",
+                     "zkproofs/kernels/fixed_base.h", "zkproofs/kernels/fixed_base_impl.h", "zkproofs/kernels/msm.h",
+                     "zkproofs/kernels/msm_impl.h"],
             extra_compile_args=["-O3", "-std=c11"],
         )
     ],

@@ -2,13 +2,15 @@
 
 Times, in one run and side by side, the Poseidon permutation (t = 3 and t = 5, per
 permutation over a batch), the Poseidon sponge (a t = 5 hash of 8 inputs, the tree's
-node shape, per hash over a batch), the NTT (per transform, sizes 2^10 .. 2^16) and
-batch inversion, and prints a Markdown table with the ratio and the peak memory the
+node shape, per hash over a batch), the NTT (per transform, sizes 2^10 .. 2^16),
+batch inversion and the prover's G1 and G2 MSMs (against the curve backend's MSM,
+arkworks' Pippenger in Rust, which is the reference kernel's), and prints a Markdown table with the ratio and the peak memory the
 call allocates (tracemalloc: Python objects and the kernels' buffers, which the C
 allocates with PyMem_RawMalloc). A second table compares the compiled Poseidon code
 paths this CPU has (ifma, adx, generic) in the same run: per permutation (Python ints
-in and out) and per node of a Merkle-sum tree level (stored records in and out, the
-build's hot path), with each path's ratio to the portable one.
+in and out), per node of a Merkle-sum tree level (stored records in and out, the
+build's hot path) and per point of a G1 MSM (the F_q product follows the same choice),
+with each path's ratio to the portable one.
 
     python benchmarks/bench_kernels.py             # default sizes
     python benchmarks/bench_kernels.py --quick     # smaller batches and NTTs up to 2^14
@@ -91,11 +93,29 @@ def main() -> None:
     values = [rng.randrange(1, R) for _ in range(size)]
     print(row(f"batch inversion of 2^{max_log}", "ms", 1,
               lambda: native.batch_inverse(values), lambda: reference.batch_inverse(values), args.repeat), flush=True)
+    for group in ("G1", "G2"):
+        for log in range(12, max_log + 1, 2):
+            size = 1 << log
+            lem = msm_bases_lem(rng, group, size)
+            scalars = [rng.randrange(R) for _ in range(size)]
+            nb, rb = native.msm_bases(group, lem), reference.msm_bases(group, lem)
+            print(row(f"{group} MSM 2^{log}, random scalars (reference: arkworks), per MSM", "ms", 1,
+                      lambda: native.msm(nb, scalars), lambda: reference.msm(rb, scalars), args.repeat), flush=True)
     code_paths(rng, batch, args.repeat)
 
 
+def msm_bases_lem(rng: random.Random, group: str, size: int) -> bytes:
+    """``size`` random points of ``group`` in snarkjs' LEM layout (random multiples of the generator)."""
+    from zkproofs.backends import get_backend
+    from zkproofs.ceremony import encoding as enc
+
+    be = get_backend()
+    gen = enc.g1_to_lem(be, be.g1_generator()) if group == "G1" else enc.g2_to_lem(be, be.g2_generator())
+    return native.fixed_base_mul(native.fixed_base_table(group, gen, size), [rng.randrange(1, R) for _ in range(size)])
+
+
 def code_paths(rng: random.Random, batch: int, repeat: int) -> None:
-    """Per-permutation and per-node times of every Poseidon code path this CPU has."""
+    """Per-permutation, per-node and per-MSM-point times of every compiled code path this CPU has."""
     from zkproofs.tree.hashing import parent_records, record_sum_bytes
 
     chosen = native.code_path()
@@ -116,8 +136,11 @@ def code_paths(rng: random.Random, batch: int, repeat: int) -> None:
         states = [[rng.randrange(R) for _ in range(t)] for _ in range(batch)]
         workloads.append((f"permutation t = {t}, Python ints in and out", batch, lambda opt=opt, states=states: native.permute_many(states, opt)))
     workloads.append((f"tree level, 4 assets, depth {depth}: one node from stored records", m, lambda: parent_records(records, depth, n_sums)))
+    bases = native.msm_bases("G1", msm_bases_lem(rng, "G1", 1 << 14))
+    scalars = [rng.randrange(R) for _ in range(1 << 14)]
+    workloads.append(("G1 MSM 2^14 (F_q product: portable or ADX), per point", 1 << 14, lambda: native.msm(bases, scalars)))
     print()
-    print(f"Poseidon code paths (chosen at import: {chosen}), µs per call, best of {repeat}:")
+    print(f"Compiled code paths (chosen at import: {chosen}), µs per call, best of {repeat}:")
     print()
     print("| workload | " + " | ".join(paths) + " | " + " | ".join(f"generic / {p}" for p in paths[1:]) + " |")
     print("|---|" + "---|" * (2 * len(paths) - 1))

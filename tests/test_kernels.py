@@ -534,6 +534,95 @@ def test_fixed_base_refuses_a_base_off_the_curve(kern):
         kern.fixed_base_table("G3", _generator_lem("G1"), 4)
 
 
+# multi-scalar multiplication (the Groth16 prover) ---------------------------------------------
+def _msm_bases_lem(group, multiples):
+    """Bases m_j G as snarkjs' LEM bytes (m = 0: the point at infinity), by the reference
+    fixed-base kernel (itself held to py_ecc above)."""
+    table = reference.fixed_base_table(group, _generator_lem(group), len(multiples))
+    return reference.fixed_base_mul(table, multiples)
+
+
+@pytest.mark.parametrize("group", ["G1", "G2"])
+def test_msm_equals_the_discrete_log_sum(kern, group):
+    """sum k_j (m_j G) = (sum k_j m_j) G, checked against py_ecc's double-and-add, with a
+    base at infinity, a repeated base under equal scalars (a bucket doubling), a base and
+    its negation under equal scalars (a bucket emptied), edge scalars and an offset slice."""
+    rng = random.Random(3)
+    multiples = [0, 5, 5, 9, R - 9, 1, 2, 3] + [rng.randrange(1, R) for _ in range(8)]
+    scalars = [7, 11, 11, 4, 4, 0, 1, R - 1] + EDGE_SCALARS[:8]
+    bases = kern.msm_bases(group, _msm_bases_lem(group, multiples))
+    expected = sum(k * m for k, m in zip(scalars, multiples)) % R
+    assert kern.msm(bases, scalars) == _py_ecc_multiples(group, [expected])
+    tail = sum(k * m for k, m in zip(scalars[:5], multiples[3:8])) % R
+    assert kern.msm(bases, scalars[:5], 3) == _py_ecc_multiples(group, [tail])
+    assert kern.msm(bases, []) == bytes(96 if group == "G1" else 192)
+
+
+@settings(max_examples=6, deadline=None)
+@given(data=st.data())
+def test_msm_native_equals_reference(data):
+    """Sizes that change the window width and fill several affine batches, with scalars
+    drawn from bits and small amounts (one bucket takes most points: its overflow path),
+    full field elements, or a mix."""
+    native = _native_or_skip()
+    group = data.draw(st.sampled_from(["G1", "G2"]))
+    n = data.draw(st.sampled_from([1, 37, 700, 2500]))
+    seed = data.draw(st.integers(0, 2**32))
+    rng = random.Random(seed)
+    kind = data.draw(st.sampled_from(["bits", "field", "mixed"]))
+    draw = {"bits": lambda: rng.randrange(2), "field": lambda: rng.randrange(R),
+            "mixed": lambda: rng.choice([0, 1, rng.randrange(2**64), rng.randrange(R)])}[kind]
+    scalars = [draw() for _ in range(n)]
+    lem = _msm_bases_lem(group, [rng.randrange(R) for _ in range(n)])
+    assert native.msm(native.msm_bases(group, lem), scalars) == reference.msm(reference.msm_bases(group, lem), scalars)
+
+
+def test_msm_threads_share_one_set_of_bases(kern):
+    """The native kernel releases the GIL: two threads on one set of bases give the halves
+    of one call's sum."""
+    rng = random.Random(13)
+    lem = _msm_bases_lem("G1", [rng.randrange(R) for _ in range(400)])
+    scalars = [rng.randrange(R) for _ in range(400)]
+    bases = kern.msm_bases("G1", lem)
+    parts = [b"", b""]
+
+    def work(i):
+        parts[i] = kern.msm(bases, scalars[i * 200 : (i + 1) * 200], i * 200)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    both = kern.msm(kern.msm_bases("G1", parts[0] + parts[1]), [1, 1])  # the halves' sum
+    assert both == kern.msm(bases, scalars)
+
+
+@pytest.mark.parametrize("bad", [R, -1, 2**256, 1.0, "1"])
+def test_msm_refuses_scalars_outside_the_field(kern, bad):
+    bases = kern.msm_bases("G1", _msm_bases_lem("G1", [1, 2, 3]))
+    with pytest.raises((ValueError, TypeError), match="#2|int"):
+        kern.msm(bases, [1, 2, bad])
+
+
+def test_msm_refuses_bad_bases_and_slices(kern):
+    from zkproofs.backends.common import Q
+    from zkproofs.errors import InvalidPoint
+
+    lem = _msm_bases_lem("G1", [1, 2, 3])
+    bases = kern.msm_bases("G1", lem)
+    with pytest.raises(ValueError, match="do not fit"):
+        kern.msm(bases, [1, 2], 2)
+    with pytest.raises(ValueError, match="do not fit"):
+        kern.msm(bases, [1], -1)
+    with pytest.raises(InvalidPoint, match="#2"):
+        kern.msm_bases("G1", lem[:192] + Q.to_bytes(48, "little") + lem[240:])
+    with pytest.raises(ValueError, match="whole number"):
+        kern.msm_bases("G2", lem)
+    with pytest.raises(ValueError, match="group"):
+        kern.msm_bases("G3", lem)
+
+
 def test_fq_from_mont_many(kern):
     from zkproofs.backends.common import Q
 

@@ -48,7 +48,7 @@ from zkproofs.ceremony.ptau import ALPHA_TAU_G1, BETA_G2, BETA_TAU_G1, LAGRANGE,
 from zkproofs.circuit import Circuit
 from zkproofs.errors import CeremonyError, CircuitError
 from zkproofs.field import R
-from zkproofs.groth16.keys import Ceremony, CircuitId, Provenance, ProvingKey, SingleParty, VerifyingKey
+from zkproofs.groth16.keys import Ceremony, CircuitId, Provenance, ProvingKey, Query, SingleParty, VerifyingKey
 from zkproofs.groth16.qap import domain_for, evaluate_at, h_query_at
 from zkproofs.r1cs import R1CS
 
@@ -819,7 +819,7 @@ def verify_zkey(
 
 def proving_key(zkey: zk.Zkey, report: Phase2Report, backend: CurveBackend | None = None) -> ProvingKey:
     """Our proving key from a key :func:`verify` accepted (``report``), points native to
-    ``backend``. O(m + N) point decodings. Raises CircuitError if ``report`` is for
+    ``backend``. The queries are the key's section bytes, not decoded. Raises CircuitError if ``report`` is for
     another key (different transcript)."""
     be = backend or get_backend()
     if zkey.transcript_hash(be).hex() != report.transcript_hash:
@@ -828,7 +828,8 @@ def proving_key(zkey: zk.Zkey, report: Phase2Report, backend: CurveBackend | Non
 
 
 def _proving_key(zkey: zk.Zkey, vk: VerifyingKey, be: CurveBackend) -> ProvingKey:
-    pts = {k: zkey.points(be, k) for k in (zk.POINTS_A, zk.POINTS_B1, zk.POINTS_B2, zk.POINTS_C, zk.POINTS_H)}
+    queries = {k: Query("G2" if k == zk.POINTS_B2 else "G1", bytes(zkey.sections[k]))
+               for k in (zk.POINTS_A, zk.POINTS_B1, zk.POINTS_B2, zk.POINTS_C, zk.POINTS_H)}
     return ProvingKey(
         vk=vk,
         backend=be.name,
@@ -839,9 +840,9 @@ def _proving_key(zkey: zk.Zkey, vk: VerifyingKey, be: CurveBackend) -> ProvingKe
         beta_g2=zkey.beta_g2,
         delta_g1=zkey.delta_g1,
         delta_g2=zkey.delta_g2,
-        a_query=tuple(pts[zk.POINTS_A]),
-        b_g1_query=tuple(pts[zk.POINTS_B1]),
-        b_g2_query=tuple(pts[zk.POINTS_B2]),
-        h_query=tuple(pts[zk.POINTS_H]),
-        l_query=tuple(pts[zk.POINTS_C]),
+        a_query=queries[zk.POINTS_A],
+        b_g1_query=queries[zk.POINTS_B1],
+        b_g2_query=queries[zk.POINTS_B2],
+        h_query=queries[zk.POINTS_H],
+        l_query=queries[zk.POINTS_C],
     )

@@ -3,15 +3,17 @@
 Verification keys and proofs hold points as compressed ZCash-format bytes
 (G1: 48 bytes, G2: 96 bytes), so they are backend-neutral: a proof made with
 arkworks verifies with py_ecc and the other way round; the verifier decodes them
-with full on-curve and subgroup checks. The proving key holds backend-native
-points, since one prover uses one backend and decoding 10^5 points per proof
-would be waste.
+with full on-curve and subgroup checks. The proving key holds its five queries as
+snarkjs' section bytes (:class:`Query`), prepared once for the field kernels' MSM,
+and its few fixed points native to one backend.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Sequence
+
+from zkproofs import kernels
 
 PROTOCOL = "groth16"
 CURVE = "bls12-381"
@@ -117,8 +119,45 @@ class VerifyingKey:
 
 
 @dataclass(frozen=True, eq=False)
+class Query:
+    """One query of a proving key: n points of ``group`` ("G1" or "G2") as snarkjs' section
+    bytes (``lem``: affine x || y in Montgomery form, little-endian, 96 bytes per G1 point
+    and 192 per G2, the point at infinity all zeros), so a ``.zkey`` section is used as it
+    is and a key file is read without decoding a point.
+
+    :meth:`prepare` loads the points into the active field kernels once (raising
+    InvalidPoint for a coordinate not below q); :meth:`msm` then computes sums over them.
+    """
+
+    group: str
+    lem: bytes
+    _prepared: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    @property
+    def point_size(self) -> int:
+        return 96 if self.group == "G1" else 192
+
+    def __len__(self) -> int:
+        return len(self.lem) // self.point_size
+
+    def prepare(self) -> object:
+        """The points as the active kernels' MSM bases, made on first use. O(n)."""
+        name = kernels.active_kernels()
+        bases = self._prepared.get(name)
+        if bases is None:
+            bases = self._prepared[name] = kernels.msm_bases(self.group, self.lem)
+        return bases
+
+    def msm(self, scalars: Sequence[int], offset: int = 0) -> bytes:
+        """LEM bytes of sum_i k_i P_(offset + i) (:func:`zkproofs.kernels.msm`): O(n / log n)
+        group operations, without the GIL in the native kernels."""
+        return kernels.msm(self.prepare(), scalars, offset)
+
+
+@dataclass(frozen=True, eq=False)
 class ProvingKey:
-    """The prover's evaluation key, points native to ``backend``.
+    """The prover's evaluation key: fixed points native to ``backend``, queries as
+    :class:`Query` (backend-neutral bytes).
 
     Shapes (m = number of variables incl. the constant one, l = public inputs,
     N = QAP domain size): ``a_query``, ``b_g1_query``, ``b_g2_query``: m points
@@ -137,11 +176,11 @@ class ProvingKey:
     beta_g2: Any
     delta_g1: Any
     delta_g2: Any
-    a_query: tuple
-    b_g1_query: tuple
-    b_g2_query: tuple
-    h_query: tuple
-    l_query: tuple
+    a_query: Query
+    b_g1_query: Query
+    b_g2_query: Query
+    h_query: Query
+    l_query: Query
 
 
 @dataclass(frozen=True)

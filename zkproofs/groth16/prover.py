@@ -11,13 +11,14 @@ where e_i = (A*B - C)(g w^i) at the odd 2N-th roots of unity (the H query in
 snarkjs' basis, see :mod:`zkproofs.groth16.qap`), so a key made by a snarkjs
 ceremony (``.zkey``) works unchanged.
 
-Cost: O(nnz) to evaluate the rows, 6 NTTs of size N for H (O(N log N), in the
-field kernels), and MSMs over m (A, B in G1 and G2), m - l - 1 (C) and N (H)
-points, which dominate. The MSMs run on a pool of two threads (arkworks releases
-the GIL inside an MSM), the G2 MSM, the largest, split in two halves so that the
-two workers finish together: wall time about half the MSM work on two cores. The
-witness MSMs start first; the digest check and the row evaluation (O(nnz) Python)
-run meanwhile on the calling thread.
+Cost: O(nnz) to evaluate the rows, 6 NTTs of size N for H (O(N log N)), and MSMs
+over m (A, B in G1 and G2), m - l - 1 (C) and N (H) points, which dominate, all in
+the field kernels (:func:`zkproofs.kernels.msm`: Pippenger with signed digits and
+batched affine buckets, over the key's section bytes). The MSMs run on a pool of
+two threads (the native kernel releases the GIL), the G2 MSM, the largest, split in
+two halves so that the two workers finish together: wall time about half the MSM
+work on two cores. The witness MSMs start first; the digest check and the row
+evaluation (O(nnz) Python) run meanwhile on the calling thread.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Sequence
 
 from zkproofs.backends import get_backend
+from zkproofs.ceremony import encoding as enc
 from zkproofs.errors import CircuitMismatch, CircuitError
 from zkproofs.field import R
 from zkproofs.groth16.keys import Proof, ProvingKey
@@ -61,24 +63,34 @@ def prove(pk: ProvingKey, r1cs: R1CS, witness: Sequence[int]) -> Proof:
         raise CircuitError(f"assignment has {len(witness)} values, the system has {r1cs.num_variables} variables")
     l = r1cs.num_public
     half = len(witness) // 2
+    queries = (pk.a_query, pk.b_g1_query, pk.b_g2_query, pk.l_query, pk.h_query)
+    for query in queries:
+        query.prepare()  # once per key, here rather than racing in the workers
     # Two workers, largest MSM first (a G2 point costs about 3x a G1 point, so G2 goes
-    # in two halves) so that they end together; arkworks releases the GIL in an MSM.
+    # in two halves) so that they end together; the kernel releases the GIL.
     pool = ThreadPoolExecutor(max_workers=2)
     try:
-        b2_low = pool.submit(be.g2_msm, pk.b_g2_query[:half], witness[:half])
-        b2_high = pool.submit(be.g2_msm, pk.b_g2_query[half:], witness[half:])
-        a_msm = pool.submit(be.g1_msm, pk.a_query, witness)
-        b1_msm = pool.submit(be.g1_msm, pk.b_g1_query, witness)
-        l_msm = pool.submit(be.g1_msm, pk.l_query, witness[l + 1 :])
+        b2_low = pool.submit(pk.b_g2_query.msm, witness[:half])
+        b2_high = pool.submit(pk.b_g2_query.msm, witness[half:], half)
+        a_msm = pool.submit(pk.a_query.msm, witness)
+        b1_msm = pool.submit(pk.b_g1_query.msm, witness)
+        l_msm = pool.submit(pk.l_query.msm, witness[l + 1 :])
         _check_digest(pk, r1cs)
         rows = r1cs.evaluate(witness)  # raises UnsatisfiedConstraint: no proof is formed
-        h_msm = pool.submit(be.g1_msm, pk.h_query, h_scalars(r1cs, witness, domain, rows))
+        h_msm = pool.submit(pk.h_query.msm, h_scalars(r1cs, witness, domain, rows))
+
+        def g1(future):
+            return enc.g1_from_lem(be, future.result(), check=False)
+
+        def g2(future):
+            return enc.g2_from_lem(be, future.result(), check=False)
+
         r, s = secrets.randbelow(R), secrets.randbelow(R)
-        a = be.g1_add(be.g1_add(pk.alpha_g1, a_msm.result()), be.g1_mul(pk.delta_g1, r))
-        b2 = be.g2_add(be.g2_add(pk.beta_g2, be.g2_add(b2_low.result(), b2_high.result())), be.g2_mul(pk.delta_g2, s))
-        b1 = be.g1_add(be.g1_add(pk.beta_g1, b1_msm.result()), be.g1_mul(pk.delta_g1, s))
+        a = be.g1_add(be.g1_add(pk.alpha_g1, g1(a_msm)), be.g1_mul(pk.delta_g1, r))
+        b2 = be.g2_add(be.g2_add(pk.beta_g2, be.g2_add(g2(b2_low), g2(b2_high))), be.g2_mul(pk.delta_g2, s))
+        b1 = be.g1_add(be.g1_add(pk.beta_g1, g1(b1_msm)), be.g1_mul(pk.delta_g1, s))
         c = be.g1_add(
-            be.g1_add(l_msm.result(), h_msm.result()),
+            be.g1_add(g1(l_msm), g1(h_msm)),
             be.g1_msm([a, b1, pk.delta_g1], [s, r, (-r * s) % R]),
         )
     finally:

@@ -17,14 +17,16 @@ and is refused)::
 
 Degenerate keys are refused on load (:func:`check_vk_points`, DegenerateKey).
 
-Proving key layout (little-endian):
+Proving key layout (little-endian), version 4:
     b"ZKPK" | u16 version | u32 header length | header (UTF-8 JSON: the verification
-    key, domain size, variable count) | points, uncompressed, in the order
-    alpha_g1 beta_g1 delta_g1 (G1), beta_g2 delta_g2 (G2), a_query, b_g1_query (G1),
-    b_g2_query (G2), l_query, h_query (G1) | SHA-256 of everything before it.
+    key, domain size, variable count) | alpha_g1 beta_g1 delta_g1 (G1), beta_g2
+    delta_g2 (G2), uncompressed (affine x || y, standard form) | the queries a_query,
+    b_g1_query (G1), b_g2_query (G2), l_query, h_query (G1) as snarkjs' section bytes
+    (affine x || y in Montgomery form, :class:`~zkproofs.groth16.keys.Query`) | SHA-256
+    of everything before it.
 The trailing hash makes a truncated or corrupted key fail to load; the points are
-then read without subgroup checks (they come from the verifier's own setup, and
-checking 10^5 points would cost more than proving).
+then read without curve or subgroup checks (they come from the verifier's own setup,
+and checking 10^5 points would cost more than proving), coordinates checked < q.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from functools import lru_cache
 from typing import Any, Mapping, Sequence
 
 from zkproofs.backends import get_backend
-from zkproofs.errors import DegenerateKey, MalformedInput, PublicInputCountMismatch
+from zkproofs.errors import DegenerateKey, InvalidPoint, MalformedInput, PublicInputCountMismatch
 from zkproofs.field import decode_scalar
 from zkproofs.groth16.keys import (
     CURVE,
@@ -49,6 +51,7 @@ from zkproofs.groth16.keys import (
     Proof,
     Provenance,
     ProvingKey,
+    Query,
     SingleParty,
     VerifyingKey,
 )
@@ -59,7 +62,7 @@ PROOF_FORMAT = "zkproofs/proof"
 VK_VERSION = 2
 PROOF_VERSION = 1
 PK_MAGIC = b"ZKPK"
-PK_VERSION = 3  # 2: H query in the Lagrange basis of the 2N-th roots (N points); 3: the embedded key carries its provenance
+PK_VERSION = 4  # 2: H query in the Lagrange basis of the 2N-th roots (N points); 3: the embedded key carries its provenance; 4: queries in snarkjs' LEM layout
 HEX_HASH = re.compile(r"[0-9a-f]{64}|[0-9a-f]{128}")
 
 
@@ -301,11 +304,7 @@ def pk_to_bytes(pk: ProvingKey) -> bytes:
     g1 = be.g1_to_uncompressed
     g2 = be.g2_to_uncompressed
     parts += [g1(pk.alpha_g1), g1(pk.beta_g1), g1(pk.delta_g1), g2(pk.beta_g2), g2(pk.delta_g2)]
-    parts += [g1(p) for p in pk.a_query]
-    parts += [g1(p) for p in pk.b_g1_query]
-    parts += [g2(p) for p in pk.b_g2_query]
-    parts += [g1(p) for p in pk.l_query]
-    parts += [g1(p) for p in pk.h_query]
+    parts += [pk.a_query.lem, pk.b_g1_query.lem, pk.b_g2_query.lem, pk.l_query.lem, pk.h_query.lem]
     body = b"".join(parts)
     return body + hashlib.sha256(body).digest()
 
@@ -340,13 +339,23 @@ def pk_from_bytes(data: bytes, *, backend: str | None = None, where: str = "prov
         offset += count * size
         return out
 
+    def query(name: str, group: str, count: int, size: int) -> Query:
+        nonlocal offset
+        q = Query(group, body[offset : offset + count * size])
+        offset += count * size
+        try:
+            q.prepare()
+        except InvalidPoint as exc:
+            raise MalformedInput(f"{where}: {name}: {exc}") from None
+        return q
+
     alpha_g1, beta_g1, delta_g1 = take(3, g1_raw, be.g1_from_uncompressed)
     beta_g2, delta_g2 = take(2, g2_raw, be.g2_from_uncompressed)
-    a_query = take(m, g1_raw, be.g1_from_uncompressed)
-    b_g1_query = take(m, g1_raw, be.g1_from_uncompressed)
-    b_g2_query = take(m, g2_raw, be.g2_from_uncompressed)
-    l_query = take(m - l - 1, g1_raw, be.g1_from_uncompressed)
-    h_query = take(n_domain, g1_raw, be.g1_from_uncompressed)
+    a_query = query("a_query", "G1", m, g1_raw)
+    b_g1_query = query("b_g1_query", "G1", m, g1_raw)
+    b_g2_query = query("b_g2_query", "G2", m, g2_raw)
+    l_query = query("l_query", "G1", m - l - 1, g1_raw)
+    h_query = query("h_query", "G1", n_domain, g1_raw)
     return ProvingKey(
         vk=vk,
         backend=be.name,
@@ -357,9 +366,9 @@ def pk_from_bytes(data: bytes, *, backend: str | None = None, where: str = "prov
         beta_g2=beta_g2,
         delta_g1=delta_g1,
         delta_g2=delta_g2,
-        a_query=tuple(a_query),
-        b_g1_query=tuple(b_g1_query),
-        b_g2_query=tuple(b_g2_query),
-        h_query=tuple(h_query),
-        l_query=tuple(l_query),
+        a_query=a_query,
+        b_g1_query=b_g1_query,
+        b_g2_query=b_g2_query,
+        h_query=h_query,
+        l_query=l_query,
     )

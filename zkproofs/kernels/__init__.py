@@ -2,11 +2,11 @@
 
 The hot field arithmetic of zkproofs (Poseidon permutations and sponges over many
 inputs, whole Merkle-sum tree levels from and to byte records, NTTs, batch inversion,
-and for Groth16 setup fixed-base G1/G2 multiplication and F_q conversion to snarkjs'
-byte layout) has two implementations with the same functions:
-:mod:`zkproofs.kernels.native` (the C extension built from ``fr.c`` by ``pip
-install``) and :mod:`zkproofs.kernels.reference` (pure Python, the reference and
-the fallback). Callers use the functions of this module; nothing else branches on
+for Groth16 setup fixed-base G1/G2 multiplication and F_q conversion to snarkjs'
+byte layout, and the prover's G1/G2 multi-scalar multiplications) has two
+implementations with the same functions: :mod:`zkproofs.kernels.native` (the C
+extension built from ``fr.c`` by ``pip install``) and
+:mod:`zkproofs.kernels.reference` (pure Python, the reference and the fallback). Callers use the functions of this module; nothing else branches on
 which is active.
 
 Choice, made at the first kernel call: ``ZKPROOFS_KERNELS=python`` or ``native``;
@@ -144,9 +144,22 @@ def fixed_base_mul(table: object, scalars: Sequence[int]) -> bytes:
     return _chosen().fixed_base_mul(table, scalars)
 
 
+def msm_bases(group: str, lem: bytes) -> object:
+    """The points of a proving-key query ("G1" or "G2", LEM bytes) prepared for :func:`msm`;
+    see :func:`reference.msm_bases`. O(n)."""
+    return _chosen().msm_bases(group, lem)
+
+
+def msm(bases: object, scalars: Sequence[int], offset: int = 0) -> bytes:
+    """LEM bytes of sum_i k_i P_(offset + i) over prepared bases; see :func:`reference.msm`.
+    O(n / log n) group operations; the native kernel releases the GIL. Bases must have
+    been prepared by the kernels now active."""
+    return _chosen().msm(bases, scalars, offset)
+
+
 def fq_from_mont_many(data: bytes) -> bytes:
     """48-byte F_q elements from Montgomery to standard form; see :func:`reference.fq_from_mont_many`. O(n)."""
     return _chosen().fq_from_mont_many(data)
 
 
-__all__ = ["KERNELS", "active_kernels", "batch_inverse", "fixed_base_mul", "fixed_base_table", "fq_from_mont_many", "merkle_sum_leaves", "merkle_sum_level", "native_code_path", "native_unavailable_reason", "ntt", "permute_many", "poseidon_hash_many", "use_kernels"]
+__all__ = ["KERNELS", "active_kernels", "batch_inverse", "fixed_base_mul", "fixed_base_table", "fq_from_mont_many", "merkle_sum_leaves", "msm", "msm_bases", "merkle_sum_level", "native_code_path", "native_unavailable_reason", "ntt", "permute_many", "poseidon_hash_many", "use_kernels"]

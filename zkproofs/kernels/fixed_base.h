@@ -10,33 +10,6 @@
  * normalised to affine with one inversion. Outputs are snarkjs' section bytes (LEM, see
  * fq.h), so a key's sections need no per-point conversion in Python.
  */
-#include "fq.h"
-
-#define FE fq
-#define FE_ADD fq_add
-#define FE_SUB fq_sub
-#define FE_MUL fq_mul
-#define FE_SQR fq_sqr
-#define FE_INV fq_inv
-#define FE_IS_ZERO fq_is_zero
-#define FE_ONE FQ_ONE
-#define CURVE(name) g1_##name
-#include "fixed_base_impl.h"
-
-static const fq2 FQ2_ONE = {{{0x760900000002fffdULL, 0xebf4000bc40c0002ULL, 0x5f48985753c758baULL,
-                              0x77ce585370525745ULL, 0x5c071a97a256ec6dULL, 0x15f65ec3fa80e493ULL}},
-                            {{0, 0, 0, 0, 0, 0}}};
-#define FE fq2
-#define FE_ADD fq2_add
-#define FE_SUB fq2_sub
-#define FE_MUL fq2_mul
-#define FE_SQR fq2_sqr
-#define FE_INV fq2_inv
-#define FE_IS_ZERO fq2_is_zero
-#define FE_ONE FQ2_ONE
-#define CURVE(name) g2_##name
-#include "fixed_base_impl.h"
-
 #define FB_MAX_WINDOW 20
 #define FB_ROWS(w) ((255 + (w) - 1) / (w)) /* scalars are < r < 2^255 */
 
@@ -52,22 +25,6 @@ static void fb_table_free(PyObject *capsule) {
     PyMem_RawFree(t->g1.points);
     PyMem_RawFree(t->g2.points);
     PyMem_RawFree(t);
-}
-
-/* n F_q coordinates from LEM bytes; -1 (ValueError set) if one is not < q. */
-static int fq_load_lem(fq *out, const unsigned char *data, int n) {
-    for (int k = 0; k < n; k++) {
-        for (int i = 0; i < 6; i++) {
-            uint64_t w = 0;
-            for (int j = 7; j >= 0; j--) w = (w << 8) | data[48 * k + 8 * i + j];
-            out[k].l[i] = w;
-        }
-        if (fq_geq_q(out[k].l)) {
-            PyErr_SetString(PyExc_ValueError, "fixed-base point: a coordinate is not less than q");
-            return -1;
-        }
-    }
-    return 0;
 }
 
 /* fixed_base_table(group, base_lem, window) -> capsule: the window table of the base
@@ -93,7 +50,7 @@ static PyObject *py_fixed_base_table(PyObject *self, PyObject *args) {
     int rc;
     if (group == 1) {
         fq c[2], lhs, rhs, b;
-        if (fq_load_lem(c, base.buf, 2)) goto done;
+        if (fq_load_lem(c, base.buf, 2) >= 0) { PyErr_SetString(PyExc_ValueError, "fixed_base_table: a coordinate of the base is not less than q"); goto done; }
         fq_add(&b, &FQ_ONE, &FQ_ONE);
         fq_add(&b, &b, &b);                                   /* b = 4 */
         fq_mul(&lhs, &c[1], &c[1]);
@@ -108,7 +65,7 @@ static PyObject *py_fixed_base_table(PyObject *self, PyObject *args) {
     } else {
         fq c[4];
         fq2 x, y, lhs, rhs, b;
-        if (fq_load_lem(c, base.buf, 4)) goto done;
+        if (fq_load_lem(c, base.buf, 4) >= 0) { PyErr_SetString(PyExc_ValueError, "fixed_base_table: a coordinate of the base is not less than q"); goto done; }
         x.c0 = c[0]; x.c1 = c[1]; y.c0 = c[2]; y.c1 = c[3];
         fq2_add(&b, &FQ2_ONE, &FQ2_ONE);
         fq2_add(&b, &b, &b);
@@ -199,15 +156,9 @@ static PyObject *py_fq_from_mont_many(PyObject *self, PyObject *arg) {
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t k = 0; k < n; k++) {
         fq a;
-        for (int i = 0; i < 6; i++) {
-            uint64_t w = 0;
-            for (int j = 7; j >= 0; j--) w = (w << 8) | src[48 * k + 8 * i + j];
-            a.l[i] = w;
-        }
-        if (fq_geq_q(a.l)) { bad = k; break; }
+        if (fq_load_lem(&a, src + 48 * k, 1) >= 0) { bad = k; break; }
         fq_mul(&a, &a, &one);
-        for (int i = 0; i < 6; i++)
-            for (int j = 0; j < 8; j++) dst[48 * k + 8 * i + j] = (unsigned char)(a.l[i] >> (8 * j));
+        fq_store_lem(dst + 48 * k, &a, 1);
     }
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&in);

@@ -55,10 +55,12 @@
  * Merkle-sum tree levels (merkle_sum.h): leaves and whole levels of parents from and
  * to the tree's byte records, so a tree build makes no Python object per node.
  *
- * Fixed-base G1 / G2 multiplication (fixed_base.h, over the base field of fq.h): Groth16
- * setup's key points as multiples of the generators, from a shared window table, written
- * straight into snarkjs' section layout; its Python twin is the curve backend's
- * windowed multiplication (reference.py).
+ * G1 and G2 (curves.h: the group law over the base field of fq.h, for both groups).
+ * Fixed-base multiplication (fixed_base.h): Groth16 setup's key points as multiples of
+ * the generators, from a shared window table, written straight into snarkjs' section
+ * layout. Multi-scalar multiplication (msm.h): the prover's sums over a proving key's
+ * points, Pippenger's bucket method. Their Python twins are the curve backend's windowed
+ * multiplication and MSM (reference.py).
  *
  * The GIL is released around every batched loop; Python objects are only touched
  * (converted in and out) with the GIL held, in chunks, so threads and process pools
@@ -320,9 +322,11 @@ static fr *load_vector(PyObject *seq, Py_ssize_t n, Py_ssize_t *len_out) {
 
 static int load_scalar(PyObject *o, fr *out) { return load(o, out, 0); }
 
-/* ------------------------------------------- fixed-base G1 / G2 (Groth16 setup) */
+/* ------------------------- G1 / G2: fixed-base (Groth16 setup) and MSM (the prover) */
 
+#include "curves.h"
 #include "fixed_base.h"
+#include "msm.h"
 
 /* ------------------------------------------------------------------ Poseidon */
 
@@ -721,6 +725,8 @@ static PyMethodDef methods[] = {
     {"fixed_base_table", py_fixed_base_table, METH_VARARGS, "fixed_base_table(group, base_lem, window) -> capsule"},
     {"fixed_base_mul", py_fixed_base_mul, METH_VARARGS, "fixed_base_mul(capsule, scalars) -> LEM bytes"},
     {"fq_from_mont_many", py_fq_from_mont_many, METH_O, "fq_from_mont_many(lem_bytes) -> standard-form bytes"},
+    {"msm_bases", py_msm_bases, METH_VARARGS, "msm_bases(group, lem_bytes) -> capsule"},
+    {"msm", py_msm, METH_VARARGS, "msm(capsule, scalars, offset) -> LEM bytes of the sum"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Sequence
 from zkproofs.kernels import _native
 
 _REQUIRED = ("poseidon_new", "permute_many", "hash_many", "merkle_sum_leaves", "merkle_sum_level", "ntt", "batch_inverse", "set_isa", "isa",
-             "fixed_base_table", "fixed_base_mul", "fq_from_mont_many")
+             "fixed_base_table", "fixed_base_mul", "fq_from_mont_many", "msm_bases", "msm")
 _missing = [name for name in _REQUIRED if not hasattr(_native, name)]
 if _missing:  # an extension built from an older fr.c (a checkout updated without reinstalling)
     raise ImportError(f"the compiled kernels are older than this source (no {', '.join(_missing)}); rebuild them: pip install -e .")
@@ -115,3 +115,25 @@ def fixed_base_mul(table: object, scalars: Sequence[int]) -> bytes:
 def fq_from_mont_many(data: bytes) -> bytes:
     """C twin of :func:`zkproofs.kernels.reference.fq_from_mont_many`."""
     return _native.fq_from_mont_many(data)
+
+
+def msm_bases(group: str, lem: bytes) -> object:
+    """C twin of :func:`zkproofs.kernels.reference.msm_bases` (the points in C memory, in
+    Montgomery form, ready for the bucket method)."""
+    if group not in ("G1", "G2"):
+        raise ValueError(f"msm_bases: group must be 'G1' or 'G2', not {group!r}")
+    from zkproofs.errors import InvalidPoint
+
+    size = 96 if group == "G1" else 192
+    if len(lem) % size:
+        raise ValueError(f"msm_bases: {len(lem)} bytes is not a whole number of {size}-byte {group} points")
+    try:
+        return _native.msm_bases(1 if group == "G1" else 2, lem)
+    except ValueError as exc:
+        raise InvalidPoint(str(exc)) from None
+
+
+def msm(bases: object, scalars: Sequence[int], offset: int = 0) -> bytes:
+    """C twin of :func:`zkproofs.kernels.reference.msm`: Pippenger with signed digits and
+    batched affine buckets (msm_impl.h), without the GIL, so threads run MSMs at once."""
+    return _native.msm(bases, scalars, offset)

@@ -376,3 +376,50 @@ def fq_from_mont_many(data: bytes) -> bytes:
             raise ValueError(f"fq_from_mont_many: element #{k // 48} is not less than q")
         out.append(fq_from_mont_raw(m).to_bytes(48, "little"))
     return b"".join(out)
+
+
+# multi-scalar multiplication (the Groth16 prover) -------------------------------------------
+def msm_bases(group: str, lem: bytes) -> object:
+    """What :func:`msm` multiplies: the points of a proving-key query (``group`` "G1" or "G2",
+    snarkjs' section bytes: affine x || y in Montgomery form, 96 bytes per G1 point, 192 per
+    G2, the point at infinity all zeros), decoded once into the active curve backend.
+
+    Points are not checked to be on the curve or in the subgroup (a proving key's points
+    come from a verified ceremony or a checksummed file); a coordinate not below q raises
+    InvalidPoint naming the point, a length that is not whole points ValueError. O(n)."""
+    from zkproofs.backends import get_backend
+    from zkproofs.backends.common import Q
+    from zkproofs.errors import InvalidPoint
+
+    if group not in ("G1", "G2"):
+        raise ValueError(f"msm_bases: group must be 'G1' or 'G2', not {group!r}")
+    size = 96 if group == "G1" else 192
+    if len(lem) % size:
+        raise ValueError(f"msm_bases: {len(lem)} bytes is not a whole number of {size}-byte {group} points")
+    for k in range(0, len(lem), 48):
+        if int.from_bytes(lem[k : k + 48], "little") >= Q:
+            raise InvalidPoint(f"msm_bases: {group} point #{k // size} has a coordinate not less than q")
+    raw = fq_from_mont_many(bytes(lem))
+    be = get_backend()
+    decode = be.g1_from_uncompressed if group == "G1" else be.g2_from_uncompressed
+    return group, be, [decode(raw[k : k + size], check=False) for k in range(0, len(raw), size)]
+
+
+def msm(bases: object, scalars: Sequence[int], offset: int = 0) -> bytes:
+    """snarkjs' LEM bytes of sum_i k_i P_(offset + i) over the points of :func:`msm_bases`
+    (96 bytes for G1, 192 for G2; all zeros for the point at infinity): the prover's
+    A, B, C and H sums (Groth 2016 section 3.2). Every k must be an int in [0, r)
+    (ValueError names the first other) and the slice must lie within the points
+    (ValueError). The reference is the curve backend's MSM (arkworks' Pippenger, or
+    py_ecc's); O(n / log n) group operations."""
+    from zkproofs.ceremony import encoding as enc
+
+    group, be, points = bases  # type: ignore[misc]
+    if offset < 0 or offset + len(scalars) > len(points):
+        raise ValueError(f"msm: {len(scalars)} scalars from offset {offset} do not fit {len(points)} bases")
+    for i, k in enumerate(scalars):
+        if not isinstance(k, int) or not 0 <= k < R:
+            raise ValueError(f"msm: scalar #{i} is not in [0, r)")
+    window = points[offset : offset + len(scalars)]
+    total = (be.g1_msm if group == "G1" else be.g2_msm)(window, scalars)
+    return enc.points_to_lem(be, group, [total])
