@@ -14,6 +14,7 @@ from cli.demo import demo
 from cli.doctor import doctor, kernels_summary
 from cli.tree import tree, audit
 from cli.oracle import oracle
+from cli.reserves import reserves
 from cli.serve import serve
 from cli.venue import venue
 from cli.wallet import wallet
@@ -410,6 +411,7 @@ main.add_command(ceremony)
 main.add_command(venue)
 main.add_command(oracle)
 main.add_command(wallet)
+main.add_command(reserves)
 
 if __name__ == "__main__":
     main()

@@ -118,3 +118,9 @@ class UntrustedKey(ZkProofsError):
     """A well-formed verification key the verifier's trust policy does not accept: a
     single-party key without the explicit opt-in, or a ceremony key whose transcript
     has not been verified against the circuit (:mod:`zkproofs.groth16.trust`)."""
+
+
+class ReservesError(MalformedInput):
+    """A proof of reserves, its claims, keys or the auditor's snapshot that cannot be used:
+    the message names the file, line and field where there is one
+    (:mod:`zkproofs.reserves`)."""
