@@ -577,6 +577,17 @@ def test_msm_native_equals_reference(data):
     assert native.msm(native.msm_bases(group, lem), scalars) == reference.msm(reference.msm_bases(group, lem), scalars)
 
 
+def test_msm_at_a_prover_sized_window():
+    """12,000 bases: the native kernel picks 11-bit windows and fills batches of 512 (the
+    hypothesis sizes stay below 10 bits), against arkworks through the reference twin."""
+    native = _native_or_skip()
+    rng = random.Random(17)
+    n = 12_000
+    lem = _msm_bases_lem("G1", [rng.randrange(R) for _ in range(n)])
+    scalars = [rng.choice([0, 1, rng.randrange(2**64), rng.randrange(R)]) for _ in range(n)]
+    assert native.msm(native.msm_bases("G1", lem), scalars) == reference.msm(reference.msm_bases("G1", lem), scalars)
+
+
 def test_msm_threads_share_one_set_of_bases(kern):
     """The native kernel releases the GIL: two threads on one set of bases give the halves
     of one call's sum."""

@@ -182,6 +182,15 @@ class ProvingKey:
     h_query: Query
     l_query: Query
 
+    def __post_init__(self) -> None:
+        m, l = self.num_variables, self.vk.num_public
+        expected = {"a_query": ("G1", m), "b_g1_query": ("G1", m), "b_g2_query": ("G2", m),
+                    "h_query": ("G1", self.domain_size), "l_query": ("G1", m - l - 1)}
+        for name, (group, count) in expected.items():
+            query = getattr(self, name)
+            if query.group != group or len(query.lem) != count * query.point_size:
+                raise ValueError(f"proving key {name}: expected {count} {group} points, got {len(query.lem)} bytes of {query.group}")
+
 
 @dataclass(frozen=True)
 class Proof:

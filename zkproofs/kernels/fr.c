@@ -743,6 +743,11 @@ PyMODINIT_FUNC PyInit__native(void) {
     if (NonCanonical == NULL) return NULL;
     R_obj = PyLong_FromString("73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001", NULL, 16);
     if (R_obj == NULL) return NULL;
+    if (fq_self_test(cpu_has_adx()) != 0) {
+        PyErr_SetString(PyExc_ImportError, "the compiled F_q arithmetic failed its self-test (a miscompiled carry chain: "
+                                           "an old compiler?); the reference kernels will be used");
+        return NULL;
+    }
     if (select_isa("ifma") != 0 && cpu_has_adx()) select_isa("adx");  /* the fastest this CPU has */
     return PyModule_Create(&module);
 }
