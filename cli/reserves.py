@@ -1,12 +1,14 @@
 """``zkproofs reserves nonce|prove|verify``: proof of reserves by address ownership.
 
 The auditor draws a nonce (``reserves nonce``) and gives it to the exchange; the exchange
-signs the challenge (the nonce and the published root hash) with the key of every address
-it claims (``reserves prove``: EIP-191 for Ethereum, BIP-137 for Bitcoin); the auditor
+signs the challenge (the nonce and the published root hash; ``reserves challenge`` prints
+it for external signers) with the key of every address it claims (``reserves prove``:
+EIP-191 for Ethereum, BIP-137 for Bitcoin, keys here or signatures made elsewhere); the auditor
 checks every signature and sums the claimed addresses' balances from a snapshot of their
 own node (``reserves verify``). Exit status: 0 verified, 1 rejected (a signature that
 does not verify, another root or nonce, a claimed address missing from the snapshot),
-2 malformed input (file, line and field named on stderr).
+2 malformed input (file, line and field named on stderr; an address claimed twice is
+malformed).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from zkproofs.accounts import format_amount
 from zkproofs.atomic import atomic_write_text
 from zkproofs.errors import ReservesError
 from zkproofs.reserves import new_nonce, read_snapshot, reserves_from_json, reserves_to_json, sign_reserves, verify_reserves
-from zkproofs.reserves.challenge import check_nonce
+from zkproofs.reserves.challenge import challenge_message, check_nonce
 from zkproofs.tree.root import root_from_json
 
 
@@ -34,22 +36,40 @@ def nonce_cmd() -> None:
     click.echo(new_nonce())
 
 
+@reserves.command("challenge")
+@click.option("--root", "root_path", required=True, type=click.Path(dir_okay=False), help="The published root JSON (`tree build`).")
+@click.option("--nonce", required=True, help="The auditor's nonce.")
+@reports_errors
+def challenge_cmd(root_path: str, nonce: str) -> None:
+    """Print the exact text to sign (three lines, LF line ends, no final newline), for
+    signers outside zkproofs: Bitcoin Core's signmessage, a hardware wallet, custody."""
+    root = root_from_json(read_bytes(root_path), root_path)
+    click.echo(challenge_message(root.root_hash, check_nonce(nonce)), nl=False)
+
+
 @reserves.command("prove")
 @click.option("--root", "root_path", required=True, type=click.Path(dir_okay=False), help="The published root JSON (`tree build`).")
 @click.option("--nonce", required=True, help="The auditor's nonce (`zkproofs reserves nonce` on the auditor's side).")
-@click.option("--keys", "keys_path", required=True, type=click.Path(dir_okay=False),
-              help='JSON list of keys: {"chain": "ethereum", "private_key": "0x.."} or '
+@click.option("--keys", "keys_path", type=click.Path(dir_okay=False),
+              help='JSON list of keys to sign with here: {"chain": "ethereum", "private_key": "0x.."} or '
                    '{"chain": "bitcoin", "wif": "..", "kind": "p2pkh|p2sh-p2wpkh|p2wpkh"}.')
+@click.option("--signatures", "signed_path", type=click.Path(dir_okay=False),
+              help='JSON list of signatures made elsewhere over `reserves challenge`\'s text: '
+                   '{"chain": "ethereum|bitcoin", "address": "..", "signature": ".."}.')
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="Where to write the proof of reserves (JSON).")
 @reports_errors
-def prove_cmd(root_path: str, nonce: str, keys_path: str, out_path: str) -> None:
-    """Sign the challenge (nonce and root hash) with every key and write the proof.
+def prove_cmd(root_path: str, nonce: str, keys_path: str | None, signed_path: str | None, out_path: str) -> None:
+    """Sign the challenge (nonce and root hash) with every key, add the signatures made
+    elsewhere, and write the proof (at least one of --keys, --signatures).
 
-    Every signature is verified before the file is written (atomically); no key or
-    signature material other than the signatures is written or printed.
+    Every signature is verified before the file is written (atomically); no key
+    material is written or printed.
     """
+    if keys_path is None and signed_path is None:
+        fail("give --keys, --signatures or both")
     root = root_from_json(read_bytes(root_path), root_path)
-    proof = sign_reserves(root.root_hash, check_nonce(nonce), read_json(keys_path), where=keys_path)
+    proof = sign_reserves(root.root_hash, check_nonce(nonce), read_json(keys_path) if keys_path else [], where=keys_path or "keys",
+                          signed=read_json(signed_path) if signed_path else [], signed_where=signed_path or "signatures")
     atomic_write_text(out_path, reserves_to_json(proof))
     click.echo(f"signed the challenge for {len(proof.claims)} address(es); proof of reserves written to {out_path}")
 
@@ -64,6 +84,7 @@ def prove_cmd(root_path: str, nonce: str, keys_path: str, out_path: str) -> None
 @reports_errors
 def verify_cmd(proof_path: str, root_path: str, nonce: str, snapshot_path: str, as_json: bool) -> None:
     """Check every signature and sum the claimed addresses' balances per asset."""
+    check_nonce(nonce)
     root = root_from_json(read_bytes(root_path), root_path)
     proof = reserves_from_json(read_bytes(proof_path), proof_path)
     snapshot = read_snapshot(snapshot_path, root)

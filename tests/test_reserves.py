@@ -3,6 +3,7 @@ and the whole check (library and CLI), with every way a claim can fail."""
 
 from __future__ import annotations
 
+import base64
 import json
 import secrets
 
@@ -63,14 +64,37 @@ def test_bip137_round_trip_per_address_kind(kind, network):
     assert not bitcoin.verify(other, "challenge", signature)
 
 
-def test_bip137_header_must_match_the_address_kind():
-    """A P2PKH signature's recovered key does not make it valid for the same key's segwit
-    address: the header fixes the address type (BIP-137)."""
+def test_bip137_header_bytes_per_address_kind():
+    """BIP-137's header ranges: 31-34 for compressed P2PKH, 35-38 P2SH-P2WPKH, 39-42 P2WPKH;
+    a segwit header is valid only for its own script, while a compressed-P2PKH header is
+    also accepted for the same key's segwit addresses (Electrum and COLDCARD sign so)."""
     wif = _btc_wif()
-    signature = bitcoin.sign(wif, "p2pkh", "m")
-    assert bitcoin.verify(bitcoin.address_of(wif, "p2pkh"), "m", signature)
-    assert not bitcoin.verify(bitcoin.address_of(wif, "p2wpkh"), "m", signature)
-    assert not bitcoin.verify(bitcoin.address_of(wif, "p2sh-p2wpkh"), "m", signature)
+    addresses = {kind: bitcoin.address_of(wif, kind) for kind in bitcoin.KINDS}
+    ranges = {"p2pkh": range(31, 35), "p2sh-p2wpkh": range(35, 39), "p2wpkh": range(39, 43)}
+    for kind in bitcoin.KINDS:
+        signature = bitcoin.sign(wif, kind, "m")
+        assert base64.b64decode(signature)[0] in ranges[kind]
+        for other in bitcoin.KINDS:
+            expected = other == kind or kind == "p2pkh"
+            assert bitcoin.verify(addresses[other], "m", signature) is expected, (kind, other)
+    other_key = bitcoin.address_of(_btc_wif(), "p2wpkh")
+    assert not bitcoin.verify(other_key, "m", bitcoin.sign(wif, "p2pkh", "m"))
+
+
+def test_bip137_uncompressed_p2pkh():
+    """Headers 27-30: the recovered key is serialised uncompressed, so the signature proves the
+    uncompressed key's P2PKH address and not the compressed one's."""
+    from embit import script
+    from embit.util import secp256k1
+
+    key = ec.PrivateKey(secrets.token_bytes(32))
+    uncompressed = ec.PublicKey(key.get_public_key()._point, compressed=False)
+    address = script.p2pkh(uncompressed).address(NETWORKS["main"])
+    sig, recid = secp256k1.ecdsa_recoverable_signature_serialize_compact(
+        secp256k1.ecdsa_sign_recoverable(bitcoin.message_hash("m"), key.secret))
+    signature = base64.b64encode(bytes([27 + recid]) + sig).decode()
+    assert bitcoin.verify(address, "m", signature)
+    assert not bitcoin.verify(script.p2pkh(key.get_public_key()).address(NETWORKS["main"]), "m", signature)
 
 
 @pytest.mark.parametrize("signature", ["", "not base64!", "AAAA", "G" + "A" * 86 + "=", bitcoin.sign(_btc_wif(), "p2pkh", "m")[:-4]])
@@ -78,13 +102,24 @@ def test_bip137_malformed_signatures_are_a_definite_reject(signature):
     assert bitcoin.verify(bitcoin.address_of(_btc_wif(), "p2pkh"), "m", signature) is False
 
 
-def test_bip137_refuses_addresses_it_cannot_check():
-    with pytest.raises(ReservesError, match="taproot"):
-        bitcoin.normalize_address("bc1p5cyxnuxmeuwuvkwfem96lqzszd02n6xdcjrs20cac6yqjjwudpxqkedrcr")
-    with pytest.raises(ReservesError, match="not a Bitcoin address"):
-        bitcoin.normalize_address("1BoatSLRHtKNngkdXEeobR76b53LETtpyX")  # bad checksum
-    with pytest.raises(ReservesError, match="mixed case"):
-        bitcoin.normalize_address("bc1QW508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4")
+@pytest.mark.parametrize("address, match", [
+    ("bc1p5cyxnuxmeuwuvkwfem96lqzszd02n6xdcjrs20cac6yqjjwudpxqkedrcr", "taproot"),
+    ("bc1qrp33g0q5c5txsp9arysrx4k6zdkfs4nce4xj0gdcccefvpysxf3qccfmv3", "P2WSH"),
+    ("1BoatSLRHtKNngkdXEeobR76b53LETtpyX", "checksum"),                  # base58 checksum
+    ("bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t5", "checksum"),          # BIP-173 bad checksum
+    ("1Wh4bh", "checksum"),                                              # a 1-byte payload
+    ("bc1", "checksum"), ("bc1q", "checksum"), ("", "not a Bitcoin address"),
+    ("bc1QW508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4", "mixed case"),
+])
+def test_bip137_refuses_addresses_it_cannot_check(address, match):
+    with pytest.raises(ReservesError, match=match):
+        bitcoin.normalize_address(address)
+    assert bitcoin.verify(address, "m", bitcoin.sign(_btc_wif(), "p2pkh", "m")) is False
+
+
+def test_bitcoin_addresses_normalise_bech32_case():
+    address = bitcoin.address_of(_btc_wif(), "p2wpkh")
+    assert bitcoin.normalize_address(address.upper()) == address
 
 
 # EIP-191 ---------------------------------------------------------------------------------
@@ -106,8 +141,10 @@ def test_ethereum_addresses_with_a_wrong_checksum_are_refused():
     if flipped not in (address.lower(), address.upper()):
         with pytest.raises(ReservesError, match="checksum"):
             ethereum.normalize_address(flipped)
-    with pytest.raises(ReservesError, match="not an Ethereum address"):
-        ethereum.normalize_address("0x1234")
+    for bad in ("0x1234", address[2:], "0X" + address[2:]):
+        with pytest.raises(ReservesError, match="not an Ethereum address"):
+            ethereum.normalize_address(bad)
+    assert ethereum.normalize_address(address.lower()) == address
 
 
 # the challenge ---------------------------------------------------------------------------
@@ -159,6 +196,9 @@ def test_another_root_or_nonce_is_rejected(exchange):
         verify_reserves(proof, other_root, NONCE, snapshot)
     with pytest.raises(ReservesError, match="another nonce"):
         verify_reserves(proof, ROOT, "cd" * 32, snapshot)
+    edited = ReservesProof(ROOT.root_hash, "cd" * 32, proof.claims)  # the nonce field rewritten after signing
+    with pytest.raises(ReservesError, match="3 claimed address"):
+        verify_reserves(edited, ROOT, "cd" * 32, snapshot)
 
 
 def test_a_claim_without_a_valid_signature_rejects_the_proof_and_is_named(exchange):
@@ -166,7 +206,7 @@ def test_a_claim_without_a_valid_signature_rejects_the_proof_and_is_named(exchan
     one over another root) rejects the whole proof, naming the address."""
     _, proof = exchange
     eth, wpkh, pkh = proof.claims
-    stolen = Claim("bitcoin", pkh.address, wpkh.signature)
+    stolen = Claim("bitcoin", pkh.address, bitcoin.sign(_btc_wif(), "p2pkh", proof.message))  # right kind, wrong key
     stale = sign_reserves(ROOT.root_hash + 1, NONCE, [{"chain": "ethereum", "private_key": _eth_key()}]).claims[0]
     for forged in (stolen, stale):
         bad = ReservesProof(ROOT.root_hash, NONCE, (eth, wpkh, forged) if forged is stolen else (eth, wpkh, pkh, forged))
@@ -196,6 +236,54 @@ def test_the_proof_file_round_trips_and_is_parsed_strictly(exchange):
     obj["claims"][0]["chain"] = "dogecoin"
     with pytest.raises(ReservesError, match="chain"):
         reserves_from_json(json.dumps(obj))
+
+
+def test_claims_and_snapshot_rows_match_across_address_forms(exchange):
+    """The snapshot may write a bech32 address in upper case and an Ethereum address in lower
+    case: both normalise to the claim's form and are counted."""
+    _, proof = exchange
+    eth, wpkh, pkh = (c.address for c in proof.claims)
+    text = ("address,asset,balance,block_height\n"
+            f"{eth.lower()},ETH,1,5\n{wpkh.upper()},BTC,2,6\n{pkh},BTC,0,6\n")
+    report = verify_reserves(proof, ROOT, NONCE, parse_snapshot(text, ROOT))
+    assert report.reserves == {"BTC": 200_000_000, "ETH": 100_000_000} and report.unclaimed == ()
+
+
+def test_the_proof_file_refuses_unknown_fields_and_wrong_types(exchange):
+    _, proof = exchange
+    for edit, match in ((lambda o: o.update(extra=1), "unexpected"), (lambda o: o.update(version=True), "v1"),
+                        (lambda o: o["claims"][0].update(signature=5), "signature"),
+                        (lambda o: o["claims"][0].update(note="x"), "exactly the fields"),
+                        (lambda o: o.update(root_hash="AB" * 32), "lowercase hex")):
+        obj = json.loads(reserves_to_json(proof))
+        edit(obj)
+        with pytest.raises(ReservesError, match=match):
+            reserves_from_json(json.dumps(obj))
+
+
+def test_signatures_made_elsewhere_join_the_proof():
+    """A cold key signs the challenge text outside zkproofs (here embit through the module's
+    signer, standing in for Core's signmessage or a hardware wallet); the proof checks it
+    before taking it, and refuses one over another challenge or claimed twice."""
+    message = challenge_message(ROOT.root_hash, NONCE)
+    wif = _btc_wif()
+    cold = {"chain": "bitcoin", "address": bitcoin.address_of(wif, "p2wpkh"), "signature": bitcoin.sign(wif, "p2wpkh", message)}
+    hot = {"chain": "ethereum", "private_key": _eth_key()}
+    proof = sign_reserves(ROOT.root_hash, NONCE, [hot], signed=[cold])
+    assert [c.address for c in proof.claims][1] == cold["address"] and all(c.verifies(message) for c in proof.claims)
+    stale = dict(cold, signature=bitcoin.sign(wif, "p2wpkh", challenge_message(ROOT.root_hash, "cd" * 32)))
+    with pytest.raises(ReservesError, match=r"signatures\[0\].*does not verify"):
+        sign_reserves(ROOT.root_hash, NONCE, [hot], signed=[stale])
+    with pytest.raises(ReservesError, match="given twice"):
+        sign_reserves(ROOT.root_hash, NONCE, [], signed=[cold, cold])
+    with pytest.raises(ReservesError, match="nothing to prove"):
+        sign_reserves(ROOT.root_hash, NONCE, [], signed=[])
+
+
+def test_sign_reserves_never_returns_an_unverified_signature(monkeypatch):
+    monkeypatch.setattr(Claim, "verifies", lambda self, message: False)
+    with pytest.raises(ReservesError, match="does not verify"):
+        sign_reserves(ROOT.root_hash, NONCE, [{"chain": "ethereum", "private_key": _eth_key()}])
 
 
 def test_sign_reserves_refuses_bad_keys():
@@ -235,6 +323,8 @@ def test_cli_prove_then_verify(tmp_path, exchange):
                                 "--keys", str(tmp_path / "keys.json"), "--out", str(tmp_path / "reserves.json")])
     assert done.exit_code == 0, done.output
     assert all(k.get("private_key", k.get("wif")) not in done.output for k in keys)
+    done = runner.invoke(main, ["reserves", "challenge", "--root", str(tmp_path / "root.json"), "--nonce", NONCE])
+    assert done.exit_code == 0 and done.output == challenge_message(ROOT.root_hash, NONCE)
     proof = reserves_from_json((tmp_path / "reserves.json").read_text())
     (tmp_path / "snapshot.csv").write_text(_snapshot_text(proof))
     args = ["reserves", "verify", "--proof", str(tmp_path / "reserves.json"), "--root", str(tmp_path / "root.json"),
@@ -245,6 +335,16 @@ def test_cli_prove_then_verify(tmp_path, exchange):
     assert report["valid"] and report["reserves"] == {"BTC": "1.25", "ETH": "10.5"} and report["proven_addresses"] == 3
     done = runner.invoke(main, args + ["--nonce", "cd" * 32])
     assert done.exit_code == 1 and "REJECTED" in done.output
-    (tmp_path / "snapshot.csv").write_text("address,asset,balance,block_height\nnot-an-address,BTC,1,5\n")
-    done = runner.invoke(main, args + ["--nonce", NONCE])
-    assert done.exit_code == 2 and "line 2, column address" in done.output
+    done = runner.invoke(main, args + ["--nonce", "AB" * 32])
+    assert done.exit_code == 2 and "nonce" in done.output
+    obj = json.loads((tmp_path / "reserves.json").read_text())
+    obj["claims"].append(obj["claims"][0])
+    (tmp_path / "twice.json").write_text(json.dumps(obj))
+    done = runner.invoke(main, ["reserves", "verify", "--proof", str(tmp_path / "twice.json"), "--root", str(tmp_path / "root.json"),
+                                "--snapshot", str(tmp_path / "snapshot.csv"), "--nonce", NONCE])
+    assert done.exit_code == 2 and "claimed twice" in done.output
+    for row in ("not-an-address,BTC,1,5", "bc1,BTC,1,5", "0X" + "ab" * 20 + ",ETH,1,5"):
+        (tmp_path / "snapshot.csv").write_text(f"address,asset,balance,block_height\n{row}\n")
+        done = runner.invoke(main, args + ["--nonce", NONCE])
+        assert done.exit_code == 2 and "line 2, column address" in done.output, row
+        assert done.exception is None or isinstance(done.exception, SystemExit)

@@ -10,7 +10,9 @@ of messages" table):
 
 with the recovery id in the low two bits. Verification recovers the key, derives the
 address of the header's type on the claimed address's network and compares; anything
-malformed is a definite reject. Taproot (P2TR) addresses need BIP-322, which this
+malformed is a definite reject. A compressed-P2PKH header (31-34) is also accepted for
+the same key's segwit addresses, as Electrum and COLDCARD sign them (the key controls
+all three scripts, so nothing is gained by refusing them). Taproot (P2TR) addresses need BIP-322, which this
 format cannot express: they are refused. Bitcoin Core's ``signmessage`` writes the
 P2PKH form, so its signatures verify here unchanged.
 
@@ -76,18 +78,25 @@ def _network_of(address: str) -> dict | None:
 
 
 def normalize_address(address: str) -> str:
-    """``address`` if it is a Bitcoin address of a known network (base58check, or bech32 in
-    one case: returned lowercase); ReservesError otherwise. Taproot (``bc1p...``) is refused."""
-    if not isinstance(address, str) or _network_of(address) is None:
+    """``address`` if it is a valid P2PKH, P2SH or P2WPKH address of a known network
+    (base58check, or bech32 with a valid checksum, in one case: returned lowercase);
+    ReservesError otherwise. P2WSH and taproot are refused: BIP-137 signs with one key
+    (taproot would need BIP-322). A P2SH address can only be proven as P2SH-P2WPKH."""
+    if not isinstance(address, str) or not address.isascii() or not address.isalnum():
         raise ReservesError(f"not a Bitcoin address: {address!r:.80}")
+    if address not in (address.lower(), address.upper()) and _network_of(address) is not None \
+            and address.lower().startswith(_network_of(address)["bech32"] + "1"):
+        raise ReservesError(f"Bitcoin address {address}: mixed case is not valid bech32")
     net = _network_of(address)
-    if address.lower().startswith(net["bech32"] + "1"):
-        if address not in (address.lower(), address.upper()):
-            raise ReservesError(f"Bitcoin address {address}: mixed case is not valid bech32")
-        address = address.lower()
-        if address[len(net["bech32"]) + 1] != "q":
-            raise ReservesError(f"Bitcoin address {address}: only version-0 P2WPKH segwit addresses can sign BIP-137 messages (taproot needs BIP-322)")
-    return address
+    canonical = address.lower() if net is not None and address.lower().startswith(net["bech32"] + "1") else address
+    try:
+        kind = script.address_to_scriptpubkey(canonical).script_type()
+    except Exception:  # embit raises its own errors for a bad checksum, length or version
+        kind = None
+    if net is None or kind not in ("p2pkh", "p2sh", "p2wpkh"):
+        reason = "taproot and P2WSH addresses cannot sign BIP-137 messages" if kind in ("p2tr", "p2wsh") else "invalid encoding or checksum"
+        raise ReservesError(f"not a Bitcoin address BIP-137 can prove: {address!r:.80} ({reason})")
+    return canonical
 
 
 def _private_key(wif: str) -> ec.PrivateKey:
@@ -135,13 +144,14 @@ def verify(address: str, message: str, signature: str) -> bool:
         return False
     network = _network_of(address)
     if header < 31:
-        kind, compressed = "p2pkh", False
+        kinds, compressed = ("p2pkh",), False
+    elif header < 35:  # Electrum and COLDCARD sign segwit addresses with this header too
+        kinds, compressed = KINDS, True
     else:
-        kind, compressed = KINDS[(header - 31) // 4], True
+        kinds, compressed = (KINDS[(header - 31) // 4],), True
     try:
         sig = secp256k1.ecdsa_recoverable_signature_parse_compact(raw[1:], (header - 27) & 3)
         pub = ec.PublicKey(secp256k1.ecdsa_recover(sig, message_hash(message)), compressed)
-        derived = _address(pub, kind, network)
+        return any(_address(pub, kind, network) == address for kind in kinds)
     except Exception:  # not a valid signature (r, s out of range, no point to recover)
         return False
-    return derived == address

@@ -19,8 +19,8 @@ from zkproofs.errors import ReservesError
 def normalize_address(address: str) -> str:
     """The EIP-55 checksummed form of a 0x-prefixed 40-hex-digit address; ReservesError
     otherwise (a mixed-case address whose checksum is wrong is refused: a typo)."""
-    if not isinstance(address, str) or not is_hex_address(address):
-        raise ReservesError(f"not an Ethereum address: {address!r:.80}")
+    if not isinstance(address, str) or not address.startswith("0x") or not is_hex_address(address):
+        raise ReservesError(f"not an Ethereum address (0x and 40 hex digits): {address!r:.80}")
     checksummed, body = to_checksum_address(address), address[2:]
     if body != body.lower() and body != body.upper() and address != checksummed:
         raise ReservesError(f"Ethereum address {address}: its EIP-55 checksum is wrong")
@@ -48,7 +48,8 @@ def verify(address: str, message: str, signature: str) -> bool:
     """True iff ``signature`` is an EIP-191 signature of ``message`` by ``address``'s key.
     Never raises for a malformed signature (False)."""
     try:
+        expected = normalize_address(address)
         recovered = Account.recover_message(encode_defunct(text=message), signature=signature)
-    except Exception:  # eth-account raises several types for malformed signatures: all mean "no"
+    except Exception:  # a malformed address or signature (eth-account raises several types): "no"
         return False
-    return recovered == normalize_address(address)
+    return recovered == expected

@@ -12,8 +12,8 @@ made before returning); :func:`verify_reserves` is the auditor's side: the root 
 nonce must be the auditor's, every claim's signature must verify (EIP-191 or BIP-137),
 no address may be claimed twice, every claimed address must be in the snapshot; the
 reserves per asset are then the snapshot's balances of the claimed addresses. A signature
-shows control of an address's key when the nonce was drawn; the balances are the
-auditor's own node's (the exchange's file states none).
+shows control of an address's key at some time after the nonce was drawn; the balances
+are the auditor's own node's (the exchange's file states none).
 """
 
 from __future__ import annotations
@@ -45,6 +45,8 @@ class Claim:
 
     def verifies(self, message: str) -> bool:
         """Whether the signature is the address's over ``message`` (never raises)."""
+        if self.chain not in CHAINS:
+            return False
         module = ethereum if self.chain == "ethereum" else bitcoin
         return module.verify(self.address, message, self.signature)
 
@@ -140,26 +142,45 @@ def _key_claim(key: Any, message: str, where: str) -> Claim:
     raise ReservesError(f"{where}: field 'chain': expected one of {', '.join(CHAINS)}")
 
 
-def sign_reserves(root_hash: int, nonce: str, keys: Sequence[Any], where: str = "keys") -> ReservesProof:
+def _signed_claim(item: Any, message: str, where: str) -> Claim:
+    if not isinstance(item, dict) or set(item) != {"chain", "address", "signature"}:
+        raise ReservesError(f"{where}: expected exactly the fields chain, address, signature")
+    chain = _field(item, "chain", where)
+    if chain not in CHAINS:
+        raise ReservesError(f"{where}: field 'chain': expected one of {', '.join(CHAINS)}")
+    return Claim(chain, normalize_address(chain, _field(item, "address", where)), _field(item, "signature", where))
+
+
+def sign_reserves(root_hash: int, nonce: str, keys: Sequence[Any] = (), where: str = "keys", *,
+                  signed: Sequence[Any] = (), signed_where: str = "signatures") -> ReservesProof:
     """The exchange's proof: every key in ``keys`` signs the challenge for ``root_hash`` and
-    ``nonce``. A key is ``{"chain": "ethereum", "private_key": "0x..."}`` or ``{"chain":
-    "bitcoin", "wif": ..., "kind": "p2pkh" | "p2sh-p2wpkh" | "p2wpkh"}``. Raises
-    ReservesError naming the key for a bad key or an address given twice; never returns a
-    proof whose signatures do not verify. O(len(keys)) signatures."""
+    ``nonce``, and the signatures in ``signed`` (``{"chain", "address", "signature"}``, made
+    elsewhere over :func:`~zkproofs.reserves.challenge.challenge_message`: by Bitcoin
+    Core's ``signmessage``, a hardware wallet or a custody system, so cold keys never
+    leave it) join them. A key is ``{"chain": "ethereum", "private_key": "0x..."}`` or
+    ``{"chain": "bitcoin", "wif": ..., "kind": "p2pkh" | "p2sh-p2wpkh" | "p2wpkh"}``.
+    Raises ReservesError naming the entry for a bad key or signature entry, a signature
+    that does not verify, or an address given twice; never returns a proof whose
+    signatures do not verify. O(len(keys) + len(signed)) signatures."""
     message = challenge_message(root_hash, nonce)
-    if not isinstance(keys, list) or not keys:
-        raise ReservesError(f"{where}: expected a non-empty list of keys")
+    entries = []
+    for items, label, make in ((keys, where, _key_claim), (signed, signed_where, _signed_claim)):
+        if not isinstance(items, (list, tuple)):
+            raise ReservesError(f"{label}: expected a list")
+        entries += [(f"{label}[{i}]", item, make) for i, item in enumerate(items)]
+    if not entries:
+        raise ReservesError(f"{where}: no keys and no signatures: nothing to prove")
     claims, seen = [], set()
-    for i, key in enumerate(keys):
+    for here, item, make in entries:
         try:
-            claim = _key_claim(key, message, f"{where}[{i}]")
+            claim = make(item, message, here)
         except ReservesError as exc:
             text = str(exc)
-            raise ReservesError(text if text.startswith(f"{where}[{i}]") else f"{where}[{i}]: {text}") from None
+            raise ReservesError(text if text.startswith(here) else f"{here}: {text}") from None
         if claim.address in seen:
-            raise ReservesError(f"{where}[{i}]: address {claim.address} is given twice")
+            raise ReservesError(f"{here}: address {claim.address} is given twice")
         if not claim.verifies(message):
-            raise ReservesError(f"{where}[{i}]: the signature made for {claim.address} does not verify")
+            raise ReservesError(f"{here}: the signature for {claim.address} does not verify over this challenge")
         seen.add(claim.address)
         claims.append(claim)
     return ReservesProof(root_hash, nonce, tuple(claims))

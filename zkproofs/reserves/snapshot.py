@@ -28,7 +28,7 @@ HEADER = ["address", "asset", "balance", "block_height"]
 
 def chain_of(address: str) -> str:
     """"ethereum" for a 0x address, else "bitcoin"."""
-    return "ethereum" if address[:2].lower() == "0x" else "bitcoin"
+    return "ethereum" if address[:2] in ("0x", "0X") else "bitcoin"
 
 
 def normalize_address(chain: str, address: str) -> str:
