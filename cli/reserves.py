@@ -13,15 +13,31 @@ malformed).
 
 from __future__ import annotations
 
+import stat
+from pathlib import Path
+
 import click
 
 from cli.common import EXIT_INVALID, emit_json, fail, read_bytes, read_json, reports_errors
 from zkproofs.accounts import format_amount
 from zkproofs.atomic import atomic_write_text
-from zkproofs.errors import ReservesError
+from zkproofs.errors import MalformedInput, ReservesError
 from zkproofs.reserves import new_nonce, read_snapshot, reserves_from_json, reserves_to_json, sign_reserves, verify_reserves
 from zkproofs.reserves.challenge import challenge_message, check_nonce
 from zkproofs.tree.root import root_from_json
+
+
+def _check_private(path: Path) -> None:
+    """MalformedInput unless ``path`` is a regular file only its owner can read (as the
+    wallet's and the oracle's key files must be)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        raise MalformedInput(f"{path}: {exc.strerror}") from None
+    if not stat.S_ISREG(mode):
+        raise MalformedInput(f"{path}: not a regular file")
+    if mode & 0o077:
+        raise MalformedInput(f"{path}: permissions {stat.S_IMODE(mode):04o} let others read the private keys (chmod 600 {path})")
 
 
 @click.group()
@@ -62,11 +78,14 @@ def prove_cmd(root_path: str, nonce: str, keys_path: str | None, signed_path: st
     """Sign the challenge (nonce and root hash) with every key, add the signatures made
     elsewhere, and write the proof (at least one of --keys, --signatures).
 
-    Every signature is verified before the file is written (atomically); no key
-    material is written or printed.
+    The keys file must be readable by its owner only (chmod 600). Every signature is
+    verified before the file is written (atomically); no key material is written or
+    printed.
     """
     if keys_path is None and signed_path is None:
         fail("give --keys, --signatures or both")
+    if keys_path is not None:
+        _check_private(Path(keys_path))
     root = root_from_json(read_bytes(root_path), root_path)
     proof = sign_reserves(root.root_hash, check_nonce(nonce), read_json(keys_path) if keys_path else [], where=keys_path or "keys",
                           signed=read_json(signed_path) if signed_path else [], signed_where=signed_path or "signatures")

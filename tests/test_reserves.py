@@ -318,9 +318,14 @@ def test_cli_prove_then_verify(tmp_path, exchange):
     keys, _ = exchange
     (tmp_path / "root.json").write_text(root_to_json(ROOT))
     (tmp_path / "keys.json").write_text(json.dumps(keys))
+    (tmp_path / "keys.json").chmod(0o644)
     runner = CliRunner()
-    done = runner.invoke(main, ["reserves", "prove", "--root", str(tmp_path / "root.json"), "--nonce", NONCE,
-                                "--keys", str(tmp_path / "keys.json"), "--out", str(tmp_path / "reserves.json")])
+    prove = ["reserves", "prove", "--root", str(tmp_path / "root.json"), "--nonce", NONCE,
+             "--keys", str(tmp_path / "keys.json"), "--out", str(tmp_path / "reserves.json")]
+    done = runner.invoke(main, prove)
+    assert done.exit_code == 2 and "chmod 600" in done.output and not (tmp_path / "reserves.json").exists()
+    (tmp_path / "keys.json").chmod(0o600)
+    done = runner.invoke(main, prove)
     assert done.exit_code == 0, done.output
     assert all(k.get("private_key", k.get("wif")) not in done.output for k in keys)
     done = runner.invoke(main, ["reserves", "challenge", "--root", str(tmp_path / "root.json"), "--nonce", NONCE])
