@@ -6,6 +6,35 @@
  */
 #include "fq.h"
 
+/* The ints of a sequence as 4 little-endian limbs each (standard form), every one in
+   [0, r): a new PyMem_RawMalloc'd array of *n_out scalars, or NULL with TypeError or
+   ValueError ("<what>: scalar #i is not in [0, r)") set. Needs the GIL. */
+static uint64_t *scalar_limbs(PyObject *seq, const char *what, Py_ssize_t *n_out) {
+    PyObject *fast = PySequence_Fast(seq, "expected a sequence of ints");
+    if (fast == NULL) return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
+    uint64_t *limbs = PyMem_RawMalloc(sizeof(uint64_t) * 4 * (size_t)(n ? n : 1));
+    if (limbs == NULL) { Py_DECREF(fast); PyErr_NoMemory(); return NULL; }
+    PyObject **items = PySequence_Fast_ITEMS(fast);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        unsigned char buf[32];
+        int rc = int_to_bytes(items[i], buf);
+        if (rc == 0) {
+            limbs_from_bytes(limbs + 4 * i, buf);
+            if (geq_p(limbs + 4 * i)) rc = 1;
+        }
+        if (rc != 0) {
+            if (rc > 0) PyErr_Format(PyExc_ValueError, "%s: scalar #%zd is not in [0, r)", what, i);
+            Py_DECREF(fast);
+            PyMem_RawFree(limbs);
+            return NULL;
+        }
+    }
+    Py_DECREF(fast);
+    *n_out = n;
+    return limbs;
+}
+
 /* The c-bit digit of a scalar (4 little-endian limbs) starting at bit `bit` (< 256). */
 static inline uint64_t scalar_window(const uint64_t s[4], int bit, int c) {
     int limb = bit >> 6, shift = bit & 63;

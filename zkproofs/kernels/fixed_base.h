@@ -101,27 +101,9 @@ static PyObject *py_fixed_base_mul(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "OO", &capsule, &seq)) return NULL;
     fb_table *t = PyCapsule_GetPointer(capsule, "zkproofs.fixed_base");
     if (t == NULL) return NULL;
-    PyObject *fast = PySequence_Fast(seq, "fixed_base_mul: expected a sequence of ints");
-    if (fast == NULL) return NULL;
-    Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
-    uint64_t *limbs = PyMem_RawMalloc(sizeof(uint64_t) * 4 * (size_t)(n ? n : 1));
-    if (limbs == NULL) { Py_DECREF(fast); return PyErr_NoMemory(); }
-    PyObject **items = PySequence_Fast_ITEMS(fast);
-    for (Py_ssize_t i = 0; i < n; i++) {
-        unsigned char buf[32];
-        int rc = int_to_bytes(items[i], buf);
-        if (rc == 0) {
-            limbs_from_bytes(limbs + 4 * i, buf);
-            if (geq_p(limbs + 4 * i)) rc = 1;
-        }
-        if (rc != 0) {
-            if (rc > 0) PyErr_Format(PyExc_ValueError, "fixed_base_mul: scalar #%zd is not in [0, r)", i);
-            Py_DECREF(fast);
-            PyMem_RawFree(limbs);
-            return NULL;
-        }
-    }
-    Py_DECREF(fast);
+    Py_ssize_t n;
+    uint64_t *limbs = scalar_limbs(seq, "fixed_base_mul", &n);
+    if (limbs == NULL) return NULL;
     size_t point_size = t->group == 1 ? 96 : 192;
     PyObject *out = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(point_size * (size_t)n));
     if (out == NULL) { PyMem_RawFree(limbs); return NULL; }

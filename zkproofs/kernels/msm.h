@@ -127,33 +127,16 @@ static PyObject *py_msm(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "OOn", &capsule, &seq, &offset)) return NULL;
     msm_bases *b = PyCapsule_GetPointer(capsule, "zkproofs.msm_bases");
     if (b == NULL) return NULL;
-    PyObject *fast = PySequence_Fast(seq, "msm: expected a sequence of ints");
-    if (fast == NULL) return NULL;
-    Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
+    Py_ssize_t n;
+    uint64_t *limbs = scalar_limbs(seq, "msm", &n);
+    if (limbs == NULL) return NULL;
     if (offset < 0 || (size_t)offset > b->n || (size_t)n > b->n - (size_t)offset) {
         PyErr_Format(PyExc_ValueError, "msm: %zd scalars from offset %zd do not fit %zu bases", n, offset, b->n);
-        Py_DECREF(fast);
+        PyMem_RawFree(limbs);
         return NULL;
     }
-    uint64_t *limbs = PyMem_RawMalloc(sizeof(uint64_t) * 4 * (size_t)(n ? n : 1));
-    if (limbs == NULL) { Py_DECREF(fast); return PyErr_NoMemory(); }
-    PyObject **items = PySequence_Fast_ITEMS(fast);
-    for (Py_ssize_t i = 0; i < n; i++) {
-        unsigned char buf[32];
-        int rc = int_to_bytes(items[i], buf);
-        if (rc == 0) {
-            limbs_from_bytes(limbs + 4 * i, buf);
-            if (geq_p(limbs + 4 * i)) rc = 1;
-        }
-        if (rc != 0) {
-            if (rc > 0) PyErr_Format(PyExc_ValueError, "msm: scalar #%zd is not in [0, r)", i);
-            Py_DECREF(fast);
-            PyMem_RawFree(limbs);
-            return NULL;
-        }
+    for (Py_ssize_t i = 0; i < n; i++)  /* a base at infinity contributes nothing (madd cannot add it) */
         if (b->inf[offset + i]) memset(limbs + 4 * i, 0, 4 * sizeof(uint64_t));
-    }
-    Py_DECREF(fast);
     unsigned char out[192];
     size_t out_size = b->group == 1 ? 96 : 192;
     int rc = -1, c = msm_window((size_t)n), windows = 255 / c + 1;
