@@ -124,3 +124,15 @@ class ReservesError(MalformedInput):
     """A proof of reserves, its claims, keys or the auditor's snapshot that cannot be used:
     the message names the file, line and field where there is one
     (:mod:`zkproofs.reserves`)."""
+
+
+class SolvencyError(MalformedInput):
+    """A solvency policy, plan, proof set or verdict input that cannot be used, or a tree
+    whose leaves break the solvency statement: the message names the file and field, or
+    the leaf and account (:mod:`zkproofs.solvency`)."""
+
+
+class StatementFails(SolvencyError):
+    """The tree breaks the global solvency statement: a leaf out of range or undercollateralised,
+    a leaf that is not the stored one, or a published total or root that is not the leaves' own
+    (the message names the leaf and account, or the total)."""

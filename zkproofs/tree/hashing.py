@@ -61,6 +61,8 @@ LEAF_TAG = 1
 """Domain tag: first input of every leaf hash."""
 NODE_TAG = 2
 """Domain tag: first input of every internal-node hash."""
+SUBTREE_TAG = 3
+"""Domain tag: first packed slot of a subtree commitment (:func:`subtree_commitment`)."""
 TREE_HASH_T = 5
 """Poseidon width of leaf and node hashes."""
 COMMITMENT_T = 3
@@ -245,6 +247,20 @@ def node_hashes(pairs: Sequence[tuple[int, Sequence[int], int, Sequence[int]]], 
     O(n) t = 5 permutations: ceil((2 + ceil((1 + 4A) / S)) / 4) each, S = 254 // (64 + depth).
     """
     return poseidon_hash_many([node_inputs(lh, ls, rh, rs, depth) for lh, ls, rh, rs in pairs], t=TREE_HASH_T)
+
+
+def subtree_commitment(node_hash_value: int, sums: Sequence[int], blinding: int, *, depth: int) -> int:
+    """Hiding commitment to a subtree's root (hash and 2A sums) in a tree of ``depth``:
+    Poseidon_t5([hash, *pack_W([SUBTREE_TAG, *sums]), blinding]), W = 64 + depth.
+
+    What a batch or aggregation proof of the global solvency proof outputs instead of
+    the subtree's sums (:mod:`zkproofs.solvency`): binding as Poseidon is collision
+    resistant (with every sum < 2^W, as the proofs that open it check), hiding while
+    ``blinding`` is uniform and secret. TreeError for a sum out of range. Two
+    permutations at 4 assets and depth <= 20.
+    """
+    check_sums(sums, depth, "subtree commitment")
+    return poseidon_hash([node_hash_value, *pack([SUBTREE_TAG, *sums], slot_bits(depth)), blinding], t=TREE_HASH_T)
 
 
 def record_sum_bytes(depth: int) -> int:

@@ -1,0 +1,128 @@
+"""A batch of the global solvency proof: every leaf of one subtree is in range and solvent,
+and the subtree's root is committed (hidden) for the aggregation above it.
+
+Statement (parameters: tree ``depth`` D, ``assets`` A, tier ``tiers`` n per asset,
+subtree ``height`` b, so 2^b leaves):
+
+public:  slopes[i][k], intercepts[i][k], lows[i][k], highs[i][k], debt_units[i]
+         (the policy's tier slots, :func:`zkproofs.solvency.policy.policy_inputs`, which
+         the verifier computes itself), then
+         commitment  (output: the subtree commitment)
+private: leaf_commitments[j], equities[j][i], debts[j][i]  (j < 2^b: the subtree's
+         leaves in order, padding leaves included), blinding
+
+constraints, for every leaf j:
+    every debt < 2^64 (range check) and every equity in the interval of a tier slot,
+    hence < 2^64 (statement 1 of :mod:`zkproofs.solvency`);
+    sum_i f_i(e_i U_i) >= sum_i 10^4 d_i U_i  (statement 2, :mod:`zkproofs.gadgets.solvency`);
+    leaf hash = Poseidon_t5([commitment, *pack_64([LEAF_TAG, e, d])])  (statement 3: the
+    amounts checked are the ones the leaf commits);
+then the subtree's nodes by the tree's node rule (:mod:`zkproofs.gadgets.merkle_sum`:
+sums = left + right, hash binds both children's full sums; no range check is needed,
+every sum at height k is < 2^(64 + k) by induction), and
+    commitment = Poseidon_t5([root hash, *pack_W([SUBTREE_TAG, *sums]), blinding]).
+
+Nothing about the leaves is public: the commitment hides the subtree's sums (the
+blinding is a secret-derived field element per batch). Cost at A = 4 with n slots:
+about 260 + 4 (5n + 133) + 178 + 300 constraints per leaf plus 600 per internal node
+and 600 for the commitment (:func:`SolvencyBatch.describe`).
+"""
+
+from __future__ import annotations
+
+from zkproofs.circuit import Circuit
+from zkproofs.errors import CircuitError
+from zkproofs.gadgets.bits import range_check
+from zkproofs.gadgets.merkle_sum import leaf_hash, node_hash, subtree_commitment
+from zkproofs.gadgets.solvency import assert_solvent
+from zkproofs.r1cs import ConstraintSystem
+from zkproofs.solvency.policy import MAX_AMOUNT, VALUE_BITS
+from zkproofs.tree.hashing import AMOUNT_BITS, MAX_DEPTH
+
+
+def slot_names(assets: int, tiers: int) -> list[str]:
+    """Names of the policy's public inputs, in :func:`zkproofs.solvency.policy.flat_inputs` order."""
+    names = []
+    for i in range(assets):
+        for what in ("slopes", "intercepts", "lows", "highs"):
+            names += [f"{what}[{i}][{k}]" for k in range(tiers)]
+        names.append(f"debt_units[{i}]")
+    return names
+
+
+class SolvencyBatch(Circuit):
+    """Every leaf of a 2^height subtree in range and solvent; output: a hiding commitment to the subtree's root."""
+
+    name = "solvency_batch"
+    description = "global solvency proof, one batch: a subtree's leaves in range and solvent, its root committed"
+    parameters = {
+        "depth": (4, "depth of the whole tree (sets the node hash's packing)"),
+        "assets": (2, "number of assets per leaf"),
+        "tiers": (2, "tier slots per asset: the policy's most tiers + 1"),
+        "height": (2, "height of the subtree (2^height leaves)"),
+    }
+
+    def validate_params(self) -> None:
+        if self.params["depth"] > MAX_DEPTH:
+            raise CircuitError(f"depth must be at most {MAX_DEPTH}")
+        if self.params["height"] >= self.params["depth"]:
+            raise CircuitError("height must be below depth (an aggregation proof outputs the root)")
+
+    def public_inputs(self) -> list[str]:
+        return slot_names(self.params["assets"], self.params["tiers"]) + ["commitment"]
+
+    @classmethod
+    def public_domain_problem(cls, public) -> str | None:
+        """The slots' bounds the soundness argument needs (:mod:`zkproofs.gadgets.solvency`):
+        every high <= 2^64 - 1, every low <= 2^160, slope * (2^64 - 1) + intercept < 2^174, debt
+        unit < 2^110 (what :func:`~zkproofs.solvency.policy.policy_inputs` makes; the global
+        verifier computes the slots itself, a generic verifier of one batch proof checks them here)."""
+        for name, value in public.items():
+            what = name.split("[", 1)[0]
+            if what == "highs" and value > MAX_AMOUNT:
+                return f"{name} = {value} is above 2^64 - 1"
+            if what == "lows" and value > 1 << 160:
+                return f"{name} = {value} is above 2^160"
+            if what == "debt_units" and value >= 1 << 110:
+                return f"{name} = {value} is not below 2^110"
+            if what == "slopes":
+                intercept = public.get(name.replace("slopes", "intercepts", 1), 0)
+                if value * MAX_AMOUNT + intercept >= 1 << VALUE_BITS:
+                    return f"{name} and its intercept can exceed 2^{VALUE_BITS}"
+        return None
+
+    def derived_public_inputs(self) -> list[str]:
+        return ["commitment"]
+
+    def private_inputs(self) -> list[str]:
+        a, leaves = self.params["assets"], 1 << self.params["height"]
+        names = [f"leaf_commitments[{j}]" for j in range(leaves)]
+        names += [f"equities[{j}][{i}]" for j in range(leaves) for i in range(a)]
+        names += [f"debts[{j}][{i}]" for j in range(leaves) for i in range(a)]
+        return names + ["blinding"]
+
+    def define(self, cs: ConstraintSystem) -> None:
+        d, a, n, b = self.params["depth"], self.params["assets"], self.params["tiers"], self.params["height"]
+        slots = []
+        for i in range(a):
+            vectors = [[cs.public_input(f"{what}[{i}][{k}]") for k in range(n)] for what in ("slopes", "intercepts", "lows", "highs")]
+            slots.append((*vectors, cs.public_input(f"debt_units[{i}]")))
+        level = []
+        for j in range(1 << b):
+            commitment = cs.private_input(f"leaf_commitments[{j}]")
+            equities = [cs.private_input(f"equities[{j}][{i}]") for i in range(a)]
+            debts = [cs.private_input(f"debts[{j}][{i}]") for i in range(a)]
+            with cs.scope(f"leaf[{j}]"):
+                for i, debt in enumerate(debts):
+                    with cs.scope(f"debt[{i}]"):
+                        range_check(cs, debt, AMOUNT_BITS)
+                assert_solvent(cs, equities, debts, slots)
+                level.append((leaf_hash(cs, commitment, equities, debts), [*equities, *debts]))
+        for height in range(b):
+            with cs.scope(f"height[{height + 1}]"):
+                level = [
+                    (node_hash(cs, d, lh, ls, rh, rs), [x + y for x, y in zip(ls, rs)])
+                    for (lh, ls), (rh, rs) in zip(level[0::2], level[1::2])
+                ]
+        (top_hash, top_sums), = level
+        cs.public_output("commitment", subtree_commitment(cs, d, top_hash, top_sums, cs.private_input("blinding")))

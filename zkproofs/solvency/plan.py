@@ -1,0 +1,118 @@
+"""Which proofs cover a tree: batches of 2^b leaves, then aggregations of 2^c commitments.
+
+For a tree of depth D (2^D leaves, padding included), batch height b (< D) and fan-in
+levels c, the plan has layers, bottom first:
+
+* layer 0: 2^(D - b) :class:`~circuits.solvency_batch.SolvencyBatch` proofs, batch j over
+  leaves [j 2^b, (j + 1) 2^b), each outputting the commitment of node (b, j);
+* then, while h + c < D: 2^(D - h - c) :class:`~circuits.solvency_aggregate.SolvencyAggregate`
+  proofs, proof j combining the commitments of nodes (h, j 2^c .. (j + 1) 2^c - 1) into that
+  of node (h + c, j); h += c;
+* last: one :class:`~circuits.solvency_aggregate.SolvencyRoot` over the 2^(D - h) nodes at
+  height h, outputting the published root and totals.
+
+So the set holds 2^(D - b) + 2^(D - b - c) + ... + 1 proofs; 2^(D - b) + 1 of them when
+D - b <= c. Every proof's circuit, and hence every key, is fixed by (D, A, slots, b, c):
+:meth:`ProofPlan.circuits`. The defaults (b = 5, c = 5) keep every circuit at 4 assets
+and up to 5 tier slots under 2^16 constraints (62,849 for a batch of 32 leaves, 56,161
+for an aggregation of 32 commitments at depth 12).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from circuits import get_circuit
+from zkproofs.circuit import Circuit
+from zkproofs.errors import SolvencyError
+from zkproofs.tree.hashing import MAX_DEPTH
+
+DEFAULT_BATCH_HEIGHT = 5
+DEFAULT_LEVELS = 5
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One layer of the plan: its circuit, the height of the nodes it outputs, its number of proofs."""
+
+    index: int
+    circuit: Circuit
+    height: int
+    count: int
+
+    @property
+    def role(self) -> str:
+        """``batch``, ``aggregate`` or ``root``."""
+        return {"solvency_batch": "batch", "solvency_aggregate": "aggregate", "solvency_root": "root"}[self.circuit.name]
+
+    @property
+    def fan_in(self) -> int:
+        """Commitments each proof of this layer opens (0 for batches)."""
+        return 0 if self.role == "batch" else 1 << self.circuit.params["levels"]
+
+
+def key_label(circuit: Circuit) -> str:
+    """Folder name of a circuit's keys: name then parameters, e.g. ``solvency_batch-depth12-assets4-tiers5-height5``."""
+    return "-".join([circuit.name, *(f"{k}{v}" for k, v in circuit.params.items())])
+
+
+@dataclass(frozen=True)
+class ProofPlan:
+    """The proofs that cover a tree of ``depth`` with ``assets`` assets and ``tiers`` slots per asset."""
+
+    depth: int
+    assets: int
+    tiers: int
+    batch_height: int
+    levels: int
+
+    @property
+    def layers(self) -> tuple[Layer, ...]:
+        """Bottom first (module docstring)."""
+        d, a, b, c = self.depth, self.assets, self.batch_height, self.levels
+        out = [Layer(0, get_circuit("solvency_batch", {"depth": d, "assets": a, "tiers": self.tiers, "height": b}), b, 1 << (d - b))]
+        h = b
+        while h + c < d:
+            out.append(Layer(len(out), get_circuit("solvency_aggregate", {"depth": d, "assets": a, "height": h, "levels": c}), h + c, 1 << (d - h - c)))
+            h += c
+        out.append(Layer(len(out), get_circuit("solvency_root", {"depth": d, "assets": a, "height": h, "levels": d - h}), d, 1))
+        return tuple(out)
+
+    def circuits(self) -> list[Circuit]:
+        """One circuit per distinct key the plan needs (layers may share one)."""
+        seen: dict[str, Circuit] = {}
+        for layer in self.layers:
+            seen.setdefault(key_label(layer.circuit), layer.circuit)
+        return list(seen.values())
+
+    @property
+    def proof_count(self) -> int:
+        """Proofs in the whole set."""
+        return sum(layer.count for layer in self.layers)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"depth": self.depth, "assets": self.assets, "tiers": self.tiers, "batch_height": self.batch_height, "levels": self.levels}
+
+
+def make_plan(depth: int, assets: int, tiers: int, *, batch_height: int = DEFAULT_BATCH_HEIGHT, levels: int = DEFAULT_LEVELS) -> ProofPlan:
+    """The plan for a tree; the batch height is lowered to depth - 1 for small trees.
+
+    SolvencyError for a tree of depth 1 (two leaves: nothing to aggregate, and a batch
+    over the whole tree would reveal its totals twice over), or out-of-range parameters.
+    """
+    for name, value, low, high in (("depth", depth, 2, MAX_DEPTH), ("batch height", batch_height, 1, MAX_DEPTH), ("levels", levels, 1, 16),
+                                   ("tiers", tiers, 1, 64), ("assets", assets, 1, 1024)):
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise SolvencyError(f"{name} {value!r} is not in [{low}, {high}]" + (" (a tree of 3 or more accounts)" if name == "depth" else ""))
+    return ProofPlan(depth, assets, tiers, min(batch_height, depth - 1), levels)
+
+
+def plan_from_dict(obj: Any, where: str) -> ProofPlan:
+    """Decode :meth:`ProofPlan.to_dict`; SolvencyError naming ``where``."""
+    if not isinstance(obj, dict) or set(obj) != {"depth", "assets", "tiers", "batch_height", "levels"}:
+        raise SolvencyError(f"{where}: plan must have exactly depth, assets, tiers, batch_height, levels")
+    plan = make_plan(obj["depth"], obj["assets"], obj["tiers"], batch_height=obj["batch_height"], levels=obj["levels"])
+    if plan.batch_height != obj["batch_height"]:
+        raise SolvencyError(f"{where}: batch height {obj['batch_height']} is not below the depth {obj['depth']}")
+    return plan
