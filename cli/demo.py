@@ -61,8 +61,14 @@ def demo(workdir: str | None, as_json: bool) -> None:
        default because its transcript was verified (a key relabelled as the
        exchange's own setup is refused); verification times are the proof
        checks alone.
-    4. The auditor checks the whole tree: solvent against the declared
-       reserves, insolvent with BTC reserves lowered.
+    4. The global proof of solvency over a 16-account tree: the exchange proves
+       on a local Dask cluster that every account is in range and solvent under
+       the sample policy's tiered haircuts and that the totals are exact; the
+       auditor verifies it without the database; a negative balance written
+       into the database, a borrower pushed just past cover and a total off by
+       one unit cannot be proven (each named); the sample reserve keys sign the
+       auditor's challenge and the verdict is solvent, insolvent with BTC
+       reserves one unit short.
     5. At an escrow venue (in process, SQLite ledger), two traders' wallets
        deposit registered transfers and settle a trade atomically (alice proposes
        a leg, bob accepts and submits both); alice's wallet restored from a
@@ -73,8 +79,8 @@ def demo(workdir: str | None, as_json: bool) -> None:
        ledger audit re-verifies every proof, recomputes every root and sums
        the lending book.
 
-    Exits 1 if any step does not behave as described. About a minute and a half
-    on 2 cores. What the demo verifies it remembers in its own user cache
+    Exits 1 if any step does not behave as described. About a minute and a
+    quarter on 2 cores. What the demo verifies it remembers in its own user cache
     (WORKDIR/usercache), not in yours.
     """
     with tempfile.TemporaryDirectory(prefix="zkproofs-demo-") as tmp, _own_cache() as set_cache:

@@ -12,6 +12,7 @@ import dataclasses
 import json
 import re
 import shutil
+import sqlite3
 import time
 from dataclasses import dataclass, field
 from importlib import resources
@@ -22,8 +23,17 @@ from circuits.liquidation import Liquidation
 from circuits.merkle_sum_inclusion import MerkleSumInclusion
 from circuits.valid_transition import ValidTransition
 from zkproofs.accounts import format_amount, load_accounts
+from zkproofs.accounts.model import AccountSet
+from zkproofs.reserves import new_nonce, read_snapshot, reserves_to_json, sign_reserves, verify_reserves
+from zkproofs.solvency.keys import single_party_setup
+from zkproofs.solvency.plan import make_plan
+from zkproofs.solvency.policy import account_values, load_policy, policy_inputs
+from zkproofs.solvency.proofset import read_proof_set
+from zkproofs.solvency.prove import INPROCESS, prove_solvency
+from zkproofs.solvency.verdict import solvency_verdict
+from zkproofs.solvency.verify import verify_solvency
 from zkproofs.atomic import atomic_write_bytes, atomic_write_text
-from zkproofs.errors import UnsatisfiedConstraint, UntrustedKey
+from zkproofs.errors import StatementFails, UnsatisfiedConstraint, UntrustedKey
 from zkproofs.backends import get_backend
 from zkproofs.ceremony import phase2
 from zkproofs.ceremony.powersoftau import verify as verify_ptau
@@ -52,8 +62,7 @@ from zkproofs.settlement.venue_ledger import VenueLedger
 from zkproofs.settlement.venue_policy import load_venue_policy
 from zkproofs.settlement.wallet import LocalVenue, VenueRefused, Wallet, create_wallet, open_wallet
 from zkproofs.tree import TreeStore, build_tree, make_inclusion_proof, published_root
-from zkproofs.tree.audit import audit_tree, load_prices, load_reserves
-from zkproofs.tree.root import root_to_json
+from zkproofs.tree.root import root_from_json, root_to_json
 from zkproofs.proofs.inclusion import make_zk_proof, trust_inclusion_key, zk_failure, zk_to_json
 
 Rows = list[tuple[str, str]]
@@ -67,7 +76,6 @@ BORROW = 60_000 * ONE
 that 60,000 of debt needs at the demo venue's initial ratio, 150 %)."""
 BOB_BORROW = 27 * ONE
 """Bob then borrows 27 ETH (97,755 USD at 3,620.56) against 1 BTC and 85,000 USDT (146,845 of haircut value: 150.2 %)."""
-RESERVE_SHORTFALL_BPS = 1_000  # the insolvent audit declares 10 % less BTC than owed
 
 
 class StepFailed(Exception):
@@ -232,27 +240,95 @@ def prove_inclusion(sc: Scenario) -> Rows:
     return rows
 
 
-def audit(sc: Scenario) -> Rows:
-    """The auditor recomputes the tree and compares liabilities with declared reserves."""
-    root = sc.state["root"]
-    db = sc.workdir / "liabilities.db"
-    reserves = load_reserves(data_file("sample_reserves.json"), root.assets)
-    prices = load_prices(data_file("sample_prices.json"))
-    solvent = audit_tree(db, root, reserves=reserves, prices=prices)
-    expect(solvent.verdict == "solvent", f"expected a solvent verdict, got {solvent.verdict}: {list(solvent.reasons)}")
-    short_reserves = dict(reserves)
-    btc = next(i for i, a in enumerate(root.assets) if a.symbol == "BTC")
-    short_reserves["BTC"] = root.equity_totals[btc] * (10_000 - RESERVE_SHORTFALL_BPS) // 10_000
-    insolvent = audit_tree(db, root, reserves=short_reserves, prices=prices)
-    expect(insolvent.verdict == "insolvent", f"lowered reserves gave the verdict {insolvent.verdict}")
-    atomic_write_text(sc.path("audit.json"), json.dumps(solvent.to_dict(), indent=2) + "\n")
-    passed = sum(c.ok for c in solvent.checks)
-    return [
-        ("checks (tree recomputed, ranges, root, excluded, reserves)", f"{passed}/{len(solvent.checks)} passed"),
-        ("accounts whose debt is not covered", str(len(solvent.uncovered))),
-        ("verdict with sample_reserves.json", solvent.verdict),
-        ("verdict with BTC reserves 10 % below liabilities", f"{insolvent.verdict}: {insolvent.reasons[0]}"),
+SOLVENCY_ACCOUNTS = 16
+"""The global proof's tree: the first 16 sample accounts (depth 4: 4 batch proofs and the root proof)."""
+SOLVENCY_BATCH_HEIGHT = 2
+
+
+def _refused(attempt: Callable[[], Any]) -> str:
+    """The StatementFails message of a proving attempt that must fail before any proof."""
+    try:
+        attempt()
+    except StatementFails as exc:
+        return str(exc)
+    raise StepFailed("proving went ahead on a tree that breaks the statement")
+
+
+def global_proof(sc: Scenario) -> Rows:
+    """The exchange proves every account of a small tree in range and solvent, on a local Dask
+    cluster; the auditor verifies it without the database and compares proven liabilities with
+    proven reserves; edited leaves and an edited total cannot be proven."""
+    full = sc.state["accounts"]
+    accounts = AccountSet(full.assets, full.accounts[:SOLVENCY_ACCOUNTS])
+    db, root_path, keys, proofs = sc.path("solvency.db"), sc.path("solvency_root.json"), sc.path("solvency_keys"), sc.path("solvency_proofs")
+    build_tree(accounts, db)
+    with TreeStore(db) as store:
+        root = published_root(store)
+    atomic_write_text(root_path, root_to_json(root))
+    policy = load_policy(data_file("sample_solvency_policy.json"))
+    plan = make_plan(root.depth, len(root.assets), policy.max_tiers() + 1, batch_height=SOLVENCY_BATCH_HEIGHT)
+    t0 = time.perf_counter()
+    single_party_setup(plan, keys, party="demo exchange")
+    t_setup = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    with TreeStore(db) as store:
+        prove_solvency(store, root, policy, plan, keys, proofs, workers=2)
+    t_prove = time.perf_counter() - t0
+    # the auditor: the root file, the proof folder and the verification keys; no database
+    t0 = time.perf_counter()
+    report = verify_solvency(root_from_json(root_path.read_text()), read_proof_set(proofs), keys, KeyTrust(single_party=True))
+    t_verify = time.perf_counter() - t0
+    expect(report.ok, f"the global proof was rejected: {report.reason}")
+    rows = [
+        ("tree", f"the first {SOLVENCY_ACCOUNTS} sample accounts, depth {root.depth} (solvency_root.json)"),
+        ("keys", f"single-party setup of {len(plan.circuits())} circuits by the demo exchange in {t_setup:.1f} s "
+                 "(the auditor opts in; a deployment runs a ceremony per circuit)"),
+        ("exchange proves (2 Dask workers)", f"{report.proofs} proofs ({plan.layers[0].count} batches of {1 << plan.batch_height} "
+                                             f"leaves, then the root) in {t_prove:.1f} s"),
+        ("auditor verifies, without the database", f"VERIFIED in {t_verify:.2f} s: every leaf in range and solvent under "
+                                                   f"sample_solvency_policy.json, totals exact"),
     ]
+    # an exchange that edits its books cannot prove them
+    edited = sc.workdir / "solvency_edited.db"
+    shutil.copy(db, edited)
+    victim = accounts.accounts[5].id
+    with sqlite3.connect(edited) as conn:
+        conn.execute("UPDATE accounts SET equities = json_set(equities, '$[0]', -1) WHERE id = ?", (victim,))
+    with TreeStore(edited) as store:
+        rows.append(("a negative balance written into the database", "cannot prove: " + _refused(
+            lambda: prove_solvency(store, root, policy, plan, keys, sc.workdir / "unused", scheduler=INPROCESS))))
+    borrower = next(a for a in accounts.accounts if any(a.debts))
+    slots = policy_inputs(policy, root.assets, plan.tiers)
+    usdt = max(range(len(root.assets)), key=lambda i: slots[i].debt_unit)
+    value, debt = account_values(slots, borrower.equities, borrower.debts)
+    extra = (value - debt) // slots[usdt].debt_unit + 1
+    raised = tuple(d + extra if i == usdt else d for i, d in enumerate(borrower.debts))
+    under = AccountSet(accounts.assets, tuple(dataclasses.replace(a, debts=raised) if a.id == borrower.id else a for a in accounts.accounts))
+    build_tree(under, sc.workdir / "solvency_under.db")
+    with TreeStore(sc.workdir / "solvency_under.db") as store:
+        under_root = published_root(store)
+        rows.append((f"a borrower's {root.assets[usdt].symbol} debt raised just past cover, tree rebuilt", "cannot prove: " + _refused(
+            lambda: prove_solvency(store, under_root, policy, plan, keys, sc.workdir / "unused", scheduler=INPROCESS))))
+    off = dataclasses.replace(root, equity_totals=(root.equity_totals[0] - 1, *root.equity_totals[1:]))
+    with TreeStore(db) as store:
+        rows.append(("the published BTC total lowered by one unit", "cannot prove: " + _refused(
+            lambda: prove_solvency(store, off, policy, plan, keys, sc.workdir / "unused", scheduler=INPROCESS, root_where="root.json"))))
+    # reserves: the sample keys sign the auditor's challenge; balances from the auditor's snapshot
+    nonce = new_nonce()
+    reserves_proof = sign_reserves(root.root_hash, nonce, loads(data_file("sample_reserve_keys.json").read_bytes(), "sample_reserve_keys.json"))
+    atomic_write_text(sc.path("reserves.json"), reserves_to_json(reserves_proof))
+    snapshot = read_snapshot(data_file("sample_reserves_snapshot.csv"), root)
+    verdict = solvency_verdict(root, verify_reserves(reserves_proof, root, nonce, snapshot).reserves)
+    expect(verdict.solvent, "the sample reserves do not cover the proven liabilities")
+    btc = verdict.assets[0]
+    rows.append(("verdict, sample reserves", f"SOLVENT: {btc.symbol} net liabilities {btc.to_dict()['net_liabilities']}, "
+                                             f"reserves {btc.to_dict()['reserves']}, margin {btc.to_dict()['margin']}"))
+    short = dict(verify_reserves(reserves_proof, root, nonce, snapshot).reserves)
+    short[btc.symbol] = btc.liabilities - 1
+    insolvent = solvency_verdict(root, short)
+    expect(not insolvent.solvent, "reserves one unit short still gave a solvent verdict")
+    rows.append((f"verdict, {btc.symbol} reserves one unit short", f"INSOLVENT: {btc.symbol} margin {insolvent.assets[0].to_dict()['margin']}"))
+    return rows
 
 
 def _venue_files(sc: Scenario) -> Path:
@@ -302,8 +378,8 @@ def _settle(sc: Scenario, venue: LocalVenue) -> Rows:
     alice_path, bob_path = sc.path("alice_wallet.json"), sc.path("bob_wallet.json")
     for path in (alice_path, bob_path):
         create_wallet(path, policy)
-    sample = loads(data_file("sample_prices.json").read_bytes(), "sample_prices.json")
-    prices = {asset: parse_fixed(sample[asset]["price"], asset) for asset in policy.assets if asset != "USDT"} | {"USDT": ONE}
+    sample = load_policy(data_file("sample_solvency_policy.json"))  # the sample's prices (Binance's, at 8 decimals)
+    prices = {asset: sample.assets[asset].price * ONE // 10**8 for asset in policy.assets if asset != "USDT"} | {"USDT": ONE}
     epoch = _publish_epoch(venue, 1, prices, ("oracle-a", "oracle-b"))
     rows: Rows = [("venue", f"{policy.name}: {', '.join(policy.assets)}; note tree depth {policy.tree_depth}; "
                             f"initial margin {policy.initial_ratio_bps / 100:.0f} %, maintenance "
@@ -506,7 +582,8 @@ STEPS: list[tuple[str, Callable[[Scenario], Rows]]] = [
     ("1. exchange: build the liability tree and publish the root", build_liability_tree),
     ("2. keys from a three-party ceremony plus a beacon: the bundled transcript verified against the circuits", ceremony_keys),
     ("3. exchange proves a customer's inclusion in zero knowledge; the customer verifies it", prove_inclusion),
-    ("4. auditor: audit the whole tree against declared reserves", audit),
+    ("4. global proof: every account of a 16-account tree proven in range and solvent on Dask; the auditor verifies it "
+     "without the database and compares it with proven reserves; edited books cannot be proven", global_proof),
     ("5. settlement venue: traders deposit, settle a trade atomically, borrow; a double spend, an overdraw and a "
      "withdrawal under margin are refused", settle),
     ("6. lending: a price epoch moves the market; one borrower proves health, the other is liquidated after the "

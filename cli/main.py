@@ -16,6 +16,7 @@ from cli.tree import tree, audit
 from cli.oracle import oracle
 from cli.reserves import reserves
 from cli.serve import serve
+from cli.solvency import solvency
 from cli.venue import venue
 from cli.wallet import wallet
 from cli.common import (
@@ -412,6 +413,7 @@ main.add_command(venue)
 main.add_command(oracle)
 main.add_command(wallet)
 main.add_command(reserves)
+main.add_command(solvency)
 
 if __name__ == "__main__":
     main()

@@ -31,7 +31,7 @@ from zkproofs.errors import AccountsError, MalformedInput
 from zkproofs.groth16.serialize import pk_from_bytes, vk_from_dict, vk_hash
 from zkproofs.groth16.trust import check_key
 from zkproofs.tree import TreeStore, build_tree, make_inclusion_proof, published_root
-from zkproofs.tree.audit import audit_tree, load_prices, load_reserves
+from zkproofs.tree.audit import audit_tree
 from zkproofs.tree.excluded import Excluded
 from zkproofs.tree.publish import publish, recover, remove_stale, staging_path
 from zkproofs.tree.proof import inclusion_failure, proof_from_dict, proof_to_json
@@ -302,42 +302,30 @@ def verify_cmd(proof_path: str, root_path: str, vk_path: str | None, trust_singl
 @click.command("audit")
 @click.option("--db", "db_path", required=True, type=click.Path(dir_okay=False), help="Tree database from `tree build`.")
 @click.option("--root", "root_path", required=True, type=click.Path(dir_okay=False), help="The published root JSON.")
-@click.option("--reserves", "reserves_path", type=click.Path(dir_okay=False), help='RESERVES.json: {"BTC": "12.5", ...} whole units.')
-@click.option("--prices", "prices_path", type=click.Path(dir_okay=False), help='PRICES.json: {"BTC": {"price": "27000.12", "haircut_bps": 500}}.')
 @click.option("--accept-excluded", is_flag=True,
               help="Pass the 'excluded' check although the tree leaves input accounts out (built with --exclude-invalid).")
 @click.option("--workers", type=click.IntRange(1, 64), help="Hashing processes [default: all cores].")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable report.")
 @reports_errors
-def audit(db_path: str, root_path: str, reserves_path: str | None, prices_path: str | None, accept_excluded: bool,
-          workers: int | None, as_json: bool) -> None:
-    """Recompute the whole tree, check ranges, sums, reserves and debt cover; print the verdict.
+def audit(db_path: str, root_path: str, accept_excluded: bool, workers: int | None, as_json: bool) -> None:
+    """Recompute the whole tree from the database and the secret and compare it with the published root.
 
-    Exit status: 0 solvent (or no reserves given and every check passed),
-    1 insolvent or a failed check, 2 malformed input.
+    For whoever holds the plaintext database (the exchange, an auditor it lets in).
+    Solvency itself is shown to anyone without it: `zkproofs solvency verify` (every
+    account in range and solvent, totals exact) and `zkproofs solvency verdict`
+    (against proven reserves). Exit status: 0 consistent, 1 a failed check, 2 malformed input.
     """
     root = root_from_dict(read_json(root_path), root_path)
-    with TreeStore(db_path) as store:
-        assets = store.assets
-    reserves = load_reserves(reserves_path, assets) if reserves_path else None
-    prices = load_prices(prices_path) if prices_path else None
     with _progress("recomputing", not as_json) as progress:
-        report = audit_tree(db_path, root, reserves=reserves, prices=prices, progress=progress, workers=workers,
-                            accept_excluded=accept_excluded)
+        report = audit_tree(db_path, root, progress=progress, workers=workers, accept_excluded=accept_excluded)
     if as_json:
         emit_json(report.to_dict())
     else:
         for check in report.checks:
             click.echo(f"[{'ok' if check.ok else 'FAIL'}] {check.name}: {check.detail}")
         for i, asset in enumerate(report.assets):
-            line = f"  {asset.symbol:<8} liabilities {format_amount(report.liabilities[i], asset.decimals):>28}"
-            if report.reserves is not None:
-                line += f"   reserves {format_amount(report.reserves[i], asset.decimals):>28}"
-            click.echo(line)
-        if report.uncovered:
-            click.echo(f"{len(report.uncovered)} account(s) whose debt is not covered (values in USD):")
-            for u in report.uncovered:
-                click.echo(f"  {u.id}: collateral {format_amount(u.collateral_value, 12)} < debt {format_amount(u.debt_value, 12)}")
+            click.echo(f"  {asset.symbol:<8} liabilities {format_amount(report.liabilities[i], asset.decimals):>28}"
+                       f"   debts {format_amount(report.debts[i], asset.decimals):>28}")
         click.echo(f"verdict: {report.verdict}")
         for reason in report.reasons:
             click.echo(f"  - {reason}")

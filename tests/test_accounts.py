@@ -507,13 +507,6 @@ def test_bundled_sample_loads():
         (9166360333994, 8710692215161, 8421495613419, 8185492),
         (2755786036, 49168260650, 291580757024, 0),
     )
-    prices = json.loads((DATA / "sample_prices.json").read_text())
-    reserves = json.loads((DATA / "sample_reserves.json").read_text())
-    for i, asset in enumerate(accounts.assets):
-        assert Decimal(prices[asset.symbol]["price"]) > 0
-        assert 0 <= prices[asset.symbol]["haircut_bps"] <= 10_000
-        reserve_units = parse_amount(reserves[asset.symbol], asset.decimals, where=asset.symbol)
-        assert accounts.totals()[0][i] < reserve_units <= accounts.totals()[0][i] * 103 // 100
 
 
 # ---------------------------------------------------------------- public anchors

@@ -54,7 +54,17 @@ def test_demo_runs_end_to_end_and_keeps_artifacts(tmp_path):
     assert "circuit digest" in details["verification time"] and "included" in details["customer verifies with py_ecc"]
     root_file = json.loads((tmp_path / "root.json").read_text())
     assert summary["steps"][0]["details"]["root hash (as in root.json)"] == root_file["root_hash"]
-    for name in ("liabilities.db", "root.json", "inclusion_proof.json", "audit.json", "venue/venue.db", "trade_leg.json"):
+    # The global proof: proven on Dask, verified without the database, edited books refused, the verdict.
+    solvency = summary["steps"][3]["details"]
+    assert solvency["exchange proves (2 Dask workers)"].startswith("5 proofs")
+    assert solvency["auditor verifies, without the database"].startswith("VERIFIED")
+    assert "equity BTC = -1 is not in [0, 2^64)" in solvency["a negative balance written into the database"]
+    assert "is undercollateralised" in next(v for k, v in solvency.items() if k.startswith("a borrower's"))
+    assert "is not the sum over the leaves" in solvency["the published BTC total lowered by one unit"]
+    assert solvency["verdict, sample reserves"].startswith("SOLVENT")
+    assert solvency["verdict, BTC reserves one unit short"] == "INSOLVENT: BTC margin -0.00000001"
+    assert (tmp_path / "solvency_proofs" / "manifest.json").is_file() and (tmp_path / "reserves.json").is_file()
+    for name in ("liabilities.db", "root.json", "inclusion_proof.json", "solvency_root.json", "venue/venue.db", "trade_leg.json"):
         assert (tmp_path / name).is_file(), name
     assert (tmp_path / "inclusion_keys" / "verification_key.json").is_file()
     for name in ("proving_key.bin", "liquidation_proving_key.bin", "sealing_public_key"):

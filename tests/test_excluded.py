@@ -130,5 +130,5 @@ def test_library_build_refuses_unless_told(users, tmp_path):
         root = published_root(store)
     assert root.excluded.accounts == 3
     report = audit_tree(tmp_path / "t.db", root)
-    assert [c.ok for c in report.checks if c.name == "excluded"] == [False] and report.verdict == "insolvent"
+    assert [c.ok for c in report.checks if c.name == "excluded"] == [False] and report.verdict == "inconsistent"
     assert [c.ok for c in audit_tree(tmp_path / "t.db", root, accept_excluded=True).checks if c.name == "excluded"] == [True]

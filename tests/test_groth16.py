@@ -124,6 +124,28 @@ def test_batch_accepts_good_proofs_and_names_each_bad_one(cubic_pk, cubic_proof,
     assert verify_batch(vk, [([35], mixed), ([15], other)], backend=backend) == [False, True]
 
 
+@pytest.mark.parametrize("backend", ["arkworks", "py_ecc"])
+def test_batch_weights_catch_errors_that_cancel(cubic_pk, cubic_proof, backend, monkeypatch):
+    """Two valid proofs whose C points are moved by +D and -D: each is invalid, and their sum
+    still satisfies the unweighted batch equation. Only the random 128-bit weights catch them
+    (bellman's batch verifier draws them for this reason)."""
+    from zkproofs.backends import get_backend
+    from zkproofs.groth16 import verifier as verifier_module
+
+    be = get_backend(backend)
+    r1cs, witness = Cubic().synthesize({"x": 2, "y": 15})
+    other = prove(cubic_pk, r1cs, witness)
+    d = be.g1_mul(be.g1_generator(), 123456789)
+    shift = lambda proof, point: dataclasses.replace(proof, c=be.g1_to_bytes(be.g1_add(be.g1_from_bytes(proof.c), point)))  # noqa: E731
+    items = [([35], shift(cubic_proof, d)), ([15], shift(other, be.g1_neg(d)))]
+    vk = cubic_pk.vk
+    assert [verify(vk, *item, backend=backend) for item in items] == [False, False]
+    with monkeypatch.context() as m:  # unit weights: the errors cancel and the batch passes
+        m.setattr(verifier_module.secrets, "randbelow", lambda bound: 0)
+        assert verify_batch(vk, items, backend=backend) == [True, True]
+    assert verify_batch(vk, items, backend=backend) == [False, False]
+
+
 def test_batch_refuses_malformed_input_before_pairing(cubic_pk, cubic_proof, balance_pk):
     with pytest.raises(ValueError):
         verify_batch(cubic_pk.vk, [])

@@ -14,12 +14,12 @@ import pytest
 
 from zkproofs.accounts import AccountsError, load_accounts
 from zkproofs.accounts.model import Account, AccountSet, Asset, canonical_id
-from zkproofs.errors import MalformedInput
+from zkproofs.errors import MalformedInput, SolvencyError
 from zkproofs.jsontext import loads
 from zkproofs.settlement.epochs import quotes_from_json
 from zkproofs.settlement.units import parse_fixed
 from zkproofs.tree import TreeStore, build_tree, make_inclusion_proof
-from zkproofs.tree.audit import parse_reserves
+from zkproofs.solvency.policy import policy_from_dict
 from zkproofs.tree.hashing import TreeError, id_field
 
 NFC = "jos\u00e9"
@@ -75,10 +75,10 @@ def test_account_amounts_use_the_same_grammar(tmp_path, text):
     assert (info.value.line, info.value.column) == (2, "BTC")
 
 
-@pytest.mark.parametrize("text", ["07", "-1", "1.000000001", "1e2"])
-def test_audit_reserves_use_the_same_grammar(text):
-    with pytest.raises(TreeError, match="reserves.*BTC"):
-        parse_reserves({"BTC": text}, (Asset("BTC", 8),))
+@pytest.mark.parametrize("text", ["07", "-1", "1.000000001", "1e2", " 1", "١"])
+def test_solvency_policy_prices_use_the_same_grammar(text):
+    with pytest.raises(SolvencyError, match="asset BTC: price"):
+        policy_from_dict({"format": "zkproofs/solvency-policy", "version": 1, "assets": {"BTC": {"price": text, "tiers": []}}})
 
 
 # ------------------------------------------------------------------ JSON readers

@@ -107,7 +107,7 @@ def test_fixed_height_build_prove_verify_and_audit(tmp_path):
     run("tree", "prove", "carol", "--db", tmp_path / "f.db", "--out", tmp_path / "p.json")
     assert len(json.loads((tmp_path / "p.json").read_text())["path"]) == 12
     assert "included" in run("tree", "verify", tmp_path / "p.json", "--root", tmp_path / "f.root.json").output
-    assert "verdict: unknown" in run("audit", "--db", tmp_path / "f.db", "--root", tmp_path / "f.root.json").output
+    assert "verdict: consistent" in run("audit", "--db", tmp_path / "f.db", "--root", tmp_path / "f.root.json").output
     assert "fixed height 12" in run("tree", "build", FIXTURES / "accounts_6.csv", "--db", tmp_path / "g.db", "--height", "12").output
     run("tree", "build", FIXTURES / "accounts_6.csv", "--db", tmp_path / "h.db", "--height", "0", code=2)
 
@@ -158,14 +158,15 @@ def test_build_refuses_a_key_of_another_shape(tmp_path):
     assert "--pk" in run("tree", "prove", "alice", "--db", tmp_path / "l.db", "--out", tmp_path / "x.json", "--zk", code=2).stderr
 
 
-def test_audit_verdicts(built):
+def test_audit_verdicts(built, tmp_path):
     folder, _ = built
     db, root = folder / "l.db", folder / "root.json"
-    ok = run("audit", "--db", db, "--root", root, "--reserves", FIXTURES / "reserves_ok.json", "--prices", FIXTURES / "prices.json")
-    assert "verdict: solvent" in ok.output and "carol" in ok.output and "frank" in ok.output
-    short = run("audit", "--db", db, "--root", root, "--reserves", FIXTURES / "reserves_short.json", "--json", code=1)
-    report = json.loads(short.output)
-    assert report["verdict"] == "insolvent" and report["reasons"] == ["BTC: liabilities 3.75000001 > reserves 3.75"]
+    assert "verdict: consistent" in run("audit", "--db", db, "--root", root).output
+    other = json.loads(root.read_text())
+    other["totals"]["BTC"]["equity"] = "1"
+    (tmp_path / "other.json").write_text(json.dumps(other))
+    report = json.loads(run("audit", "--db", db, "--root", tmp_path / "other.json", "--json", code=1).output)
+    assert report["verdict"] == "inconsistent" and report["reasons"] == ["the published root differs from the stored tree"]
     assert "invalid JSON" in run("audit", "--db", db, "--root", FIXTURES / "accounts_6.csv", code=2).stderr
 
 
@@ -174,8 +175,8 @@ def test_bundled_sample_end_to_end(tmp_path):
     user = (DATA / "sample_accounts.csv").read_text().splitlines()[1].split(",")[0]
     run("tree", "prove", user, "--db", tmp_path / "s.db", "--out", tmp_path / "p.json")
     run("tree", "verify", tmp_path / "p.json", "--root", tmp_path / "r.json")
-    result = run("audit", "--db", tmp_path / "s.db", "--root", tmp_path / "r.json", "--reserves", DATA / "sample_reserves.json", "--prices", DATA / "sample_prices.json")
-    assert "verdict: solvent" in result.output
+    result = run("audit", "--db", tmp_path / "s.db", "--root", tmp_path / "r.json")
+    assert "verdict: consistent" in result.output
 
 
 def _independent_totals(sample: str, invalid: bool = False) -> dict[str, tuple[int, int]]:

@@ -278,6 +278,15 @@ class TreeStore:
         for row in self.conn.execute("SELECT id, leaf_index, equities, debts, collateral FROM accounts ORDER BY id"):
             yield self._account(row)
 
+    def accounts_by_leaf(self) -> Iterator[AccountRow]:
+        """Every stored account, in leaf order (one scan and sort of the table)."""
+        for row in self.conn.execute("SELECT id, leaf_index, equities, debts, collateral FROM accounts ORDER BY leaf_index"):
+            yield self._account(row)
+
+    def account_count(self) -> int:
+        """Number of stored accounts."""
+        return self.conn.execute("SELECT COUNT(*) FROM accounts").fetchone()[0]
+
     def leaf_indices(self) -> dict[str, int]:
         """{account id: leaf index} of every stored account (one table scan)."""
         return dict(self.conn.execute("SELECT id, leaf_index FROM accounts"))
