@@ -174,9 +174,13 @@ def prove_cmd(db_path: str, root_path: str, policy_path: str, pk_dir: str, out_d
 
     def update(done: int, total: int) -> None:
         if state["bar"] is None:
-            state["bar"] = click.progressbar(length=total, label="proofs", file=sys.stderr, show_eta=True, show_pos=True)
+            state["bar"] = click.progressbar(length=total, label="proofs", file=sys.stderr, show_eta=True, show_pos=True,
+                                             item_show_func=lambda rate: rate)
             state["bar"].__enter__()
-        state["bar"].update(done - state["done"])
+            state["first"], state["t0"] = done, time.monotonic()
+        elapsed = time.monotonic() - state["t0"]
+        rate = f"{(done - state['first']) / elapsed * 60:.1f} proofs/min" if elapsed > 0 and done > state["first"] else None
+        state["bar"].update(done - state["done"], rate)
         state["done"] = done
 
     try:

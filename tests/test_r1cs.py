@@ -98,3 +98,55 @@ def test_scoped_labels():
 def test_unknown_circuit_parameter():
     with pytest.raises(CircuitError):
         Cubic(depth=3)
+
+
+# values-only builds ------------------------------------------------------------------------
+def _circuit_cases():
+    from circuits.balance_threshold import BalanceThreshold
+    from circuits.range_poseidon import RangePoseidon
+
+    yield Cubic(), {"x": 3, "y": 35}
+    yield BalanceThreshold(), {"balance": 1_000_000, "salt": 987654321, "threshold": 250_000}
+    yield RangePoseidon(count=3), {"values[0]": 1, "values[1]": 2**64 - 1, "values[2]": 0}
+
+
+@pytest.mark.parametrize("case", range(3))
+def test_values_only_witness_equals_the_full_witness(case):
+    circuit, inputs = list(_circuit_cases())[case]
+    assert circuit.witness(inputs) == circuit.synthesize(inputs)[1]
+
+
+def test_values_only_names_the_first_unsatisfied_product():
+    circuit = Cubic()
+    r1cs, witness = circuit.synthesize({"x": 3, "y": 36})
+    first = r1cs.labels[r1cs.first_unsatisfied(witness)]
+    with pytest.raises(UnsatisfiedConstraint) as info:
+        circuit.witness({"x": 3, "y": 36})
+    assert info.value.label == first
+
+
+def test_values_only_build_that_diverges_falls_back_to_the_full_build():
+    """x - x is a constant in shape mode (its product is free) but not visibly so without terms:
+    the values-only build allocates variables the shape does not have, and witness() uses the full build."""
+    from zkproofs.circuit import Circuit
+
+    class Cancelling(Circuit):
+        name, description = "cancelling", "x * (x - x + 2) = y"
+
+        def public_inputs(self):
+            return ["y"]
+
+        def private_inputs(self):
+            return ["x"]
+
+        def define(self, cs):
+            y, x = cs.public_input("y"), cs.private_input("x")
+            zero = x - x
+            cs.assert_equal(cs.mul(x, cs.mul(zero, x) + 2), y)
+
+    cs = ConstraintSystem({"x": 5, "y": 10}, values_only=True)
+    Cancelling().define(cs)
+    assert len(cs.finish_witness()[2]) > Cancelling().shape.num_variables
+    assert Cancelling().witness({"x": 5, "y": 10}) == Cancelling().synthesize({"x": 5, "y": 10})[1]
+    with pytest.raises(CircuitError):
+        ConstraintSystem(None, values_only=True)

@@ -11,7 +11,13 @@ The same circuit code runs in two modes:
 
 * **shape** (``ConstraintSystem()``): no values; what setup needs;
 * **witness** (``ConstraintSystem(inputs)``): every variable carries its value,
-  computed eagerly as the code runs, so the witness falls out of building.
+  computed eagerly as the code runs, so the witness falls out of building;
+* **values only** (``ConstraintSystem(inputs, values_only=True)``): the witness
+  without the rows. A combination that depends on a variable keeps only its value
+  (its terms are the marker :data:`SYMBOLIC`), so building costs a few integer
+  operations per step instead of a dictionary per combination: what a prover that
+  already holds the circuit's shape needs (:meth:`zkproofs.circuit.Circuit.witness`).
+  Every product is checked as it is made (UnsatisfiedConstraint naming it).
 
 Hints (``cs.witness(fn)``) are values computed outside the constraints (bits,
 inverses, quotients); gadgets must always follow a hint with constraints that pin
@@ -26,6 +32,7 @@ from __future__ import annotations
 import hashlib
 import struct
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Callable, Iterable, Mapping, Sequence, Union
 
 from zkproofs.errors import CircuitError, UnsatisfiedConstraint
@@ -36,6 +43,9 @@ ONE = 0
 
 Terms = dict[int, int]
 """A sparse row: variable index -> coefficient in [1, r)."""
+
+SYMBOLIC: Terms = MappingProxyType({})  # type: ignore[assignment]
+"""The terms of a values-only combination that depends on a variable (compared by identity; read-only)."""
 
 
 class LinearCombination:
@@ -59,7 +69,8 @@ class LinearCombination:
         return LinearCombination({ONE: c} if c else {}, c if witness_mode else None)
 
     def is_constant(self) -> bool:
-        return not self.terms or (len(self.terms) == 1 and ONE in self.terms)
+        terms = self.terms
+        return terms is not SYMBOLIC and (not terms or (len(terms) == 1 and ONE in terms))
 
     def constant_value(self) -> int:
         """The value of a constant combination (precondition: ``is_constant()``)."""
@@ -67,6 +78,8 @@ class LinearCombination:
 
     # arithmetic -----------------------------------------------------------
     def _combine(self, other: "LinearCombination", sign: int) -> "LinearCombination":
+        if self.terms is SYMBOLIC or other.terms is SYMBOLIC:
+            return LinearCombination(SYMBOLIC, (self.value + sign * other.value) % R)
         terms = dict(self.terms)
         for var, coeff in other.terms.items():
             new = (terms.get(var, 0) + sign * coeff) % R
@@ -123,6 +136,8 @@ class LinearCombination:
         k %= R
         if k == 0:
             return LinearCombination({}, 0 if self.value is not None else None)
+        if self.terms is SYMBOLIC:
+            return LinearCombination(SYMBOLIC, self.value * k % R)
         terms = {var: coeff * k % R for var, coeff in self.terms.items()}
         return LinearCombination(terms, None if self.value is None else self.value * k % R)
 
@@ -246,8 +261,12 @@ class ConstraintSystem:
     (one, public inputs in declaration order, private variables).
     """
 
-    def __init__(self, inputs: Mapping[str, int | str] | None = None):
+    def __init__(self, inputs: Mapping[str, int | str] | None = None, *, values_only: bool = False):
+        if values_only and inputs is None:
+            raise CircuitError("a values-only system needs inputs")
         self.witness_mode = inputs is not None
+        self.values_only = values_only
+        self._count = 0
         self._inputs = dict(inputs) if inputs is not None else {}
         self._used_inputs: set[str] = set()
         self._values: list[int | None] = [1]
@@ -273,7 +292,7 @@ class ConstraintSystem:
         index = len(self._values)
         self._values.append(value)
         self._is_public.append(public)
-        return LinearCombination({index: 1}, value)
+        return LinearCombination(SYMBOLIC if self.values_only else {index: 1}, value)
 
     def _input_value(self, name: str) -> int | None:
         if not self.witness_mode:
@@ -285,9 +304,8 @@ class ConstraintSystem:
 
     def public_input(self, name: str) -> LinearCombination:
         """A public input read from ``inputs[name]`` (witness mode)."""
-        var = self._new_var(self._input_value(name), public=True)
-        self._public_order.append((name, next(iter(var.terms))))
-        return var
+        self._public_order.append((name, len(self._values)))
+        return self._new_var(self._input_value(name), public=True)
 
     def private_input(self, name: str) -> LinearCombination:
         """A private input read from ``inputs[name]`` (witness mode)."""
@@ -295,8 +313,8 @@ class ConstraintSystem:
 
     def public_output(self, name: str, value: LinearCombination) -> LinearCombination:
         """Expose ``value`` as a public input named ``name`` (one linear constraint)."""
+        self._public_order.append((name, len(self._values)))
         var = self._new_var(value.value, public=True)
-        self._public_order.append((name, next(iter(var.terms))))
         self.assert_equal(var, value, f"output {name}")
         return var
 
@@ -306,14 +324,19 @@ class ConstraintSystem:
         The caller must constrain it: a hint alone proves nothing.
         """
         value = compute() % R if self.witness_mode else None
-        var = self._new_var(value, public=False)
-        self._hint_labels[next(iter(var.terms))] = self._prefix + label
-        return var
+        if not self.values_only:
+            self._hint_labels[len(self._values)] = self._prefix + label
+        return self._new_var(value, public=False)
 
     # constraints ----------------------------------------------------------
     def enforce(self, a: Operand, b: Operand, c: Operand, label: str) -> None:
         """Add the constraint a * b = c (one R1CS row)."""
         a, b, c = (self._lc(x) for x in (a, b, c))
+        if self.values_only:
+            if (a.value * b.value - c.value) % R:
+                raise UnsatisfiedConstraint(self._prefix + label, self._count)
+            self._count += 1
+            return
         self._a.append(a.terms)
         self._b.append(b.terms)
         self._c.append(c.terms)
@@ -355,7 +378,7 @@ class ConstraintSystem:
     # result ---------------------------------------------------------------
     @property
     def num_constraints(self) -> int:
-        return len(self._a)
+        return self._count if self.values_only else len(self._a)
 
     def finish(self) -> tuple[R1CS, list[int] | None]:
         """Renumber into (one, public..., private...) and return (R1CS, witness or None).
@@ -363,20 +386,10 @@ class ConstraintSystem:
         Raises CircuitError if an input was supplied but never used (a typo in an
         inputs file must not be silently ignored).
         """
-        unused = set(self._inputs) - self._used_inputs
-        if unused:
-            raise CircuitError(f"unknown input(s): {', '.join(sorted(unused))}")
+        if self.values_only:
+            raise CircuitError("a values-only system has no rows: use finish_witness()")
+        mapping = self._layout()
         n = len(self._values)
-        public_vars = [var for _, var in self._public_order]
-        mapping = [0] * n
-        next_index = 1
-        for var in public_vars:
-            mapping[var] = next_index
-            next_index += 1
-        for var in range(1, n):
-            if not self._is_public[var]:
-                mapping[var] = next_index
-                next_index += 1
 
         def remap(rows: list[Terms]) -> tuple[Terms, ...]:
             return tuple({mapping[v]: coeff for v, coeff in row.items()} for row in rows)
@@ -390,12 +403,37 @@ class ConstraintSystem:
             labels=tuple(self._labels),
             hint_labels={mapping[v]: label for v, label in self._hint_labels.items()},
         )
-        witness = None
-        if self.witness_mode:
-            witness = [0] * n
-            for var, value in enumerate(self._values):
-                witness[mapping[var]] = value  # type: ignore[assignment]
-        return r1cs, witness
+        return r1cs, self._assignment(mapping) if self.witness_mode else None
+
+    def finish_witness(self) -> tuple[tuple[str, ...], int, list[int]]:
+        """(public-input names, number of constraints, full assignment in the Groth16 layout) of a
+        values-only or witness-mode system, without building rows. CircuitError as :meth:`finish`."""
+        if not self.witness_mode:
+            raise CircuitError("a shape-mode system has no witness")
+        return tuple(name for name, _ in self._public_order), self.num_constraints, self._assignment(self._layout())
+
+    def _layout(self) -> list[int]:
+        """Creation index -> index in (one, public..., private...); CircuitError for an unused input."""
+        unused = set(self._inputs) - self._used_inputs
+        if unused:
+            raise CircuitError(f"unknown input(s): {', '.join(sorted(unused))}")
+        n = len(self._values)
+        mapping = [0] * n
+        next_index = 1
+        for _, var in self._public_order:
+            mapping[var] = next_index
+            next_index += 1
+        for var in range(1, n):
+            if not self._is_public[var]:
+                mapping[var] = next_index
+                next_index += 1
+        return mapping
+
+    def _assignment(self, mapping: list[int]) -> list[int]:
+        witness = [0] * len(self._values)
+        for var, value in enumerate(self._values):
+            witness[mapping[var]] = value  # type: ignore[assignment]
+        return witness
 
 
 class _Scope:
@@ -416,6 +454,9 @@ def linear_sum(terms: Iterable[LinearCombination], witness_mode: bool) -> Linear
     """Sum of combinations in O(total terms), without the quadratic cost of repeated ``+``."""
     acc: Terms = {}
     value: int | None = 0 if witness_mode else None
+    terms = list(terms)
+    if any(lc.terms is SYMBOLIC for lc in terms):
+        return LinearCombination(SYMBOLIC, sum(lc.value for lc in terms) % R)
     for lc in terms:
         for var, coeff in lc.terms.items():
             acc[var] = (acc.get(var, 0) + coeff) % R

@@ -28,6 +28,7 @@ proves in this process, one proof after another (tests, tiny trees).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -38,6 +39,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 from circuits import get_circuit
+from zkproofs.circuit import Circuit
 from zkproofs.errors import SolvencyError
 from zkproofs.groth16 import prove, verify
 from zkproofs.groth16.keys import Proof, ProvingKey
@@ -68,17 +70,27 @@ Progress = Callable[[int, int], None]
 """progress(done, total): proofs held so far (resumed ones included) of the set's total."""
 
 
-def prove_task(pk_bytes: bytes, inputs: dict, backend: str | None) -> Proof:
-    """One proof: decode the key, synthesize its circuit's witness from ``inputs``, prove.
+@functools.lru_cache(maxsize=8)
+def _circuit(name: str, params: tuple[tuple[str, int], ...]) -> Circuit:
+    """The circuit ``name`` with ``params``, one instance per process, so that its shape
+    (seconds to build at 2^16 constraints) is built once per worker, not once per task."""
+    return get_circuit(name, dict(params))
 
-    Pure (no shared state): what a Dask worker runs. Raises UnsatisfiedConstraint naming the
-    constraint if the inputs break the statement. Cost: the circuit's synthesis plus a
-    Groth16 proof (:func:`zkproofs.groth16.prover.prove`).
-    """
-    pk = pk_from_bytes(pk_bytes, backend=backend)
-    circuit = get_circuit(pk.vk.circuit.name, pk.vk.circuit.params_dict)
-    r1cs, witness = circuit.synthesize(inputs)
-    return prove(pk, r1cs, witness)
+
+def prove_with(pk: ProvingKey, inputs: dict) -> Proof:
+    """A proof for ``inputs`` under ``pk``: the witness built without rows
+    (:meth:`zkproofs.circuit.Circuit.witness`) on the process's cached shape, then
+    :func:`zkproofs.groth16.prover.prove`. Raises UnsatisfiedConstraint naming the
+    constraint if the inputs break the statement."""
+    circuit = _circuit(pk.vk.circuit.name, tuple(sorted(pk.vk.circuit.params_dict.items())))
+    return prove(pk, circuit.shape, circuit.witness(inputs))
+
+
+def prove_task(pk_bytes: bytes, inputs: dict, backend: str | None) -> Proof:
+    """One proof: decode the key and :func:`prove_with`. A pure function of its arguments (the
+    per-process circuit cache aside): what a Dask worker runs. Cost: a values-only witness build
+    (about 0.6 s for a 62,849-constraint batch) plus a Groth16 proof."""
+    return prove_with(pk_from_bytes(pk_bytes, backend=backend), inputs)
 
 
 @dataclass
@@ -278,7 +290,7 @@ def prove_solvency(
         pending = tasks(store, prepared, set(done))
         if scheduler == INPROCESS:
             for task in pending:
-                proof = prove(pks[task.label], *get_circuit(pks[task.label].vk.circuit.name, pks[task.label].vk.circuit.params_dict).synthesize(task.inputs))
+                proof = prove_with(pks[task.label], task.inputs)
                 _check_result(task, proof, vks, backend)
                 state.add(task, proof)
                 done[(task.layer, task.index)] = proof
