@@ -100,9 +100,10 @@ def prove_run(n: int, workers: int, batch_height: int, levels: int, folder: Path
 def verify_run(root, folder: Path, keys: Path, out: Path) -> None:
     proof_set = read_proof_set(out)
     count = sum(len(layer.proofs) for layer in proof_set.layers)
-    verify_solvency(root, proof_set, keys, KeyTrust(single_party=True))  # digests and trust remembered
+    policy = load_policy(POLICY)
+    verify_solvency(root, proof_set, policy, keys, KeyTrust(single_party=True))  # digests and trust remembered
     t0 = time.perf_counter()
-    report = verify_solvency(root, proof_set, keys, KeyTrust(single_party=True))
+    report = verify_solvency(root, proof_set, policy, keys, KeyTrust(single_party=True))
     seconds = time.perf_counter() - t0
     print(f"  verify {count} proofs (arkworks, batched per layer): {seconds:.2f} s, {'ok' if report.ok else report.reason}")
 

@@ -276,7 +276,8 @@ def global_proof(sc: Scenario) -> Rows:
     t_prove = time.perf_counter() - t0
     # the auditor: the root file, the proof folder and the verification keys; no database
     t0 = time.perf_counter()
-    report = verify_solvency(root_from_json(root_path.read_text()), read_proof_set(proofs), keys, KeyTrust(single_party=True))
+    report = verify_solvency(root_from_json(root_path.read_text()), read_proof_set(proofs), load_policy(data_file("sample_solvency_policy.json")),
+                             keys, KeyTrust(single_party=True))
     t_verify = time.perf_counter() - t0
     expect(report.ok, f"the global proof was rejected: {report.reason}")
     rows = [

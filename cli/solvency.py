@@ -204,23 +204,27 @@ def prove_cmd(db_path: str, root_path: str, policy_path: str, pk_dir: str, out_d
                    f"({seconds:.1f} s)")
 
 
-def _verify(root_path: str, proofs_dir: str, vk_dir: str, trust_single_party: bool, zkey_dir: str | None, ptau: str | None,
-            reverify: bool, backend: str | None):
+def _verify(root_path: str, proofs_dir: str, policy_path: str, vk_dir: str, trust_single_party: bool, zkey_dir: str | None,
+            ptau: str | None, reverify: bool, backend: str | None):
+    from zkproofs.solvency.policy import load_policy
     from zkproofs.solvency.proofset import read_proof_set
     from zkproofs.solvency.verify import verify_solvency
 
     root = _root(root_path)
+    policy = load_policy(policy_path)
     proof_set = read_proof_set(proofs_dir)
     trust, transcripts = _trust(trust_single_party, zkey_dir, ptau, reverify, proof_set.plan)
-    return root, proof_set, verify_solvency(root, proof_set, vk_dir, trust, transcripts=transcripts, backend=backend)
+    return root, policy, verify_solvency(root, proof_set, policy, vk_dir, trust, transcripts=transcripts, backend=backend)
 
 
-def _policy_lines(proof_set, root) -> list[str]:
+def _policy_lines(policy, root) -> list[str]:
     from zkproofs.solvency.policy import _decimal
 
     lines = []
     for asset in root.assets:
-        p = proof_set.policy.assets[asset.symbol]
+        p = policy.assets.get(asset.symbol)
+        if p is None:
+            continue
         tiers = ", ".join(f"<= {_decimal(h)} USD at {r / 100:g} %" for h, r in p.tiers) or "none (counts for nothing)"
         lines.append(f"  {asset.symbol:<8} price {_decimal(p.price):>16} USD   tiers: {tiers}")
     return lines
@@ -229,29 +233,32 @@ def _policy_lines(proof_set, root) -> list[str]:
 @solvency.command("verify")
 @click.option("--root", "root_path", required=True, type=click.Path(dir_okay=False), help="The published root JSON.")
 @click.option("--proofs", "proofs_dir", required=True, type=click.Path(file_okay=False), help="The published proof folder.")
+@click.option("--policy", "policy_path", required=True, type=click.Path(dir_okay=False),
+              help="The policy you hold (prices, decimals, tiers): the proofs must have been made under exactly this one.")
 @click.option("--vk-dir", required=True, type=click.Path(file_okay=False), help="Verification keys, one subfolder per circuit.")
 @trust_options
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable report.")
 @backend_option
 @reports_errors
-def verify_cmd(root_path: str, proofs_dir: str, vk_dir: str, trust_single_party: bool, zkey_dir: str | None, ptau: str | None,
-               reverify: bool, as_json: bool, backend: str | None) -> None:
+def verify_cmd(root_path: str, proofs_dir: str, policy_path: str, vk_dir: str, trust_single_party: bool, zkey_dir: str | None,
+               ptau: str | None, reverify: bool, as_json: bool, backend: str | None) -> None:
     """Check the global proof against the published root, without the database.
 
     Accepted means: every leaf of the tree with this root has every amount in [0, 2^64),
     every account's equity after the policy's tiered haircuts covers its debt, and the
-    root's totals are the exact sums over all leaves. Review the policy it prints: the
-    prices and haircuts the proof used.
+    root's totals are the exact sums over all leaves, all at the prices and haircuts of
+    --policy, which must be the one the proofs were made under (check its prices: the
+    statement is only as good as they are).
     """
     started = time.monotonic()
-    root, proof_set, report = _verify(root_path, proofs_dir, vk_dir, trust_single_party, zkey_dir, ptau, reverify, backend)
+    root, policy, report = _verify(root_path, proofs_dir, policy_path, vk_dir, trust_single_party, zkey_dir, ptau, reverify, backend)
     seconds = time.monotonic() - started
     if as_json:
-        emit_json({**report.to_dict(), "seconds": round(seconds, 2), "policy": proof_set.policy.to_dict()})
+        emit_json({**report.to_dict(), "seconds": round(seconds, 2), "policy": policy.to_dict()})
     elif report.ok:
         click.echo(f"VERIFIED: {report.proofs} proofs show every account of root {root.root_hash} in range and solvent, "
                    f"and its totals exact ({seconds:.2f} s)")
-        for line in _policy_lines(proof_set, root):
+        for line in _policy_lines(policy, root):
             click.echo(line)
         for key in report.keys:
             click.echo(f"  key {key.circuit}: {key.provenance.describe()}; {key.basis}")
@@ -264,6 +271,8 @@ def verify_cmd(root_path: str, proofs_dir: str, vk_dir: str, trust_single_party:
 @solvency.command("verdict")
 @click.option("--root", "root_path", required=True, type=click.Path(dir_okay=False), help="The published root JSON.")
 @click.option("--proofs", "proofs_dir", required=True, type=click.Path(file_okay=False), help="The global proof folder.")
+@click.option("--policy", "policy_path", required=True, type=click.Path(dir_okay=False),
+              help="The policy you hold (prices, decimals, tiers): the proofs must have been made under exactly this one.")
 @click.option("--vk-dir", required=True, type=click.Path(file_okay=False), help="Verification keys of the global proof.")
 @trust_options
 @click.option("--reserves", "reserves_path", required=True, type=click.Path(dir_okay=False),
@@ -274,20 +283,23 @@ def verify_cmd(root_path: str, proofs_dir: str, vk_dir: str, trust_single_party:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable verdict.")
 @backend_option
 @reports_errors
-def verdict_cmd(root_path: str, proofs_dir: str, vk_dir: str, trust_single_party: bool, zkey_dir: str | None, ptau: str | None,
-                reverify: bool, reserves_path: str, nonce: str, snapshot_path: str, as_json: bool, backend: str | None) -> None:
+def verdict_cmd(root_path: str, proofs_dir: str, policy_path: str, vk_dir: str, trust_single_party: bool, zkey_dir: str | None,
+                ptau: str | None, reverify: bool, reserves_path: str, nonce: str, snapshot_path: str, as_json: bool,
+                backend: str | None) -> None:
     """Proven liabilities (net of proven-covered debt) against proven reserves, per asset.
 
-    Verifies the global proof and the proof of reserves first; either rejected means no
-    verdict (exit 1). Then prints per asset: equity and debt totals, net liabilities,
-    reserves and the margin (reserves - net liabilities); solvent when every margin is >= 0.
+    Verifies the global proof (under --policy) and the proof of reserves first; either
+    rejected means no verdict (exit 1). Then prints per asset the liabilities (equity
+    total - debt total, plus the equity of accounts the root records as excluded, whose
+    debt nothing proves covered), the reserves and the margin; solvent when every margin
+    is >= 0.
     """
     from zkproofs.reserves import read_snapshot, reserves_from_json, verify_reserves
     from zkproofs.reserves.challenge import check_nonce
     from zkproofs.solvency.verdict import solvency_verdict
 
     check_nonce(nonce)
-    root, proof_set, report = _verify(root_path, proofs_dir, vk_dir, trust_single_party, zkey_dir, ptau, reverify, backend)
+    root, policy, report = _verify(root_path, proofs_dir, policy_path, vk_dir, trust_single_party, zkey_dir, ptau, reverify, backend)
     if not report.ok:
         if as_json:
             emit_json({"verdict": None, "reason": f"global proof rejected: {report.reason}"})
@@ -303,15 +315,19 @@ def verdict_cmd(root_path: str, proofs_dir: str, vk_dir: str, trust_single_party
         return
     verdict = solvency_verdict(root, reserves.reserves)
     if as_json:
-        emit_json(verdict.to_dict())
+        emit_json({**verdict.to_dict(), "policy": policy.to_dict()})
     else:
         click.echo(f"{'SOLVENT' if verdict.solvent else 'INSOLVENT'}: root {root.root_hash} "
                    f"({report.proofs} proofs of liabilities, {reserves.proven_addresses} address(es) of reserves)")
-        click.echo(f"  {'asset':<8} {'net liabilities':>24} {'reserves':>24} {'margin':>24}")
+        click.echo("at the policy's prices and haircuts:")
+        for line in _policy_lines(policy, root):
+            click.echo(line)
+        click.echo(f"  {'asset':<8} {'liabilities':>24} {'reserves':>24} {'margin':>24}")
         for a in verdict.assets:
             d = a.to_dict()
             click.echo(f"  {a.symbol:<8} {d['net_liabilities']:>24} {d['reserves']:>24} {d['margin']:>24}{'' if a.covered else '  SHORT'}")
         if verdict.excluded_accounts:
-            click.echo(f"note: the totals leave out {verdict.excluded_accounts} excluded account(s): {root.excluded.describe(root.assets)}")
+            click.echo(f"liabilities include the equity of {verdict.excluded_accounts} account(s) left out of the tree: "
+                       f"{root.excluded.describe(root.assets)}")
     if not verdict.solvent:
         raise SystemExit(EXIT_INVALID)

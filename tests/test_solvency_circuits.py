@@ -35,8 +35,8 @@ from zkproofs.tree.hashing import slot_bits
 ASSETS = (Asset("BTC", 8), Asset("USD", 2))
 POLICY = policy_from_dict({
     "format": "zkproofs/solvency-policy", "version": 1,
-    "assets": {"BTC": {"price": "50000.5", "tiers": [["100000", 10000], ["200000", 5000]]},
-               "USD": {"price": "1", "tiers": [["1000000", 10000]]}},
+    "assets": {"BTC": {"price": "50000.5", "decimals": 8, "tiers": [["100000", 10000], ["200000", 5000]]},
+               "USD": {"price": "1", "decimals": 2, "tiers": [["1000000", 10000]]}},
 })
 TIERS = 4  # BTC: 2 tiers + tail + 1 empty slot; USD: 1 tier + tail + 2 empty
 SLOTS = policy_inputs(POLICY, ASSETS, TIERS)
@@ -92,7 +92,8 @@ def test_slot_value_is_the_tiered_sum(price, decimals, extra, bounds, ratios, am
     p = f"{price // 10**8}.{price % 10**8:08d}"
     assets = (Asset("A", decimals), Asset("B", decimals + extra))
     policy = policy_from_dict({"format": "zkproofs/solvency-policy", "version": 1,
-                               "assets": {"A": {"price": p, "tiers": tiers}, "B": {"price": "1", "tiers": []}}})
+                               "assets": {"A": {"price": p, "decimals": decimals, "tiers": tiers},
+                                          "B": {"price": "1", "decimals": decimals + extra, "tiers": []}}})
     slots = policy_inputs(policy, assets, len(bounds) + 1)[0]
     d_max = decimals + extra
     tiers_int = [(b, r) for b, r in zip(bounds, ratios)]
@@ -103,14 +104,16 @@ def test_slot_value_is_the_tiered_sum(price, decimals, extra, bounds, ratios, am
 
 
 @pytest.mark.parametrize("assets,message", [
-    ({"BTC": {"price": "0", "tiers": []}}, "above zero"),
-    ({"BTC": {"price": "1.000000001", "tiers": []}}, "more than 8 decimals"),
-    ({"BTC": {"price": 1, "tiers": []}}, "decimal string"),
-    ({"BTC": {"price": "1", "tiers": [["10", 5000], ["20", 6000]]}}, "may not increase"),
-    ({"BTC": {"price": "1", "tiers": [["20", 5000], ["10", 4000]]}}, "does not increase"),
-    ({"BTC": {"price": "1", "tiers": [["10", 10001]]}}, "basis points"),
-    ({"BTC": {"price": "1", "tiers": [["10", True]]}}, "basis points"),
-    ({"BTC": {"price": "1"}}, "exactly"),
+    ({"BTC": {"price": "0", "decimals": 8, "tiers": []}}, "above zero"),
+    ({"BTC": {"price": "1.000000001", "decimals": 8, "tiers": []}}, "more than 8 decimals"),
+    ({"BTC": {"price": 1, "decimals": 8, "tiers": []}}, "decimal string"),
+    ({"BTC": {"price": "1", "decimals": 8, "tiers": [["10", 5000], ["20", 6000]]}}, "may not increase"),
+    ({"BTC": {"price": "1", "decimals": 8, "tiers": [["20", 5000], ["10", 4000]]}}, "does not increase"),
+    ({"BTC": {"price": "1", "decimals": 8, "tiers": [["10", 10001]]}}, "basis points"),
+    ({"BTC": {"price": "1", "decimals": 8, "tiers": [["10", True]]}}, "basis points"),
+    ({"BTC": {"price": "1", "decimals": True, "tiers": []}}, "decimals"),
+    ({"BTC": {"price": "1", "decimals": 37, "tiers": []}}, "decimals"),
+    ({"BTC": {"price": "1", "tiers": []}}, "exactly"),
     ({}, "non-empty"),
 ])
 def test_malformed_policy_is_refused(assets, message):
@@ -121,6 +124,8 @@ def test_malformed_policy_is_refused(assets, message):
 def test_policy_must_fit_the_tree():
     with pytest.raises(SolvencyError, match="no price for asset"):
         policy_inputs(POLICY, (*ASSETS, Asset("ETH", 18)), TIERS)
+    with pytest.raises(SolvencyError, match="BTC has 18 decimals, the policy 8"):
+        policy_inputs(POLICY, (Asset("BTC", 18), ASSETS[1]), TIERS)
     with pytest.raises(SolvencyError, match="does not hold"):
         policy_inputs(POLICY, ASSETS[:1], TIERS)
     with pytest.raises(SolvencyError, match="tiers >= 3"):

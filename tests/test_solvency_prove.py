@@ -35,8 +35,8 @@ SECRET = bytes(range(32))
 ASSETS = (Asset("BTC", 8), Asset("USD", 2))
 POLICY_DOC = {
     "format": "zkproofs/solvency-policy", "version": 1,
-    "assets": {"BTC": {"price": "50000", "tiers": [["100000", 10000], ["200000", 5000]]},
-               "USD": {"price": "1", "tiers": [["1000000", 10000]]}},
+    "assets": {"BTC": {"price": "50000", "decimals": 8, "tiers": [["100000", 10000], ["200000", 5000]]},
+               "USD": {"price": "1", "decimals": 2, "tiers": [["1000000", 10000]]}},
 }
 POLICY = policy_from_dict(POLICY_DOC)
 TRUST = KeyTrust(single_party=True)
@@ -72,7 +72,7 @@ def load(world):
 def test_in_process_set_verifies(world):
     root, proof_set = load(world)
     assert [len(layer.proofs) for layer in proof_set.layers] == [8, 4, 2, 1]
-    report = verify_solvency(root, proof_set, world / "keys", TRUST)
+    report = verify_solvency(root, proof_set, POLICY, world / "keys", TRUST)
     assert report.ok and report.proofs == 15, report.reason
     assert not (world / "proofs" / PROGRESS_FILE).exists()
 
@@ -80,20 +80,20 @@ def test_in_process_set_verifies(world):
 @pytest.mark.slow
 def test_pure_python_verifier_agrees(world):
     root, proof_set = load(world)
-    assert verify_solvency(root, proof_set, world / "keys", TRUST, backend="py_ecc").ok
+    assert verify_solvency(root, proof_set, POLICY, world / "keys", TRUST, backend="py_ecc").ok
 
 
 def test_keys_must_be_trusted(world):
     root, proof_set = load(world)
     with pytest.raises(UntrustedKey):
-        verify_solvency(root, proof_set, world / "keys", KeyTrust())
+        verify_solvency(root, proof_set, POLICY, world / "keys", KeyTrust())
 
 
 def _tampered(world, tmp_path, edit):
     shutil.copytree(world / "proofs", tmp_path / "p")
     edit(tmp_path / "p")
     root = root_from_json((world / "root.json").read_text())
-    return verify_solvency(root, read_proof_set(tmp_path / "p"), world / "keys", TRUST)
+    return verify_solvency(root, read_proof_set(tmp_path / "p"), POLICY, world / "keys", TRUST)
 
 
 def _edit_json(path, change):
@@ -109,10 +109,10 @@ def _edit_json(path, change):
         {k: doc["proofs"][0][k] for k in "abc"})), "layer 0 (batch) proof 1"),
     ("a point not on the curve", lambda d: _edit_json(d / "layer-2.json", lambda doc: doc["proofs"][0].update(a="8" + "0" * 95)), "layer 2"),
     ("a cheaper BTC in the policy", lambda d: _edit_json(d / "manifest.json", lambda doc: doc["policy"]["assets"]["BTC"].update(price="40000")),
-     "layer 0"),
+     "another policy than yours"),
     ("another root", lambda d: _edit_json(d / "manifest.json", lambda doc: doc.update(root_hash="5")), "not the published root"),
     ("a policy for other assets", lambda d: _edit_json(d / "manifest.json", lambda doc: doc["policy"]["assets"].update(
-        ETH={"price": "1", "tiers": []})), "does not fit the root"),
+        ETH={"price": "1", "decimals": 8, "tiers": []})), "another policy than yours"),
 ])
 def test_tampered_sets_are_rejected(world, tmp_path, name, edit, reason):
     report = _tampered(world, tmp_path, edit)
@@ -122,7 +122,7 @@ def test_tampered_sets_are_rejected(world, tmp_path, name, edit, reason):
 def test_a_root_with_other_totals_is_rejected(world):
     root, proof_set = load(world)
     other = dataclasses.replace(root, equity_totals=(root.equity_totals[0] + 1, root.equity_totals[1]))
-    report = verify_solvency(other, proof_set, world / "keys", TRUST)
+    report = verify_solvency(other, proof_set, POLICY, world / "keys", TRUST)
     assert not report.ok and "layer 3 (root)" in report.reason
 
 
@@ -199,7 +199,7 @@ def test_interrupted_run_resumes_without_redoing_proofs(world, tmp_path, monkeyp
         prove_solvency(store, root, POLICY, plan, world / "keys", tmp_path / "out", scheduler=INPROCESS,
                        progress=lambda done, total: seen.append(done))
     assert seen[0] == 3 and len(proved) == 15
-    assert verify_solvency(root, read_proof_set(tmp_path / "out"), world / "keys", TRUST).ok
+    assert verify_solvency(root, read_proof_set(tmp_path / "out"), POLICY, world / "keys", TRUST).ok
     # a progress file of another statement is refused, not mixed in
     (tmp_path / "out2").mkdir()
     conn = sqlite3.connect(tmp_path / "out2" / PROGRESS_FILE)
@@ -237,7 +237,7 @@ def test_local_cluster_run_matches_the_in_process_run(world, tmp_path):
         prove_solvency(store, root, POLICY, read_plan(world / "keys"), world / "keys", tmp_path / "out", workers=2)
     distributed = read_proof_set(tmp_path / "out")
     assert [layer.commitments for layer in distributed.layers] == [layer.commitments for layer in in_process.layers]
-    assert verify_solvency(root, distributed, world / "keys", TRUST).ok
+    assert verify_solvency(root, distributed, POLICY, world / "keys", TRUST).ok
 
 
 def test_a_killed_worker_does_not_stop_the_run(world, tmp_path):
@@ -258,7 +258,7 @@ def test_a_killed_worker_does_not_stop_the_run(world, tmp_path):
             prove_solvency(store, root, POLICY, read_plan(world / "keys"), world / "keys", tmp_path / "out",
                            scheduler=cluster.scheduler_address, progress=kill_one)
     assert killed
-    assert verify_solvency(root, read_proof_set(tmp_path / "out"), world / "keys", TRUST).ok
+    assert verify_solvency(root, read_proof_set(tmp_path / "out"), POLICY, world / "keys", TRUST).ok
 
 
 # the CLI -------------------------------------------------------------------------------------
@@ -273,13 +273,14 @@ def test_cli_setup_prove_verify_verdict(world, tmp_path):
                                   f"{w}/policy.json", "--pk-dir", f"{w}/keys", "--out", str(tmp_path / "p"), "--in-process", "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["proofs"] == 15
-    verify = ["solvency", "verify", "--root", f"{w}/root.json", "--proofs", str(tmp_path / "p"), "--vk-dir", f"{w}/keys"]
+    verify = ["solvency", "verify", "--root", f"{w}/root.json", "--proofs", str(tmp_path / "p"), "--policy", f"{w}/policy.json",
+              "--vk-dir", f"{w}/keys"]
     assert runner.invoke(main, verify).exit_code == 2  # single-party keys need the opt-in
     result = runner.invoke(main, [*verify, "--trust-single-party-key"])
     assert result.exit_code == 0 and "VERIFIED: 15 proofs" in result.output and "BTC" in result.output, result.output
     _edit_json(tmp_path / "p" / "manifest.json", lambda doc: doc["policy"]["assets"]["USD"].update(price="2"))
     result = runner.invoke(main, [*verify, "--trust-single-party-key", "--json"])
-    assert result.exit_code == 1 and json.loads(result.output)["ok"] is False
+    assert result.exit_code == 1 and "another policy" in json.loads(result.output)["reason"]
 
 
 def test_cli_prove_names_the_undercollateralised_account(world, tmp_path):
@@ -310,6 +311,7 @@ def test_cli_verdict_compares_proven_liabilities_with_proven_reserves(world, tmp
             "bc1qtghhwj87wzzgegphmttrdds4mqapfc272urpal,BTC,0,870000\n"
             f"0xd3a601560bB65930Adfa638BA14428cFA93885F5,USD,{usd_cents // 100}.{usd_cents % 100:02d},21000000\n")
         return CliRunner().invoke(main, ["solvency", "verdict", "--root", f"{world}/root.json", "--proofs", f"{world}/proofs",
+                                         "--policy", f"{world}/policy.json",
                                          "--vk-dir", f"{world}/keys", "--trust-single-party-key", "--reserves", str(tmp_path / "reserves.json"),
                                          "--nonce", nonce, "--snapshot", str(tmp_path / "snap.csv"), "--json"])
 
@@ -319,3 +321,68 @@ def test_cli_verdict_compares_proven_liabilities_with_proven_reserves(world, tmp
     assert doc["verdict"] == "solvent" and doc["assets"]["BTC"]["margin"] == "0" and doc["assets"]["USD"]["covered"]
     result = verdict(net_btc, net_usd - 1)  # one cent short
     assert result.exit_code == 1 and json.loads(result.output)["assets"]["USD"]["margin"] == "-0.01", result.output
+
+
+def test_incomplete_sets_are_rejected(world):
+    """The library verifier checks the set's shape itself, whoever built the ProofSet."""
+    root, proof_set = load(world)
+    cases = {
+        "no layers": dataclasses.replace(proof_set, layers=()),
+        "no root proof": dataclasses.replace(proof_set, layers=proof_set.layers[:-1]),
+        "one batch missing": dataclasses.replace(proof_set, layers=(
+            dataclasses.replace(proof_set.layers[0], proofs=proof_set.layers[0].proofs[1:], commitments=proof_set.layers[0].commitments[1:]),
+            *proof_set.layers[1:])),
+        "a commitment missing": dataclasses.replace(proof_set, layers=(
+            dataclasses.replace(proof_set.layers[0], commitments=proof_set.layers[0].commitments[1:]), *proof_set.layers[1:])),
+    }
+    for name, broken in cases.items():
+        report = verify_solvency(root, broken, POLICY, world / "keys", TRUST)
+        assert not report.ok, name
+
+
+def test_the_tree_decimals_must_be_the_policys(world):
+    root, proof_set = load(world)
+    other = dataclasses.replace(root, assets=(ASSETS[0], Asset("USD", 4)))
+    report = verify_solvency(other, proof_set, POLICY, world / "keys", TRUST)
+    assert not report.ok and "USD has 4 decimals, the policy 2" in report.reason
+
+
+def test_excluded_equity_counts_as_liability_in_the_verdict(world):
+    from zkproofs.solvency.verdict import solvency_verdict
+    from zkproofs.tree.excluded import Excluded
+
+    root, _ = load(world)
+    net = root.equity_totals[0] - root.debt_totals[0]
+    reserves = {"BTC": net, "USD": root.equity_totals[1] - root.debt_totals[1]}
+    assert solvency_verdict(root, reserves).solvent
+    excluded = dataclasses.replace(root, excluded=Excluded(3, (500, 0), (9999, 0)))
+    verdict = solvency_verdict(excluded, reserves)
+    assert not verdict.solvent and verdict.assets[0].margin == -500  # their equity counts, their debt is not netted
+
+
+def test_a_resumed_run_under_other_keys_is_refused(world, tmp_path):
+    root = root_from_json((world / "root.json").read_text())
+    plan = read_plan(world / "keys")
+    shutil.copytree(world / "keys", tmp_path / "keys")
+    with TreeStore(world / "tree.db") as store:
+        with pytest.raises(KeyboardInterrupt):
+            prove_solvency(store, root, POLICY, plan, tmp_path / "keys", tmp_path / "out", scheduler=INPROCESS,
+                           progress=lambda done, total: (_ for _ in ()).throw(KeyboardInterrupt) if done == 2 else None)
+        single_party_setup(plan, tmp_path / "keys", party="test again")
+        with pytest.raises(SolvencyError, match="or keys"):
+            prove_solvency(store, root, POLICY, plan, tmp_path / "keys", tmp_path / "out", scheduler=INPROCESS)
+
+
+def test_the_set_replaces_a_proof_folder_and_nothing_else(world, tmp_path):
+    root = root_from_json((world / "root.json").read_text())
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    with TreeStore(world / "tree.db") as store, pytest.raises(SolvencyError, match="not a proof set"):
+        prove_solvency(store, root, POLICY, read_plan(world / "keys"), world / "keys", tmp_path / "mine", scheduler=INPROCESS)
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
+    shutil.copytree(world / "proofs", tmp_path / "p")
+    (tmp_path / "p" / "layer-9.json").write_text("{}")  # a stale layer of an older, deeper set
+    with TreeStore(world / "tree.db") as store:
+        prove_solvency(store, root, POLICY, read_plan(world / "keys"), world / "keys", tmp_path / "p", scheduler=INPROCESS)
+    assert sorted(p.name for p in (tmp_path / "p").iterdir()) == ["layer-0.json", "layer-1.json", "layer-2.json", "layer-3.json", "manifest.json"]
+    assert not list(tmp_path.glob(".p.*"))

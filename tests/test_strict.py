@@ -78,7 +78,7 @@ def test_account_amounts_use_the_same_grammar(tmp_path, text):
 @pytest.mark.parametrize("text", ["07", "-1", "1.000000001", "1e2", " 1", "١"])
 def test_solvency_policy_prices_use_the_same_grammar(text):
     with pytest.raises(SolvencyError, match="asset BTC: price"):
-        policy_from_dict({"format": "zkproofs/solvency-policy", "version": 1, "assets": {"BTC": {"price": text, "tiers": []}}})
+        policy_from_dict({"format": "zkproofs/solvency-policy", "version": 1, "assets": {"BTC": {"price": text, "decimals": 8, "tiers": []}}})
 
 
 # ------------------------------------------------------------------ JSON readers

@@ -41,10 +41,13 @@ so f < 10^4 * 2^160 < 2^174 = 2^VALUE_BITS and so is every debt value 10^4 d U.
 File (JSON, ``format`` "zkproofs/solvency-policy", ``version`` 1)::
 
     {"format": ..., "version": 1,
-     "assets": {"BTC": {"price": "65100.22", "tiers": [["10000", 10000], ["20000", 9000]]},
-                "SHIB": {"price": "0.00001797", "tiers": []}}}
+     "assets": {"BTC": {"price": "65100.22", "decimals": 8, "tiers": [["10000", 10000], ["20000", 9000]]},
+                "SHIB": {"price": "0.00001797", "decimals": 2, "tiers": []}}}
 
-``price``: USD per whole unit, decimal string, at most 8 decimals, > 0; ``tiers``: pairs
+``price``: USD per whole unit, decimal string, at most 8 decimals, > 0; ``decimals``: the
+asset's base units per whole unit (10^decimals), which the root file must state alike (the
+root hash does not bind decimals, and a base unit's value depends on them: pinning them in
+the policy the verifier holds closes that gap); ``tiers``: pairs
 (upper bound in USD, decimal string with at most 8 decimals; ratio in basis points,
 0..10000), bounds strictly increasing, ratios not increasing.
 """
@@ -57,9 +60,9 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from zkproofs.accounts.amounts import AmountError, to_base_units
-from zkproofs.accounts.model import Asset
+from zkproofs.accounts.model import MAX_DECIMALS, Asset
 from zkproofs.errors import SolvencyError
-from zkproofs.jsontext import loads
+from zkproofs.jsontext import is_exactly, loads
 
 POLICY_FORMAT = "zkproofs/solvency-policy"
 POLICY_VERSION = 1
@@ -78,9 +81,10 @@ MAX_AMOUNT = (1 << AMOUNT_BITS) - 1
 
 @dataclass(frozen=True)
 class AssetPolicy:
-    """Price (10^-8 USD per whole unit, >= 1) and tiers ((upper bound in 10^-8 USD, ratio in bps), ...)."""
+    """Price (10^-8 USD per whole unit, >= 1), decimals, tiers ((upper bound in 10^-8 USD, ratio in bps), ...)."""
 
     price: int
+    decimals: int
     tiers: tuple[tuple[int, int], ...]
 
 
@@ -100,7 +104,7 @@ class SolvencyPolicy:
             "format": POLICY_FORMAT,
             "version": POLICY_VERSION,
             "assets": {
-                symbol: {"price": _decimal(p.price), "tiers": [[_decimal(h), r] for h, r in p.tiers]}
+                symbol: {"price": _decimal(p.price), "decimals": p.decimals, "tiers": [[_decimal(h), r] for h, r in p.tiers]}
                 for symbol, p in self.assets.items()
             },
         }
@@ -150,7 +154,7 @@ def policy_from_dict(obj: Any, where: str = "policy") -> SolvencyPolicy:
     """Decode and check a policy object (module docstring); SolvencyError naming the field otherwise."""
     if not isinstance(obj, dict):
         raise SolvencyError(f"{where}: not a JSON object")
-    if obj.get("format") != POLICY_FORMAT or obj.get("version") != POLICY_VERSION or isinstance(obj.get("version"), bool):
+    if not is_exactly(obj.get("format"), POLICY_FORMAT) or not is_exactly(obj.get("version"), POLICY_VERSION):
         raise SolvencyError(f"{where}: not a {POLICY_FORMAT} version {POLICY_VERSION} file")
     extra = set(obj) - {"format", "version", "assets"}
     if extra:
@@ -161,9 +165,12 @@ def policy_from_dict(obj: Any, where: str = "policy") -> SolvencyPolicy:
     out: dict[str, AssetPolicy] = {}
     for symbol, entry in assets.items():
         here = f"{where}: asset {symbol}"
-        if not isinstance(entry, dict) or set(entry) != {"price", "tiers"}:
-            raise SolvencyError(f"{here}: must be an object with exactly \"price\" and \"tiers\"")
+        if not isinstance(entry, dict) or set(entry) != {"price", "decimals", "tiers"}:
+            raise SolvencyError(f"{here}: must be an object with exactly \"price\", \"decimals\" and \"tiers\"")
         price = _usd(entry["price"], f"{here}: price", positive=True)
+        decimals = entry["decimals"]
+        if isinstance(decimals, bool) or not isinstance(decimals, int) or not 0 <= decimals <= MAX_DECIMALS:
+            raise SolvencyError(f"{here}: decimals {decimals!r} is not an integer in [0, {MAX_DECIMALS}]")
         tiers_obj = entry["tiers"]
         if not isinstance(tiers_obj, list):
             raise SolvencyError(f"{here}: tiers must be a list of [upper bound USD, ratio bps]")
@@ -181,7 +188,7 @@ def policy_from_dict(obj: Any, where: str = "policy") -> SolvencyPolicy:
             if tiers and ratio > tiers[-1][1]:
                 raise SolvencyError(f"{tw}: ratio {ratio} bps is above the previous tier's {tiers[-1][1]} (ratios may not increase)")
             tiers.append((bound, ratio))
-        out[symbol] = AssetPolicy(price, tuple(tiers))
+        out[symbol] = AssetPolicy(price, decimals, tuple(tiers))
     return SolvencyPolicy(out)
 
 
@@ -199,7 +206,7 @@ def policy_from_binance(info_csv: str | Path, table: str = "portfolio") -> Solve
     tier tables (``loan``, ``margin`` or ``portfolio``), percent ratios as basis points, symbols
     upper-cased (as :mod:`zkproofs.accounts.binance` reads them). SolvencyError for a bad table
     name or file; the tiers' own checks as :func:`policy_from_dict`."""
-    from zkproofs.accounts.binance import load_binance_assets_info
+    from zkproofs.accounts.binance import AMOUNT_DECIMALS, load_binance_assets_info
     from zkproofs.errors import AccountsError
 
     column = {"loan": "loan_tiers", "margin": "margin_tiers", "portfolio": "portfolio_tiers"}.get(table)
@@ -212,7 +219,7 @@ def policy_from_binance(info_csv: str | Path, table: str = "portfolio") -> Solve
     assets = {}
     for symbol, entry in info.items():
         tiers = [[str(high), ratio * 100] for _, high, ratio in getattr(entry, column)]
-        assets[symbol.upper()] = {"price": _decimal(entry.usdt_price), "tiers": tiers}
+        assets[symbol.upper()] = {"price": _decimal(entry.usdt_price), "decimals": AMOUNT_DECIMALS, "tiers": tiers}
     return policy_from_dict({"format": POLICY_FORMAT, "version": POLICY_VERSION, "assets": assets}, str(info_csv))
 
 
@@ -223,9 +230,10 @@ def unit_decimals(assets: Sequence[Asset]) -> int:
 
 def policy_inputs(policy: SolvencyPolicy, assets: Sequence[Asset], tiers: int) -> list[TierSlots]:
     """The tier slots of each asset of the tree, in the tree's asset order, ``tiers`` slots each
-    (module docstring). SolvencyError if an asset of the tree has no policy entry, the policy
-    names an asset the tree lacks, an asset has ``tiers`` or more tiers (the tail needs a slot),
-    or a unit or bound leaves its range. O(A * tiers)."""
+    (module docstring). SolvencyError if an asset of the tree has no policy entry or other
+    decimals than the policy's, the policy names an asset the tree lacks, an asset has
+    ``tiers`` or more tiers (the tail needs a slot), or a unit or bound leaves its range.
+    O(A * tiers)."""
     symbols = [a.symbol for a in assets]
     missing = [s for s in symbols if s not in policy.assets]
     if missing:
@@ -233,6 +241,10 @@ def policy_inputs(policy: SolvencyPolicy, assets: Sequence[Asset], tiers: int) -
     unknown = sorted(set(policy.assets) - set(symbols))
     if unknown:
         raise SolvencyError(f"the policy prices asset(s) the tree does not hold: {', '.join(unknown)}")
+    wrong = [f"{a.symbol} has {a.decimals} decimals, the policy {policy.assets[a.symbol].decimals}"
+             for a in assets if a.decimals != policy.assets[a.symbol].decimals]
+    if wrong:
+        raise SolvencyError(f"the tree's decimals differ from the policy's: {'; '.join(wrong)}")
     d_max = unit_decimals(assets)
     out = []
     for asset in assets:

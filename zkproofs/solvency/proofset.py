@@ -14,14 +14,18 @@ Layout (``format`` "zkproofs/solvency-proofs", ``version`` 1)::
 A proof's public inputs are not stored: the verifier recomputes them from the policy,
 the commitments of the layer below and the root file (:mod:`zkproofs.solvency.verify`),
 so the files cannot claim inputs other than the ones checked. The folder reveals the
-number of proofs and the subtree commitments, nothing else. Written atomically: a
-temporary folder beside ``DIR`` renamed into place (an existing set is replaced whole).
+number of proofs and the subtree commitments, nothing else. Written atomically: the new
+set is written and synced in a temporary folder beside ``DIR``, then ``DIR`` is renamed
+aside, the new folder renamed to ``DIR`` and the old one removed, so a reader or a crash
+sees the old set, the new set or (between the two renames) none, never a mixture.
+``DIR`` must hold nothing but a set and its progress file (:func:`check_output_folder`).
 """
 
 from __future__ import annotations
 
 import datetime
 import json
+import re
 import os
 import shutil
 import tempfile
@@ -33,13 +37,14 @@ from zkproofs.errors import SolvencyError
 from zkproofs.field import decode_scalar
 from zkproofs.groth16.keys import Proof
 from zkproofs.groth16.serialize import vk_hash
-from zkproofs.jsontext import loads
+from zkproofs.jsontext import is_exactly, loads
 from zkproofs.solvency.plan import ProofPlan, key_label, plan_from_dict
 from zkproofs.solvency.policy import SolvencyPolicy, policy_from_dict
 
 SET_FORMAT = "zkproofs/solvency-proofs"
 SET_VERSION = 1
 G1_BYTES, G2_BYTES = 48, 96
+_DECIMAL = re.compile(r"0|[1-9][0-9]*", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -77,10 +82,35 @@ class ProofSet:
         return cls(prepared.root.root_hash, prepared.policy, plan, keys, tuple(layers), now)
 
 
+SET_FILES = re.compile(r"manifest\.json|layer-[0-9]+\.json|progress\.sqlite(-journal|-wal|-shm)?")
+"""Names a proof-set folder may hold (the set and the prover's progress file)."""
+
+
+def check_output_folder(out: Path) -> None:
+    """SolvencyError unless ``out`` is absent or a folder holding only a proof set and its
+    progress file: the set replaces the whole folder, which must not take other files with it."""
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise SolvencyError(f"{out}: not a folder")
+    other = sorted(p.name for p in out.iterdir() if not SET_FILES.fullmatch(p.name))
+    if other:
+        raise SolvencyError(f"{out}: holds files that are not a proof set ({', '.join(other[:3])}); give an empty or a proof folder")
+
+
+def _write_synced(path: Path, text: str) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
 def write_proof_set(out: Path, proof_set: ProofSet) -> None:
-    """Write the set to ``out`` (module docstring), replacing any set there; other files in ``out`` are kept."""
-    out.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".solvency-", dir=out))
+    """Replace the folder ``out`` by the set (module docstring). SolvencyError as :func:`check_output_folder`."""
+    check_output_folder(out)
+    parent = out.resolve().parent
+    parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=parent))
     try:
         layers_doc = []
         for index, layer in enumerate(proof_set.layers):
@@ -91,7 +121,7 @@ def write_proof_set(out: Path, proof_set: ProofSet) -> None:
                 if commitment is not None:
                     entry = {"commitment": str(commitment), **entry}
                 entries.append(entry)
-            (tmp / name).write_text(json.dumps({"proofs": entries}, indent=1) + "\n")
+            _write_synced(tmp / name, json.dumps({"proofs": entries}, indent=1) + "\n")
             layers_doc.append({"circuit": layer.circuit, "params": layer.params, "file": name, "count": len(layer.proofs)})
         manifest = {
             "format": SET_FORMAT,
@@ -103,15 +133,21 @@ def write_proof_set(out: Path, proof_set: ProofSet) -> None:
             "keys": proof_set.keys,
             "layers": layers_doc,
         }
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-        for doc in layers_doc:  # the manifest last: a set is never named before its layers are in place
-            os.replace(tmp / doc["file"], out / doc["file"])
-        os.replace(tmp / "manifest.json", out / "manifest.json")
-        for stale in out.glob("layer-*.json"):
-            if stale.name not in {d["file"] for d in layers_doc}:
-                stale.unlink()
+        _write_synced(tmp / "manifest.json", json.dumps(manifest, indent=2) + "\n")
+        old = None
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=parent))
+            os.rmdir(old)
+            os.rename(out, old)
+        os.rename(tmp, out)
+        tmp = old  # the old set, removed below
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _same_params(value: Any, expected: dict[str, int]) -> bool:
+    return isinstance(value, dict) and value == expected and all(type(v) is int for v in value.values())
 
 
 def _hex(value: Any, size: int, where: str) -> bytes:
@@ -131,7 +167,7 @@ def read_proof_set(folder: str | os.PathLike) -> ProofSet:
         manifest = loads((base / "manifest.json").read_bytes(), where, SolvencyError)
     except OSError as exc:
         raise SolvencyError(f"{where}: cannot read the proof set's manifest ({exc.strerror})") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != SET_FORMAT or manifest.get("version") != SET_VERSION:
+    if not isinstance(manifest, dict) or not is_exactly(manifest.get("format"), SET_FORMAT) or not is_exactly(manifest.get("version"), SET_VERSION):
         raise SolvencyError(f"{where}: not a {SET_FORMAT} version {SET_VERSION} manifest")
     for key in ("created_at", "root_hash", "policy", "plan", "keys", "layers"):
         if key not in manifest:
@@ -151,7 +187,7 @@ def read_proof_set(folder: str | os.PathLike) -> ProofSet:
     layers = []
     for layer, doc in zip(expected, docs):
         here = f"{where}: layers[{layer.index}]"
-        if not isinstance(doc, dict) or doc.get("circuit") != layer.circuit.name or doc.get("params") != layer.circuit.params:
+        if not isinstance(doc, dict) or not is_exactly(doc.get("circuit"), layer.circuit.name) or not _same_params(doc.get("params"), layer.circuit.params):
             raise SolvencyError(f"{here}: expected circuit {layer.circuit.name} {layer.circuit.params}")
         name = doc.get("file")
         if name != f"layer-{layer.index}.json":
@@ -175,7 +211,7 @@ def read_proof_set(folder: str | os.PathLike) -> ProofSet:
                                 _hex(entry["c"], G1_BYTES, f"{at}.c"), digest))
             if layer.role == "root":
                 commitments.append(None)
-            elif isinstance(entry["commitment"], str):
+            elif isinstance(entry["commitment"], str) and _DECIMAL.fullmatch(entry["commitment"]):
                 commitments.append(decode_scalar(entry["commitment"], what=f"{at}.commitment"))
             else:
                 raise SolvencyError(f"{at}.commitment: must be a decimal string")

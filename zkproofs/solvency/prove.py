@@ -10,12 +10,14 @@ the aggregation proofs need not wait for the batches below them and all
 returns a :class:`~zkproofs.groth16.keys.Proof`; workers are not trusted: the coordinator
 checks each proof with the verifying key and the public inputs *it* computed before
 keeping it, and a proof that fails is an error naming the task (a worker that lies
-cannot get a false statement into the set, only stop the run).
+cannot get a false statement into the set, only stop the run). Workers do see what they
+prove: the leaves' amounts and the commitments' blindings. Run them on the exchange's own
+machines and give a remote cluster Dask's TLS (``tls://`` scheduler addresses).
 
 Progress is a SQLite file in the output folder (``progress.sqlite``: the statement's
 digest, then one row per verified proof, committed as it arrives); a run over the same
-tree, root, policy and plan skips the proofs it holds. When every proof is in, the set
-(:mod:`zkproofs.solvency.proofset`) is written atomically and the progress file removed.
+tree, root, policy, plan and keys skips the proofs it holds. When every proof is in, the
+set (:mod:`zkproofs.solvency.proofset`) replaces the folder atomically, progress file and all.
 
 Dask (``dask.distributed``): ``scheduler=None`` starts a LocalCluster of ``workers``
 single-threaded worker processes on loopback and closes it afterwards; an address
@@ -46,7 +48,8 @@ from zkproofs.groth16.keys import Proof, ProvingKey
 from zkproofs.groth16.serialize import pk_from_bytes
 from zkproofs.solvency.plan import Layer, ProofPlan, key_label
 from zkproofs.solvency.policy import SolvencyPolicy, flat_inputs, policy_inputs
-from zkproofs.solvency.proofset import ProofSet, write_proof_set
+from zkproofs.groth16.serialize import vk_hash
+from zkproofs.solvency.proofset import ProofSet, check_output_folder, write_proof_set
 from zkproofs.solvency.witness import (
     Leaf,
     aggregate_inputs,
@@ -116,12 +119,14 @@ class Prepared:
     blindings: list[list[int]]
     commitments: list[list[int]]
     nodes: list[list[tuple[int, tuple[int, ...]]]]
-    statement: str
 
 
-def statement_digest(root: PublishedRoot, policy: SolvencyPolicy, plan: ProofPlan) -> str:
-    """SHA-256 of what a proof set is about (root hash and totals, policy, plan): a resumed run must match it."""
-    doc = {"root": str(root.root_hash), "sums": [str(s) for s in root.sums], "policy": policy.to_dict(), "plan": plan.to_dict()}
+def statement_digest(root: PublishedRoot, policy: SolvencyPolicy, plan: ProofPlan, keys: dict[str, str]) -> str:
+    """SHA-256 of what a proof set is about and how it is proven (root hash and totals, policy,
+    plan, the verifying keys' hashes by label): a resumed run must match it, so proofs made
+    under other keys are never mixed in."""
+    doc = {"root": str(root.root_hash), "sums": [str(s) for s in root.sums], "policy": policy.to_dict(), "plan": plan.to_dict(),
+           "keys": keys}
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 
 
@@ -153,7 +158,7 @@ def prepare(store: TreeStore, root: PublishedRoot, policy: SolvencyPolicy, plan:
     check_root(nodes[-1][0], root, root_where)
     blindings = [[blinding(store.secret, root.root_hash, layer.height, j) for j in range(layer.count)] for layer in plan.layers[:-1]]
     commitments = [[commit(node, r, plan.depth) for node, r in zip(level, rs)] for level, rs in zip(nodes, blindings)]
-    return Prepared(plan, root, policy, slots, blindings, commitments, nodes, statement_digest(root, policy, plan))
+    return Prepared(plan, root, policy, slots, blindings, commitments, nodes)
 
 
 def expected_public(plan: ProofPlan, layer: Layer, index: int, slots: list, commitments: Sequence[Sequence[int]], root: PublishedRoot) -> list[int]:
@@ -215,7 +220,7 @@ class ProgressStore:
             self.conn.commit()
         elif row[0] != statement:
             self.conn.close()
-            raise SolvencyError(f"{path} holds proofs of another tree, root, policy or plan: remove it to start again")
+            raise SolvencyError(f"{path} holds proofs of another tree, root, policy, plan or keys: remove it to start again")
 
     def done(self) -> dict[tuple[int, int], Proof]:
         return {(layer, idx): Proof(a, b, c, digest) for layer, idx, a, b, c, digest in self.conn.execute("SELECT * FROM proofs")}
@@ -280,8 +285,10 @@ def prove_solvency(
         vk = vks[key_label(circuit)]
         if (vk.circuit.name, vk.circuit.params_dict) != (circuit.name, circuit.params):
             raise SolvencyError(f"{pk_dir}/{key_label(circuit)}: the key is for {vk.circuit.name} {vk.circuit.params_dict}")
+    check_output_folder(out)
     out.mkdir(parents=True, exist_ok=True)
-    state = ProgressStore(out / PROGRESS_FILE, prepared.statement)
+    statement = statement_digest(root, policy, plan, {label: vk_hash(vk) for label, vk in sorted(vks.items())})
+    state = ProgressStore(out / PROGRESS_FILE, statement)
     try:
         done = state.done()
         total = plan.proof_count
@@ -299,10 +306,9 @@ def prove_solvency(
         else:
             _run_dask(pending, keys, vks, state, done, total, scheduler, workers, backend, progress)
         proof_set = ProofSet.from_run(prepared, done, vks)
-        write_proof_set(out, proof_set)
     finally:
         state.close()
-    (out / PROGRESS_FILE).unlink(missing_ok=True)
+    write_proof_set(out, proof_set)  # replaces the folder, progress file included
     return proof_set
 
 

@@ -6,11 +6,13 @@ it): the global proof (:mod:`zkproofs.solvency.verify`) shows both totals are th
 sums over every account and that every account's debt is covered by its own equity after
 tiered haircuts, which is what makes the netting sound. Reserves per asset are the
 balances of the addresses whose keys signed the auditor's challenge, read from the
-auditor's own node (:func:`zkproofs.reserves.verify_reserves`). An asset is covered when
-reserves >= net liabilities; its margin is reserves - net liabilities (negative: the
-shortfall). The verdict is ``solvent`` when every asset is covered and ``insolvent``
-otherwise; accounts the root records as excluded (``tree build --exclude-invalid``) are
-listed, since the totals do not include them.
+auditor's own node (:func:`zkproofs.reserves.verify_reserves`). Accounts the root records as
+excluded (``tree build --exclude-invalid``: rows the input format calls invalid, such as
+Binance's undercollateralised ones) are not in the tree, so nothing proves their debt
+covered: their equity is added to the liabilities in full and their debt is not netted.
+An asset is covered when reserves >= liabilities; its margin is reserves - liabilities
+(negative: the shortfall). The verdict is ``solvent`` when every asset is covered and
+``insolvent`` otherwise.
 """
 
 from __future__ import annotations
@@ -32,11 +34,13 @@ class AssetVerdict:
     equity: int
     debt: int
     reserves: int
+    excluded_equity: int = 0
 
     @property
     def liabilities(self) -> int:
-        """Net liabilities: equity total - debt total (negative when customers owe more than they hold)."""
-        return self.equity - self.debt
+        """Liabilities: equity total - debt total of the tree (negative when its customers owe more than
+        they hold), plus the excluded accounts' equity in full."""
+        return self.equity - self.debt + self.excluded_equity
 
     @property
     def margin(self) -> int:
@@ -50,7 +54,8 @@ class AssetVerdict:
     def to_dict(self) -> dict[str, Any]:
         units = lambda v: format_amount(v, self.decimals) if v >= 0 else "-" + format_amount(-v, self.decimals)  # noqa: E731
         return {
-            "equity": units(self.equity), "debt": units(self.debt), "net_liabilities": units(self.liabilities),
+            "equity": units(self.equity), "debt": units(self.debt), "excluded_equity": units(self.excluded_equity),
+            "net_liabilities": units(self.liabilities),
             "reserves": units(self.reserves), "margin": units(self.margin), "covered": self.covered,
         }
 
@@ -82,7 +87,8 @@ def solvency_verdict(root: PublishedRoot, reserves: dict[str, int]) -> Verdict:
     if unknown:
         raise SolvencyError(f"the reserves name asset(s) the root does not hold: {', '.join(unknown)}")
     assets = tuple(
-        AssetVerdict(a.symbol, a.decimals, root.equity_totals[i], root.debt_totals[i], reserves.get(a.symbol, 0))
+        AssetVerdict(a.symbol, a.decimals, root.equity_totals[i], root.debt_totals[i], reserves.get(a.symbol, 0),
+                     root.excluded.equity[i])
         for i, a in enumerate(root.assets)
     )
     return Verdict(assets, root.excluded.accounts)

@@ -1,11 +1,13 @@
 """The auditor's (or anyone's) check of a global proof against a published root, without the database.
 
-Accepts only if: the set answers this root (hash, depth, assets); every key is the one
+Accepts only if: the set answers this root (hash, depth, assets) under the verifier's own
+policy (the prices, decimals and tiers the auditor holds: a set proven at other prices is
+rejected, not re-judged); it has every proof the plan calls for; every key is the one
 the set names and one the verifier trusts (:func:`zkproofs.groth16.trust.require_trusted`:
 a ceremony key whose transcript was verified, or a single-party key with the explicit
 opt-in); every proof verifies with the public inputs the verifier computes itself: the
-policy's tier slots (:func:`zkproofs.solvency.policy.policy_inputs` from the policy the
-set carries) and the batch's output commitment for a batch; the commitments of exactly
+policy's tier slots (:func:`zkproofs.solvency.policy.policy_inputs` from the verifier's
+policy, which the set must name) and the batch's output commitment for a batch; the commitments of exactly
 its 2^c children in the layer below, in order, and its output for an aggregation; the
 children and the root file's hash and totals for the top proof. The wiring is by
 position, so every subtree commitment is consumed exactly once, and the top proof ties
@@ -34,7 +36,7 @@ from zkproofs.groth16.serialize import vk_from_dict, vk_hash
 from zkproofs.groth16.trust import KeyTrust, Transcript, TrustReport, require_trusted
 from zkproofs.jsontext import loads
 from zkproofs.solvency.plan import key_label
-from zkproofs.solvency.policy import policy_inputs
+from zkproofs.solvency.policy import SolvencyPolicy, policy_inputs
 from zkproofs.solvency.proofset import ProofSet
 from zkproofs.solvency.prove import expected_public
 from zkproofs.tree.root import PublishedRoot
@@ -77,16 +79,18 @@ def read_verification_key(vk_dir: str | os.PathLike, label: str):
 def verify_solvency(
     root: PublishedRoot,
     proof_set: ProofSet,
+    policy: SolvencyPolicy,
     vk_dir: str | os.PathLike,
     trust: KeyTrust,
     *,
     transcripts: dict[str, Transcript] | None = None,
     backend: str | None = None,
 ) -> SolvencyReport:
-    """Check ``proof_set`` against ``root`` (module docstring); a report, never an exception for a bad proof.
+    """Check ``proof_set`` against ``root`` and the verifier's ``policy`` (module docstring); a report,
+    never an exception for a bad proof.
 
     Raises UntrustedKey for a key the trust policy refuses, and MalformedInput (SolvencyError)
-    for a missing or malformed key file or a policy that does not fit the root's assets.
+    for a missing or malformed key file.
     """
     plan = proof_set.plan
     layers_summary = tuple((layer.circuit, len(layer.proofs)) for layer in proof_set.layers)
@@ -100,10 +104,21 @@ def verify_solvency(
     if (plan.depth, plan.assets) != (root.depth, len(root.assets)):
         return reject(f"the proofs cover a tree of depth {plan.depth} with {plan.assets} assets; the root's has depth "
                       f"{root.depth} and {len(root.assets)} assets")
+    if proof_set.policy != policy:
+        return reject("the proofs were made under another policy than yours (prices, decimals or tiers differ)")
     try:
-        slots = policy_inputs(proof_set.policy, root.assets, plan.tiers)
+        slots = policy_inputs(policy, root.assets, plan.tiers)
     except SolvencyError as exc:
-        return reject(f"the proofs' policy does not fit the root: {exc}")
+        return reject(f"the policy does not fit the root: {exc}")
+    if len(proof_set.layers) != len(plan.layers):
+        return reject(f"the plan has {len(plan.layers)} layers of proofs, the set {len(proof_set.layers)}")
+    for layer, proved in zip(plan.layers, proof_set.layers):
+        if len(proved.proofs) != layer.count or len(proved.commitments) != len(proved.proofs):
+            return reject(f"layer {layer.index} ({layer.role}) needs {layer.count} proofs, the set has {len(proved.proofs)}")
+        if (proved.circuit, proved.params) != (layer.circuit.name, layer.circuit.params):
+            return reject(f"layer {layer.index} holds proofs of {proved.circuit}, the plan calls for {layer.circuit.name}")
+        if any((c is None) != (layer.role == "root") for c in proved.commitments):
+            return reject(f"layer {layer.index} ({layer.role}): a commitment is missing or out of place")
     vks, reports = {}, []
     for circuit in plan.circuits():
         label = key_label(circuit)
