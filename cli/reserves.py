@@ -93,6 +93,12 @@ def prove_cmd(root_path: str, nonce: str, keys_path: str | None, signed_path: st
     click.echo(f"signed the challenge for {len(proof.claims)} address(es); proof of reserves written to {out_path}")
 
 
+def reserves_inputs(proof_path: str, root, snapshot_path: str):
+    """(proof of reserves, snapshot) read from their files for ``root``: ReservesError (exit 2, malformed:
+    a file, line and field named) for anything that cannot be read, before any signature is checked."""
+    return reserves_from_json(read_bytes(proof_path), proof_path), read_snapshot(snapshot_path, root)
+
+
 @reserves.command("verify")
 @click.option("--proof", "proof_path", required=True, type=click.Path(dir_okay=False), help="The exchange's proof of reserves.")
 @click.option("--root", "root_path", required=True, type=click.Path(dir_okay=False), help="The published root JSON it must answer.")
@@ -105,8 +111,7 @@ def verify_cmd(proof_path: str, root_path: str, nonce: str, snapshot_path: str, 
     """Check every signature and sum the claimed addresses' balances per asset."""
     check_nonce(nonce)
     root = root_from_json(read_bytes(root_path), root_path)
-    proof = reserves_from_json(read_bytes(proof_path), proof_path)
-    snapshot = read_snapshot(snapshot_path, root)
+    proof, snapshot = reserves_inputs(proof_path, root, snapshot_path)
     try:
         report = verify_reserves(proof, root, nonce, snapshot)
     except ReservesError as exc:

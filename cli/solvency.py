@@ -41,8 +41,14 @@ def _trust(trust_single_party: bool, zkey_dir: str | None, ptau: str | None, rev
     return KeyTrust(single_party=trust_single_party, reverify=reverify), transcripts
 
 
-def trust_options(func):
+def proof_set_options(func):
+    """What `verify` and `verdict` check: the root, the proof folder, the verifier's policy, the keys and whether to trust them."""
     options = [
+        click.option("--root", "root_path", required=True, type=click.Path(dir_okay=False), help="The published root JSON."),
+        click.option("--proofs", "proofs_dir", required=True, type=click.Path(file_okay=False), help="The published proof folder."),
+        click.option("--policy", "policy_path", required=True, type=click.Path(dir_okay=False),
+                     help="The policy you hold (prices, decimals, tiers): the proofs must have been made under exactly this one."),
+        click.option("--vk-dir", required=True, type=click.Path(file_okay=False), help="Verification keys, one subfolder per circuit."),
         click.option("--trust-single-party-key", "trust_single_party", is_flag=True,
                      help="Accept keys from a single-party setup: you trust the party named in them, which could forge "
                      "proofs. Without it only ceremony keys are accepted."),
@@ -218,25 +224,20 @@ def _verify(root_path: str, proofs_dir: str, policy_path: str, vk_dir: str, trus
 
 
 def _policy_lines(policy, root) -> list[str]:
-    from zkproofs.solvency.policy import _decimal
+    from zkproofs.solvency.policy import format_usd
 
     lines = []
     for asset in root.assets:
         p = policy.assets.get(asset.symbol)
         if p is None:
             continue
-        tiers = ", ".join(f"<= {_decimal(h)} USD at {r / 100:g} %" for h, r in p.tiers) or "none (counts for nothing)"
-        lines.append(f"  {asset.symbol:<8} price {_decimal(p.price):>16} USD   tiers: {tiers}")
+        tiers = ", ".join(f"<= {format_usd(h)} USD at {r / 100:g} %" for h, r in p.tiers) or "none (counts for nothing)"
+        lines.append(f"  {asset.symbol:<8} price {format_usd(p.price):>16} USD   tiers: {tiers}")
     return lines
 
 
 @solvency.command("verify")
-@click.option("--root", "root_path", required=True, type=click.Path(dir_okay=False), help="The published root JSON.")
-@click.option("--proofs", "proofs_dir", required=True, type=click.Path(file_okay=False), help="The published proof folder.")
-@click.option("--policy", "policy_path", required=True, type=click.Path(dir_okay=False),
-              help="The policy you hold (prices, decimals, tiers): the proofs must have been made under exactly this one.")
-@click.option("--vk-dir", required=True, type=click.Path(file_okay=False), help="Verification keys, one subfolder per circuit.")
-@trust_options
+@proof_set_options
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable report.")
 @backend_option
 @reports_errors
@@ -269,12 +270,7 @@ def verify_cmd(root_path: str, proofs_dir: str, policy_path: str, vk_dir: str, t
 
 
 @solvency.command("verdict")
-@click.option("--root", "root_path", required=True, type=click.Path(dir_okay=False), help="The published root JSON.")
-@click.option("--proofs", "proofs_dir", required=True, type=click.Path(file_okay=False), help="The global proof folder.")
-@click.option("--policy", "policy_path", required=True, type=click.Path(dir_okay=False),
-              help="The policy you hold (prices, decimals, tiers): the proofs must have been made under exactly this one.")
-@click.option("--vk-dir", required=True, type=click.Path(file_okay=False), help="Verification keys of the global proof.")
-@trust_options
+@proof_set_options
 @click.option("--reserves", "reserves_path", required=True, type=click.Path(dir_okay=False),
               help="The exchange's proof of reserves (`reserves prove`).")
 @click.option("--nonce", required=True, help="The nonce you gave the exchange for the proof of reserves.")
@@ -294,7 +290,8 @@ def verdict_cmd(root_path: str, proofs_dir: str, policy_path: str, vk_dir: str, 
     debt nothing proves covered), the reserves and the margin; solvent when every margin
     is >= 0.
     """
-    from zkproofs.reserves import read_snapshot, reserves_from_json, verify_reserves
+    from cli.reserves import reserves_inputs
+    from zkproofs.reserves import verify_reserves
     from zkproofs.reserves.challenge import check_nonce
     from zkproofs.solvency.verdict import solvency_verdict
 
@@ -304,8 +301,7 @@ def verdict_cmd(root_path: str, proofs_dir: str, policy_path: str, vk_dir: str, 
         if as_json:
             emit_json({"verdict": None, "reason": f"global proof rejected: {report.reason}"})
         fail(f"global proof REJECTED: {report.reason}", EXIT_INVALID)
-    reserves_proof = reserves_from_json(read_bytes(reserves_path), reserves_path)
-    snapshot = read_snapshot(snapshot_path, root)
+    reserves_proof, snapshot = reserves_inputs(reserves_path, root, snapshot_path)
     try:
         reserves = verify_reserves(reserves_proof, root, nonce, snapshot)
     except ReservesError as exc:

@@ -149,6 +149,7 @@ def _edited_db(world, tmp_path, sql, args):
     ("UPDATE accounts SET equities = ? WHERE id = 'u5'", ("[-1, 50000]",), r"account 'u5'\): equity BTC = -1 is not in \[0, 2\^64\)"),
     ("UPDATE accounts SET debts = ? WHERE id = 'u3'", ("[0, 10000001]",), r"account 'u3'\) is undercollateralised"),
     ("UPDATE accounts SET equities = ? WHERE id = 'u7'", ("[70000001, 70000]",), r"account 'u7'\): the accounts table does not match"),
+    ("UPDATE nodes SET data = zeroblob(length(data)) WHERE height = 1 AND chunk = ?", (0,), r"node \(1, 0\): the stored tree does not match"),
 ])
 def test_edited_leaf_is_named_before_proving(world, tmp_path, sql, args, message):
     db = _edited_db(world, tmp_path, sql, args)

@@ -454,12 +454,16 @@ def linear_sum(terms: Iterable[LinearCombination], witness_mode: bool) -> Linear
     """Sum of combinations in O(total terms), without the quadratic cost of repeated ``+``."""
     acc: Terms = {}
     value: int | None = 0 if witness_mode else None
-    terms = list(terms)
-    if any(lc.terms is SYMBOLIC for lc in terms):
-        return LinearCombination(SYMBOLIC, sum(lc.value for lc in terms) % R)
+    symbolic = False
     for lc in terms:
+        if lc.terms is SYMBOLIC or symbolic:  # values only: nothing to collect, just the value
+            symbolic = True
+            value = (value + lc.value) % R  # type: ignore[operator]
+            continue
         for var, coeff in lc.terms.items():
             acc[var] = (acc.get(var, 0) + coeff) % R
         if value is not None:
             value = (value + lc.value) % R if lc.value is not None else None
+    if symbolic:
+        return LinearCombination(SYMBOLIC, value)
     return LinearCombination({v: c for v, c in acc.items() if c}, value)

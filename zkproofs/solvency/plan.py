@@ -21,12 +21,14 @@ for an aggregation of 32 commitments at depth 12).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Sequence
 
 from circuits import get_circuit
 from zkproofs.circuit import Circuit
 from zkproofs.errors import SolvencyError
+from zkproofs.solvency.policy import TierSlots, flat_inputs
 from zkproofs.tree.hashing import MAX_DEPTH
+from zkproofs.tree.root import PublishedRoot
 
 DEFAULT_BATCH_HEIGHT = 5
 DEFAULT_LEVELS = 5
@@ -106,6 +108,21 @@ def make_plan(depth: int, assets: int, tiers: int, *, batch_height: int = DEFAUL
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise SolvencyError(f"{name} {value!r} is not in [{low}, {high}]" + (" (a tree of 3 or more accounts)" if name == "depth" else ""))
     return ProofPlan(depth, assets, tiers, min(batch_height, depth - 1), levels)
+
+
+def expected_public(plan: ProofPlan, layer: Layer, index: int, slots: Sequence[TierSlots], commitments: Sequence[Sequence[int | None]],
+                    root: PublishedRoot) -> list[int]:
+    """The public inputs of proof ``index`` of ``layer``: the policy's tier slots and the batch's output
+    commitment; the 2^c child commitments of the layer below, by position, and the output; or the
+    children and the root file's hash and totals. What the coordinator checks each returned proof
+    against and what the verifier recomputes (:mod:`zkproofs.solvency.verify`). IndexError-free only
+    for commitment lists of the plan's shape (the verifier checks that first)."""
+    if layer.role == "batch":
+        return flat_inputs(slots) + [commitments[0][index]]
+    children = list(commitments[layer.index - 1][index * layer.fan_in : (index + 1) * layer.fan_in])
+    if layer.role == "aggregate":
+        return children + [commitments[layer.index][index]]
+    return children + [root.root_hash, *root.equity_totals, *root.debt_totals]
 
 
 def plan_from_dict(obj: Any, where: str) -> ProofPlan:

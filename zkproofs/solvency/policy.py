@@ -104,7 +104,7 @@ class SolvencyPolicy:
             "format": POLICY_FORMAT,
             "version": POLICY_VERSION,
             "assets": {
-                symbol: {"price": _decimal(p.price), "decimals": p.decimals, "tiers": [[_decimal(h), r] for h, r in p.tiers]}
+                symbol: {"price": format_usd(p.price), "decimals": p.decimals, "tiers": [[format_usd(h), r] for h, r in p.tiers]}
                 for symbol, p in self.assets.items()
             },
         }
@@ -133,7 +133,8 @@ class TierSlots:
         return self.slopes[k] * amount + self.intercepts[k]
 
 
-def _decimal(units: int) -> str:
+def format_usd(units: int) -> str:
+    """A price or bound in 10^-8 USD as the policy file writes it: ``6510022000000`` -> ``"65100.22"``."""
     whole, frac = divmod(units, 10**PRICE_DECIMALS)
     return f"{whole}.{frac:08d}".rstrip("0").rstrip(".") if frac else str(whole)
 
@@ -219,7 +220,7 @@ def policy_from_binance(info_csv: str | Path, table: str = "portfolio") -> Solve
     assets = {}
     for symbol, entry in info.items():
         tiers = [[str(high), ratio * 100] for _, high, ratio in getattr(entry, column)]
-        assets[symbol.upper()] = {"price": _decimal(entry.usdt_price), "decimals": AMOUNT_DECIMALS, "tiers": tiers}
+        assets[symbol.upper()] = {"price": format_usd(entry.usdt_price), "decimals": AMOUNT_DECIMALS, "tiers": tiers}
     return policy_from_dict({"format": POLICY_FORMAT, "version": POLICY_VERSION, "assets": assets}, str(info_csv))
 
 
@@ -259,7 +260,7 @@ def policy_inputs(policy: SolvencyPolicy, assets: Sequence[Asset], tiers: int) -
         for bound, ratio in p.tiers:
             high_value = bound * 10**d_max
             if high_value >= 1 << (VALUE_BITS - 14):
-                raise SolvencyError(f"asset {asset.symbol}: tier bound {_decimal(bound)} USD is beyond the supported 2^160 value units")
+                raise SolvencyError(f"asset {asset.symbol}: tier bound {format_usd(bound)} USD is beyond the supported 2^160 value units")
             slopes.append(ratio * unit)
             intercepts.append(counted - ratio * below)
             lows.append(-(-below // unit))

@@ -38,7 +38,7 @@ import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator
 
 from circuits import get_circuit
 from zkproofs.circuit import Circuit
@@ -46,8 +46,8 @@ from zkproofs.errors import SolvencyError
 from zkproofs.groth16 import prove, verify
 from zkproofs.groth16.keys import Proof, ProvingKey
 from zkproofs.groth16.serialize import pk_from_bytes
-from zkproofs.solvency.plan import Layer, ProofPlan, key_label
-from zkproofs.solvency.policy import SolvencyPolicy, flat_inputs, policy_inputs
+from zkproofs.solvency.plan import ProofPlan, expected_public, key_label
+from zkproofs.solvency.policy import SolvencyPolicy, policy_inputs
 from zkproofs.groth16.serialize import vk_hash
 from zkproofs.solvency.proofset import ProofSet, check_output_folder, write_proof_set
 from zkproofs.solvency.witness import (
@@ -105,7 +105,6 @@ class Task:
     label: str
     inputs: dict = field(repr=False)
     public: list[int] = field(repr=False)
-    output: int | None
 
 
 @dataclass(frozen=True)
@@ -151,7 +150,7 @@ def prepare(store: TreeStore, root: PublishedRoot, policy: SolvencyPolicy, plan:
         batch.append(leaf)
         if len(batch) == size:
             hashes, top = subtree_root(batch, plan.depth)
-            check_against_store(store, batch, hashes)
+            check_against_store(store, batch, hashes, top, plan.batch_height, len(tops))
             tops.append(top)
             batch = []
     nodes = layer_nodes(plan, tops)
@@ -159,18 +158,6 @@ def prepare(store: TreeStore, root: PublishedRoot, policy: SolvencyPolicy, plan:
     blindings = [[blinding(store.secret, root.root_hash, layer.height, j) for j in range(layer.count)] for layer in plan.layers[:-1]]
     commitments = [[commit(node, r, plan.depth) for node, r in zip(level, rs)] for level, rs in zip(nodes, blindings)]
     return Prepared(plan, root, policy, slots, blindings, commitments, nodes)
-
-
-def expected_public(plan: ProofPlan, layer: Layer, index: int, slots: list, commitments: Sequence[Sequence[int]], root: PublishedRoot) -> list[int]:
-    """The public inputs of proof ``index`` of ``layer``, from the policy's slots, the layers'
-    output commitments and the root: what the coordinator checks each returned proof against
-    and what the verifier recomputes (:mod:`zkproofs.solvency.verify`)."""
-    if layer.role == "batch":
-        return flat_inputs(slots) + [commitments[0][index]]
-    children = list(commitments[layer.index - 1][index * layer.fan_in : (index + 1) * layer.fan_in])
-    if layer.role == "aggregate":
-        return children + [commitments[layer.index][index]]
-    return children + [root.root_hash, *root.equity_totals, *root.debt_totals]
 
 
 def tasks(store: TreeStore, prepared: Prepared, skip: set[tuple[int, int]]) -> Iterator[Task]:
@@ -186,8 +173,8 @@ def tasks(store: TreeStore, prepared: Prepared, skip: set[tuple[int, int]]) -> I
         if len(batch) == size:
             if (0, index) not in skip:
                 inputs = batch_inputs(batch, prepared.slots, prepared.blindings[0][index])
-                yield Task(0, index, label, inputs, expected_public(plan, batch_layer, index, prepared.slots, prepared.commitments, prepared.root),
-                           prepared.commitments[0][index])
+                yield Task(0, index, label, inputs,
+                           expected_public(plan, batch_layer, index, prepared.slots, prepared.commitments, prepared.root))
             batch, index = [], index + 1
     for layer in plan.layers[1:]:
         label = key_label(layer.circuit)
@@ -201,8 +188,7 @@ def tasks(store: TreeStore, prepared: Prepared, skip: set[tuple[int, int]]) -> I
             ]
             is_root = layer.role == "root"
             inputs = aggregate_inputs(layer, children, prepared.root if is_root else None, None if is_root else prepared.blindings[layer.index][j])
-            output = None if is_root else prepared.commitments[layer.index][j]
-            yield Task(layer.index, j, label, inputs, expected_public(plan, layer, j, prepared.slots, prepared.commitments, prepared.root), output)
+            yield Task(layer.index, j, label, inputs, expected_public(plan, layer, j, prepared.slots, prepared.commitments, prepared.root))
 
 
 class ProgressStore:

@@ -35,10 +35,9 @@ from zkproofs.groth16 import verify, verify_batch
 from zkproofs.groth16.serialize import vk_from_dict, vk_hash
 from zkproofs.groth16.trust import KeyTrust, Transcript, TrustReport, require_trusted
 from zkproofs.jsontext import loads
-from zkproofs.solvency.plan import key_label
+from zkproofs.solvency.plan import expected_public, key_label
 from zkproofs.solvency.policy import SolvencyPolicy, policy_inputs
 from zkproofs.solvency.proofset import ProofSet
-from zkproofs.solvency.prove import expected_public
 from zkproofs.tree.root import PublishedRoot
 
 

@@ -24,6 +24,7 @@ from typing import Iterator, Sequence
 
 from zkproofs.errors import SolvencyError, StatementFails
 from zkproofs.field import R
+from circuits.solvency_batch import slot_names
 from zkproofs.solvency.plan import Layer, ProofPlan
 from zkproofs.accounts.model import Asset
 from zkproofs.solvency.policy import TierSlots, account_values, flat_inputs, unit_decimals
@@ -131,23 +132,22 @@ def check_leaf(leaf: Leaf, slots: Sequence[TierSlots], assets: Sequence[Asset]) 
 
 def subtree_root(leaves: Sequence[Leaf], depth: int) -> tuple[list[int], Node]:
     """(leaf hashes, (hash, sums) of the subtree whose leaves are ``leaves``) in a tree of ``depth``.
-    O(len(leaves)) t = 5 permutations, batched per level."""
+    O(len(leaves)) t = 5 permutations, batched per level (:func:`combine`)."""
     hashes = leaf_hashes([(leaf.commitment, (*leaf.equities, *leaf.debts)) for leaf in leaves])
-    level = [(h, (*leaf.equities, *leaf.debts)) for h, leaf in zip(hashes, leaves)]
-    while len(level) > 1:
-        pairs = [(lh, ls, rh, rs) for (lh, ls), (rh, rs) in zip(level[0::2], level[1::2])]
-        parents = node_hashes(pairs, depth)
-        level = [(h, tuple(x + y for x, y in zip(ls, rs))) for h, (_, ls, _, rs) in zip(parents, pairs)]
-    return hashes, level[0]
+    return hashes, combine([(h, (*leaf.equities, *leaf.debts)) for h, leaf in zip(hashes, leaves)], depth)
 
 
-def check_against_store(store: TreeStore, leaves: Sequence[Leaf], hashes: Sequence[int]) -> None:
-    """StatementFails naming the first leaf whose recomputed hash or sums differ from the stored
-    leaf record (the accounts table or the nodes were edited after the build)."""
+def check_against_store(store: TreeStore, leaves: Sequence[Leaf], hashes: Sequence[int], top: Node, height: int, index: int) -> None:
+    """StatementFails unless the recomputed root ``top`` of the subtree (``height``, ``index``) equals the
+    stored node there (one primary-key read per batch); if it does not, the message names the first
+    leaf whose recomputed hash or sums differ from its stored record (the accounts table or the nodes
+    were edited after the build)."""
+    if store.node(height, index) == top:
+        return
     for leaf, h in zip(leaves, hashes):
-        stored_hash, stored_sums = store.node(0, leaf.index)
-        if stored_hash != h or stored_sums != (*leaf.equities, *leaf.debts):
+        if store.node(0, leaf.index) != (h, (*leaf.equities, *leaf.debts)):
             raise StatementFails(f"{leaf.name}: the accounts table does not match the stored tree (edited after the build?)")
+    raise StatementFails(f"node ({height}, {index}): the stored tree does not match its leaves (edited after the build?)")
 
 
 def check_root(top: Node, root: PublishedRoot, where: str) -> None:
@@ -164,8 +164,6 @@ def check_root(top: Node, root: PublishedRoot, where: str) -> None:
 
 def batch_inputs(leaves: Sequence[Leaf], slots: Sequence[TierSlots], blinding_value: int) -> dict:
     """Inputs of :class:`circuits.solvency_batch.SolvencyBatch` for ``leaves`` (the commitment is derived)."""
-    from circuits.solvency_batch import slot_names
-
     n_assets, tiers = len(slots), len(slots[0].slopes)
     inputs: dict = dict(zip(slot_names(n_assets, tiers), flat_inputs(slots)))
     for j, leaf in enumerate(leaves):
