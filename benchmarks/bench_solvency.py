@@ -3,6 +3,7 @@ workers, batched verification of 1,000+ proofs.
 
     python benchmarks/bench_solvency.py                 # sizes; 2^10 with 1 and 2 workers; 2^12 with 2; verify
     python benchmarks/bench_solvency.py --quick         # sizes and 2^8 only
+    python benchmarks/bench_solvency.py --pledges       # sizes; 2^10 with and without 3 pledge classes
 
 Rows:
 * sizes: constraints of a batch of 2^b accounts (4 assets, 5 tier slots: the sample
@@ -14,7 +15,11 @@ Rows:
   every batch and aggregation proof, each verified by the coordinator, the set written);
   accounts per second; peak RSS of the coordinator (ru_maxrss, monotone);
 * verify: ``verify_solvency`` of a set of 1,000+ proofs (2^11 leaves in batches of 2)
-  with arkworks, keys already trusted.
+  with arkworks, keys already trusted;
+* pledges: the same 2^10 accounts with Binance's three pledge classes (a quarter of each
+  equity pledged for loans, an eighth each for margin and portfolio margin; the policy's
+  tiers for every class) against none, batches of 16 (under 2^16 constraints with
+  pledges), 2 workers, in one run: the cost of committing and valuing pledged collateral.
 The 10^7-account estimate scales the 2-worker throughput linearly in workers (tasks are
 independent; the coordinator's native pass costs about 4 Poseidon permutations per leaf).
 """
@@ -48,14 +53,28 @@ POLICY = Path(__file__).resolve().parents[1] / "zkproofs" / "data" / "sample_sol
 ASSETS = (Asset("BTC", 8), Asset("ETH", 8), Asset("BNB", 8), Asset("SHIB", 2))
 
 
-def accounts(n: int, seed: int = 1) -> AccountSet:
+PLEDGES = ("loan", "margin", "portfolio")
+
+
+def accounts(n: int, seed: int = 1, pledges: bool = False) -> AccountSet:
     rng = random.Random(seed)
     rows = []
     for i in range(n):
         equities = (rng.randrange(10**9), rng.randrange(10**10), rng.randrange(10**10), rng.randrange(10**12))
-        debts = (0, rng.randrange(10**8), 0, 0) if i % 8 == 0 else (0, 0, 0, 0)
-        rows.append(Account(f"user{i:08d}", equities, debts))
-    return AccountSet(ASSETS, tuple(rows))
+        debts = (0, min(rng.randrange(10**8), equities[1] // 16), 0, 0) if i % 8 == 0 else (0, 0, 0, 0)
+        pledged = tuple(e // share for share in (4, 8, 8) for e in equities) if pledges else ()
+        rows.append(Account(f"user{i:08d}", equities, debts, pledged))
+    return AccountSet(ASSETS, tuple(rows), pledges=PLEDGES if pledges else ())
+
+
+def pledge_policy():
+    """The sample policy with every asset's tiers as the tiers of each of Binance's pledge classes."""
+    from zkproofs.solvency.policy import policy_from_dict
+
+    doc = load_policy(POLICY).to_dict()
+    for entry in doc["assets"].values():
+        entry["pledge_tiers"] = {c: entry["tiers"] for c in PLEDGES}
+    return policy_from_dict(doc)
 
 
 def rss_mb() -> float:
@@ -65,29 +84,31 @@ def rss_mb() -> float:
 def sizes() -> None:
     print("\n## circuit sizes (4 assets, depth 12)")
     print(f"{'circuit':<58} {'constraints':>11} {'per account':>11} {'accounts / 2^16':>15}")
-    for tiers, height in ((5, 3), (5, 4), (5, 5), (11, 3), (11, 4)):
-        c = get_circuit("solvency_batch", {"depth": 12, "assets": 4, "tiers": tiers, "height": height})
+    for tiers, height, pledges in ((5, 3, 0), (5, 4, 0), (5, 5, 0), (11, 3, 0), (11, 4, 0), (5, 4, 3), (11, 4, 3)):
+        c = get_circuit("solvency_batch", {"depth": 12, "assets": 4, "tiers": tiers, "height": height, "pledges": pledges})
         n = c.shape.num_constraints
         per = n / (1 << height)
-        print(f"{'solvency_batch tiers=' + str(tiers) + ' height=' + str(height):<58} {n:>11} {per:>11.0f} {int(65536 // per):>15}")
+        name = f"solvency_batch tiers={tiers} height={height}" + (f" pledges={pledges}" if pledges else "")
+        print(f"{name:<58} {n:>11} {per:>11.0f} {int(65536 // per):>15}")
     c = get_circuit("solvency_aggregate", {"depth": 12, "assets": 4, "height": 5, "levels": 5})
     print(f"{'solvency_aggregate height=5 levels=5 (32 commitments)':<58} {c.shape.num_constraints:>11}")
 
 
-def prove_run(n: int, workers: int, batch_height: int, levels: int, folder: Path, keys: Path | None = None) -> tuple[float, Path, object]:
-    policy = load_policy(POLICY)
-    db = folder / f"tree-{n}.db"
+def prove_run(n: int, workers: int, batch_height: int, levels: int, folder: Path, keys: Path | None = None,
+              pledges: bool = False) -> tuple[float, Path, object]:
+    policy = pledge_policy() if pledges else load_policy(POLICY)
+    db = folder / f"tree-{n}{'-pledged' if pledges else ''}.db"
     if not db.exists():
-        build_tree(accounts(n), db)
+        build_tree(accounts(n, pledges=pledges), db)
     with TreeStore(db) as store:
         root = published_root(store)
-    plan = make_plan(root.depth, 4, policy.max_tiers() + 1, batch_height=batch_height, levels=levels)
+    plan = make_plan(root.depth, 4, policy.max_tiers() + 1, pledges=len(root.pledges), batch_height=batch_height, levels=levels)
     if keys is None:
-        keys = folder / f"keys-{root.depth}-{batch_height}-{levels}"
+        keys = folder / f"keys-{root.depth}-{batch_height}-{levels}-{len(root.pledges)}"
         t0 = time.perf_counter()
         single_party_setup(plan, keys, party="bench")
         print(f"  setup of {len(plan.circuits())} circuits: {time.perf_counter() - t0:.1f} s")
-    out = folder / f"proofs-{n}-{workers}"
+    out = folder / f"proofs-{n}-{workers}{'-pledged' if pledges else ''}"
     t0 = time.perf_counter()
     with TreeStore(db) as store:
         prove_solvency(store, root, policy, plan, keys, out, workers=workers)
@@ -111,11 +132,18 @@ def verify_run(root, folder: Path, keys: Path, out: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--pledges", action="store_true", help="only the sizes and the pledged-collateral comparison")
     args = parser.parse_args()
     print(f"# solvency benchmark: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     sizes()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
+        if args.pledges:
+            print("\n## prove 2^10 accounts x 4 assets, batches of 16, 2 workers: no pledge classes, then Binance's three")
+            plain, _, _ = prove_run(1 << 10, 2, 4, 5, folder)
+            pledged, _, _ = prove_run(1 << 10, 2, 4, 5, folder, pledges=True)
+            print(f"  cost of committing and valuing 3 pledge classes: {pledged / plain:.2f}x")
+            return
         if args.quick:
             print("\n## prove 2^8 accounts")
             prove_run(1 << 8, 2, 3, 5, folder)

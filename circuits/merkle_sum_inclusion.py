@@ -1,17 +1,18 @@
 """Zero-knowledge inclusion of a customer's balances in a Merkle-sum liability tree.
 
-Statement (parameters: ``depth`` D, ``assets`` A):
+Statement (parameters: ``depth`` D, ``assets`` A, ``pledges`` K, default 0):
 
 public:  commitment (the user's Poseidon commitment to id and salt),
          equities[0..A), debts[0..A)   (the user's balances, base units),
+         pledged[0..K)[0..A)           (the user's pledged collateral per pledge class),
          root, root_equities[0..A), root_debts[0..A)   (the published root)
 private: path_bits[0..D)   (leaf index, little-endian: bit k = 1 when the node
                             at height k is a right child),
          sibling_hashes[0..D), sibling_equities[0..D)[0..A), sibling_debts[0..D)[0..A)
 
 constraints:
-    every user amount < 2^64;
-    leaf = Poseidon_t5([commitment, *pack_64([LEAF_TAG, equities, debts])]);
+    every user amount (pledged ones too) < 2^64;
+    leaf = Poseidon_t5([commitment, *pack_64([LEAF_TAG, equities, debts, pledged])]);
     per height k: path bit boolean, sibling sums < 2^(64 + k), conditional swap
     of (hash, sums) by the bit, parent sums = left + right, parent hash =
     Poseidon_t5([h_L, h_R, *pack_W([NODE_TAG, sums_L, sums_R])]), W = 64 + D;
@@ -41,7 +42,11 @@ class MerkleSumInclusion(Circuit):
 
     name = "merkle_sum_inclusion"
     description = "balances included in a Merkle-sum liability tree (siblings hidden)"
-    parameters = {"depth": (4, "tree depth (2^depth leaves)"), "assets": (2, "number of assets per leaf")}
+    parameters = {
+        "depth": (4, "tree depth (2^depth leaves)"),
+        "assets": (2, "number of assets per leaf"),
+        "pledges": (0, "pledge classes whose amounts the leaf commits (0: none)"),
+    }
 
     def validate_params(self) -> None:
         if self.params["depth"] > MAX_DEPTH:
@@ -53,6 +58,7 @@ class MerkleSumInclusion(Circuit):
             ["commitment"]
             + [f"equities[{i}]" for i in range(a)]
             + [f"debts[{i}]" for i in range(a)]
+            + [f"pledged[{k}][{i}]" for k in range(self.params["pledges"]) for i in range(a)]
             + ["root"]
             + [f"root_equities[{i}]" for i in range(a)]
             + [f"root_debts[{i}]" for i in range(a)]
@@ -70,6 +76,7 @@ class MerkleSumInclusion(Circuit):
         commitment = cs.public_input("commitment")
         equities = [cs.public_input(f"equities[{i}]") for i in range(a)]
         debts = [cs.public_input(f"debts[{i}]") for i in range(a)]
+        pledged = [cs.public_input(f"pledged[{k}][{i}]") for k in range(self.params["pledges"]) for i in range(a)]
         root = cs.public_input("root")
         root_sums = [cs.public_input(f"root_equities[{i}]") for i in range(a)]
         root_sums += [cs.public_input(f"root_debts[{i}]") for i in range(a)]
@@ -78,10 +85,10 @@ class MerkleSumInclusion(Circuit):
         sib_eq = [[cs.private_input(f"sibling_equities[{k}][{i}]") for i in range(a)] for k in range(d)]
         sib_debt = [[cs.private_input(f"sibling_debts[{k}][{i}]") for i in range(a)] for k in range(d)]
 
-        for i, amount in enumerate([*equities, *debts]):
+        for i, amount in enumerate([*equities, *debts, *pledged]):
             with cs.scope(f"user_amount[{i}]"):
                 range_check(cs, amount, AMOUNT_BITS)
-        current = leaf_hash(cs, commitment, equities, debts)
+        current = leaf_hash(cs, commitment, equities, debts, pledged)
         sums = [*equities, *debts]
         for k in range(d):
             current, sums = level_step(cs, d, k, bits[k], current, sums, sib_hashes[k], [*sib_eq[k], *sib_debt[k]])

@@ -1,21 +1,24 @@
 """A batch of the global solvency proof: every leaf of one subtree is in range and solvent,
 and the subtree's root is committed (hidden) for the aggregation above it.
 
-Statement (parameters: tree ``depth`` D, ``assets`` A, tier ``tiers`` n per asset,
-subtree ``height`` b, so 2^b leaves):
+Statement (parameters: tree ``depth`` D, ``assets`` A, tier ``tiers`` n per slot set,
+subtree ``height`` b, so 2^b leaves, ``pledges`` K (default 0): the pledge classes the
+leaves commit; S = A slot sets without pledges, K A with them):
 
-public:  slopes[i][k], intercepts[i][k], lows[i][k], highs[i][k], debt_units[i]
+public:  slopes[s][k], intercepts[s][k], lows[s][k], highs[s][k] (s < S), debt_units[i]
          (the policy's tier slots, :func:`zkproofs.solvency.policy.policy_inputs`, which
          the verifier computes itself), then
          commitment  (output: the subtree commitment)
-private: leaf_commitments[j], equities[j][i], debts[j][i]  (j < 2^b: the subtree's
-         leaves in order, padding leaves included), blinding
+private: leaf_commitments[j], equities[j][i], debts[j][i], pledged[j][k A + i] (j < 2^b: the
+         subtree's leaves in order, padding leaves included), blinding
 
 constraints, for every leaf j:
-    every debt < 2^64 (range check) and every equity in the interval of a tier slot,
-    hence < 2^64 (statement 1 of :mod:`zkproofs.solvency`);
-    sum_i f_i(e_i U_i) >= sum_i 10^4 d_i U_i  (statement 2, :mod:`zkproofs.gadgets.solvency`);
-    leaf hash = Poseidon_t5([commitment, *pack_64([LEAF_TAG, e, d])])  (statement 3: the
+    every debt < 2^64 (range check) and every valued amount in the interval of a tier slot,
+    hence < 2^64 (statement 1 of :mod:`zkproofs.solvency`); with pledges, every equity
+    < 2^64 and e_i - sum_k p_ki < 2^64, so the classes together pledge at most the equity;
+    sum_s f_s(x_s U_s) >= sum_i 10^4 d_i U_i, x = the equities, or with pledges the pledged
+    amounts, each class by its own tiers (statement 2, :mod:`zkproofs.gadgets.solvency`);
+    leaf hash = Poseidon_t5([commitment, *pack_64([LEAF_TAG, e, d, p])])  (statement 3: the
     amounts checked are the ones the leaf commits);
 then the subtree's nodes by the tree's node rule (:mod:`zkproofs.gadgets.merkle_sum`:
 sums = left + right, hash binds both children's full sums; no range check is needed,
@@ -25,7 +28,8 @@ every sum at height k is < 2^(64 + k) by induction), and
 Nothing about the leaves is public: the commitment hides the subtree's sums (the
 blinding is a secret-derived field element per batch). Cost at A = 4 with n slots:
 about 260 + 4 (5n + 133) + 178 + 300 constraints per leaf plus 600 per internal node
-and 600 for the commitment (:func:`SolvencyBatch.describe`).
+and 600 for the commitment (:func:`SolvencyBatch.describe`); with K pledge classes
+S (5n + 132) + 4 + 130 A + 260 + 178 + 300 per leaf and 300 more per extra leaf permutation.
 """
 
 from __future__ import annotations
@@ -35,19 +39,23 @@ from zkproofs.errors import CircuitError
 from zkproofs.gadgets.bits import range_check
 from zkproofs.gadgets.merkle_sum import leaf_hash, node_hash, subtree_commitment
 from zkproofs.gadgets.solvency import assert_solvent
-from zkproofs.r1cs import ConstraintSystem
+from zkproofs.r1cs import ConstraintSystem, linear_sum
 from zkproofs.solvency.policy import MAX_AMOUNT, VALUE_BITS
 from zkproofs.tree.hashing import AMOUNT_BITS, MAX_DEPTH
 
 
-def slot_names(assets: int, tiers: int) -> list[str]:
+def slot_sets(assets: int, pledges: int) -> int:
+    """S: slot sets of a batch, one per asset (no pledge classes) or per pledge class and asset."""
+    return assets * max(1, pledges)
+
+
+def slot_names(assets: int, tiers: int, pledges: int = 0) -> list[str]:
     """Names of the policy's public inputs, in :func:`zkproofs.solvency.policy.flat_inputs` order."""
     names = []
-    for i in range(assets):
+    for s in range(slot_sets(assets, pledges)):
         for what in ("slopes", "intercepts", "lows", "highs"):
-            names += [f"{what}[{i}][{k}]" for k in range(tiers)]
-        names.append(f"debt_units[{i}]")
-    return names
+            names += [f"{what}[{s}][{k}]" for k in range(tiers)]
+    return names + [f"debt_units[{i}]" for i in range(assets)]
 
 
 class SolvencyBatch(Circuit):
@@ -60,6 +68,7 @@ class SolvencyBatch(Circuit):
         "assets": (2, "number of assets per leaf"),
         "tiers": (2, "tier slots per asset: the policy's most tiers + 1"),
         "height": (2, "height of the subtree (2^height leaves)"),
+        "pledges": (0, "pledge classes the leaves commit (0: the equity is valued)"),
     }
 
     def validate_params(self) -> None:
@@ -69,7 +78,7 @@ class SolvencyBatch(Circuit):
             raise CircuitError("height must be below depth (an aggregation proof outputs the root)")
 
     def public_inputs(self) -> list[str]:
-        return slot_names(self.params["assets"], self.params["tiers"]) + ["commitment"]
+        return slot_names(self.params["assets"], self.params["tiers"], self.params["pledges"]) + ["commitment"]
 
     @classmethod
     def public_domain_problem(cls, public) -> str | None:
@@ -99,25 +108,31 @@ class SolvencyBatch(Circuit):
         names = [f"leaf_commitments[{j}]" for j in range(leaves)]
         names += [f"equities[{j}][{i}]" for j in range(leaves) for i in range(a)]
         names += [f"debts[{j}][{i}]" for j in range(leaves) for i in range(a)]
+        names += [f"pledged[{j}][{s}]" for j in range(leaves) for s in range(self.params["pledges"] * a)]
         return names + ["blinding"]
 
     def define(self, cs: ConstraintSystem) -> None:
-        d, a, n, b = self.params["depth"], self.params["assets"], self.params["tiers"], self.params["height"]
-        slots = []
-        for i in range(a):
-            vectors = [[cs.public_input(f"{what}[{i}][{k}]") for k in range(n)] for what in ("slopes", "intercepts", "lows", "highs")]
-            slots.append((*vectors, cs.public_input(f"debt_units[{i}]")))
+        d, a, n, b, pledges = (self.params[k] for k in ("depth", "assets", "tiers", "height", "pledges"))
+        slots = [tuple([cs.public_input(f"{what}[{s}][{k}]") for k in range(n)] for what in ("slopes", "intercepts", "lows", "highs"))
+                 for s in range(slot_sets(a, pledges))]
+        debt_units = [cs.public_input(f"debt_units[{i}]") for i in range(a)]
         level = []
         for j in range(1 << b):
             commitment = cs.private_input(f"leaf_commitments[{j}]")
             equities = [cs.private_input(f"equities[{j}][{i}]") for i in range(a)]
             debts = [cs.private_input(f"debts[{j}][{i}]") for i in range(a)]
+            pledged = [cs.private_input(f"pledged[{j}][{s}]") for s in range(pledges * a)]
             with cs.scope(f"leaf[{j}]"):
                 for i, debt in enumerate(debts):
                     with cs.scope(f"debt[{i}]"):
                         range_check(cs, debt, AMOUNT_BITS)
-                assert_solvent(cs, equities, debts, slots)
-                level.append((leaf_hash(cs, commitment, equities, debts), [*equities, *debts]))
+                for i, equity in enumerate(equities if pledges else ()):
+                    with cs.scope(f"equity[{i}]"):
+                        range_check(cs, equity, AMOUNT_BITS)
+                    with cs.scope(f"pledged[{i}] <= equity"):
+                        range_check(cs, equity - linear_sum(pledged[i::a], cs.witness_mode), AMOUNT_BITS)
+                assert_solvent(cs, pledged if pledges else equities, slots, debts, debt_units)
+                level.append((leaf_hash(cs, commitment, equities, debts, pledged), [*equities, *debts]))
         for height in range(b):
             with cs.scope(f"height[{height + 1}]"):
                 level = [

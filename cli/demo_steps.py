@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 from circuits.liquidation import Liquidation
-from circuits.merkle_sum_inclusion import MerkleSumInclusion
 from circuits.valid_transition import ValidTransition
 from zkproofs.accounts import format_amount, load_accounts
 from zkproofs.accounts.model import AccountSet
@@ -63,7 +62,7 @@ from zkproofs.settlement.venue_policy import load_venue_policy
 from zkproofs.settlement.wallet import LocalVenue, VenueRefused, Wallet, create_wallet, open_wallet
 from zkproofs.tree import TreeStore, build_tree, make_inclusion_proof, published_root
 from zkproofs.tree.root import root_from_json, root_to_json
-from zkproofs.proofs.inclusion import make_zk_proof, trust_inclusion_key, zk_failure, zk_to_json
+from zkproofs.proofs.inclusion import inclusion_circuit, make_zk_proof, trust_inclusion_key, zk_failure, zk_to_json
 
 Rows = list[tuple[str, str]]
 
@@ -170,7 +169,7 @@ def ceremony_keys(sc: Scenario) -> Rows:
     seconds = time.perf_counter() - started
     expect(len(phase1.contributions) == 4 and phase1.contributions[-1].beacon_hash is not None,
            "the bundled phase 1 is not three contributions and a beacon")
-    inclusion = MerkleSumInclusion(depth=root.depth, assets=len(root.assets))
+    inclusion = inclusion_circuit(root.depth, len(root.assets), len(root.pledges))
     transition = ValidTransition(**policy.circuit_params)
     sc.state["inclusion_pk"], inclusion_rows = _ceremony_keys(sc, inclusion, ptau, "inclusion_keys")
     sc.state["venue_pk"], venue_rows = _ceremony_keys(sc, transition, ptau, "venue_keys")
@@ -259,7 +258,7 @@ def global_proof(sc: Scenario) -> Rows:
     cluster; the auditor verifies it without the database and compares proven liabilities with
     proven reserves; edited leaves and an edited total cannot be proven."""
     full = sc.state["accounts"]
-    accounts = AccountSet(full.assets, full.accounts[:SOLVENCY_ACCOUNTS])
+    accounts = AccountSet(full.assets, full.accounts[:SOLVENCY_ACCOUNTS], pledges=full.pledges)
     db, root_path, keys, proofs = sc.path("solvency.db"), sc.path("solvency_root.json"), sc.path("solvency_keys"), sc.path("solvency_proofs")
     build_tree(accounts, db)
     with TreeStore(db) as store:
@@ -304,7 +303,8 @@ def global_proof(sc: Scenario) -> Rows:
     value, debt = account_values(slots, borrower.equities, borrower.debts)
     extra = (value - debt) // slots[usdt].debt_unit + 1
     raised = tuple(d + extra if i == usdt else d for i, d in enumerate(borrower.debts))
-    under = AccountSet(accounts.assets, tuple(dataclasses.replace(a, debts=raised) if a.id == borrower.id else a for a in accounts.accounts))
+    under = AccountSet(accounts.assets, tuple(dataclasses.replace(a, debts=raised) if a.id == borrower.id else a for a in accounts.accounts),
+                       pledges=accounts.pledges)
     build_tree(under, sc.workdir / "solvency_under.db")
     with TreeStore(sc.workdir / "solvency_under.db") as store:
         under_root = published_root(store)

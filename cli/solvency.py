@@ -78,7 +78,8 @@ def solvency() -> None:
 @click.option("--binance", "info_csv", required=True, type=click.Path(dir_okay=False),
               help="Binance's cex_assets_info.csv (prices and collateral tiers).")
 @click.option("--table", type=click.Choice(["loan", "margin", "portfolio"]), default="portfolio", show_default=True,
-              help="Which of Binance's three tier tables to use for every asset.")
+              help="Which of Binance's three tier tables values the equity of trees without pledged amounts "
+                   "(a tree of Binance's user file commits its three pledge classes, each valued by its own table).")
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="Policy JSON to write.")
 @reports_errors
 def policy_cmd(info_csv: str, table: str, out_path: str) -> None:
@@ -95,8 +96,9 @@ def policy_cmd(info_csv: str, table: str, out_path: str) -> None:
 @click.option("--policy", "policy_path", required=True, type=click.Path(dir_okay=False), help="Solvency policy JSON (its most tiers).")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder for the keys (one subfolder per circuit).")
 @click.option("--party", help="Who runs this single-party setup (recorded in every key; it could forge proofs).")
-@click.option("--batch-height", type=click.IntRange(1, 20), default=5, show_default=True,
-              help="Leaves per batch proof: 2^HEIGHT (5: 32 leaves, under 2^16 constraints at 4 assets and 5 tier slots).")
+@click.option("--batch-height", type=click.IntRange(1, 20),
+              help="Leaves per batch proof: 2^HEIGHT [default: 5, 32 leaves, under 2^16 constraints at 4 assets and 5 tier "
+                   "slots; 4 for a tree with pledge classes, whose leaves cost about twice as much].")
 @click.option("--levels", type=click.IntRange(1, 16), default=5, show_default=True,
               help="Commitments per aggregation proof: 2^LEVELS.")
 @click.option("--tiers", type=click.IntRange(1, 64), help="Tier slots per asset [default: the policy's most tiers + 1].")
@@ -104,7 +106,7 @@ def policy_cmd(info_csv: str, table: str, out_path: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable summary.")
 @backend_option
 @reports_errors
-def setup_cmd(root_path: str, policy_path: str, out_dir: str, party: str | None, batch_height: int, levels: int,
+def setup_cmd(root_path: str, policy_path: str, out_dir: str, party: str | None, batch_height: int | None, levels: int,
               tiers: int | None, dry_run: bool, as_json: bool, backend: str | None) -> None:
     """Make the keys of every circuit the global proof of this root's tree needs.
 
@@ -117,7 +119,8 @@ def setup_cmd(root_path: str, policy_path: str, out_dir: str, party: str | None,
 
     root = _root(root_path)
     policy = load_policy(policy_path)
-    plan = make_plan(root.depth, len(root.assets), tiers or policy.max_tiers() + 1, batch_height=batch_height, levels=levels)
+    plan = make_plan(root.depth, len(root.assets), tiers or policy.max_tiers() + 1, pledges=len(root.pledges), batch_height=batch_height,
+                     levels=levels)
     listing = [{"label": key_label(c), "circuit": c.name, "params": c.params} for c in plan.circuits()]
     if dry_run:
         for item, circuit in zip(listing, plan.circuits()):
@@ -231,8 +234,11 @@ def _policy_lines(policy, root) -> list[str]:
         p = policy.assets.get(asset.symbol)
         if p is None:
             continue
-        tiers = ", ".join(f"<= {format_usd(h)} USD at {r / 100:g} %" for h, r in p.tiers) or "none (counts for nothing)"
-        lines.append(f"  {asset.symbol:<8} price {format_usd(p.price):>16} USD   tiers: {tiers}")
+        for pledge in root.pledges or (None,):
+            table = p.tiers_for(pledge) or ()
+            tiers = ", ".join(f"<= {format_usd(h)} USD at {r / 100:g} %" for h, r in table) or "none (counts for nothing)"
+            what = "tiers" if pledge is None else f"{pledge} tiers"
+            lines.append(f"  {asset.symbol:<8} price {format_usd(p.price):>16} USD   {what}: {tiers}")
     return lines
 
 

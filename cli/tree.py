@@ -21,7 +21,6 @@ from typing import Callable, Iterator
 
 import click
 
-from circuits.merkle_sum_inclusion import MerkleSumInclusion
 from cli.common import EXIT_INVALID, backend_option, emit_json, key_trust, parse_params, read_bytes, read_json, reports_errors, trust_options
 from zkproofs.accounts import FORMATS, AccountSet, detect_format, format_amount, load_accounts
 from zkproofs.accounts.model import AccountStream
@@ -36,7 +35,7 @@ from zkproofs.tree.excluded import Excluded
 from zkproofs.tree.publish import publish, recover, remove_stale, staging_path
 from zkproofs.tree.proof import inclusion_failure, proof_from_dict, proof_to_json
 from zkproofs.tree.root import root_from_dict, root_to_dict, root_to_json
-from zkproofs.proofs.inclusion import is_zk_proof, make_zk_proof, trust_inclusion_key, zk_failure, zk_to_json
+from zkproofs.proofs.inclusion import inclusion_circuit, is_zk_proof, make_zk_proof, trust_inclusion_key, zk_failure, zk_to_json
 
 
 @contextlib.contextmanager
@@ -184,7 +183,7 @@ def build_cmd(accounts: str, db_path: str, root_out: str | None, fmt: str | None
         with TreeStore(staging) as store:
             root = published_root(store)
         if vk is not None:
-            check_key(MerkleSumInclusion(depth=root.depth, assets=len(root.assets)), vk, vk_path)
+            check_key(inclusion_circuit(root.depth, len(root.assets), len(root.pledges)), vk, vk_path)
             root = dataclasses.replace(root, verification_key=vk_hash(vk))
         publish(staging, db, root_to_json(root), root_file)
     finally:
@@ -223,14 +222,16 @@ def build_cmd(accounts: str, db_path: str, root_out: str | None, fmt: str | None
 @click.option("--db", "db_path", required=True, type=click.Path(dir_okay=False), help="Tree database from `tree build`.")
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="Proof file to write.")
 @click.option("--zk", is_flag=True, help="Zero-knowledge proof (hides sibling hashes and sums); needs --pk.")
-@click.option("--pk", "pk_path", type=click.Path(dir_okay=False), help="proving_key.bin of merkle_sum_inclusion (depth, assets of the tree).")
+@click.option("--pk", "pk_path", type=click.Path(dir_okay=False),
+              help="proving_key.bin of merkle_sum_inclusion (the tree's depth, assets and pledge classes).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable summary.")
 @backend_option
 @reports_errors
 def prove_cmd(user_id: str, db_path: str, out_path: str, zk: bool, pk_path: str | None, as_json: bool, backend: str | None) -> None:
     """Write USER_ID's inclusion proof (with their salt): plain by default, Groth16 with --zk."""
     if zk and not pk_path:
-        raise MalformedInput("--zk needs --pk (from `zkproofs setup merkle_sum_inclusion --param depth=D --param assets=A`)")
+        raise MalformedInput("--zk needs --pk (from `zkproofs setup merkle_sum_inclusion --param depth=D --param assets=A "
+                             "[--param pledges=K]`)")
     with TreeStore(db_path) as store:
         proof = make_inclusion_proof(store, user_id)
     started = time.perf_counter()
@@ -277,11 +278,14 @@ def verify_cmd(proof_path: str, root_path: str, vk_path: str | None, trust_singl
         failure = zk_failure(doc, root, vk, key_report, backend=backend, where=proof_path)
         kind, user = "zero-knowledge", doc.get("user_id")
         balances = (doc.get("equities"), doc.get("debts"))
+        pledged = {c: list(v) for c, v in doc.get("pledged", {}).items()}
     else:
         proof = proof_from_dict(doc, proof_path)
         failure = inclusion_failure(proof, root)
         kind, user = "plain", proof.user_id
         balances = ([str(v) for v in proof.equities], [str(v) for v in proof.debts])
+        n = len(proof.assets)
+        pledged = {c: [str(v) for v in proof.pledged[k * n : (k + 1) * n]] for k, c in enumerate(proof.pledges)}
     if as_json:
         emit_json({"included": failure is None, "reason": failure, "kind": kind, "user_id": user, "root_hash": str(root.root_hash),
                    "key": key_report.to_dict() if key_report else None, "excluded_accounts": root.excluded.accounts})
@@ -289,8 +293,10 @@ def verify_cmd(proof_path: str, root_path: str, vk_path: str | None, trust_singl
         click.echo(f"included: {user!r} ({kind} proof) is in the tree with root {root.root_hash}")
         if key_report:
             click.echo(f"  key: {key_report.provenance.describe()}; {key_report.basis}")
-        for asset, equity, debt in zip(root.assets, *balances):
-            click.echo(f"  {asset.symbol:<8} equity {format_amount(int(equity), asset.decimals):>24}   debt {format_amount(int(debt), asset.decimals):>24}")
+        for i, (asset, equity, debt) in enumerate(zip(root.assets, *balances)):
+            pledges = "".join(f"   {c} {format_amount(int(v[i]), asset.decimals)}" for c, v in pledged.items())
+            click.echo(f"  {asset.symbol:<8} equity {format_amount(int(equity), asset.decimals):>24}   debt {format_amount(int(debt), asset.decimals):>24}"
+                       + (f"   pledged:{pledges}" if pledges else ""))
     else:
         click.echo(f"NOT included: {failure}")
     if root.excluded.accounts and not as_json:

@@ -19,7 +19,7 @@ trap 'rm -rf "$work"' EXIT
 cd "$work"
 BEACON=${BEACON:-7a6b70726f6f66732064656d6f20636572656d6f6e7920626561636f6e}  # "zkproofs demo ceremony beacon"
 declare -A CIRCUITS=(
-  [merkle_sum_inclusion]="--param assets=4 --param depth=8"
+  [merkle_sum_inclusion]="--param assets=4 --param depth=8 --param pledges=0"
   [valid_transition]="--param assets=3 --param depth=32"
   [liquidation]="--param assets=3 --param depth=32"
 )
@@ -42,8 +42,8 @@ mkdir -p staged
 [ $# -eq 0 ] && cp pot.ptau staged/powers_of_tau_14.ptau
 for name in "${selected[@]}"; do
   params=${CIRCUITS[$name]}
-  read -r _ a _ d <<<"$params"
-  file="$name-${a%%=*}${a#*=}-${d%%=*}${d#*=}.zkey"   # e.g. merkle_sum_inclusion-assets4-depth8.zkey
+  label=$(printf '%s\n' $params | grep -v -- '^--param$' | sort | tr -d '=' | paste -sd-)
+  file="$name-$label.zkey"   # every parameter, sorted: e.g. merkle_sum_inclusion-assets4-depth8-pledges0.zkey
   zkproofs ceremony key new $name $params --ptau prepared.ptau --out k0.zkey --quiet
   zkproofs ceremony key contribute k0.zkey k1.zkey --name alice
   zkproofs ceremony key contribute k1.zkey k2.zkey --name bob

@@ -357,7 +357,10 @@ def test_binance_fixture_rejects_and_loads():
     assert accounts.assets == (Asset("BTC", 8), Asset("SHIB", 8))
     assert [a.id[-1] for a in accounts.accounts] == ["0", "3", "5"]
     assert accounts.totals() == ((40 * 10**8, 1100 * 10**8), (1_990_000_000, 0))
-    assert [a.collateral for a in accounts.accounts] == [(9 * 10**8, 0), (0, 0), (25 * 10**8, 0)]
+    assert accounts.pledges == ("loan", "margin", "portfolio")
+    # class-major: vl_BTC vl_SHIB m_BTC m_SHIB pm_BTC pm_SHIB; account 3's BTC (no equity, no debt) is skipped
+    assert [a.collateral for a in accounts.accounts] == [
+        (6 * 10**8, 0, 2 * 10**8, 0, 10**8, 0), (0,) * 6, (25 * 10**8, 0, 0, 0, 0, 0)]
     assert accounts.rejected == (
         ("users.csv:3", f"{1:064x}", "BTC: collateral vl+m+pm = 5 exceeds equity 4"),
         ("users.csv:4", f"{2:064x}", "debt value 1608 USDT exceeds tiered collateral value 1253.75 USDT"),
@@ -643,8 +646,9 @@ def test_anchor_binance_users(relative):
         assert equity[i] == sum(Decimal(row[f"e_{token}"]) * 10**8 for row in valid)
         assert debt[i] == sum(Decimal(row[f"d_{token}"]) * 10**8 for row in valid)
         for account, row in zip(accounts.accounts, valid):
-            pledged = sum(Decimal(row[f"{kind}_{token}"]) for kind in ("vl", "m", "pm")) * 10**8
-            assert account.collateral[i] == pledged
+            if account.equities[i] or account.debts[i]:
+                for k, kind in enumerate(("vl", "m", "pm")):
+                    assert account.collateral[k * len(accounts.assets) + i] == Decimal(row[f"{kind}_{token}"]) * 10**8
 
 
 @pytest.mark.parametrize("relative", sorted(BINANCE_INFO))

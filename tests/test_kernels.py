@@ -339,19 +339,20 @@ amount_values = st.one_of(st.sampled_from([0, 1, 2**64 - 1]), st.integers(min_va
 @given(st.data())
 def test_merkle_sum_leaves_native_equals_reference(kern, data):
     n_sums = data.draw(st.integers(min_value=1, max_value=10))
+    n_amounts = n_sums + data.draw(st.integers(min_value=0, max_value=6))  # pledged amounts: hashed, not stored
     n = data.draw(st.integers(min_value=0, max_value=5))
     keys = data.draw(st.lists(st.tuples(field_elements, field_elements), min_size=n, max_size=n))
-    amounts = data.draw(st.lists(st.lists(amount_values, min_size=n_sums, max_size=n_sums), min_size=n, max_size=n))
+    amounts = data.draw(st.lists(st.lists(amount_values, min_size=n_amounts, max_size=n_amounts), min_size=n, max_size=n))
     sum_bytes = data.draw(st.integers(min_value=8, max_value=16))
-    got = kern.merkle_sum_leaves(keys, amounts, OPT3, OPT5, n_sums, sum_bytes, 1)
-    assert got == reference.merkle_sum_leaves(keys, amounts, OPT3, OPT5, n_sums, sum_bytes, 1)
+    got = kern.merkle_sum_leaves(keys, amounts, OPT3, OPT5, n_amounts, n_sums, sum_bytes, 1)
+    assert got == reference.merkle_sum_leaves(keys, amounts, OPT3, OPT5, n_amounts, n_sums, sum_bytes, 1)
     # and the documented layout, from the sponge by its spec
     size = 32 + n_sums * sum_bytes
     for i, ((key_id, salt), row) in enumerate(zip(keys, amounts)):
         commitment = sponge_by_spec([key_id, salt], 3)
         packed = reference._pack([1, *row], 64)
         assert got[i * size : i * size + 32] == sponge_by_spec([commitment, *packed], 5).to_bytes(32, "big")
-        assert got[i * size + 32 : (i + 1) * size] == b"".join(v.to_bytes(sum_bytes, "big") for v in row)
+        assert got[i * size + 32 : (i + 1) * size] == b"".join(v.to_bytes(sum_bytes, "big") for v in row[:n_sums])
 
 
 @pytest.mark.parametrize(
@@ -369,22 +370,26 @@ def test_merkle_sum_leaves_native_equals_reference(kern, data):
 )
 def test_merkle_sum_leaves_refuses_bad_input(kern, keys, amounts, error):
     with pytest.raises(error, match="merkle_sum_leaves"):
-        kern.merkle_sum_leaves(keys, amounts, OPT3, OPT5, 2, 9, 1)
+        kern.merkle_sum_leaves(keys, amounts, OPT3, OPT5, 2, 2, 9, 1)
 
 
 @pytest.mark.parametrize("n_sums", [65, 440, reference.MAX_SUMS])
 def test_merkle_sum_kernels_take_wide_records(kern, n_sums):
     """Many assets (OKX publishes 220: 440 sums) hash natively as by the reference."""
     keys, amounts = [(3, 4), (5, 6)], [[(7 * i + j) % 2**64 for i in range(n_sums)] for j in range(2)]
-    leaves = kern.merkle_sum_leaves(keys, amounts, OPT3, OPT5, n_sums, 9, 1)
-    assert leaves == reference.merkle_sum_leaves(keys, amounts, OPT3, OPT5, n_sums, 9, 1)
+    leaves = kern.merkle_sum_leaves(keys, amounts, OPT3, OPT5, n_sums, n_sums, 9, 1)
+    assert leaves == reference.merkle_sum_leaves(keys, amounts, OPT3, OPT5, n_sums, n_sums, 9, 1)
     assert kern.merkle_sum_level(leaves, OPT5, n_sums, 9, 65, 2) == reference.merkle_sum_level(leaves, OPT5, n_sums, 9, 65, 2)
 
 
 def test_merkle_sum_kernels_refuse_more_sums_than_they_take(kern):
     n_sums = reference.MAX_SUMS + 1
     with pytest.raises(ValueError, match="unsupported shape"):
-        kern.merkle_sum_leaves([(1, 2)], [[0] * n_sums], OPT3, OPT5, n_sums, 9, 1)
+        kern.merkle_sum_leaves([(1, 2)], [[0] * n_sums], OPT3, OPT5, n_sums, n_sums, 9, 1)
+    with pytest.raises(ValueError, match="unsupported shape"):  # fewer amounts than stored sums, or too many
+        kern.merkle_sum_leaves([(1, 2)], [[0, 0]], OPT3, OPT5, 1, 2, 9, 1)
+    with pytest.raises(ValueError, match="unsupported shape"):
+        kern.merkle_sum_leaves([(1, 2)], [[0] * 2], OPT3, OPT5, reference.MAX_LEAF_AMOUNTS + 1, 2, 9, 1)
     with pytest.raises(ValueError, match="unsupported shape"):
         kern.merkle_sum_level(bytes(2 * (32 + 9 * n_sums)), OPT5, n_sums, 9, 65, 2)
 

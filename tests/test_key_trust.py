@@ -229,7 +229,7 @@ def _mallory_claim(root, vk, trapdoor) -> tuple[dict, list[int]]:
     public = [named[n] for n in vk.public_names]
     forged = forge(vk, trapdoor, MerkleSumInclusion(depth=root.depth, assets=1), public)
     doc = {"format": ZK_FORMAT, "version": ZK_VERSION, "user_id": "mallory", "salt": str(salt), "assets": ["BTC"],
-           "equities": [str(MILLION_BTC)], "debts": ["0"], "groth16": proof_to_dict(forged, vk, public)}
+           "equities": [str(MILLION_BTC)], "debts": ["0"], "pledged": {}, "groth16": proof_to_dict(forged, vk, public)}
     return doc, public
 
 

@@ -373,3 +373,29 @@ def test_groth16_at_four_assets(tmp_path, depth):
     doc = make_zk_proof(pk, proof)
     assert zk_failure(doc, root, pk.vk, trusted) is None
     assert zk_failure(doc, root, pk.vk, trusted, backend="py_ecc") is None
+
+
+def test_zk_proof_over_a_tree_with_pledges(tmp_path):
+    """The circuit takes the pledged amounts as public inputs and hashes them into the leaf:
+    the ZK proof verifies, and one with a larger pledge (publics edited to match) does not."""
+    accounts = AccountSet((Asset("BTC", 8),), (Account("a", (7,), (1,), (3, 2)), Account("b", (9,), (0,), (0, 0))),
+                          pledges=("loan", "margin"))
+    build_tree(accounts, tmp_path / "t.db", secret=SECRET)
+    with TreeStore(tmp_path / "t.db") as store:
+        proof, root = make_inclusion_proof(store, "a"), published_root(store)
+    keys = setup(MerkleSumInclusion(depth=root.depth, assets=1, pledges=2), party="tests")
+    root = dataclasses.replace(root, verification_key=vk_hash(keys.vk))
+    trusted = trust_inclusion_key(root, keys.vk, KeyTrust(single_party=True))
+    doc = make_zk_proof(keys, proof)
+    assert doc["pledged"] == {"loan": ["3"], "margin": ["2"]}
+    assert zk_failure(doc, root, keys.vk, trusted) is None
+    forged_doc = json.loads(json.dumps(doc))
+    forged_doc["pledged"]["loan"] = ["4"]
+    assert zk_failure(forged_doc, root, keys.vk, trusted) == "public input pledged[0][0] differs from the user's data or the published root"
+    forged_doc["groth16"]["public_inputs"]["pledged[0][0]"] = "4"
+    assert zk_failure(forged_doc, root, keys.vk, trusted) == "the Groth16 proof does not verify"
+    forged_doc["pledged"] = {"margin": ["2"], "loan": ["3"]}
+    assert "pledge classes" in zk_failure(forged_doc, root, keys.vk, trusted)
+    # a key for the tree without pledges does not fit
+    with pytest.raises(CircuitMismatch):
+        make_zk_proof(setup(MerkleSumInclusion(depth=root.depth, assets=1), party="tests"), proof)

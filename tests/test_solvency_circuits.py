@@ -55,7 +55,7 @@ def leaf(index, equities, debts, commitment=None):
 
 def batch(leaves, blinding=77, tiers=TIERS):
     circuit = SolvencyBatch(depth=DEPTH, assets=2, tiers=tiers, height=(len(leaves) - 1).bit_length())
-    return circuit.synthesize(batch_inputs(leaves, policy_inputs(POLICY, ASSETS, tiers), blinding))
+    return circuit.synthesize(batch_inputs(leaves, policy_inputs(POLICY, ASSETS, tiers), blinding, 2))
 
 
 def max_debt_usd(equities):
@@ -163,8 +163,8 @@ def test_debt_exactly_covered_passes_and_one_unit_more_fails(equity):
 
 # statement 1: ranges -----------------------------------------------------------------------
 @pytest.mark.parametrize("equities,debts,prefix", [
-    ((1 << 64, 0), (0, 0), "leaf[0]/solvent/asset[0]/tiered_value/"),
-    ((R - 1, 0), (0, 0), "leaf[0]/solvent/asset[0]/tiered_value/"),
+    ((1 << 64, 0), (0, 0), "leaf[0]/solvent/set[0]/tiered_value/"),
+    ((R - 1, 0), (0, 0), "leaf[0]/solvent/set[0]/tiered_value/"),
     ((BTC, 0), (0, 1 << 64), "leaf[0]/debt[1]/to_bits[64]/"),
     ((BTC, 0), (R - 1, 0), "leaf[0]/debt[0]/to_bits[64]/"),
 ])
@@ -175,7 +175,7 @@ def test_amount_out_of_range_fails(equities, debts, prefix):
 
 def test_padding_leaves_are_checked_too():
     r1cs, witness = batch([leaf(0, (BTC, 0), (0, 0)), Leaf(1, None, 5, (0, 1 << 64), (0, 0))])
-    assert failing(r1cs, witness).startswith("leaf[1]/solvent/asset[1]/tiered_value/")
+    assert failing(r1cs, witness).startswith("leaf[1]/solvent/set[1]/tiered_value/")
 
 
 # statement 2: a lying slot hint ---------------------------------------------------------
@@ -190,12 +190,12 @@ def test_a_slot_that_does_not_hold_the_amount_fails(monkeypatch, wrong_slot):
                         lambda amount, lows, highs: wrong_slot if amount == 3 * BTC else real(amount, lows, highs))
     r1cs, witness = batch([leaf(0, equities, (0, 0)), leaf(1, (0, 0), (0, 0))])
     label = failing(r1cs, witness)
-    assert label.startswith("leaf[0]/solvent/asset[0]/tiered_value/amount ") and "to_bits[64]" in label
+    assert label.startswith("leaf[0]/solvent/set[0]/tiered_value/amount ") and "to_bits[64]" in label
 
 
 def test_selector_that_is_not_one_hot_fails():
     r1cs, witness = batch([leaf(0, (3 * BTC, 0), (0, 0)), leaf(1, (0, 0), (0, 0))])
-    index = next(i for i, label in r1cs.hint_labels.items() if label.endswith("leaf[0]/solvent/asset[0]/tiered_value/slot 0"))
+    index = next(i for i, label in r1cs.hint_labels.items() if label.endswith("leaf[0]/solvent/set[0]/tiered_value/slot 0"))
     assert failing(r1cs, forged(witness, index, 1)) is not None
 
 
@@ -208,6 +208,111 @@ def test_output_commitment_cannot_be_replaced():
 def test_batch_parameters_are_checked():
     with pytest.raises(CircuitError):
         SolvencyBatch(depth=3, assets=2, tiers=2, height=3)
+
+
+# pledged collateral (statement 2 over the pledge, statement 3: the pledge is in the leaf) --
+PLEDGES = ("loan", "margin")
+PLEDGE_POLICY = policy_from_dict({
+    "format": "zkproofs/solvency-policy", "version": 1,
+    "assets": {"BTC": {"price": "50000.5", "decimals": 8, "tiers": [["100000", 10000]],
+                       "pledge_tiers": {"loan": [["100000", 9000], ["200000", 5000]], "margin": [["50000", 8000]]}},
+               "USD": {"price": "1", "decimals": 2, "tiers": [["1000000", 10000]],
+                       "pledge_tiers": {"loan": [["1000000", 10000]], "margin": []}}},
+})
+PLEDGE_SLOTS = policy_inputs(PLEDGE_POLICY, ASSETS, TIERS, PLEDGES)
+
+
+def pledged_leaf(index, equities, debts, pledged):
+    return Leaf(index, f"u{index}", 1000 + index, tuple(equities), tuple(debts), tuple(pledged))
+
+
+def pledged_batch(leaves, blinding=77):
+    circuit = SolvencyBatch(depth=DEPTH, assets=2, tiers=TIERS, height=1, pledges=len(PLEDGES))
+    return circuit.synthesize(batch_inputs(leaves, PLEDGE_SLOTS, blinding, 2, len(PLEDGES)))
+
+
+EMPTY_PLEDGED = pledged_leaf(1, (0, 0), (0, 0), (0, 0, 0, 0))
+
+
+def test_pledge_slots_are_per_class_and_asset():
+    assert len(PLEDGE_SLOTS) == 4  # loan BTC, loan USD, margin BTC, margin USD
+    unit = 5_000_050_000_000
+    assert PLEDGE_SLOTS[0].slopes[:2] == (9000 * unit, 5000 * unit) and PLEDGE_SLOTS[2].slopes[0] == 8000 * unit
+    assert PLEDGE_SLOTS[3].slopes == (0, 0, 0, 0)  # USD pledged for margin counts for nothing
+    with pytest.raises(SolvencyError, match="no tiers for pledge class 'portfolio' of asset BTC"):
+        policy_inputs(PLEDGE_POLICY, ASSETS, TIERS, ("loan", "portfolio"))
+
+
+def test_pledged_collateral_not_equity_covers_the_debt():
+    """1 BTC pledged for loans (90 %) covers 45,000.45 USD; the 9 unpledged BTC count for nothing."""
+    cover = account_values(PLEDGE_SLOTS, (BTC, 0, 0, 0), (0, 0))[0] // PLEDGE_SLOTS[1].debt_unit
+    assert cover == 45_000_45
+    honest = [pledged_leaf(0, (10 * BTC, 0), (0, cover), (BTC, 0, 0, 0)), EMPTY_PLEDGED]
+    r1cs, witness = pledged_batch(honest)
+    assert failing(r1cs, witness) is None
+    _, top = subtree_root(honest, DEPTH)
+    assert witness[r1cs.num_public] == commit(top, 77, DEPTH)
+    # one cent more: the 10 BTC of equity would cover it, the pledge does not
+    r1cs, witness = pledged_batch([pledged_leaf(0, (10 * BTC, 0), (0, cover + 1), (BTC, 0, 0, 0)), EMPTY_PLEDGED])
+    assert failing(r1cs, witness).startswith("leaf[0]/solvent/greater_or_equal/")
+
+
+def test_each_class_is_valued_by_its_own_tiers():
+    """The same BTC pledged for margin counts at 80 % up to 50,000 USD and nothing above."""
+    margin = account_values(PLEDGE_SLOTS, (0, 0, 2 * BTC, 0), (0, 0))[0] // PLEDGE_SLOTS[1].debt_unit
+    assert margin == 40_000_00
+    r1cs, witness = pledged_batch([pledged_leaf(0, (2 * BTC, 0), (0, margin), (0, 0, 2 * BTC, 0)), EMPTY_PLEDGED])
+    assert failing(r1cs, witness) is None
+    r1cs, witness = pledged_batch([pledged_leaf(0, (2 * BTC, 0), (0, margin + 1), (0, 0, 2 * BTC, 0)), EMPTY_PLEDGED])
+    assert failing(r1cs, witness).startswith("leaf[0]/solvent/greater_or_equal/")
+
+
+@pytest.mark.parametrize("pledged,prefix", [
+    ((BTC, 0, BTC, 0), "leaf[0]/pledged[0] <= equity/"),  # 2 BTC pledged from 1.5 BTC of equity, across two classes
+    ((2 * BTC, 0, 0, 0), "leaf[0]/pledged[0] <= equity/"),
+    ((0, 1, 0, 0), "leaf[0]/pledged[1] <= equity/"),  # a USD pledge without USD equity
+    ((1 << 64, 0, 0, 0), "leaf[0]/pledged[0] <= equity/"),
+])
+def test_pledging_more_than_the_equity_fails(pledged, prefix):
+    r1cs, witness = pledged_batch([pledged_leaf(0, (3 * BTC // 2, 0), (0, 0), pledged), EMPTY_PLEDGED])
+    assert failing(r1cs, witness).startswith(prefix)
+
+
+def test_a_wrapped_pledge_is_out_of_range():
+    """p = r - 1 with another class pledging 1 unit sums to 0 <= equity: the slot interval checks catch it."""
+    r1cs, witness = pledged_batch([pledged_leaf(0, (BTC, 0), (0, 0), (R - 1, 0, 1, 0)), EMPTY_PLEDGED])
+    assert failing(r1cs, witness).startswith("leaf[0]/solvent/set[0]/tiered_value/")
+
+
+def test_equity_is_range_checked_when_pledges_are_valued():
+    r1cs, witness = pledged_batch([pledged_leaf(0, (1 << 64, 0), (0, 0), (0, 0, 0, 0)), EMPTY_PLEDGED])
+    assert failing(r1cs, witness).startswith("leaf[0]/equity[0]/to_bits[64]/")
+
+
+def test_the_pledge_is_bound_to_the_leaf():
+    """A prover who values a larger pledge than the leaf commits gets another subtree commitment,
+    which the aggregation above cannot open to the tree's node (statement 3)."""
+    committed = [pledged_leaf(0, (10 * BTC, 0), (0, 0), (BTC, 0, 0, 0)), EMPTY_PLEDGED]
+    claimed = [pledged_leaf(0, (10 * BTC, 0), (0, 0), (5 * BTC, 0, 0, 0)), EMPTY_PLEDGED]
+    r1cs, witness = pledged_batch(claimed)
+    assert failing(r1cs, witness) is None
+    _, top = subtree_root(committed, DEPTH)
+    assert witness[r1cs.num_public] != commit(top, 77, DEPTH)
+    # and the native leaf hash commits the pledge: the tree's leaf differs with it
+    assert subtree_root(committed, DEPTH)[0][0] != subtree_root(claimed, DEPTH)[0][0]
+
+
+def test_native_check_names_the_pledge():
+    from zkproofs.errors import StatementFails
+    from zkproofs.solvency.witness import check_leaf
+
+    check_leaf(pledged_leaf(0, (10 * BTC, 0), (0, 45_000_45), (BTC, 0, 0, 0)), PLEDGE_SLOTS, ASSETS, PLEDGES)
+    with pytest.raises(StatementFails, match="pledged collateral is worth 45000.45 USD"):
+        check_leaf(pledged_leaf(0, (10 * BTC, 0), (0, 45_000_46), (BTC, 0, 0, 0)), PLEDGE_SLOTS, ASSETS, PLEDGES)
+    with pytest.raises(StatementFails, match="200000000 base units of BTC pledged, more than its equity 150000000"):
+        check_leaf(pledged_leaf(0, (3 * BTC // 2, 0), (0, 0), (BTC, 0, BTC, 0)), PLEDGE_SLOTS, ASSETS, PLEDGES)
+    with pytest.raises(StatementFails, match="margin collateral BTC"):
+        check_leaf(pledged_leaf(0, (BTC, 0), (0, 0), (0, 0, 1 << 64, 0)), PLEDGE_SLOTS, ASSETS, PLEDGES)
 
 
 # aggregation and root ------------------------------------------------------------------
@@ -292,7 +397,7 @@ def test_public_slots_outside_their_domain_are_named():
     from circuits.solvency_batch import slot_names
     from zkproofs.solvency.policy import flat_inputs
 
-    public = dict(zip(slot_names(2, TIERS), flat_inputs(SLOTS))) | {"commitment": 5}
+    public = dict(zip(slot_names(2, TIERS), flat_inputs(SLOTS, 2))) | {"commitment": 5}
     assert SolvencyBatch.public_domain_problem(public) is None
     for name, value, message in (("highs[0][1]", 1 << 64, "above 2^64 - 1"), ("lows[1][0]", (1 << 160) + 1, "above 2^160"),
                                  ("debt_units[0]", 1 << 110, "below 2^110"), ("intercepts[0][2]", 1 << 174, "exceed 2^174"),

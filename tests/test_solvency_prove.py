@@ -180,6 +180,52 @@ def test_total_off_by_one_is_named(world):
         prove_module.prepare(store, off, POLICY, read_plan(world / "keys"), "root.json")
 
 
+# a tree with pledged collateral (Binance's user file: loan, margin, portfolio) ------------------
+BINANCE = "tests/fixtures/accounts/binance"
+
+
+def test_binance_pledges_are_proven_and_edits_to_them_refused(tmp_path):
+    """Binance's three pledge classes are committed in each leaf and valued by their own tables;
+    a pledge raised in the database, or a policy with a more generous loan table, is refused."""
+    from zkproofs.accounts import load_accounts
+    from zkproofs.solvency.policy import policy_from_binance
+
+    account_set = load_accounts(f"{BINANCE}/users.csv")
+    assert account_set.pledges == ("loan", "margin", "portfolio")
+    db = tmp_path / "b.db"
+    build_tree(account_set, db, secret=SECRET, exclude_invalid=True)
+    policy = policy_from_binance(f"{BINANCE}/cex_assets_info.csv")
+    with TreeStore(db) as store:
+        root = published_root(store)
+        assert root.pledges == account_set.pledges
+        plan = make_plan(root.depth, 2, policy.max_tiers() + 1, pledges=3, batch_height=1, levels=1)
+        single_party_setup(plan, tmp_path / "keys", party="test")
+        prove_solvency(store, root, policy, plan, tmp_path / "keys", tmp_path / "proofs", scheduler=INPROCESS)
+    report = verify_solvency(root, read_proof_set(tmp_path / "proofs"), policy, tmp_path / "keys", TRUST)
+    assert report.ok, report.reason
+    # the root's pledge classes are part of the statement
+    stripped = dataclasses.replace(root, pledges=())
+    assert "0 pledge classes" in verify_solvency(stripped, read_proof_set(tmp_path / "proofs"), policy, tmp_path / "keys", TRUST).reason
+    # account 0 pledges 6 + 2 + 1 of its 10 BTC; pledging 2 more BTC for loans exceeds the equity
+    victim = account_set.accounts[0].id
+    edited = tmp_path / "edited.db"
+    shutil.copy(db, edited)
+    with sqlite3.connect(edited) as conn:
+        conn.execute("UPDATE accounts SET collateral = json_set(collateral, '$[0]', 800000000) WHERE id = ?", (victim,))
+    with TreeStore(edited) as store, pytest.raises(StatementFails, match="1100000000 base units of BTC pledged, more than its equity"):
+        prove_module.prepare(store, root, policy, plan)
+    # a smaller loan pledge fits the equity but is not what the leaf commits
+    with sqlite3.connect(edited) as conn:
+        conn.execute("UPDATE accounts SET collateral = json_set(collateral, '$[0]', 500000000) WHERE id = ?", (victim,))
+    with TreeStore(edited) as store, pytest.raises(StatementFails, match="the accounts table does not match"):
+        prove_module.prepare(store, root, policy, plan)
+    doc = json.loads(write_policy_text(policy))
+    doc["assets"]["BTC"]["pledge_tiers"]["loan"][1][1] = 10000  # 1,000-2,000 USD at 100 % instead of 50 %
+    generous = policy_from_dict(doc)
+    report = verify_solvency(root, read_proof_set(tmp_path / "proofs"), generous, tmp_path / "keys", TRUST)
+    assert not report.ok and "another policy than yours" in report.reason
+
+
 # resuming, and workers that fail or lie ------------------------------------------------------
 def test_interrupted_run_resumes_without_redoing_proofs(world, tmp_path, monkeypatch):
     root = root_from_json((world / "root.json").read_text())

@@ -515,9 +515,12 @@ def test_level_records_equal_the_per_node_definition(data):
     amount = st.integers(min_value=0, max_value=2**64 - 1)
     count = 2 ** data.draw(st.integers(min_value=1, max_value=min(3, depth)))
     keys = data.draw(st.lists(st.tuples(st.integers(0, R - 1), st.integers(0, R - 1)), min_size=count, max_size=count))
-    sums = data.draw(st.lists(st.lists(amount, min_size=2 * n_assets, max_size=2 * n_assets), min_size=count, max_size=count))
-    leaves = [leaf_hash(commitment(i, s), row[:n_assets], row[n_assets:]) for (i, s), row in zip(keys, sums)]
-    records = leaf_records(keys, sums, depth)
+    pledges = data.draw(st.integers(min_value=0, max_value=3))
+    rows = data.draw(st.lists(st.lists(amount, min_size=(2 + pledges) * n_assets, max_size=(2 + pledges) * n_assets),
+                              min_size=count, max_size=count))
+    leaves = [leaf_hash(commitment(i, s), row[:n_assets], row[n_assets : 2 * n_assets], row[2 * n_assets :]) for (i, s), row in zip(keys, rows)]
+    records = leaf_records(keys, rows, depth, 2 * n_assets)
+    sums = [row[: 2 * n_assets] for row in rows]  # pledged amounts are hashed, not summed
     assert records == codec.encode_many(leaves, sums)
     hashes = leaves
     while len(hashes) > 1:
@@ -526,3 +529,90 @@ def test_level_records_equal_the_per_node_definition(data):
         hashes = parents
         records = parent_records(records, depth, 2 * n_assets)
         assert records == codec.encode_many(hashes, sums)
+
+
+# pledged collateral committed in the leaf -----------------------------------------------------
+PLEDGED = AccountSet(
+    (Asset("BTC", 8), Asset("ETH", 8)),
+    (Account("alice", (10, 4), (0, 3), (6, 0, 1, 2)), Account("bob", (5, 0), (1, 0), (0, 0, 5, 0)), Account("carol", (0, 9), (0, 0), (0, 0, 0, 0))),
+    pledges=("loan", "margin"),
+)
+
+
+@pytest.fixture(scope="module")
+def pledged_tree(tmp_path_factory):
+    db = tmp_path_factory.mktemp("pledged") / "p.db"
+    build_tree(PLEDGED, db, secret=SECRET)
+    with TreeStore(db) as store:
+        return db, published_root(store)
+
+
+def test_the_leaf_commits_the_pledged_amounts(pledged_tree):
+    db, root = pledged_tree
+    assert root.pledges == ("loan", "margin") and root_from_dict(root_to_dict(root)).pledges == root.pledges
+    with TreeStore(db) as store:
+        proof = make_inclusion_proof(store, "alice")
+        assert store.node(0, proof.leaf_index)[0] == leaf_hash(proof.commitment, (10, 4), (0, 3), (6, 0, 1, 2))
+        assert store.node(0, proof.leaf_index)[1] == (10, 4, 0, 3)  # pledges are committed, not summed
+    assert proof.pledged == (6, 0, 1, 2)
+    decoded = proof_from_dict(json.loads(json.dumps(proof_to_dict(proof))))
+    assert decoded == proof and proof_to_dict(proof)["pledged"] == {"loan": ["6", "0"], "margin": ["1", "2"]}
+    assert verify_inclusion(decoded, root)
+    lied = dataclasses.replace(proof, pledged=(6, 0, 2, 2))
+    assert inclusion_failure(lied, root) == "the path does not hash to the published root"
+    assert "pledge classes" in inclusion_failure(dataclasses.replace(proof, pledges=(), pledged=()), root)
+    assert "pledge classes" in inclusion_failure(proof, dataclasses.replace(root, pledges=()))
+
+
+def test_pledges_without_a_column_hash_like_no_pledges(tmp_path):
+    """A tree without pledge classes keeps the leaf of layout 2: the pledge list is empty, not zeros."""
+    plain = AccountSet(PLEDGED.assets, tuple(dataclasses.replace(a, collateral=()) for a in PLEDGED.accounts))
+    build_tree(plain, tmp_path / "plain.db", secret=SECRET)
+    with TreeStore(tmp_path / "plain.db") as store:
+        proof = make_inclusion_proof(store, "alice")
+        assert store.pledges == () and proof.pledged == ()
+        assert store.node(0, proof.leaf_index)[0] == leaf_hash(proof.commitment, (10, 4), (0, 3))
+
+
+@pytest.mark.parametrize("collateral,message", [
+    ((11, 0, 0, 0), "asset 0 has 11 base units pledged, more than its equity 10"),
+    ((6, 0, 5, 0), "asset 0 has 11 base units pledged"),  # each class fits, together they do not
+    ((0, 0, 0, 5), "asset 1 has 5 base units pledged, more than its equity 4"),
+    ((1, 0, 0), "expected 4 pledged amounts"),
+    ((), "expected 4 pledged amounts"),
+    ((1 << 64, 0, 0, 0), "not in"),
+])
+def test_bad_pledges_are_refused_before_anything_is_written(tmp_path, collateral, message):
+    bad = AccountSet(PLEDGED.assets, (dataclasses.replace(PLEDGED.accounts[0], collateral=collateral), *PLEDGED.accounts[1:]),
+                     pledges=PLEDGED.pledges)
+    with pytest.raises(TreeError, match=message):
+        build_tree(bad, tmp_path / "bad.db", secret=SECRET)
+    assert not (tmp_path / "bad.db").exists()
+
+
+def test_audit_catches_an_edited_pledge(pledged_tree, tmp_path):
+    db, root = pledged_tree
+    assert audit_tree(db, root).verdict == "consistent"
+    report = audit_tree(_tampered_copy(db, tmp_path, "UPDATE accounts SET collateral = '[5, 0, 1, 2]' WHERE id = 'alice'"), root)
+    assert report.verdict == "inconsistent" and not {c.name: c.ok for c in report.checks}["recompute"]
+
+
+def test_fixed_height_tree_commits_pledges(tmp_path):
+    build_tree(PLEDGED, tmp_path / "f.db", secret=SECRET, height=6)
+    with TreeStore(tmp_path / "f.db") as store:
+        proof, root = make_inclusion_proof(store, "bob"), published_root(store)
+    assert proof.pledged == (0, 0, 5, 0) and verify_inclusion(proof, root)
+    assert not verify_inclusion(dataclasses.replace(proof, pledged=(0, 0, 4, 0)), root)
+    assert audit_tree(tmp_path / "f.db", root).verdict == "consistent"
+
+
+@pytest.mark.parametrize("pledges,message", [(None, "missing field 'pledges'"), (["loan", "loan"], "distinct"), ([""], "distinct"),
+                                             ("loan", "must be list")])
+def test_root_pledges_are_parsed_strictly(pledged_tree, pledges, message):
+    doc = root_to_dict(pledged_tree[1])
+    if pledges is None:
+        del doc["pledges"]
+    else:
+        doc["pledges"] = pledges
+    with pytest.raises(TreeError, match=message):
+        root_from_dict(doc)

@@ -234,3 +234,28 @@ def test_anchor_samples_build_and_audit(tmp_path, sample):
     else:
         assert root["excluded"]["accounts"] == 0 and set(excluded.values()) == {(0, 0)}
         run("audit", "--db", tmp_path / "a.db", "--root", tmp_path / "a.json")
+
+def test_a_binance_tree_commits_pledges_and_keys_must_cover_them(tmp_path):
+    """A Binance user file makes a tree with three pledge classes: the customer's proof shows
+    their pledges, the inclusion key must be for them, and the global proof's batches shrink to 16."""
+    users = Path(__file__).parent / "fixtures" / "accounts" / "binance" / "users.csv"
+    run("setup", "merkle_sum_inclusion", "--party", "tests", "--param", "depth=2", "--param", "assets=2", "--out", tmp_path / "plain")
+    refused = run("tree", "build", users, "--db", tmp_path / "b.db", "--exclude-invalid", "--vk", tmp_path / "plain" / "verification_key.json",
+                  code=2)
+    assert "pledges" in refused.output and not (tmp_path / "b.db").exists()
+    run("setup", "merkle_sum_inclusion", "--party", "tests", "--param", "depth=2", "--param", "assets=2", "--param", "pledges=3",
+        "--out", tmp_path / "keys")
+    run("tree", "build", users, "--db", tmp_path / "b.db", "--root-out", tmp_path / "root.json", "--exclude-invalid",
+        "--vk", tmp_path / "keys" / "verification_key.json")
+    assert json.loads((tmp_path / "root.json").read_text())["pledges"] == ["loan", "margin", "portfolio"]
+    user = f"{0:064x}"
+    for zk in ((), ("--zk", "--pk", tmp_path / "keys" / "proving_key.bin")):
+        run("tree", "prove", user, "--db", tmp_path / "b.db", "--out", tmp_path / "p.json", *zk)
+        shown = run("tree", "verify", tmp_path / "p.json", "--root", tmp_path / "root.json", "--vk", tmp_path / "keys" / "verification_key.json",
+                    "--trust-single-party-key").output
+        assert "included" in shown and "pledged:   loan 6   margin 2   portfolio 1" in shown, shown
+    policy = tmp_path / "policy.json"
+    run("solvency", "policy", "--binance", users.parent / "cex_assets_info.csv", "--out", policy)
+    plan = json.loads(run("solvency", "setup", "--root", tmp_path / "root.json", "--policy", policy, "--out", tmp_path / "s", "--dry-run",
+                          "--json").output)
+    assert plan["plan"]["pledges"] == 3 and plan["plan"]["batch_height"] == 1  # min(4, depth - 1)

@@ -27,7 +27,8 @@ class Circuit(ABC):
 
     Subclasses set ``name`` and ``description``, ``parameters`` (parameter name ->
     (default, help)), and implement :meth:`public_inputs`, :meth:`private_inputs`
-    and :meth:`define`. Parameters are positive integers.
+    and :meth:`define`. Parameters are positive integers; a parameter whose
+    default is 0 (a count of optional parts, such as pledge classes) may be 0.
     """
 
     name: ClassVar[str]
@@ -40,8 +41,9 @@ class Circuit(ABC):
             raise CircuitError(f"circuit {self.name!r} has no parameter(s) {', '.join(sorted(unknown))}")
         values = {key: default for key, (default, _) in self.parameters.items()}
         for key, value in params.items():
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise CircuitError(f"parameter {key} of {self.name!r} must be a positive integer, got {value!r}")
+            low = 0 if self.parameters[key][0] == 0 else 1
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise CircuitError(f"parameter {key} of {self.name!r} must be a {'non-negative' if low == 0 else 'positive'} integer, got {value!r}")
             values[key] = value
         self.params: dict[str, int] = values
         self.validate_params()

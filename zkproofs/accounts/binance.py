@@ -32,8 +32,11 @@ into ``AccountSet.rejected_equity`` / ``rejected_debt``, so that a tree built
 without them can say how much it leaves out.
 
 A token with zero equity and zero debt is skipped, as Binance skips it: its
-collateral columns count for nothing and ``Account.collateral`` is 0 there.
-Otherwise ``Account.collateral[i] = vl + m + pm``.
+collateral columns count for nothing and its pledged amounts are 0. The set has
+three pledge classes, :data:`PLEDGES` = (``loan``, ``margin``, ``portfolio``),
+each valued by its own tier table, so ``Account.collateral`` is
+``vl_1..vl_A, m_1..m_A, pm_1..pm_A`` (class-major) and the tree commits all
+three (statement 3 of the global proof).
 
 Malformed text (not a decimal number, more than 8 decimals, a bad id, a bad
 header, the wrong number of fields) raises :class:`~zkproofs.errors.AccountsError`
@@ -54,6 +57,9 @@ from zkproofs.errors import AccountsError
 
 AMOUNT_DECIMALS = 8
 """Decimals of every token in a Binance user file (its amounts have at most 8)."""
+
+PLEDGES = ("loan", "margin", "portfolio")
+"""Binance's pledge classes, in ``Account.collateral``'s order: collateral for VIP loans, margin, portfolio margin."""
 
 TIER_VALUE_SCALE = 10**16
 """Binance's value unit per USDT: tier bounds are whole USDT times 1e16 (utils.go)."""
@@ -283,7 +289,7 @@ def load_binance(path, assets_info=None, *, price_decimals: int = 8, progress: P
 
         reason = out_of_range
         debt_value = collateral_value = 0
-        collateral = [0] * len(tokens)
+        collateral = [0] * (len(PLEDGES) * len(tokens))
         if reason is None:
             for i, (token, a, price) in enumerate(zip(tokens, amounts, prices)):
                 if a["e"] == 0 and a["d"] == 0:
@@ -295,7 +301,8 @@ def load_binance(path, assets_info=None, *, price_decimals: int = 8, progress: P
                         f"exceeds equity {format_amount(a['e'], AMOUNT_DECIMALS)}"
                     )
                     break
-                collateral[i] = pledged
+                for k, kind in enumerate(("vl", "m", "pm")):
+                    collateral[k * len(tokens) + i] = a[kind]
                 debt_value += price.value(a["d"])
                 collateral_value += price.collateral_value(a["vl"], a["m"], a["pm"])
         if reason is None and debt_value > collateral_value:
@@ -317,5 +324,5 @@ def load_binance(path, assets_info=None, *, price_decimals: int = 8, progress: P
     assets = tuple(Asset(token.upper(), AMOUNT_DECIMALS) for token in tokens)
     return AccountSet(
         assets, tuple(accounts), source=str(path), rejected=tuple(rejected),
-        rejected_equity=tuple(rejected_equity), rejected_debt=tuple(rejected_debt),
+        rejected_equity=tuple(rejected_equity), rejected_debt=tuple(rejected_debt), pledges=PLEDGES,
     )

@@ -12,7 +12,9 @@ Layout (one header line, one account per record, RFC 4180 quoting)::
 * ``<ASSET>_debt`` (optional, per asset) holds debt; missing means 0.
 * ``<ASSET>_collateral`` (optional) holds the part of the equity pledged
   against debt (must not exceed the equity). If any collateral column exists,
-  every account gets a full ``collateral`` tuple (0 where the asset has none).
+  the set has one pledge class, ``collateral`` (:class:`~zkproofs.accounts.model.AccountSet`),
+  every account a full ``collateral`` tuple (0 where the asset has none), and the
+  tree's leaves commit it (the global proof then values the pledge, not the equity).
 * Decimals per asset: the ``decimals`` argument, else
   :data:`~zkproofs.accounts.amounts.DEFAULT_DECIMALS` (by upper-case ticker),
   else ``default_decimals``, else an error naming the asset.
@@ -143,7 +145,7 @@ def stream_csv(
         if not count:
             raise AccountsError("no accounts after the header", path=path, line=header_line)
 
-    return AccountStream(assets, accounts(), source=str(path))
+    return AccountStream(assets, accounts(), source=str(path), pledges=("collateral",) if has_collateral else ())
 
 
 def load_csv(
@@ -160,4 +162,4 @@ def load_csv(
     O(file size) time, O(accounts) memory.
     """
     stream = stream_csv(path, decimals=decimals, default_decimals=default_decimals, progress=progress, ids=IdRegistry())
-    return AccountSet(stream.assets, tuple(stream.accounts), source=str(path))
+    return AccountSet(stream.assets, tuple(stream.accounts), source=str(path), pledges=stream.pledges)

@@ -44,10 +44,14 @@ class Asset:
 class Account:
     """One customer: ``equities[i]`` and ``debts[i]`` in base units of asset i (tuples of len(assets)).
 
-    ``collateral[i]`` (base units, <= equities[i]) is the part of the equity
-    pledged against debt, where the input format says so (Binance's samples);
-    empty means "not stated" and an audit then counts all equity as collateral.
-    Collateral is audit data only: the tree commits to equities and debts.
+    ``collateral`` is the equity pledged against debt, where the input format
+    says so: for each *pledge class* k of the set (:attr:`AccountSet.pledges`,
+    e.g. Binance's VIP loan, margin and portfolio margin) and asset i,
+    ``collateral[k * A + i]`` base units (class-major, length K * A), and per
+    asset the classes together at most the equity. Empty when the set has no
+    pledge classes; then the whole equity is what covers debt. The tree's leaf
+    commits these amounts beside equities and debts
+    (:mod:`zkproofs.tree.hashing`), and the global proof values them.
     ``id`` is stored in its canonical form (:func:`canonical_id`, NFC).
     """
 
@@ -70,7 +74,9 @@ class AccountSet:
     the summed equity and debt columns of those rows as written (base units;
     a rejected row may hold a negative or out-of-range amount, so these are
     plain ints), all zero when nothing was rejected. ``source`` names where
-    the set was read from.
+    the set was read from. ``pledges`` names the pledge classes of every
+    account's ``collateral`` (:class:`Account`), in order; empty when the input
+    does not distinguish pledged collateral.
     """
 
     assets: tuple[Asset, ...]
@@ -79,8 +85,11 @@ class AccountSet:
     rejected: tuple[tuple[str, str, str], ...] = field(default=())
     rejected_equity: tuple[int, ...] = ()
     rejected_debt: tuple[int, ...] = ()
+    pledges: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        if len(set(self.pledges)) != len(self.pledges) or not all(isinstance(p, str) and p for p in self.pledges):
+            raise ValueError(f"pledge classes must be distinct non-empty names, not {self.pledges!r}")
         n = len(self.assets)
         for name in ("rejected_equity", "rejected_debt"):
             value = getattr(self, name)
@@ -116,6 +125,7 @@ class AccountStream:
     rejected: tuple[tuple[str, str, str], ...] = field(default=())
     rejected_equity: tuple[int, ...] = ()
     rejected_debt: tuple[int, ...] = ()
+    pledges: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         AccountSet.__post_init__(self)  # type: ignore[arg-type]

@@ -2,7 +2,7 @@
 
 Mirror :mod:`zkproofs.tree.hashing` (layout version 2, same tags, same packing,
 Poseidon t = 5): leaf = Poseidon([commitment, *pack_64([LEAF_TAG, *equities,
-*debts])]), node = Poseidon([h_L, h_R, *pack_W([NODE_TAG, *sums_L, *sums_R])])
+*debts, *pledged])]), node = Poseidon([h_L, h_R, *pack_W([NODE_TAG, *sums_L, *sums_R])])
 with W = 64 + depth and sums = equity sums then debt sums; parent sums = left
 + right (Hu, Zhang, Guo 2019; summa-solvency's ``merkle_sum_tree`` chip does the
 same per level). Packing is a linear combination (no constraint), injective
@@ -43,16 +43,21 @@ def pack(cs: ConstraintSystem, values: Sequence[LinearCombination], bits: int) -
 
 
 def leaf_hash(
-    cs: ConstraintSystem, commitment: LinearCombination, equities: Sequence[LinearCombination], debts: Sequence[LinearCombination]
+    cs: ConstraintSystem,
+    commitment: LinearCombination,
+    equities: Sequence[LinearCombination],
+    debts: Sequence[LinearCombination],
+    pledged: Sequence[LinearCombination] = (),
 ) -> LinearCombination:
-    """Poseidon_t5([commitment, *pack_64([LEAF_TAG, *equities, *debts])]).
+    """Poseidon_t5([commitment, *pack_64([LEAF_TAG, *equities, *debts, *pledged])]) (``pledged``: the
+    K x A pledged amounts, class-major; none in a tree without pledge classes).
 
     Precondition (the caller's range check): every amount < 2^64.
-    Cost: 300 constraints per permutation, ceil((1 + ceil((1 + 2A) / 3)) / 4)
-    permutations (one at 4 assets).
+    Cost: 300 constraints per permutation, ceil((1 + ceil((1 + (2 + K) A) / 3)) / 4)
+    permutations (one at 4 assets, two with 3 pledge classes).
     """
     with cs.scope("leaf_hash"):
-        packed = pack(cs, [cs.constant(LEAF_TAG), *equities, *debts], AMOUNT_BITS)
+        packed = pack(cs, [cs.constant(LEAF_TAG), *equities, *debts, *pledged], AMOUNT_BITS)
         return poseidon_hash(cs, [commitment, *packed], t=TREE_HASH_T)
 
 

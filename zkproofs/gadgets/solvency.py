@@ -69,37 +69,47 @@ def tiered_value(
         return cs.mul(slope, amount, "slope * amount") + intercept
 
 
-def comparison_bits(assets: int) -> int:
-    """Width of the solvency comparison: every per-asset value < 2^174, summed over ``assets``."""
-    return VALUE_BITS + assets.bit_length()
+def comparison_bits(values: int) -> int:
+    """Width of the solvency comparison: every tiered value and debt value < 2^174, summed over
+    ``values`` terms a side (the slot sets; an account has no more debts than slot sets)."""
+    return VALUE_BITS + values.bit_length()
+
+
+Slots = tuple[Sequence[LinearCombination], Sequence[LinearCombination], Sequence[LinearCombination], Sequence[LinearCombination]]
+"""(slopes, intercepts, lows, highs) of one slot set."""
 
 
 def assert_solvent(
     cs: ConstraintSystem,
-    equities: Sequence[LinearCombination],
+    amounts: Sequence[LinearCombination],
+    slots: Sequence[Slots],
     debts: Sequence[LinearCombination],
-    slots: Sequence[tuple[Sequence[LinearCombination], Sequence[LinearCombination], Sequence[LinearCombination], Sequence[LinearCombination], LinearCombination]],
+    debt_units: Sequence[LinearCombination],
 ) -> None:
-    """Constrain sum_i f_i(e_i U_i) >= sum_i d_i * (10^4 U_i): the account's tiered equity covers its debt.
+    """Constrain sum_s f_s(amounts[s] U_s) >= sum_i debts[i] * debt_units[i]: the account's tiered
+    collateral covers its debt.
 
-    ``slots[i]`` = (slopes, intercepts, lows, highs, debt unit) of asset i.
-    Preconditions: every debt < 2^64 (the caller's range check; equities are bounded by
-    :func:`tiered_value`), slots as :func:`~zkproofs.solvency.policy.policy_inputs` makes
-    them. An undercollateralised account fails ``solvent/greater_or_equal/...``; an equity
-    outside [0, 2^64) fails ``tiered_value/amount ...``. Native twin:
+    ``amounts[s]`` is valued by slot set ``slots[s]``: the equities (one set per asset) or the
+    pledged amounts (one set per pledge class and asset, class-major), as
+    :func:`~zkproofs.solvency.policy.policy_inputs` orders the sets; ``debt_units[i]`` = 10^4 U_i.
+    Preconditions: every debt < 2^64 (the caller's range check; the valued amounts are bounded
+    by :func:`tiered_value`), slots and units as
+    :func:`~zkproofs.solvency.policy.policy_inputs` makes them, len(debts) <= len(amounts). An
+    undercollateralised account fails ``solvent/greater_or_equal/...``; a valued amount outside
+    [0, 2^64) fails ``tiered_value/amount ...``. Native twin:
     :func:`~zkproofs.solvency.policy.account_values`.
-    Cost per asset: :func:`tiered_value` + 1; then comparison_bits(A) + 1.
+    Cost: :func:`tiered_value` per set, 1 per debt, then comparison_bits(sets) + 1.
     """
-    a = len(equities)
-    if not a or len(debts) != a or len(slots) != a:
-        raise ValueError("assert_solvent needs one equity, debt and slot set per asset")
+    if not amounts or len(slots) != len(amounts) or len(debt_units) != len(debts) or len(debts) > len(amounts):
+        raise ValueError("assert_solvent needs one slot set per valued amount and one unit per debt (no more debts than sets)")
     with cs.scope("solvent"):
         values, debt_values = [], []
-        for i in range(a):
-            slopes, intercepts, lows, highs, debt_unit = slots[i]
+        for s, (amount, (slopes, intercepts, lows, highs)) in enumerate(zip(amounts, slots)):
+            with cs.scope(f"set[{s}]"):
+                values.append(tiered_value(cs, amount, slopes, intercepts, lows, highs))
+        for i, (debt, unit) in enumerate(zip(debts, debt_units)):
             with cs.scope(f"asset[{i}]"):
-                values.append(tiered_value(cs, equities[i], slopes, intercepts, lows, highs))
-                debt_values.append(cs.mul(debts[i], debt_unit, "debt value"))
+                debt_values.append(cs.mul(debt, unit, "debt value"))
         assert_greater_or_equal_unchecked(
-            cs, linear_sum(values, cs.witness_mode), linear_sum(debt_values, cs.witness_mode), comparison_bits(a)
+            cs, linear_sum(values, cs.witness_mode), linear_sum(debt_values, cs.witness_mode), comparison_bits(len(amounts))
         )

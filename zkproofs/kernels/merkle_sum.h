@@ -74,6 +74,7 @@ static int pack_values(fr *out, const u128 *values, int count, int bits) {
 static int packed_count(int count, int bits) { return (count + 254 / bits - 1) / (254 / bits); }
 
 #define MAX_SUMS 4096  /* 2A sums per record: up to 2048 assets (OKX publishes 220) */
+#define MAX_LEAF_AMOUNTS 8192  /* amounts a leaf hashes: 2A sums and K A pledged amounts */
 
 /* merkle_sum_level(capsule, records, n_sums, sum_bytes, slot_bits, tag) -> bytes: the
    parent records of the 2m child records in `records` (pairs left, right in order). */
@@ -162,19 +163,19 @@ done:
     return result;
 }
 
-/* merkle_sum_leaves(capsule_t3, capsule_t5, keys, amounts, n_sums, sum_bytes, tag) -> bytes:
+/* merkle_sum_leaves(capsule_t3, capsule_t5, keys, amounts, n_amounts, n_sums, sum_bytes, tag) -> bytes:
    the leaf records of users with keys[i] = (id field, salt) (canonical elements) and
-   amounts[i] (n_sums ints in [0, 2^64)). */
+   amounts[i] (n_amounts ints in [0, 2^64), all hashed; the first n_sums are the record's sums). */
 static PyObject *py_merkle_sum_leaves(PyObject *self, PyObject *args) {
     PyObject *cap3, *cap5, *keys_o, *amounts_o;
-    int n_sums, sum_bytes;
+    int n_amounts, n_sums, sum_bytes;
     unsigned long long tag;
-    if (!PyArg_ParseTuple(args, "OOOOiiK", &cap3, &cap5, &keys_o, &amounts_o, &n_sums, &sum_bytes, &tag)) return NULL;
+    if (!PyArg_ParseTuple(args, "OOOOiiiK", &cap3, &cap5, &keys_o, &amounts_o, &n_amounts, &n_sums, &sum_bytes, &tag)) return NULL;
     poseidon_t *p3 = get_poseidon(cap3), *p5 = get_poseidon(cap5);
     if (p3 == NULL || p5 == NULL) return NULL;
-    if (p3->t != 3 || n_sums < 1 || n_sums > MAX_SUMS || sum_bytes < 8 || sum_bytes > 16) {
-        PyErr_Format(PyExc_ValueError, "merkle_sum_leaves: unsupported shape (t = %d commitment, %d sums of %d bytes)",
-                     p3->t, n_sums, sum_bytes);
+    if (p3->t != 3 || n_sums < 1 || n_sums > MAX_SUMS || n_amounts < n_sums || n_amounts > MAX_LEAF_AMOUNTS || sum_bytes < 8 || sum_bytes > 16) {
+        PyErr_Format(PyExc_ValueError, "merkle_sum_leaves: unsupported shape (t = %d commitment, %d amounts, %d sums of %d bytes)",
+                     p3->t, n_amounts, n_sums, sum_bytes);
         return NULL;
     }
     PyObject *keys = PySequence_Fast(keys_o, "keys must be a sequence");
@@ -182,11 +183,11 @@ static PyObject *py_merkle_sum_leaves(PyObject *self, PyObject *args) {
     PyObject *amounts = PySequence_Fast(amounts_o, "amounts must be a sequence");
     if (amounts == NULL) { Py_DECREF(keys); return NULL; }
     const Py_ssize_t n = PySequence_Fast_GET_SIZE(keys), size = 32 + (Py_ssize_t)n_sums * sum_bytes;
-    const int values = 1 + n_sums, length = 1 + packed_count(values, 64);
+    const int values = 1 + n_amounts, length = 1 + packed_count(values, 64);
     PyObject *result = NULL;
     fr *pairs = PyMem_RawMalloc(sizeof(fr) * 2 * CHUNK), *commits = PyMem_RawMalloc(sizeof(fr) * CHUNK);
     fr *rows = PyMem_RawMalloc(sizeof(fr) * (size_t)length * CHUNK), *digests = PyMem_RawMalloc(sizeof(fr) * CHUNK);
-    uint64_t *amts = PyMem_RawMalloc(sizeof(uint64_t) * (size_t)n_sums * CHUNK);
+    uint64_t *amts = PyMem_RawMalloc(sizeof(uint64_t) * (size_t)n_amounts * CHUNK);
     u128 *packed = PyMem_RawMalloc(sizeof(u128) * (size_t)values);
     if (PySequence_Fast_GET_SIZE(amounts) != n) {
         PyErr_Format(PyExc_ValueError, "merkle_sum_leaves: %zd keys but %zd amount rows", n, PySequence_Fast_GET_SIZE(amounts));
@@ -214,8 +215,8 @@ static PyObject *py_merkle_sum_leaves(PyObject *self, PyObject *args) {
             }
             PyObject *row = PySequence_Fast(PySequence_Fast_GET_ITEM(amounts, j), "amounts must be sequences");
             if (row == NULL) goto fail;
-            rc = PySequence_Fast_GET_SIZE(row) == n_sums ? 0 : 1;
-            for (int i = 0; i < n_sums && rc == 0; i++) {
+            rc = PySequence_Fast_GET_SIZE(row) == n_amounts ? 0 : 1;
+            for (int i = 0; i < n_amounts && rc == 0; i++) {
                 PyObject *x = PySequence_Fast_GET_ITEM(row, i);
                 unsigned char b[32];
                 rc = (PyLong_Check(x) && !PyBool_Check(x)) ? int_to_bytes(x, b) : 1;
@@ -223,13 +224,13 @@ static PyObject *py_merkle_sum_leaves(PyObject *self, PyObject *args) {
                     uint64_t l[4];
                     limbs_from_bytes(l, b);
                     if (l[1] | l[2] | l[3]) rc = 1;
-                    amts[k * n_sums + i] = l[0];
+                    amts[k * n_amounts + i] = l[0];
                 }
             }
             Py_DECREF(row);
             if (rc != 0) {
                 if (rc < 0) PyErr_Clear();
-                PyErr_Format(PyExc_ValueError, "merkle_sum_leaves: amounts %zd are not %d ints in [0, 2^64)", j, n_sums);
+                PyErr_Format(PyExc_ValueError, "merkle_sum_leaves: amounts %zd are not %d ints in [0, 2^64)", j, n_amounts);
                 goto fail;
             }
         }
@@ -237,7 +238,7 @@ static PyObject *py_merkle_sum_leaves(PyObject *self, PyObject *args) {
         sponge_batch(p3, pairs, 2, count, &cap_commit, commits);
         for (Py_ssize_t k = 0; k < count; k++) {
             packed[0] = tag;
-            for (int i = 0; i < n_sums; i++) packed[1 + i] = amts[k * n_sums + i];
+            for (int i = 0; i < n_amounts; i++) packed[1 + i] = amts[k * n_amounts + i];
             rows[k * length] = commits[k];
             pack_values(&rows[k * length + 1], packed, values, 64);
         }
@@ -245,7 +246,7 @@ static PyObject *py_merkle_sum_leaves(PyObject *self, PyObject *args) {
         for (Py_ssize_t k = 0; k < count; k++) {
             unsigned char *rec = out + (start + k) * size;
             hash_to_be(rec, &digests[k]);
-            for (int i = 0; i < n_sums; i++) u128_to_be(rec + 32 + i * sum_bytes, sum_bytes, amts[k * n_sums + i]);
+            for (int i = 0; i < n_sums; i++) u128_to_be(rec + 32 + i * sum_bytes, sum_bytes, amts[k * n_amounts + i]);
         }
         Py_END_ALLOW_THREADS
     }

@@ -72,9 +72,10 @@ def poseidon_hash_many(inputs: Sequence[Sequence[int]], opt: "OptimizedConstants
     return _native.hash_many(_instance(opt), inputs)
 
 
-def merkle_sum_leaves(keys, amounts, commitment_opt: "OptimizedConstants", leaf_opt: "OptimizedConstants", n_sums: int, sum_bytes: int, tag: int) -> bytes:
+def merkle_sum_leaves(keys, amounts, commitment_opt: "OptimizedConstants", leaf_opt: "OptimizedConstants", n_amounts: int, n_sums: int,
+                      sum_bytes: int, tag: int) -> bytes:
     """C twin of :func:`zkproofs.kernels.reference.merkle_sum_leaves`."""
-    return _native.merkle_sum_leaves(_instance(commitment_opt), _instance(leaf_opt), keys, amounts, n_sums, sum_bytes, tag)
+    return _native.merkle_sum_leaves(_instance(commitment_opt), _instance(leaf_opt), keys, amounts, n_amounts, n_sums, sum_bytes, tag)
 
 
 def merkle_sum_level(records: bytes, opt: "OptimizedConstants", n_sums: int, sum_bytes: int, slot_bits: int, tag: int) -> bytes:

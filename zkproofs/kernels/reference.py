@@ -151,6 +151,7 @@ def poseidon_hash_many(inputs: Sequence[Sequence[int]], opt: "OptimizedConstants
 HASH_BYTES = 32
 PACK_BITS = 254
 MAX_SUMS = 4096  # 2A sums per record: up to 2048 assets (the C kernel's MAX_SUMS)
+MAX_LEAF_AMOUNTS = 8192  # amounts a leaf hashes: 2A sums and K A pledged amounts (the C kernel's)
 
 
 def _pack(values: Sequence[int], bits: int) -> list[int]:
@@ -171,32 +172,35 @@ def _records(hashes: Sequence[int], sums: Sequence[Sequence[int]], sum_bytes: in
 
 def merkle_sum_leaves(
     keys: Sequence[Sequence[int]], amounts: Sequence[Sequence[int]], commitment_opt: "OptimizedConstants",
-    leaf_opt: "OptimizedConstants", n_sums: int, sum_bytes: int, tag: int,
+    leaf_opt: "OptimizedConstants", n_amounts: int, n_sums: int, sum_bytes: int, tag: int,
 ) -> bytes:
-    """The leaf records of n users: record i is leaf_i (32 bytes, big-endian) then amounts[i]
-    (``n_sums`` values of ``sum_bytes`` bytes, big-endian), where
+    """The leaf records of n users: record i is leaf_i (32 bytes, big-endian) then the first
+    ``n_sums`` of amounts[i] (``sum_bytes`` bytes each, big-endian), where
     leaf_i = sponge(leaf_opt)([sponge(commitment_opt)([id, salt]), *pack_64([tag, *amounts[i]])])
-    and keys[i] = (id, salt). The leaf layout of :mod:`zkproofs.tree.hashing`.
+    hashes all ``n_amounts`` amounts (equities, debts, then pledged amounts that are committed
+    but not summed) and keys[i] = (id, salt). The leaf layout of :mod:`zkproofs.tree.hashing`.
 
     Raises NonCanonicalFieldElement for a key that is not two elements of [0, r), ValueError
-    for amounts that are not ``n_sums`` ints (bool excluded) in [0, 2^64), unequal lengths or
-    an unsupported shape (commitment width other than 3, 1..4096 sums, 8..16 bytes per sum).
-    O(n) permutations: one t = 3 and ceil((1 + ceil((1 + n_sums) / 3)) / (t - 1)) of leaf_opt's t.
+    for amounts that are not ``n_amounts`` ints (bool excluded) in [0, 2^64), unequal lengths
+    or an unsupported shape (commitment width other than 3, 1..4096 sums, n_sums <= n_amounts
+    <= 8192, 8..16 bytes per sum). O(n) permutations: one t = 3 and
+    ceil((1 + ceil((1 + n_amounts) / 3)) / (t - 1)) of leaf_opt's t.
     """
-    if commitment_opt.t != 3 or not 1 <= n_sums <= MAX_SUMS or not 8 <= sum_bytes <= 16:
-        raise ValueError(f"merkle_sum_leaves: unsupported shape (t = {commitment_opt.t} commitment, {n_sums} sums of {sum_bytes} bytes)")
+    if commitment_opt.t != 3 or not 1 <= n_sums <= MAX_SUMS or not n_sums <= n_amounts <= MAX_LEAF_AMOUNTS or not 8 <= sum_bytes <= 16:
+        raise ValueError(f"merkle_sum_leaves: unsupported shape (t = {commitment_opt.t} commitment, {n_amounts} amounts, "
+                         f"{n_sums} sums of {sum_bytes} bytes)")
     if len(amounts) != len(keys):
         raise ValueError(f"merkle_sum_leaves: {len(keys)} keys but {len(amounts)} amount rows")
     for j, (key, row) in enumerate(zip(keys, amounts)):
         if len(key) != 2 or not all(type(x) is int and 0 <= x < R for x in key):
             raise NonCanonicalFieldElement(f"merkle_sum_leaves: key {j} is not a pair of elements in [0, r)")
-        if len(row) != n_sums or not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 1 << 64 for v in row):
-            raise ValueError(f"merkle_sum_leaves: amounts {j} are not {n_sums} ints in [0, 2^64)")
+        if len(row) != n_amounts or not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 1 << 64 for v in row):
+            raise ValueError(f"merkle_sum_leaves: amounts {j} are not {n_amounts} ints in [0, 2^64)")
     if not keys:
         return b""
     commits = poseidon_hash_many([list(k) for k in keys], commitment_opt)
     digests = poseidon_hash_many([[c, *_pack([tag, *row], 64)] for c, row in zip(commits, amounts)], leaf_opt)
-    return _records(digests, amounts, sum_bytes)
+    return _records(digests, [row[:n_sums] for row in amounts], sum_bytes)
 
 
 def merkle_sum_level(records: bytes, opt: "OptimizedConstants", n_sums: int, sum_bytes: int, slot_bits: int, tag: int) -> bytes:

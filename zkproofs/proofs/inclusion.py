@@ -5,17 +5,19 @@ proves; the customer receives their id, salt and balances plus the Groth16
 proof, whose public inputs are the commitment, the balances and the root with
 its totals. Every sibling hash and sum stays hidden.
 
-JSON layout (``format`` "zkproofs/zk-inclusion-proof", ``version`` 1)::
+JSON layout (``format`` "zkproofs/zk-inclusion-proof", ``version`` 2)::
 
     {"user_id", "salt", "assets": [symbols], "equities", "debts" (decimal strings),
+     "pledged": {CLASS: [decimal strings], ...} (the root's pledge classes, in order),
      "groth16": <zkproofs/proof object, zkproofs.groth16.serialize.proof_to_dict>}
 
 Verification against a published root first decides whether to rely on the key
 (:func:`trust_inclusion_key`): the root must name it (its SHA-256) and it must
 pass the trust policy (:func:`zkproofs.groth16.trust.require_trusted`) for
-``merkle_sum_inclusion`` at the root's depth and asset count; then
-:func:`zk_failure` checks that the proof's public inputs are exactly the user's
-commitment and balances and the published root, and runs the Groth16 verifier.
+``merkle_sum_inclusion`` at the root's depth, asset count and number of pledge
+classes; then :func:`zk_failure` checks that the proof's public inputs are exactly
+the user's commitment, balances and pledged amounts and the published root, and
+runs the Groth16 verifier. Version 1 carried no pledged amounts and is refused.
 """
 
 from __future__ import annotations
@@ -35,16 +37,18 @@ from zkproofs.tree.proof import InclusionProof, _ints, _scalar
 from zkproofs.tree.root import PublishedRoot
 
 ZK_FORMAT = "zkproofs/zk-inclusion-proof"
-ZK_VERSION = 1
+ZK_VERSION = 2
 
 
 def circuit_inputs(proof: InclusionProof) -> dict[str, Any]:
-    """The inputs of ``merkle_sum_inclusion`` (depth = proof.depth, assets = len(proof.assets))."""
+    """The inputs of ``merkle_sum_inclusion`` (depth = proof.depth, assets = len(proof.assets),
+    pledges = len(proof.pledges))."""
     n = len(proof.assets)
     return {
         "commitment": proof.commitment,
         "equities": list(proof.equities),
         "debts": list(proof.debts),
+        "pledged": [list(proof.pledged[k * n : (k + 1) * n]) for k in range(len(proof.pledges))],
         "root": proof.root_hash,
         "root_equities": list(proof.root_sums[:n]),
         "root_debts": list(proof.root_sums[n:]),
@@ -55,8 +59,13 @@ def circuit_inputs(proof: InclusionProof) -> dict[str, Any]:
     }
 
 
-def _check_circuit(vk: VerifyingKey, depth: int, assets: int, where: str) -> None:
-    expected = {"depth": depth, "assets": assets}
+def inclusion_circuit(depth: int, assets: int, pledges: int) -> MerkleSumInclusion:
+    """The inclusion circuit of a tree of ``depth``, ``assets`` and ``pledges`` pledge classes."""
+    return MerkleSumInclusion(depth=depth, assets=assets, pledges=pledges)
+
+
+def _check_circuit(vk: VerifyingKey, depth: int, assets: int, pledges: int, where: str) -> None:
+    expected = inclusion_circuit(depth, assets, pledges).params
     if vk.circuit.name != MerkleSumInclusion.name or vk.circuit.params_dict != expected:
         raise CircuitMismatch(
             f"{where}: the key is for {vk.circuit.name} {vk.circuit.params_dict}, "
@@ -72,8 +81,8 @@ def make_zk_proof(pk: ProvingKey, proof: InclusionProof) -> dict[str, Any]:
     valid inclusion (an inconsistent tree). Cost: one Groth16 proof of about
     1,200 constraints per level (4 assets, depth <= 20; 12,456 in all at depth 10).
     """
-    _check_circuit(pk.vk, proof.depth, len(proof.assets), "proving key")
-    instance = MerkleSumInclusion(depth=proof.depth, assets=len(proof.assets))
+    _check_circuit(pk.vk, proof.depth, len(proof.assets), len(proof.pledges), "proving key")
+    instance = inclusion_circuit(proof.depth, len(proof.assets), len(proof.pledges))
     r1cs, witness = instance.synthesize(circuit_inputs(proof))
     groth = prove(pk, r1cs, witness)
     return {
@@ -84,6 +93,7 @@ def make_zk_proof(pk: ProvingKey, proof: InclusionProof) -> dict[str, Any]:
         "assets": list(proof.assets),
         "equities": [str(v) for v in proof.equities],
         "debts": [str(v) for v in proof.debts],
+        "pledged": {c: [str(v) for v in proof.pledged[k * len(proof.assets) : (k + 1) * len(proof.assets)]] for k, c in enumerate(proof.pledges)},
         "groth16": proof_to_dict(groth, pk.vk, witness[1 : r1cs.num_public + 1]),
     }
 
@@ -113,7 +123,7 @@ def trust_inclusion_key(
             f"{what} (sha256 {key_hash[:16]}...) is not the key the published root names "
             f"({root.verification_key[:16]}...)"
         )
-    circuit = MerkleSumInclusion(depth=root.depth, assets=len(root.assets))
+    circuit = inclusion_circuit(root.depth, len(root.assets), len(root.pledges))
     return require_trusted(circuit, vk, trust, transcript=transcript, what=what)
 
 
@@ -136,7 +146,11 @@ def zk_failure(obj: Any, root: PublishedRoot, vk: VerifyingKey, trusted: TrustRe
     salt = _scalar(json_field(obj, "salt", str, where), f"{where}.salt")
     equities = _ints(json_field(obj, "equities", list, where), n, f"{where}.equities")
     debts = _ints(json_field(obj, "debts", list, where), n, f"{where}.debts")
-    if not trusted.covers(vk, MerkleSumInclusion.name, {"depth": root.depth, "assets": n}):
+    pledged_obj = json_field(obj, "pledged", dict, where)
+    if list(pledged_obj) != list(root.pledges):
+        return f"the proof's pledge classes {list(pledged_obj)} differ from the root's {list(root.pledges)}"
+    pledged = [_ints(amounts, n, f"{where}.pledged.{c}") for c, amounts in pledged_obj.items()]
+    if not trusted.covers(vk, MerkleSumInclusion.name, inclusion_circuit(root.depth, n, len(root.pledges)).params):
         raise UntrustedKey(f"{where}: the trust decision given was made for another key or circuit shape")
     groth, named = proof_from_dict(json_field(obj, "groth16", dict, where), f"{where}.groth16")
     if groth.circuit_digest != vk.circuit.digest:
@@ -147,6 +161,8 @@ def zk_failure(obj: Any, root: PublishedRoot, vk: VerifyingKey, trusted: TrustRe
         expected[f"debts[{i}]"] = debts[i]
         expected[f"root_equities[{i}]"] = root.equity_totals[i]
         expected[f"root_debts[{i}]"] = root.debt_totals[i]
+        for k, amounts in enumerate(pledged):
+            expected[f"pledged[{k}][{i}]"] = amounts[i]
     public = public_inputs_in_order(vk, named)
     for name in vk.public_names:
         if named[name] != expected[name]:

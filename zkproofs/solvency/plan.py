@@ -12,10 +12,12 @@ levels c, the plan has layers, bottom first:
   height h, outputting the published root and totals.
 
 So the set holds 2^(D - b) + 2^(D - b - c) + ... + 1 proofs; 2^(D - b) + 1 of them when
-D - b <= c. Every proof's circuit, and hence every key, is fixed by (D, A, slots, b, c):
+D - b <= c. Every proof's circuit, and hence every key, is fixed by (D, A, slots, K, b, c)
+(K: the tree's pledge classes, which only the batch circuit reads):
 :meth:`ProofPlan.circuits`. The defaults (b = 5, c = 5) keep every circuit at 4 assets
 and up to 5 tier slots under 2^16 constraints (62,849 for a batch of 32 leaves, 56,161
-for an aggregation of 32 commitments at depth 12).
+for an aggregation of 32 commitments at depth 12); with pledge classes a leaf costs about
+twice as much (4,041 constraints at K = 3), so b defaults to 4 (64,657 for 16 leaves).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from zkproofs.tree.hashing import MAX_DEPTH
 from zkproofs.tree.root import PublishedRoot
 
 DEFAULT_BATCH_HEIGHT = 5
+DEFAULT_PLEDGED_BATCH_HEIGHT = 4
 DEFAULT_LEVELS = 5
 
 
@@ -61,19 +64,22 @@ def key_label(circuit: Circuit) -> str:
 
 @dataclass(frozen=True)
 class ProofPlan:
-    """The proofs that cover a tree of ``depth`` with ``assets`` assets and ``tiers`` slots per asset."""
+    """The proofs that cover a tree of ``depth`` with ``assets`` assets, ``tiers`` slots per slot set
+    and ``pledges`` pledge classes."""
 
     depth: int
     assets: int
     tiers: int
     batch_height: int
     levels: int
+    pledges: int = 0
 
     @property
     def layers(self) -> tuple[Layer, ...]:
         """Bottom first (module docstring)."""
         d, a, b, c = self.depth, self.assets, self.batch_height, self.levels
-        out = [Layer(0, get_circuit("solvency_batch", {"depth": d, "assets": a, "tiers": self.tiers, "height": b}), b, 1 << (d - b))]
+        batch = get_circuit("solvency_batch", {"depth": d, "assets": a, "tiers": self.tiers, "height": b, "pledges": self.pledges})
+        out = [Layer(0, batch, b, 1 << (d - b))]
         h = b
         while h + c < d:
             out.append(Layer(len(out), get_circuit("solvency_aggregate", {"depth": d, "assets": a, "height": h, "levels": c}), h + c, 1 << (d - h - c)))
@@ -94,20 +100,25 @@ class ProofPlan:
         return sum(layer.count for layer in self.layers)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"depth": self.depth, "assets": self.assets, "tiers": self.tiers, "batch_height": self.batch_height, "levels": self.levels}
+        return {"depth": self.depth, "assets": self.assets, "tiers": self.tiers, "batch_height": self.batch_height, "levels": self.levels,
+                "pledges": self.pledges}
 
 
-def make_plan(depth: int, assets: int, tiers: int, *, batch_height: int = DEFAULT_BATCH_HEIGHT, levels: int = DEFAULT_LEVELS) -> ProofPlan:
-    """The plan for a tree; the batch height is lowered to depth - 1 for small trees.
+def make_plan(depth: int, assets: int, tiers: int, *, pledges: int = 0, batch_height: int | None = None,
+              levels: int = DEFAULT_LEVELS) -> ProofPlan:
+    """The plan for a tree; the batch height (default 5, or 4 with pledge classes: module
+    docstring) is lowered to depth - 1 for small trees.
 
     SolvencyError for a tree of depth 1 (two leaves: nothing to aggregate, and a batch
     over the whole tree would reveal its totals twice over), or out-of-range parameters.
     """
+    if batch_height is None:
+        batch_height = DEFAULT_PLEDGED_BATCH_HEIGHT if pledges else DEFAULT_BATCH_HEIGHT
     for name, value, low, high in (("depth", depth, 2, MAX_DEPTH), ("batch height", batch_height, 1, MAX_DEPTH), ("levels", levels, 1, 16),
-                                   ("tiers", tiers, 1, 64), ("assets", assets, 1, 1024)):
+                                   ("tiers", tiers, 1, 64), ("assets", assets, 1, 1024), ("pledges", pledges, 0, 16)):
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise SolvencyError(f"{name} {value!r} is not in [{low}, {high}]" + (" (a tree of 3 or more accounts)" if name == "depth" else ""))
-    return ProofPlan(depth, assets, tiers, min(batch_height, depth - 1), levels)
+    return ProofPlan(depth, assets, tiers, min(batch_height, depth - 1), levels, pledges)
 
 
 def expected_public(plan: ProofPlan, layer: Layer, index: int, slots: Sequence[TierSlots], commitments: Sequence[Sequence[int | None]],
@@ -118,7 +129,7 @@ def expected_public(plan: ProofPlan, layer: Layer, index: int, slots: Sequence[T
     against and what the verifier recomputes (:mod:`zkproofs.solvency.verify`). IndexError-free only
     for commitment lists of the plan's shape (the verifier checks that first)."""
     if layer.role == "batch":
-        return flat_inputs(slots) + [commitments[0][index]]
+        return flat_inputs(slots, plan.assets) + [commitments[0][index]]
     children = list(commitments[layer.index - 1][index * layer.fan_in : (index + 1) * layer.fan_in])
     if layer.role == "aggregate":
         return children + [commitments[layer.index][index]]
@@ -127,9 +138,9 @@ def expected_public(plan: ProofPlan, layer: Layer, index: int, slots: Sequence[T
 
 def plan_from_dict(obj: Any, where: str) -> ProofPlan:
     """Decode :meth:`ProofPlan.to_dict`; SolvencyError naming ``where``."""
-    if not isinstance(obj, dict) or set(obj) != {"depth", "assets", "tiers", "batch_height", "levels"}:
-        raise SolvencyError(f"{where}: plan must have exactly depth, assets, tiers, batch_height, levels")
-    plan = make_plan(obj["depth"], obj["assets"], obj["tiers"], batch_height=obj["batch_height"], levels=obj["levels"])
+    if not isinstance(obj, dict) or set(obj) != {"depth", "assets", "tiers", "batch_height", "levels", "pledges"}:
+        raise SolvencyError(f"{where}: plan must have exactly depth, assets, tiers, batch_height, levels, pledges")
+    plan = make_plan(obj["depth"], obj["assets"], obj["tiers"], pledges=obj["pledges"], batch_height=obj["batch_height"], levels=obj["levels"])
     if plan.batch_height != obj["batch_height"]:
         raise SolvencyError(f"{where}: batch height {obj['batch_height']} is not below the depth {obj['depth']}")
     return plan

@@ -139,14 +139,17 @@ def prepare(store: TreeStore, root: PublishedRoot, policy: SolvencyPolicy, plan:
     """
     if (store.depth, store.assets) != (root.depth, root.assets):
         raise SolvencyError(f"{root_where} is the root of another tree (depth or assets differ from {store.path})")
-    if (plan.depth, plan.assets) != (root.depth, len(root.assets)):
-        raise SolvencyError(f"the keys' plan is for depth {plan.depth} and {plan.assets} assets, the tree has depth {root.depth} and {len(root.assets)}")
-    slots = policy_inputs(policy, root.assets, plan.tiers)
+    if store.pledges != root.pledges:
+        raise SolvencyError(f"{root_where} is the root of another tree (its pledge classes differ from {store.path}'s)")
+    if (plan.depth, plan.assets, plan.pledges) != (root.depth, len(root.assets), len(root.pledges)):
+        raise SolvencyError(f"the keys' plan is for depth {plan.depth}, {plan.assets} assets and {plan.pledges} pledge classes, "
+                            f"the tree has depth {root.depth}, {len(root.assets)} and {len(root.pledges)}")
+    slots = policy_inputs(policy, root.assets, plan.tiers, root.pledges)
     size = 1 << plan.batch_height
     tops: list = []
     batch: list[Leaf] = []
     for leaf in tree_leaves(store):
-        check_leaf(leaf, slots, root.assets)
+        check_leaf(leaf, slots, root.assets, root.pledges)
         batch.append(leaf)
         if len(batch) == size:
             hashes, top = subtree_root(batch, plan.depth)
@@ -172,7 +175,7 @@ def tasks(store: TreeStore, prepared: Prepared, skip: set[tuple[int, int]]) -> I
         batch.append(leaf)
         if len(batch) == size:
             if (0, index) not in skip:
-                inputs = batch_inputs(batch, prepared.slots, prepared.blindings[0][index])
+                inputs = batch_inputs(batch, prepared.slots, prepared.blindings[0][index], plan.assets, plan.pledges)
                 yield Task(0, index, label, inputs,
                            expected_public(plan, batch_layer, index, prepared.slots, prepared.commitments, prepared.root))
             batch, index = [], index + 1

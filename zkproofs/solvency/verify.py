@@ -100,13 +100,13 @@ def verify_solvency(
 
     if proof_set.root_hash != root.root_hash:
         return reject(f"the proofs answer root {proof_set.root_hash}, not the published root {root.root_hash}")
-    if (plan.depth, plan.assets) != (root.depth, len(root.assets)):
-        return reject(f"the proofs cover a tree of depth {plan.depth} with {plan.assets} assets; the root's has depth "
-                      f"{root.depth} and {len(root.assets)} assets")
+    if (plan.depth, plan.assets, plan.pledges) != (root.depth, len(root.assets), len(root.pledges)):
+        return reject(f"the proofs cover a tree of depth {plan.depth} with {plan.assets} assets and {plan.pledges} pledge classes; "
+                      f"the root's has depth {root.depth}, {len(root.assets)} assets and {len(root.pledges)} pledge classes")
     if proof_set.policy != policy:
         return reject("the proofs were made under another policy than yours (prices, decimals or tiers differ)")
     try:
-        slots = policy_inputs(policy, root.assets, plan.tiers)
+        slots = policy_inputs(policy, root.assets, plan.tiers, root.pledges)
     except SolvencyError as exc:
         return reject(f"the policy does not fit the root: {exc}")
     if len(proof_set.layers) != len(plan.layers):

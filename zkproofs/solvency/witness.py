@@ -47,13 +47,15 @@ Node = tuple[int, tuple[int, ...]]
 
 @dataclass(frozen=True)
 class Leaf:
-    """A leaf of the tree: its index, account id (None for padding), commitment and amounts (base units)."""
+    """A leaf of the tree: its index, account id (None for padding), commitment and amounts (base units;
+    ``pledged``: K x A class-major, empty in a tree without pledge classes)."""
 
     index: int
     account_id: str | None
     commitment: int
     equities: tuple[int, ...]
     debts: tuple[int, ...]
+    pledged: tuple[int, ...] = ()
 
     @property
     def name(self) -> str:
@@ -76,56 +78,67 @@ def tree_leaves(store: TreeStore, chunk: int = 1 << 12) -> Iterator[Leaf]:
     if store.fixed_height is not None:
         raise SolvencyError(f"{store.path}: a fixed-height tree (tree build --height) has no global proof yet: its padding nodes are not leaves")
     depth, n_assets, secret = store.depth, len(store.assets), store.secret
+    n_pledged = len(store.pledges) * n_assets
     taken = store.account_count()
     pads = sorted(range((1 << depth) - taken), key=lambda p: order_key(secret, b"pad/" + str(p).encode()))
     pad_iter = iter(pads)
-    pending: list[tuple[int, str | None, tuple[int, int], tuple[int, ...], tuple[int, ...]]] = []
+    pending: list[tuple[int, str | None, tuple[int, int], tuple[int, ...], tuple[int, ...], tuple[int, ...]]] = []
 
     def flush() -> Iterator[Leaf]:
-        values = commitments([key for _, _, key, _, _ in pending])
-        for (index, account_id, _, equities, debts), value in zip(pending, values):
-            yield Leaf(index, account_id, value, equities, debts)
+        values = commitments([key for _, _, key, _, _, _ in pending])
+        for (index, account_id, _, equities, debts, pledged), value in zip(pending, values):
+            yield Leaf(index, account_id, value, equities, debts, pledged)
         pending.clear()
 
-    zero = (0,) * n_assets
+    zero, no_pledge = (0,) * n_assets, (0,) * n_pledged
     next_index = 0
     for account in store.accounts_by_leaf():
         if not 0 <= account.leaf_index < 1 << depth or account.leaf_index < next_index:
             raise SolvencyError(f"{store.path}: account {account.id!r} has leaf index {account.leaf_index}, "
                                 f"outside the tree or shared with another account")
-        if len(account.equities) != n_assets or len(account.debts) != n_assets:
-            raise SolvencyError(f"{store.path}: account {account.id!r} does not have {n_assets} equities and debts")
+        if len(account.equities) != n_assets or len(account.debts) != n_assets or len(account.collateral) != n_pledged:
+            raise SolvencyError(f"{store.path}: account {account.id!r} does not have {n_assets} equities and debts "
+                                f"and {n_pledged} pledged amounts")
         while next_index < account.leaf_index:
             pad = next(pad_iter)
-            pending.append((next_index, None, (pad_id_field(secret, pad), pad_salt(secret, pad)), zero, zero))
+            pending.append((next_index, None, (pad_id_field(secret, pad), pad_salt(secret, pad)), zero, zero, no_pledge))
             next_index += 1
-        pending.append((next_index, account.id, (id_field(account.id), account.salt), account.equities, account.debts))
+        pending.append((next_index, account.id, (id_field(account.id), account.salt), account.equities, account.debts, account.collateral))
         next_index += 1
         if len(pending) >= chunk:
             yield from flush()
     while next_index < 1 << depth:
         pad = next(pad_iter)
-        pending.append((next_index, None, (pad_id_field(secret, pad), pad_salt(secret, pad)), zero, zero))
+        pending.append((next_index, None, (pad_id_field(secret, pad), pad_salt(secret, pad)), zero, zero, no_pledge))
         next_index += 1
         if len(pending) >= chunk:
             yield from flush()
     yield from flush()
 
 
-def check_leaf(leaf: Leaf, slots: Sequence[TierSlots], assets: Sequence[Asset]) -> None:
+def check_leaf(leaf: Leaf, slots: Sequence[TierSlots], assets: Sequence[Asset], pledges: Sequence[str] = ()) -> None:
     """StatementFails naming the leaf, the asset and the amount if an amount is outside
-    [0, 2^64) (statement 1) or the account is not solvent under the policy (statement 2,
-    with both values in USD, rounded down to the cent)."""
-    for kind, values in (("equity", leaf.equities), ("debt", leaf.debts)):
-        for asset, value in zip(assets, values):
-            if not 0 <= value < 1 << 64:
-                raise StatementFails(f"{leaf.name}: {kind} {asset.symbol} = {value} is not in [0, 2^64)")
-    collateral, debt = account_values(slots, leaf.equities, leaf.debts)
+    [0, 2^64) (statement 1), the pledge classes together pledge more than the equity of an
+    asset, or the account is not solvent under the policy (statement 2: the equity, or with
+    ``pledges`` the pledged amounts, valued by ``slots``; both values in USD, rounded down to
+    the cent)."""
+    n = len(assets)
+    named = [("equity", a.symbol, v) for a, v in zip(assets, leaf.equities)] + [("debt", a.symbol, v) for a, v in zip(assets, leaf.debts)]
+    named += [(f"{pledge} collateral", a.symbol, v) for k, pledge in enumerate(pledges) for a, v in zip(assets, leaf.pledged[k * n : (k + 1) * n])]
+    for kind, symbol, value in named:
+        if not 0 <= value < 1 << 64:
+            raise StatementFails(f"{leaf.name}: {kind} {symbol} = {value} is not in [0, 2^64)")
+    for i, asset in enumerate(assets):
+        pledged = sum(leaf.pledged[i::n])
+        if pledged > leaf.equities[i]:
+            raise StatementFails(f"{leaf.name}: {pledged} base units of {asset.symbol} pledged, more than its equity {leaf.equities[i]}")
+    collateral, debt = account_values(slots, leaf.pledged if pledges else leaf.equities, leaf.debts)
     if collateral < debt:
         cents = 10 ** (4 + 8 + unit_decimals(assets) - 2)
         usd = lambda v: f"{v // cents // 100}.{v // cents % 100:02d}"  # noqa: E731
+        what = "pledged collateral" if pledges else "equity"
         raise StatementFails(
-            f"{leaf.name} is undercollateralised: its equity is worth {usd(collateral)} USD after tiered haircuts, "
+            f"{leaf.name} is undercollateralised: its {what} is worth {usd(collateral)} USD after tiered haircuts, "
             f"its debt {usd(debt)} USD (short by {(debt - collateral) / cents / 100:.8g} USD)"
         )
 
@@ -133,7 +146,7 @@ def check_leaf(leaf: Leaf, slots: Sequence[TierSlots], assets: Sequence[Asset]) 
 def subtree_root(leaves: Sequence[Leaf], depth: int) -> tuple[list[int], Node]:
     """(leaf hashes, (hash, sums) of the subtree whose leaves are ``leaves``) in a tree of ``depth``.
     O(len(leaves)) t = 5 permutations, batched per level (:func:`combine`)."""
-    hashes = leaf_hashes([(leaf.commitment, (*leaf.equities, *leaf.debts)) for leaf in leaves])
+    hashes = leaf_hashes([(leaf.commitment, (*leaf.equities, *leaf.debts, *leaf.pledged)) for leaf in leaves])
     return hashes, combine([(h, (*leaf.equities, *leaf.debts)) for h, leaf in zip(hashes, leaves)], depth)
 
 
@@ -162,15 +175,18 @@ def check_root(top: Node, root: PublishedRoot, where: str) -> None:
         raise StatementFails(f"{where}: root hash {root.root_hash} is not the root of the stored leaves ({node_hash_value})")
 
 
-def batch_inputs(leaves: Sequence[Leaf], slots: Sequence[TierSlots], blinding_value: int) -> dict:
-    """Inputs of :class:`circuits.solvency_batch.SolvencyBatch` for ``leaves`` (the commitment is derived)."""
-    n_assets, tiers = len(slots), len(slots[0].slopes)
-    inputs: dict = dict(zip(slot_names(n_assets, tiers), flat_inputs(slots)))
+def batch_inputs(leaves: Sequence[Leaf], slots: Sequence[TierSlots], blinding_value: int, n_assets: int, pledges: int = 0) -> dict:
+    """Inputs of :class:`circuits.solvency_batch.SolvencyBatch` for ``leaves`` of ``n_assets`` assets and
+    ``pledges`` pledge classes (the commitment is derived)."""
+    tiers = len(slots[0].slopes)
+    inputs: dict = dict(zip(slot_names(n_assets, tiers, pledges), flat_inputs(slots, n_assets)))
     for j, leaf in enumerate(leaves):
         inputs[f"leaf_commitments[{j}]"] = leaf.commitment
         for i in range(n_assets):
             inputs[f"equities[{j}][{i}]"] = leaf.equities[i]
             inputs[f"debts[{j}][{i}]"] = leaf.debts[i]
+        for s, amount in enumerate(leaf.pledged):
+            inputs[f"pledged[{j}][{s}]"] = amount
     inputs["blinding"] = blinding_value
     return inputs
 

@@ -98,7 +98,7 @@ def _recompute(store: TreeStore, accounts: AccountSet, progress: Progress | None
             mismatches.append(f"account {account.id!r}: stored leaf index differs from the secret's")
 
     try:
-        tree = hash_tree(len(accounts.assets), accounts.accounts, store.secret, compare, height=store.fixed_height,
+        tree = hash_tree(len(accounts.assets), accounts.accounts, store.secret, compare, pledges=len(accounts.pledges), height=store.fixed_height,
                          workers=workers, progress=progress, placed=placed)
     except TreeError as exc:
         return [AuditCheck("ranges", False, str(exc)), AuditCheck("recompute", False, "accounts cannot form a tree")]
@@ -133,7 +133,7 @@ def audit_tree(
         assets = store.assets
         n = len(assets)
         stored_accounts = tuple(Account(row.id, row.equities, row.debts, row.collateral) for row in store.accounts())
-        account_set = AccountSet(assets, stored_accounts, source=str(db_path))
+        account_set = AccountSet(assets, stored_accounts, source=str(db_path), pledges=store.pledges)
         checks = _recompute(store, account_set, progress, workers)
         stored_root = published_root(store)
     reasons = [c.detail for c in checks if not c.ok]

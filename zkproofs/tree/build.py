@@ -31,6 +31,7 @@ roots: never a level of the tree. A fixed-height tree holds its accounts.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections import deque
@@ -97,13 +98,13 @@ class TreeSummary:
     source: str = ""
 
 
-def _keyed(accounts: Iterable[Account], secret: bytes, n_assets: int) -> list[tuple[bytes, Account]]:
+def _keyed(accounts: Iterable[Account], secret: bytes, n_assets: int, pledges: int) -> list[tuple[bytes, Account]]:
     """[(order key, account)] sorted by key, every account checked; TreeError as :class:`LeafOrder`. O(N log N)."""
     check_secret(secret)
-    check_asset_count(n_assets)
+    check_asset_count(n_assets, pledges)
     entries = []
     for account in accounts:
-        check_account(account, n_assets)
+        check_account(account, n_assets, pledges)
         entries.append((order_key(secret, b"id/" + id_bytes(account.id)), account))
     if not entries:
         raise TreeError("cannot build a tree of zero accounts")
@@ -114,7 +115,7 @@ def _keyed(accounts: Iterable[Account], secret: bytes, n_assets: int) -> list[tu
     return entries
 
 
-def fixed_height_placement(accounts: Iterable[Account], secret: bytes, height: int, n_assets: int) -> list[tuple[int, Account]]:
+def fixed_height_placement(accounts: Iterable[Account], secret: bytes, height: int, n_assets: int, pledges: int = 0) -> list[tuple[int, Account]]:
     """[(leaf index, account)] by leaf index: the accounts' secret-keyed random leaves
     in a tree of ``height`` (DAPOL+ NDM-SMT, Ji and Chalkias 2021, section 4).
 
@@ -128,7 +129,7 @@ def fixed_height_placement(accounts: Iterable[Account], secret: bytes, height: i
     """
     if isinstance(height, bool) or not isinstance(height, int) or not 1 <= height <= MAX_DEPTH:
         raise TreeError(f"height {height!r} is not in [1, {MAX_DEPTH}]")
-    entries = _keyed(accounts, secret, n_assets)
+    entries = _keyed(accounts, secret, n_assets, pledges)
     if len(entries) > 1 << height:
         raise TreeError(f"{len(entries)} accounts do not fit a tree of height {height} (2^{height} leaves)")
     taken: set[int] = set()
@@ -154,19 +155,21 @@ def leaf_order(accounts: AccountSet, secret: bytes) -> tuple[int, list[int]]:
     Raises TreeError as LeafOrder. O(N log N) plus 2^depth HMACs; holds the order.
     """
     index = {account.id: i for i, account in enumerate(accounts.accounts)}
-    with LeafOrder(accounts.accounts, secret, len(accounts.assets)) as order:
+    with LeafOrder(accounts.accounts, secret, len(accounts.assets), pledges=len(accounts.pledges)) as order:
         return order.depth, [-1 - leaf if isinstance(leaf, int) else index[leaf.id] for _, leaf in order]
 
 
-def hash_subtree(secret: bytes, depth: int, n_assets: int, first_leaf: int, leaves: Sequence[LeafItem]) -> tuple[list[bytes], int, tuple[int, ...]]:
-    """Hash the subtree whose leaves are ``leaves`` (a power of two of them, from leaf ``first_leaf``).
+def hash_subtree(secret: bytes, depth: int, n_assets: int, pledges: int, first_leaf: int,
+                 leaves: Sequence[LeafItem]) -> tuple[list[bytes], int, tuple[int, ...]]:
+    """Hash the subtree whose leaves are ``leaves`` (a power of two of them, from leaf ``first_leaf``;
+    an account's amounts are its equities, debts and ``pledges`` x ``n_assets`` pledged amounts).
 
     Returns (records per height, bottom first, as :class:`NodeCodec` bytes; the
     subtree root's hash; its sums). A pure function of its inputs: the task a
     worker process runs. Cost: len(leaves) commitments and 2 len(leaves) - 1
     tree hashes, one batched Poseidon call per level.
     """
-    zero = (0,) * (2 * n_assets)
+    zero = (0,) * ((2 + pledges) * n_assets)
     keys: list[tuple[int, int]] = []
     sums: list[tuple[int, ...]] = []
     for item in leaves:
@@ -178,7 +181,7 @@ def hash_subtree(secret: bytes, depth: int, n_assets: int, first_leaf: int, leav
             canonical = id_bytes(account_id)
             keys.append((id_field_of(canonical), user_salt_of(secret, canonical)))
             sums.append(amounts)
-    records = leaf_records(keys, sums, depth)
+    records = leaf_records(keys, sums, depth, 2 * n_assets)
     levels = [records]
     codec = NodeCodec(depth, n_assets)
     while len(records) > codec.size:
@@ -196,7 +199,7 @@ Placed = Callable[[int, Account], None]
 """placed(leaf index, account): called for every account, in leaf order, as the tree is hashed."""
 
 
-def _subtree_tasks(order: LeafOrder, secret: bytes, n_assets: int, size: int, placed: Placed | None) -> Iterator[tuple]:
+def _subtree_tasks(order: LeafOrder, secret: bytes, n_assets: int, pledges: int, size: int, placed: Placed | None) -> Iterator[tuple]:
     """hash_subtree arguments for each run of ``size`` consecutive leaves of ``order``, read lazily."""
     depth = order.depth
     items: list[LeafItem] = []
@@ -207,9 +210,9 @@ def _subtree_tasks(order: LeafOrder, secret: bytes, n_assets: int, size: int, pl
         else:
             if placed is not None:
                 placed(start + len(items), leaf)
-            items.append((leaf.id, (*leaf.equities, *leaf.debts)))
+            items.append((leaf.id, (*leaf.equities, *leaf.debts, *leaf.collateral)))
         if len(items) == size:
-            yield secret, depth, n_assets, start, items
+            yield secret, depth, n_assets, pledges, start, items
             start += size
             items = []
 
@@ -231,6 +234,7 @@ def hash_tree(
     secret: bytes,
     sink: RowSink,
     *,
+    pledges: int = 0,
     height: int | None = None,
     workers: int | None = None,
     progress: Progress | None = None,
@@ -247,15 +251,17 @@ def hash_tree(
     the levels above them are hashed here; memory is one sort run plus the
     tasks in flight plus N / 2^12 subtree roots, never a level of the tree.
     Rows reach ``sink`` level-interleaved, each level in order; ``placed``
-    learns each account's leaf. ``height`` H: the fixed-height tree of
+    learns each account's leaf. ``pledges``: the number K of pledge classes
+    (every account carries K x n_assets pledged amounts, which its leaf commits).
+    ``height`` H: the fixed-height tree of
     :func:`hash_fixed_height` (which holds the accounts). Raises TreeError as
     LeafOrder and :func:`fixed_height_placement`.
     """
     if height is not None:
-        return hash_fixed_height(n_assets, accounts, secret, height, sink, workers=workers, progress=progress, placed=placed)
+        return hash_fixed_height(n_assets, accounts, secret, height, sink, pledges=pledges, workers=workers, progress=progress, placed=placed)
     # accounts already held (a sequence) gain nothing from spilling: one run
     run_size = max(1, len(accounts)) if isinstance(accounts, Sequence) else None
-    with LeafOrder(accounts, secret, n_assets, run_size=run_size, tmp_dir=tmp_dir) as order:
+    with LeafOrder(accounts, secret, n_assets, pledges=pledges, run_size=run_size, tmp_dir=tmp_dir) as order:
         depth = order.depth
         codec = NodeCodec(depth, n_assets)
         writer = ChunkWriter(codec, sink)
@@ -278,7 +284,7 @@ def hash_tree(
             if progress is not None:
                 progress(done, total)
 
-        tasks = _subtree_tasks(order, secret, n_assets, size, placed)
+        tasks = _subtree_tasks(order, secret, n_assets, pledges, size, placed)
         if parallel:
             with ProcessPoolExecutor(max_workers=workers) as pool:
                 _run_pool(pool, tasks, workers * QUEUED_PER_WORKER, collect)
@@ -301,7 +307,7 @@ def hash_tree(
 
 
 def hash_leaves(secret: bytes, items: Sequence[tuple[str, tuple[int, ...]]]) -> list[int]:
-    """Leaf hashes of (account id, sums): salts, commitments, one batched leaf hash. A pool task."""
+    """Leaf hashes of (account id, amounts): salts, commitments, one batched leaf hash. A pool task."""
     keys = [(id_field(account_id), user_salt(secret, account_id)) for account_id, _ in items]
     return leaf_hashes(list(zip(commitments(keys), [sums for _, sums in items])))
 
@@ -342,6 +348,7 @@ def hash_fixed_height(
     height: int,
     sink: RowSink,
     *,
+    pledges: int = 0,
     workers: int | None = None,
     progress: Progress | None = None,
     placed: Placed | None = None,
@@ -357,7 +364,7 @@ def hash_fixed_height(
     + N node hashes, so O(N H), not O(2^H); levels of 2^12 or more hashes are
     spread over ``workers`` processes.
     """
-    placement = fixed_height_placement(accounts, secret, height, n_assets)
+    placement = fixed_height_placement(accounts, secret, height, n_assets, pledges)
     codec = NodeCodec(height, n_assets)
     zero = (0,) * (2 * n_assets)
     workers = workers or os.cpu_count() or 1
@@ -367,11 +374,11 @@ def hash_fixed_height(
     for index, account in placement:
         if placed is not None:
             placed(index, account)
-        items.append((account.id, (*account.equities, *account.debts)))
+        items.append((account.id, (*account.equities, *account.debts, *account.collateral)))
     pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 and len(items) >= PARALLEL_THRESHOLD else None
     try:
         hashes = _split(hash_leaves, secret, items, pool, workers)
-        level = [(idx, h, sums) for (idx, _), h, (_, sums) in zip(placement, hashes, items)]
+        level = [(idx, h, amounts[: 2 * n_assets]) for (idx, _), h, (_, amounts) in zip(placement, hashes, items)]
         for k in range(height):
             present = {idx for idx, _, _ in level}
             nodes = list(level)
@@ -465,8 +472,8 @@ def build_tree(
             if len(rows) == ACCOUNT_ROWS_PER_INSERT:
                 flush()
 
-        tree = hash_tree(n_assets, accounts.accounts, secret, sink, height=height, workers=workers, progress=progress,
-                         placed=placed, tmp_dir=tmp_dir)
+        tree = hash_tree(n_assets, accounts.accounts, secret, sink, pledges=len(accounts.pledges), height=height, workers=workers,
+                         progress=progress, placed=placed, tmp_dir=tmp_dir)
         flush()
         conn.executemany(
             "INSERT INTO assets(position, symbol, decimals) VALUES (?, ?, ?)",
@@ -481,6 +488,7 @@ def build_tree(
             "created_at": created_at,
             "source": accounts.source,
             "amount_bits": str(AMOUNT_BITS),
+            "pledges": json.dumps(list(accounts.pledges)),
             "excluded": Excluded.of(accounts).to_meta(),
         }
         conn.executemany("INSERT INTO meta(key, value) VALUES (?, ?)", meta.items())

@@ -13,16 +13,21 @@ Layout (version 2, "packed"). Hashes are Poseidon sponges
 * id field      = SHA-512(b"zkproofs/account-id/v1" || utf8(id)) mod r
 * salt          = HMAC-SHA512(tree_secret, b"salt/" || utf8(id)) mod r
 * commitment    = Poseidon_t3([id field, salt])
-* leaf          = Poseidon_t5([commitment, *pack_64([LEAF_TAG, e_1..e_A, d_1..d_A])])
+* leaf          = Poseidon_t5([commitment, *pack_64([LEAF_TAG, e_1..e_A, d_1..d_A, p_1..p_KA])])
 * node          = Poseidon_t5([h_L, h_R, *pack_W([NODE_TAG, E_L, D_L, E_R, D_R])])
 
-where e/d are a leaf's per-asset equities and debts, E/D a child's per-asset
-sums (A each), and ``pack_w(values)`` puts ``S = 254 // w`` values of w bits in
+where e/d are a leaf's per-asset equities and debts, p its pledged amounts
+(K pledge classes x A assets, class-major; K = 0, so none, unless the input
+distinguishes pledged collateral: :class:`~zkproofs.accounts.model.Account`),
+E/D a child's per-asset sums (A each), and ``pack_w(values)`` puts ``S = 254 // w`` values of w bits in
 each field element, little-endian (value j of an element is multiplied by
 2^(w j)); the last element is zero-filled. Leaf amounts use w = 64; node sums
 w = W = 64 + depth, the bit length of the root's sums, so every sum at any
 height fits its slot. Packing is injective because every slot value is
 range-checked below 2^w (here and in the circuit) and S w <= 254 < log2 r.
+Pledged amounts are committed, not summed: node sums are equities and debts
+only, so a node is the same with or without pledge classes; the root file
+names the classes (``pledges``), which fixes the leaf's length.
 The tags (LEAF_TAG = 1, NODE_TAG = 2) occupy slot 0; leaf and node inputs also
 differ in length, which the sponge's capacity (length * 2^64) separates.
 
@@ -71,6 +76,8 @@ AMOUNT_BITS = 64
 """Every leaf equity and debt is < 2^64; a sum at height k is < 2^(64 + k)."""
 MAX_ASSETS = kernels.MAX_SUMS // 2
 """Most assets a tree takes: each record carries an equity and a debt sum per asset (2048)."""
+MAX_LEAF_AMOUNTS = kernels.MAX_LEAF_AMOUNTS
+"""Most amounts a leaf commits: (2 + K) A <= 8192 for K pledge classes."""
 MAX_DEPTH = 64
 """Deepest tree supported (2^64 leaves); a sum slot of 64 + depth <= 128 bits fits a field element."""
 PACK_BITS = 254
@@ -205,9 +212,10 @@ def pack(values: Sequence[int], bits: int) -> list[int]:
     return out
 
 
-def leaf_inputs(commitment_value: int, sums: Sequence[int]) -> list[int]:
-    """[commitment, *pack_64([LEAF_TAG, *sums])]: the sponge inputs of a leaf (sums: equities then debts)."""
-    return [commitment_value, *pack([LEAF_TAG, *sums], AMOUNT_BITS)]
+def leaf_inputs(commitment_value: int, amounts: Sequence[int]) -> list[int]:
+    """[commitment, *pack_64([LEAF_TAG, *amounts])]: the sponge inputs of a leaf (amounts: equities,
+    debts, then pledged amounts)."""
+    return [commitment_value, *pack([LEAF_TAG, *amounts], AMOUNT_BITS)]
 
 
 def node_inputs(left_hash: int, left_sums: Sequence[int], right_hash: int, right_sums: Sequence[int], depth: int) -> list[int]:
@@ -215,16 +223,18 @@ def node_inputs(left_hash: int, left_sums: Sequence[int], right_hash: int, right
     return [left_hash, right_hash, *pack([NODE_TAG, *left_sums, *right_sums], slot_bits(depth))]
 
 
-def leaf_hash(commitment_value: int, equities: Sequence[int], debts: Sequence[int]) -> int:
-    """Poseidon_t5(:func:`leaf_inputs`). Amounts must be in [0, 2^64) (TreeError otherwise)."""
-    check_sums((*equities, *debts), 0, "leaf")
-    return poseidon_hash(leaf_inputs(commitment_value, (*equities, *debts)), t=TREE_HASH_T)
+def leaf_hash(commitment_value: int, equities: Sequence[int], debts: Sequence[int], pledged: Sequence[int] = ()) -> int:
+    """Poseidon_t5(:func:`leaf_inputs`) of equities, debts and pledged amounts (K x A, class-major; none
+    in a tree without pledge classes). Amounts must be in [0, 2^64) (TreeError otherwise)."""
+    check_sums((*equities, *debts, *pledged), 0, "leaf")
+    return poseidon_hash(leaf_inputs(commitment_value, (*equities, *debts, *pledged)), t=TREE_HASH_T)
 
 
 def leaf_hashes(leaves: Sequence[tuple[int, Sequence[int]]]) -> list[int]:
-    """:func:`leaf_hash` of each (commitment, sums) in one batched Poseidon call (ranges: the caller's).
+    """:func:`leaf_hash` of each (commitment, amounts) in one batched Poseidon call (ranges: the caller's).
 
-    O(n) t = 5 permutations (one per leaf at 4 assets: ceil((1 + ceil((1 + 2A) / 3)) / 4) each).
+    O(n) t = 5 permutations: ceil((1 + ceil((1 + (2 + K) A) / 3)) / 4) each (one at 4 assets
+    without pledge classes, two with Binance's three).
     """
     return poseidon_hash_many([leaf_inputs(c, sums) for c, sums in leaves], t=TREE_HASH_T)
 
@@ -268,17 +278,18 @@ def record_sum_bytes(depth: int) -> int:
     return (AMOUNT_BITS + depth + 7) // 8
 
 
-def leaf_records(keys: Sequence[tuple[int, int]], amounts: Sequence[Sequence[int]], depth: int) -> bytes:
+def leaf_records(keys: Sequence[tuple[int, int]], amounts: Sequence[Sequence[int]], depth: int, n_sums: int) -> bytes:
     """Stored records (:class:`zkproofs.tree.store.NodeCodec`) of the leaves of users with
-    keys (id field, salt) and amounts (2A each: equities then debts, each < 2^64), in one
-    kernel call (:func:`zkproofs.kernels.merkle_sum_leaves`): the commitment, the leaf
-    hash of :func:`leaf_hash` and the amounts as sums, with no Python object per leaf.
+    keys (id field, salt) and amounts ((2 + K) A each: equities, debts, pledged amounts, each
+    < 2^64), in one kernel call (:func:`zkproofs.kernels.merkle_sum_leaves`): the commitment,
+    the leaf hash of :func:`leaf_hash` and the first ``n_sums`` = 2A amounts as sums, with no
+    Python object per leaf.
 
     Raises ValueError (NonCanonicalFieldElement for a key) as the kernel does; the caller
-    has checked the accounts. O(n) permutations (2 per user at 4 assets).
+    has checked the accounts. O(n) permutations (2 per user at 4 assets, 3 with 3 pledge classes).
     """
-    n_sums = len(amounts[0]) if amounts else 1
-    return kernels.merkle_sum_leaves(keys, amounts, _opt(COMMITMENT_T), _opt(TREE_HASH_T), n_sums, record_sum_bytes(depth), LEAF_TAG)
+    n_amounts = len(amounts[0]) if amounts else n_sums
+    return kernels.merkle_sum_leaves(keys, amounts, _opt(COMMITMENT_T), _opt(TREE_HASH_T), n_amounts, n_sums, record_sum_bytes(depth), LEAF_TAG)
 
 
 def parent_records(records: bytes, depth: int, n_sums: int) -> bytes:
@@ -327,7 +338,7 @@ def hash_parameters() -> dict:
         "commitment_r_p": ROUNDS[COMMITMENT_T][1],
         "sponge": "capacity = len(inputs) * 2^64, rate t-1, output state[1]",
         "layout": LAYOUT_VERSION,
-        "leaf": "[commitment, *pack_64([leaf_tag, *equities, *debts])]",
+        "leaf": "[commitment, *pack_64([leaf_tag, *equities, *debts, *pledged])], pledged: pledge classes x assets, class-major",
         "node": "[h_L, h_R, *pack_W([node_tag, *sums_L, *sums_R])], W = amount_bits + depth",
         "pack": "254 // w values of w bits per field element, little-endian, last zero-filled",
         "leaf_tag": LEAF_TAG,

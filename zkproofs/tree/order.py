@@ -32,7 +32,7 @@ from operator import itemgetter
 from typing import BinaryIO, Iterable, Iterator
 
 from zkproofs.accounts.model import Account
-from zkproofs.tree.hashing import MAX_ASSETS, MAX_DEPTH, SECRET_BYTES, TreeError, check_sums, id_bytes, order_key
+from zkproofs.tree.hashing import MAX_ASSETS, MAX_DEPTH, MAX_LEAF_AMOUNTS, SECRET_BYTES, TreeError, check_sums, id_bytes, order_key
 
 RUN_SIZE = 1 << 18
 """Entries per sorted run (about 100 MB of Python objects at 4 assets)."""
@@ -43,11 +43,20 @@ Entry = tuple[bytes, "Account | int"]
 """(order key, leaf): an :class:`Account`, or the number of a padding leaf."""
 
 
-def check_account(account: Account, num_assets: int, where: str = "account") -> None:
-    """TreeError unless the account has num_assets equities and debts, each in [0, 2^64)."""
+def check_account(account: Account, num_assets: int, pledges: int = 0, where: str = "account") -> None:
+    """TreeError unless the account has num_assets equities and debts and ``pledges`` x
+    num_assets pledged amounts (:class:`~zkproofs.accounts.model.Account`), each in
+    [0, 2^64), and per asset the pledged amounts sum to at most the equity. O(K A)."""
     if len(account.equities) != num_assets or len(account.debts) != num_assets:
         raise TreeError(f"{where} {account.id!r}: expected {num_assets} equities and debts")
-    check_sums((*account.equities, *account.debts), 0, f"{where} {account.id!r}")
+    if len(account.collateral) != pledges * num_assets:
+        raise TreeError(f"{where} {account.id!r}: expected {pledges * num_assets} pledged amounts ({pledges} pledge classes), "
+                        f"not {len(account.collateral)}")
+    check_sums((*account.equities, *account.debts, *account.collateral), 0, f"{where} {account.id!r}")
+    for i, equity in enumerate(account.equities):
+        pledged = sum(account.collateral[i::num_assets])
+        if pledged > equity:
+            raise TreeError(f"{where} {account.id!r}: asset {i} has {pledged} base units pledged, more than its equity {equity}")
 
 
 def depth_for(count: int) -> int:
@@ -66,10 +75,13 @@ def check_secret(secret: bytes) -> None:
         raise TreeError(f"the tree secret must be {SECRET_BYTES} bytes")
 
 
-def check_asset_count(n_assets: int) -> None:
-    """TreeError unless a tree can carry ``n_assets`` assets (1 to MAX_ASSETS)."""
+def check_asset_count(n_assets: int, pledges: int = 0) -> None:
+    """TreeError unless a tree can carry ``n_assets`` assets (1 to MAX_ASSETS) and ``pledges``
+    pledge classes ((2 + K) A amounts per leaf, at most MAX_LEAF_AMOUNTS)."""
     if not 1 <= n_assets <= MAX_ASSETS:
         raise TreeError(f"an account set needs 1 to {MAX_ASSETS} assets, not {n_assets}")
+    if (2 + pledges) * n_assets > MAX_LEAF_AMOUNTS:
+        raise TreeError(f"{n_assets} assets with {pledges} pledge classes make leaves of more than {MAX_LEAF_AMOUNTS} amounts")
 
 
 def _read_run(handle: BinaryIO) -> Iterator[Entry]:
@@ -94,9 +106,10 @@ class LeafOrder:
     (``tmp_dir``: where they go, default the system's temporary directory).
     """
 
-    def __init__(self, accounts: Iterable[Account], secret: bytes, n_assets: int, *, run_size: int | None = None, tmp_dir: str | os.PathLike | None = None):
+    def __init__(self, accounts: Iterable[Account], secret: bytes, n_assets: int, *, pledges: int = 0, run_size: int | None = None,
+                 tmp_dir: str | os.PathLike | None = None):
         check_secret(secret)
-        check_asset_count(n_assets)
+        check_asset_count(n_assets, pledges)
         run_size = RUN_SIZE if run_size is None else run_size
         if run_size < 1:
             raise ValueError("run_size must be positive")
@@ -107,7 +120,7 @@ class LeafOrder:
         self._consumed = False
         run: list[Entry] = []
         try:
-            for entry in self._keyed(accounts, secret, n_assets):
+            for entry in self._keyed(accounts, secret, n_assets, pledges):
                 run.append(entry)
                 if len(run) == run_size:
                     self._spill(run)
@@ -119,12 +132,12 @@ class LeafOrder:
             self.close()
             raise
 
-    def _keyed(self, accounts: Iterable[Account], secret: bytes, n_assets: int) -> Iterator[Entry]:
+    def _keyed(self, accounts: Iterable[Account], secret: bytes, n_assets: int, pledges: int) -> Iterator[Entry]:
         """Every account (checked), then the padding leaves, with its order key; sets
         ``accounts``, ``depth`` and ``leaf_count`` once the accounts are counted."""
         count = 0
         for account in accounts:
-            check_account(account, n_assets)
+            check_account(account, n_assets, pledges)
             yield order_key(secret, b"id/" + id_bytes(account.id)), account
             count += 1
         self.accounts = count

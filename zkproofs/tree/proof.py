@@ -1,9 +1,11 @@
 """Plain inclusion proofs: a user's leaf, its sibling hashes and sums, checked natively.
 
-JSON layout (``format`` "zkproofs/inclusion-proof", ``version`` 1, ``kind`` "plain")::
+JSON layout (``format`` "zkproofs/inclusion-proof", ``version`` 2, ``kind`` "plain")::
 
     {"user_id", "salt", "leaf_index", "assets": [symbols],
      "equities": [...], "debts": [...],            (base units, decimal strings)
+     "pledged": {CLASS: [...], ...},               (pledged amounts per pledge class, in the
+                                                    root's class order; {} without classes)
      "path": [{"hash", "equities", "debts"}, ...]  (siblings bottom-up, height 0 first)
      "root": {"hash", "equities", "debts"}}
 
@@ -12,7 +14,8 @@ integers, never reduced), checks every range (user amounts < 2^64, sibling sums
 at height k < 2^(64 + k)) and compares the result with a *published* root
 (:class:`~zkproofs.tree.root.PublishedRoot`), not with the root the proof
 carries. Sibling sums reveal other customers' aggregates: the zero-knowledge
-variant (:mod:`zkproofs.proofs.inclusion`) hides them.
+variant (:mod:`zkproofs.proofs.inclusion`) hides them. Version 1 carried no
+pledged amounts and is refused.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from zkproofs.tree.root import PublishedRoot
 from zkproofs.tree.store import TreeStore
 
 PROOF_FORMAT = "zkproofs/inclusion-proof"
-PROOF_VERSION = 1
+PROOF_VERSION = 2
 
 
 class UnknownAccount(TreeError):
@@ -44,7 +47,9 @@ class InclusionProof:
     ``siblings[k]`` is (hash, sums) of the sibling at height k (sums: equities
     then debts, length 2A); bit k of ``leaf_index`` says whether the path node at
     height k is a right child. ``root_hash`` / ``root_sums`` are what the prover
-    claims; verification uses the published root instead.
+    claims; verification uses the published root instead. ``pledges`` names the
+    tree's pledge classes and ``pledged`` holds the user's K x A pledged amounts
+    (class-major), which the leaf commits (both empty without pledge classes).
     """
 
     user_id: str
@@ -56,6 +61,8 @@ class InclusionProof:
     siblings: tuple[tuple[int, tuple[int, ...]], ...]
     root_hash: int
     root_sums: tuple[int, ...]
+    pledges: tuple[str, ...] = ()
+    pledged: tuple[int, ...] = ()
 
     @property
     def depth(self) -> int:
@@ -90,6 +97,8 @@ def make_inclusion_proof(store: TreeStore, user_id: str) -> InclusionProof:
         siblings=siblings,
         root_hash=root_hash,
         root_sums=root_sums,
+        pledges=store.pledges,
+        pledged=row.collateral,
     )
 
 
@@ -102,6 +111,9 @@ def path_root(proof: InclusionProof) -> tuple[int, tuple[int, ...]]:
     n = len(proof.assets)
     if len(proof.equities) != n or len(proof.debts) != n:
         raise TreeError(f"proof: expected {n} equities and debts")
+    if len(proof.pledged) != len(proof.pledges) * n:
+        raise TreeError(f"proof: expected {len(proof.pledges) * n} pledged amounts ({len(proof.pledges)} pledge classes)")
+    check_sums(proof.pledged, 0, "proof: pledged amounts")
     if proof.depth > MAX_DEPTH:
         raise TreeError(f"proof: path of {proof.depth} levels is deeper than {MAX_DEPTH}")
     current_sums = (*proof.equities, *proof.debts)
@@ -109,7 +121,7 @@ def path_root(proof: InclusionProof) -> tuple[int, tuple[int, ...]]:
     for field_name, value in (("salt", proof.salt), ("root hash", proof.root_hash)):
         if not 0 <= value < R:
             raise TreeError(f"proof: {field_name} is not in [0, r)")
-    current = leaf_hash(proof.commitment, proof.equities, proof.debts)
+    current = leaf_hash(proof.commitment, proof.equities, proof.debts, proof.pledged)
     if not 0 <= proof.leaf_index < (1 << proof.depth):
         raise TreeError(f"proof: leaf index {proof.leaf_index} does not fit depth {proof.depth}")
     for k, (sib_hash, sib_sums) in enumerate(proof.siblings):
@@ -137,6 +149,8 @@ def inclusion_failure(proof: InclusionProof, root: PublishedRoot) -> str | None:
         return f"the proof's assets {list(proof.assets)} differ from the root's"
     if proof.depth != root.depth:
         return f"the proof's path has {proof.depth} levels, the root's tree has depth {root.depth}"
+    if proof.pledges != root.pledges:
+        return f"the proof's pledge classes {list(proof.pledges)} differ from the root's {list(root.pledges)}"
     try:
         top_hash, top_sums = path_root(proof)
     except TreeError as exc:
@@ -171,6 +185,7 @@ def proof_to_dict(proof: InclusionProof) -> dict[str, Any]:
         "assets": list(proof.assets),
         "equities": [str(v) for v in proof.equities],
         "debts": [str(v) for v in proof.debts],
+        "pledged": {c: [str(v) for v in proof.pledged[k * n : (k + 1) * n]] for k, c in enumerate(proof.pledges)},
         "path": [{"hash": str(h), **_sums_dict(s, n)} for h, s in proof.siblings],
         "root": {"hash": str(proof.root_hash), **_sums_dict(proof.root_sums, n)},
     }
@@ -223,6 +238,8 @@ def proof_from_dict(obj: Any, where: str = "proof") -> InclusionProof:
         raise TreeError(f"{where}.leaf_index: negative")
     user_id = json_field(obj, "user_id", str, where)
     id_bytes(user_id)  # TreeError now, as malformed input, for an id with no UTF-8 form
+    pledged_obj = json_field(obj, "pledged", dict, where)
+    pledged = tuple(v for c, amounts in pledged_obj.items() for v in _ints(amounts, n, f"{where}.pledged.{c}"))
     return InclusionProof(
         user_id=user_id,
         salt=_scalar(json_field(obj, "salt", str, where), f"{where}.salt"),
@@ -234,4 +251,6 @@ def proof_from_dict(obj: Any, where: str = "proof") -> InclusionProof:
         root_hash=_scalar(json_field(root, "hash", str, f"{where}.root"), f"{where}.root.hash"),
         root_sums=_ints(json_field(root, "equities", list, f"{where}.root"), n, f"{where}.root.equities")
         + _ints(json_field(root, "debts", list, f"{where}.root"), n, f"{where}.root.debts"),
+        pledges=tuple(pledged_obj),
+        pledged=pledged,
     )

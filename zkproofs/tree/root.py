@@ -1,9 +1,10 @@
 """The published root: what an exchange publishes and every inclusion proof is checked against.
 
-JSON layout (``format`` "zkproofs/liability-root", ``version`` 3)::
+JSON layout (``format`` "zkproofs/liability-root", ``version`` 4)::
 
     {"format", "version", "created_at", "root_hash" (decimal string),
      "depth", "assets": [{"symbol", "decimals"}],
+     "pledges": [names of the pledge classes every leaf commits, in order; [] for none],
      "totals": {SYMBOL: {"equity", "debt" (base units, decimal strings),
                          "equity_units", "debt_units" (whole units, decimal strings)}},
      "excluded": {"accounts", "totals": {SYMBOL: {"equity", "debt", ...}}}, (zkproofs.tree.excluded)
@@ -16,7 +17,8 @@ names the one key zero-knowledge inclusion proofs are checked with, so a
 customer cannot be handed another; a root naming none (null) admits only plain
 proofs. ``excluded`` records the input accounts ``tree build --exclude-invalid``
 left out of the totals (count and summed balances per asset; zero when none).
-Version 1 named no key, version 2 recorded no exclusions: both are refused.
+Version 1 named no key, version 2 recorded no exclusions, version 3 named no
+pledge classes: all are refused.
 """
 
 from __future__ import annotations
@@ -31,11 +33,11 @@ from zkproofs.accounts.model import MAX_DECIMALS, Asset
 from zkproofs.field import decode_scalar, parse_decimal
 from zkproofs.jsontext import is_exactly, loads
 from zkproofs.tree.excluded import Excluded
-from zkproofs.tree.hashing import MAX_DEPTH, TreeError, check_sums, hash_parameters, json_field
+from zkproofs.tree.hashing import MAX_DEPTH, MAX_LEAF_AMOUNTS, TreeError, check_sums, hash_parameters, json_field
 from zkproofs.tree.store import TreeStore
 
 ROOT_FORMAT = "zkproofs/liability-root"
-ROOT_VERSION = 3
+ROOT_VERSION = 4
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -53,6 +55,8 @@ class PublishedRoot:
     verification_key: str | None = None
     """SHA-256 (hex) of the verification key ZK inclusion proofs use, or None."""
     excluded: Excluded | None = None
+    pledges: tuple[str, ...] = ()
+    """The pledge classes every leaf commits (:class:`~zkproofs.accounts.model.AccountSet`)."""
 
     def __post_init__(self) -> None:
         if self.excluded is None:
@@ -73,6 +77,7 @@ def root_to_dict(root: PublishedRoot) -> dict[str, Any]:
         "root_hash": str(root.root_hash),
         "depth": root.depth,
         "assets": [{"symbol": a.symbol, "decimals": a.decimals} for a in root.assets],
+        "pledges": list(root.pledges),
         "totals": {
             a.symbol: {
                 "equity": str(e),
@@ -137,7 +142,13 @@ def root_from_dict(obj: Any, where: str = "root") -> PublishedRoot:
     if "excluded" not in obj:
         raise TreeError(f"{where}: missing field 'excluded' (the input accounts left out of the totals)")
     excluded = Excluded.from_dict(obj["excluded"], tuple(assets), f"{where}.excluded")
-    return PublishedRoot(root_hash, depth, tuple(assets), equity, debt, str(obj.get("created_at", "")), verification_key=key, excluded=excluded)
+    pledges = json_field(obj, "pledges", list, where)
+    if not all(isinstance(p, str) and p for p in pledges) or len(set(pledges)) != len(pledges):
+        raise TreeError(f"{where}.pledges: expected a list of distinct pledge class names")
+    if (2 + len(pledges)) * len(assets) > MAX_LEAF_AMOUNTS:
+        raise TreeError(f"{where}.pledges: {len(pledges)} classes over {len(assets)} assets exceed {MAX_LEAF_AMOUNTS} amounts per leaf")
+    return PublishedRoot(root_hash, depth, tuple(assets), equity, debt, str(obj.get("created_at", "")), verification_key=key, excluded=excluded,
+                         pledges=tuple(pledges))
 
 
 def root_from_json(text: str | bytes, where: str = "root") -> PublishedRoot:
@@ -156,4 +167,5 @@ def published_root(store: TreeStore) -> PublishedRoot:
     if len(sums) != 2 * n:
         raise TreeError(f"{store.path}: root node has {len(sums)} sums for {n} assets")
     excluded = Excluded.from_meta(store.meta.get("excluded"), n, f"{store.path}: meta excluded")
-    return PublishedRoot(root_hash, depth, store.assets, tuple(sums[:n]), tuple(sums[n:]), store.meta.get("created_at", ""), excluded=excluded)
+    return PublishedRoot(root_hash, depth, store.assets, tuple(sums[:n]), tuple(sums[n:]), store.meta.get("created_at", ""), excluded=excluded,
+                         pledges=store.pledges)

@@ -1,16 +1,18 @@
 """SQLite storage of a liability tree: one file, written atomically, read by primary key.
 
-Tables (``FORMAT_VERSION`` 2):
+Tables (``FORMAT_VERSION`` 3; version 2 had no pledge classes and is refused):
 
 * ``meta(key PRIMARY KEY, value)``: format_version, tree_secret (hex; the
   exchange's secret, never published), depth, shape ("complete": 2^depth
   leaves, all materialised; "fixed-height": ``tree build --height``, only the
   paths to real leaves and their padding siblings), created_at, source,
-  amount_bits, excluded (the input accounts left out, :mod:`zkproofs.tree.excluded`)
+  amount_bits, excluded (the input accounts left out, :mod:`zkproofs.tree.excluded`),
+  pledges (JSON list of the pledge classes' names, :class:`~zkproofs.accounts.model.AccountSet`)
   (the root hash and totals are the root node's row, never copied here);
 * ``assets(position PRIMARY KEY, symbol UNIQUE, decimals)``;
 * ``accounts(id PRIMARY KEY, leaf_index, equities, debts, collateral)``
-  (amounts JSON int lists in base units; the salt is not stored: it is
+  (amounts JSON int lists in base units, ``collateral`` the K x A pledged
+  amounts the leaf commits, class-major; the salt is not stored: it is
   HMAC(tree_secret, id), derived on read);
 * ``nodes(height, chunk, mask, data, PRIMARY KEY(height, chunk))``: one row per
   chunk of :data:`CHUNK` consecutive nodes of a level (height 0 = leaves): node
@@ -41,7 +43,7 @@ from zkproofs.accounts.model import Asset
 from zkproofs.jsontext import loads
 from zkproofs.tree.hashing import TreeError, record_sum_bytes, user_salt
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 CHUNK_BITS = 4
 CHUNK = 1 << CHUNK_BITS
 """Nodes per ``nodes`` row."""
@@ -193,7 +195,8 @@ def _int(text: str, where: str) -> int:
 
 @dataclass(frozen=True)
 class AccountRow:
-    """One stored account: id, leaf index, salt (derived from the secret) and amounts (base units, per asset)."""
+    """One stored account: id, leaf index, salt (derived from the secret) and amounts (base units, per asset;
+    ``collateral``: the pledged amounts, K x A class-major, empty without pledge classes)."""
 
     id: str
     leaf_index: int
@@ -225,7 +228,7 @@ class TreeStore:
         self.meta = dict(rows)
         version = self.meta.get("format_version")
         if version != str(FORMAT_VERSION):
-            raise TreeError(f"{path}: unsupported tree database format {version!r}")
+            raise TreeError(f"{path}: unsupported tree database format {version!r} (this version reads {FORMAT_VERSION}: rebuild the tree)")
         self.codec = NodeCodec(self.depth, len(self._assets))
 
     def __enter__(self) -> "TreeStore":
@@ -257,6 +260,15 @@ class TreeStore:
         if shape == "fixed-height":
             return self.depth
         raise TreeError(f"{self.path}: meta shape {shape!r} is neither 'complete' nor 'fixed-height'")
+
+    @property
+    def pledges(self) -> tuple[str, ...]:
+        """The pledge classes every leaf commits (meta ``pledges``), () when the input had none."""
+        where = f"{self.path}: meta pledges"
+        value = loads(self.meta.get("pledges", ""), where, TreeError)
+        if not isinstance(value, list) or not all(isinstance(p, str) and p for p in value) or len(set(value)) != len(value):
+            raise TreeError(f"{where}: expected a JSON list of distinct names")
+        return tuple(value)
 
     @property
     def secret(self) -> bytes:
