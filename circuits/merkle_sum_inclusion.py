@@ -5,6 +5,7 @@ Statement (parameters: ``depth`` D, ``assets`` A, ``pledges`` K, default 0):
 public:  commitment (the user's Poseidon commitment to id and salt),
          equities[0..A), debts[0..A)   (the user's balances, base units),
          pledged[0..K)[0..A)           (the user's pledged collateral per pledge class),
+         pledge_classes                (K > 0 only: the digest of the root's pledge class names),
          root, root_equities[0..A), root_debts[0..A)   (the published root)
 private: path_bits[0..D)   (leaf index, little-endian: bit k = 1 when the node
                             at height k is a right child),
@@ -12,7 +13,7 @@ private: path_bits[0..D)   (leaf index, little-endian: bit k = 1 when the node
 
 constraints:
     every user amount (pledged ones too) < 2^64;
-    leaf = Poseidon_t5([commitment, *pack_64([LEAF_TAG, equities, debts, pledged])]);
+    leaf = Poseidon_t5([commitment, (pledge_classes,) *pack_64([LEAF_TAG, equities, debts, pledged])]);
     per height k: path bit boolean, sibling sums < 2^(64 + k), conditional swap
     of (hash, sums) by the bit, parent sums = left + right, parent hash =
     Poseidon_t5([h_L, h_R, *pack_W([NODE_TAG, sums_L, sums_R])]), W = 64 + D;
@@ -29,6 +30,7 @@ the gadgets are :mod:`zkproofs.gadgets.merkle_sum`.
 
 from __future__ import annotations
 
+from zkproofs.accounts.model import MAX_PLEDGES
 from zkproofs.circuit import Circuit
 from zkproofs.errors import CircuitError
 from zkproofs.gadgets.bits import range_check
@@ -51,6 +53,8 @@ class MerkleSumInclusion(Circuit):
     def validate_params(self) -> None:
         if self.params["depth"] > MAX_DEPTH:
             raise CircuitError(f"depth must be at most {MAX_DEPTH}")
+        if self.params["pledges"] > MAX_PLEDGES:
+            raise CircuitError(f"pledges must be at most {MAX_PLEDGES}")
 
     def public_inputs(self) -> list[str]:
         a = self.params["assets"]
@@ -59,6 +63,7 @@ class MerkleSumInclusion(Circuit):
             + [f"equities[{i}]" for i in range(a)]
             + [f"debts[{i}]" for i in range(a)]
             + [f"pledged[{k}][{i}]" for k in range(self.params["pledges"]) for i in range(a)]
+            + (["pledge_classes"] if self.params["pledges"] else [])
             + ["root"]
             + [f"root_equities[{i}]" for i in range(a)]
             + [f"root_debts[{i}]" for i in range(a)]
@@ -77,6 +82,7 @@ class MerkleSumInclusion(Circuit):
         equities = [cs.public_input(f"equities[{i}]") for i in range(a)]
         debts = [cs.public_input(f"debts[{i}]") for i in range(a)]
         pledged = [cs.public_input(f"pledged[{k}][{i}]") for k in range(self.params["pledges"]) for i in range(a)]
+        digest = cs.public_input("pledge_classes") if pledged else None
         root = cs.public_input("root")
         root_sums = [cs.public_input(f"root_equities[{i}]") for i in range(a)]
         root_sums += [cs.public_input(f"root_debts[{i}]") for i in range(a)]
@@ -88,7 +94,7 @@ class MerkleSumInclusion(Circuit):
         for i, amount in enumerate([*equities, *debts, *pledged]):
             with cs.scope(f"user_amount[{i}]"):
                 range_check(cs, amount, AMOUNT_BITS)
-        current = leaf_hash(cs, commitment, equities, debts, pledged)
+        current = leaf_hash(cs, commitment, equities, debts, pledged, digest)
         sums = [*equities, *debts]
         for k in range(d):
             current, sums = level_step(cs, d, k, bits[k], current, sums, sib_hashes[k], [*sib_eq[k], *sib_debt[k]])

@@ -8,6 +8,7 @@ leaves commit; S = A slot sets without pledges, K A with them):
 public:  slopes[s][k], intercepts[s][k], lows[s][k], highs[s][k] (s < S), debt_units[i]
          (the policy's tier slots, :func:`zkproofs.solvency.policy.policy_inputs`, which
          the verifier computes itself), then
+         pledge_classes  (K > 0 only: the digest of the root's pledge class names), then
          commitment  (output: the subtree commitment)
 private: leaf_commitments[j], equities[j][i], debts[j][i], pledged[j][k A + i] (j < 2^b: the
          subtree's leaves in order, padding leaves included), blinding
@@ -18,8 +19,9 @@ constraints, for every leaf j:
     < 2^64 and e_i - sum_k p_ki < 2^64, so the classes together pledge at most the equity;
     sum_s f_s(x_s U_s) >= sum_i 10^4 d_i U_i, x = the equities, or with pledges the pledged
     amounts, each class by its own tiers (statement 2, :mod:`zkproofs.gadgets.solvency`);
-    leaf hash = Poseidon_t5([commitment, *pack_64([LEAF_TAG, e, d, p])])  (statement 3: the
-    amounts checked are the ones the leaf commits);
+    leaf hash = Poseidon_t5([commitment, (pledge_classes,) *pack_64([LEAF_TAG, e, d, p])])
+    (statement 3: the amounts checked are the ones the leaf commits, and with pledges the
+    classes whose tiers value them are the ones the leaf names);
 then the subtree's nodes by the tree's node rule (:mod:`zkproofs.gadgets.merkle_sum`:
 sums = left + right, hash binds both children's full sums; no range check is needed,
 every sum at height k is < 2^(64 + k) by induction), and
@@ -34,6 +36,7 @@ S (5n + 132) + 4 + 130 A + 260 + 178 + 300 per leaf and 300 more per extra leaf 
 
 from __future__ import annotations
 
+from zkproofs.accounts.model import MAX_PLEDGES
 from zkproofs.circuit import Circuit
 from zkproofs.errors import CircuitError
 from zkproofs.gadgets.bits import range_check
@@ -74,11 +77,14 @@ class SolvencyBatch(Circuit):
     def validate_params(self) -> None:
         if self.params["depth"] > MAX_DEPTH:
             raise CircuitError(f"depth must be at most {MAX_DEPTH}")
+        if self.params["pledges"] > MAX_PLEDGES:
+            raise CircuitError(f"pledges must be at most {MAX_PLEDGES}")
         if self.params["height"] >= self.params["depth"]:
             raise CircuitError("height must be below depth (an aggregation proof outputs the root)")
 
     def public_inputs(self) -> list[str]:
-        return slot_names(self.params["assets"], self.params["tiers"], self.params["pledges"]) + ["commitment"]
+        pledges = self.params["pledges"]
+        return slot_names(self.params["assets"], self.params["tiers"], pledges) + (["pledge_classes"] if pledges else []) + ["commitment"]
 
     @classmethod
     def public_domain_problem(cls, public) -> str | None:
@@ -116,6 +122,7 @@ class SolvencyBatch(Circuit):
         slots = [tuple([cs.public_input(f"{what}[{s}][{k}]") for k in range(n)] for what in ("slopes", "intercepts", "lows", "highs"))
                  for s in range(slot_sets(a, pledges))]
         debt_units = [cs.public_input(f"debt_units[{i}]") for i in range(a)]
+        digest = cs.public_input("pledge_classes") if pledges else None
         level = []
         for j in range(1 << b):
             commitment = cs.private_input(f"leaf_commitments[{j}]")
@@ -132,7 +139,7 @@ class SolvencyBatch(Circuit):
                     with cs.scope(f"pledged[{i}] <= equity"):
                         range_check(cs, equity - linear_sum(pledged[i::a], cs.witness_mode), AMOUNT_BITS)
                 assert_solvent(cs, pledged if pledges else equities, slots, debts, debt_units)
-                level.append((leaf_hash(cs, commitment, equities, debts, pledged), [*equities, *debts]))
+                level.append((leaf_hash(cs, commitment, equities, debts, pledged, digest), [*equities, *debts]))
         for height in range(b):
             with cs.scope(f"height[{height + 1}]"):
                 level = [

@@ -278,7 +278,7 @@ def verify_cmd(proof_path: str, root_path: str, vk_path: str | None, trust_singl
         failure = zk_failure(doc, root, vk, key_report, backend=backend, where=proof_path)
         kind, user = "zero-knowledge", doc.get("user_id")
         balances = (doc.get("equities"), doc.get("debts"))
-        pledged = {c: list(v) for c, v in doc.get("pledged", {}).items()}
+        pledged = doc.get("pledged") if failure is None else {}  # checked by zk_failure when it passes
     else:
         proof = proof_from_dict(doc, proof_path)
         failure = inclusion_failure(proof, root)

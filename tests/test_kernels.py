@@ -344,14 +344,15 @@ def test_merkle_sum_leaves_native_equals_reference(kern, data):
     keys = data.draw(st.lists(st.tuples(field_elements, field_elements), min_size=n, max_size=n))
     amounts = data.draw(st.lists(st.lists(amount_values, min_size=n_amounts, max_size=n_amounts), min_size=n, max_size=n))
     sum_bytes = data.draw(st.integers(min_value=8, max_value=16))
-    got = kern.merkle_sum_leaves(keys, amounts, OPT3, OPT5, n_amounts, n_sums, sum_bytes, 1)
-    assert got == reference.merkle_sum_leaves(keys, amounts, OPT3, OPT5, n_amounts, n_sums, sum_bytes, 1)
+    prefix = data.draw(st.lists(field_elements, max_size=reference.MAX_LEAF_PREFIX))  # the pledge classes' digest
+    got = kern.merkle_sum_leaves(keys, amounts, OPT3, OPT5, n_amounts, n_sums, sum_bytes, 1, prefix)
+    assert got == reference.merkle_sum_leaves(keys, amounts, OPT3, OPT5, n_amounts, n_sums, sum_bytes, 1, prefix)
     # and the documented layout, from the sponge by its spec
     size = 32 + n_sums * sum_bytes
     for i, ((key_id, salt), row) in enumerate(zip(keys, amounts)):
         commitment = sponge_by_spec([key_id, salt], 3)
         packed = reference._pack([1, *row], 64)
-        assert got[i * size : i * size + 32] == sponge_by_spec([commitment, *packed], 5).to_bytes(32, "big")
+        assert got[i * size : i * size + 32] == sponge_by_spec([commitment, *prefix, *packed], 5).to_bytes(32, "big")
         assert got[i * size + 32 : (i + 1) * size] == b"".join(v.to_bytes(sum_bytes, "big") for v in row[:n_sums])
 
 
@@ -390,6 +391,9 @@ def test_merkle_sum_kernels_refuse_more_sums_than_they_take(kern):
         kern.merkle_sum_leaves([(1, 2)], [[0, 0]], OPT3, OPT5, 1, 2, 9, 1)
     with pytest.raises(ValueError, match="unsupported shape"):
         kern.merkle_sum_leaves([(1, 2)], [[0] * 2], OPT3, OPT5, reference.MAX_LEAF_AMOUNTS + 1, 2, 9, 1)
+    for prefix in ([0] * (reference.MAX_LEAF_PREFIX + 1), [R], [-1]):
+        with pytest.raises(NonCanonicalFieldElement, match="prefix"):
+            kern.merkle_sum_leaves([(1, 2)], [[0, 0]], OPT3, OPT5, 2, 2, 9, 1, prefix)
     with pytest.raises(ValueError, match="unsupported shape"):
         kern.merkle_sum_level(bytes(2 * (32 + 9 * n_sums)), OPT5, n_sums, 9, 65, 2)
 

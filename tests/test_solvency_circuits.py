@@ -228,7 +228,7 @@ def pledged_leaf(index, equities, debts, pledged):
 
 def pledged_batch(leaves, blinding=77):
     circuit = SolvencyBatch(depth=DEPTH, assets=2, tiers=TIERS, height=1, pledges=len(PLEDGES))
-    return circuit.synthesize(batch_inputs(leaves, PLEDGE_SLOTS, blinding, 2, len(PLEDGES)))
+    return circuit.synthesize(batch_inputs(leaves, PLEDGE_SLOTS, blinding, 2, PLEDGES))
 
 
 EMPTY_PLEDGED = pledged_leaf(1, (0, 0), (0, 0), (0, 0, 0, 0))
@@ -250,7 +250,7 @@ def test_pledged_collateral_not_equity_covers_the_debt():
     honest = [pledged_leaf(0, (10 * BTC, 0), (0, cover), (BTC, 0, 0, 0)), EMPTY_PLEDGED]
     r1cs, witness = pledged_batch(honest)
     assert failing(r1cs, witness) is None
-    _, top = subtree_root(honest, DEPTH)
+    _, top = subtree_root(honest, DEPTH, PLEDGES)
     assert witness[r1cs.num_public] == commit(top, 77, DEPTH)
     # one cent more: the 10 BTC of equity would cover it, the pledge does not
     r1cs, witness = pledged_batch([pledged_leaf(0, (10 * BTC, 0), (0, cover + 1), (BTC, 0, 0, 0)), EMPTY_PLEDGED])
@@ -296,10 +296,25 @@ def test_the_pledge_is_bound_to_the_leaf():
     claimed = [pledged_leaf(0, (10 * BTC, 0), (0, 0), (5 * BTC, 0, 0, 0)), EMPTY_PLEDGED]
     r1cs, witness = pledged_batch(claimed)
     assert failing(r1cs, witness) is None
-    _, top = subtree_root(committed, DEPTH)
+    _, top = subtree_root(committed, DEPTH, PLEDGES)
     assert witness[r1cs.num_public] != commit(top, 77, DEPTH)
     # and the native leaf hash commits the pledge: the tree's leaf differs with it
-    assert subtree_root(committed, DEPTH)[0][0] != subtree_root(claimed, DEPTH)[0][0]
+    assert subtree_root(committed, DEPTH, PLEDGES)[0][0] != subtree_root(claimed, DEPTH, PLEDGES)[0][0]
+
+
+def test_the_class_names_are_bound_to_the_leaf():
+    """The leaves hash the digest of the class names: a batch proven with the classes relabelled
+    (margin's amounts valued by the loan tiers) outputs another commitment than the tree's."""
+    from zkproofs.tree.hashing import pledge_digest
+
+    leaves = [pledged_leaf(0, (10 * BTC, 0), (0, 0), (BTC, 0, 2 * BTC, 0)), EMPTY_PLEDGED]
+    r1cs, witness = pledged_batch(leaves)
+    index = r1cs.public_names.index("pledge_classes")
+    assert witness[1 + index] == pledge_digest(PLEDGES)
+    _, honest = subtree_root(leaves, DEPTH, PLEDGES)
+    _, relabelled = subtree_root(leaves, DEPTH, PLEDGES[::-1])
+    assert honest[0] != relabelled[0] and honest[1] == relabelled[1]
+    assert failing(r1cs, forged(witness, 1 + index, pledge_digest(PLEDGES[::-1]))) is not None
 
 
 def test_native_check_names_the_pledge():

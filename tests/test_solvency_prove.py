@@ -206,6 +206,10 @@ def test_binance_pledges_are_proven_and_edits_to_them_refused(tmp_path):
     # the root's pledge classes are part of the statement
     stripped = dataclasses.replace(root, pledges=())
     assert "0 pledge classes" in verify_solvency(stripped, read_proof_set(tmp_path / "proofs"), policy, tmp_path / "keys", TRUST).reason
+    # and their names: relabelled in the root file (the root hash cannot change with them), the batches do not verify
+    relabelled = dataclasses.replace(root, pledges=("margin", "loan", "portfolio"))
+    report = verify_solvency(relabelled, read_proof_set(tmp_path / "proofs"), policy, tmp_path / "keys", TRUST)
+    assert not report.ok and "layer 0 (batch)" in report.reason, report.reason
     # account 0 pledges 6 + 2 + 1 of its 10 BTC; pledging 2 more BTC for loans exceeds the equity
     victim = account_set.accounts[0].id
     edited = tmp_path / "edited.db"

@@ -515,11 +515,12 @@ def test_level_records_equal_the_per_node_definition(data):
     amount = st.integers(min_value=0, max_value=2**64 - 1)
     count = 2 ** data.draw(st.integers(min_value=1, max_value=min(3, depth)))
     keys = data.draw(st.lists(st.tuples(st.integers(0, R - 1), st.integers(0, R - 1)), min_size=count, max_size=count))
-    pledges = data.draw(st.integers(min_value=0, max_value=3))
-    rows = data.draw(st.lists(st.lists(amount, min_size=(2 + pledges) * n_assets, max_size=(2 + pledges) * n_assets),
-                              min_size=count, max_size=count))
-    leaves = [leaf_hash(commitment(i, s), row[:n_assets], row[n_assets : 2 * n_assets], row[2 * n_assets :]) for (i, s), row in zip(keys, rows)]
-    records = leaf_records(keys, rows, depth, 2 * n_assets)
+    pledges = ("loan", "margin", "portfolio")[: data.draw(st.integers(min_value=0, max_value=3))]
+    width = (2 + len(pledges)) * n_assets
+    rows = data.draw(st.lists(st.lists(amount, min_size=width, max_size=width), min_size=count, max_size=count))
+    leaves = [leaf_hash(commitment(i, s), row[:n_assets], row[n_assets : 2 * n_assets], row[2 * n_assets :], pledges)
+              for (i, s), row in zip(keys, rows)]
+    records = leaf_records(keys, rows, depth, 2 * n_assets, pledges)
     sums = [row[: 2 * n_assets] for row in rows]  # pledged amounts are hashed, not summed
     assert records == codec.encode_many(leaves, sums)
     hashes = leaves
@@ -552,7 +553,7 @@ def test_the_leaf_commits_the_pledged_amounts(pledged_tree):
     assert root.pledges == ("loan", "margin") and root_from_dict(root_to_dict(root)).pledges == root.pledges
     with TreeStore(db) as store:
         proof = make_inclusion_proof(store, "alice")
-        assert store.node(0, proof.leaf_index)[0] == leaf_hash(proof.commitment, (10, 4), (0, 3), (6, 0, 1, 2))
+        assert store.node(0, proof.leaf_index)[0] == leaf_hash(proof.commitment, (10, 4), (0, 3), (6, 0, 1, 2), ("loan", "margin"))
         assert store.node(0, proof.leaf_index)[1] == (10, 4, 0, 3)  # pledges are committed, not summed
     assert proof.pledged == (6, 0, 1, 2)
     decoded = proof_from_dict(json.loads(json.dumps(proof_to_dict(proof))))
@@ -562,6 +563,10 @@ def test_the_leaf_commits_the_pledged_amounts(pledged_tree):
     assert inclusion_failure(lied, root) == "the path does not hash to the published root"
     assert "pledge classes" in inclusion_failure(dataclasses.replace(proof, pledges=(), pledged=()), root)
     assert "pledge classes" in inclusion_failure(proof, dataclasses.replace(root, pledges=()))
+    # the leaves hash the classes' names: a root and proof relabelled alike do not verify
+    swapped = ("margin", "loan")
+    assert inclusion_failure(dataclasses.replace(proof, pledges=swapped), dataclasses.replace(root, pledges=swapped)) == \
+        "the path does not hash to the published root"
 
 
 def test_pledges_without_a_column_hash_like_no_pledges(tmp_path):
@@ -595,6 +600,8 @@ def test_audit_catches_an_edited_pledge(pledged_tree, tmp_path):
     assert audit_tree(db, root).verdict == "consistent"
     report = audit_tree(_tampered_copy(db, tmp_path, "UPDATE accounts SET collateral = '[5, 0, 1, 2]' WHERE id = 'alice'"), root)
     assert report.verdict == "inconsistent" and not {c.name: c.ok for c in report.checks}["recompute"]
+    relabelled = audit_tree(db, dataclasses.replace(root, pledges=("margin", "loan")))
+    assert relabelled.verdict == "inconsistent" and not {c.name: c.ok for c in relabelled.checks}["root file"]
 
 
 def test_fixed_height_tree_commits_pledges(tmp_path):
@@ -606,7 +613,8 @@ def test_fixed_height_tree_commits_pledges(tmp_path):
     assert audit_tree(tmp_path / "f.db", root).verdict == "consistent"
 
 
-@pytest.mark.parametrize("pledges,message", [(None, "missing field 'pledges'"), (["loan", "loan"], "distinct"), ([""], "distinct"),
+@pytest.mark.parametrize("pledges,message", [(None, "missing field 'pledges'"), (["loan", "loan"], "distinct"), ([""], "1 to 32 ASCII"),
+                                             (["lo\x1bn"], "1 to 32 ASCII"), ([f"c{i}" for i in range(17)], "at most 16"),
                                              ("loan", "must be list")])
 def test_root_pledges_are_parsed_strictly(pledged_tree, pledges, message):
     doc = root_to_dict(pledged_tree[1])

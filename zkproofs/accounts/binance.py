@@ -228,8 +228,9 @@ def load_binance(path, assets_info=None, *, price_decimals: int = 8, progress: P
     ``assets_info`` is the ``cex_assets_info.csv`` with the prices and tiers
     the validity rules need (default: that name beside ``path``;
     :class:`MissingAssetsInfo`, saying where it looked, when there is none). Assets are
-    the header's tokens, upper-cased, decimals 8; ``collateral`` is
-    vl + m + pm per token. See the module docstring for the rules. Raises
+    the header's tokens, upper-cased, decimals 8; the set's pledge classes are
+    :data:`PLEDGES` and ``collateral`` is vl, m and pm per token (class-major). See
+    the module docstring for the rules. Raises
     AccountsError for malformed input (including a token without a price in
     ``assets_info``, an id that is not 64 hex digits, a duplicate id).
     O(rows x tokens).

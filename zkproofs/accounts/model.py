@@ -8,6 +8,7 @@ split into the two columns by the loaders in :mod:`zkproofs.accounts`.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -17,6 +18,24 @@ MAX_AMOUNT = (1 << 64) - 1
 
 MAX_DECIMALS = 36
 """Most decimals an asset may have (ETH's on-chain 18 with room to spare)."""
+
+MAX_PLEDGES = 16
+"""Most pledge classes an account set may have (Binance has three)."""
+
+_PLEDGE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}", re.ASCII)
+
+
+def pledge_problem(pledges: object) -> str | None:
+    """Why ``pledges`` is not a list of pledge class names, or None: at most :data:`MAX_PLEDGES`
+    distinct names of 1 to 32 ASCII letters, digits, ``_``, ``.`` or ``-`` (starting with a letter
+    or digit), so that a name prints safely and the list has one unambiguous encoding."""
+    if not isinstance(pledges, (list, tuple)) or len(pledges) > MAX_PLEDGES:
+        return f"expected a list of at most {MAX_PLEDGES} pledge class names"
+    if not all(isinstance(p, str) and _PLEDGE_NAME.fullmatch(p) for p in pledges):
+        return "a pledge class name must be 1 to 32 ASCII letters, digits, '_', '.' or '-'"
+    if len(set(pledges)) != len(pledges):
+        return "pledge class names must be distinct"
+    return None
 
 
 def canonical_id(account_id: str) -> str:
@@ -88,8 +107,9 @@ class AccountSet:
     pledges: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        if len(set(self.pledges)) != len(self.pledges) or not all(isinstance(p, str) and p for p in self.pledges):
-            raise ValueError(f"pledge classes must be distinct non-empty names, not {self.pledges!r}")
+        problem = pledge_problem(self.pledges)
+        if problem:
+            raise ValueError(f"pledges {self.pledges!r}: {problem}")
         n = len(self.assets)
         for name in ("rejected_equity", "rejected_debt"):
             value = getattr(self, name)

@@ -1,8 +1,8 @@
 """Merkle-sum tree gadgets: leaf hash, node hash and one level of an inclusion path.
 
 Mirror :mod:`zkproofs.tree.hashing` (layout version 2, same tags, same packing,
-Poseidon t = 5): leaf = Poseidon([commitment, *pack_64([LEAF_TAG, *equities,
-*debts, *pledged])]), node = Poseidon([h_L, h_R, *pack_W([NODE_TAG, *sums_L, *sums_R])])
+Poseidon t = 5): leaf = Poseidon([commitment, (pledge digest,) *pack_64([LEAF_TAG,
+*equities, *debts, *pledged])]), node = Poseidon([h_L, h_R, *pack_W([NODE_TAG, *sums_L, *sums_R])])
 with W = 64 + depth and sums = equity sums then debt sums; parent sums = left
 + right (Hu, Zhang, Guo 2019; summa-solvency's ``merkle_sum_tree`` chip does the
 same per level). Packing is a linear combination (no constraint), injective
@@ -48,17 +48,22 @@ def leaf_hash(
     equities: Sequence[LinearCombination],
     debts: Sequence[LinearCombination],
     pledged: Sequence[LinearCombination] = (),
+    pledge_digest: LinearCombination | None = None,
 ) -> LinearCombination:
-    """Poseidon_t5([commitment, *pack_64([LEAF_TAG, *equities, *debts, *pledged])]) (``pledged``: the
-    K x A pledged amounts, class-major; none in a tree without pledge classes).
+    """Poseidon_t5([commitment, *pack_64([LEAF_TAG, *equities, *debts])]) without pledge classes, or
+    Poseidon_t5([commitment, pledge_digest, *pack_64([LEAF_TAG, *equities, *debts, *pledged])]) with
+    them (``pledged``: the K x A pledged amounts, class-major; ``pledge_digest``: the classes' digest,
+    :func:`zkproofs.tree.hashing.pledge_digest`, a public input the verifier computes).
 
     Precondition (the caller's range check): every amount < 2^64.
-    Cost: 300 constraints per permutation, ceil((1 + ceil((1 + (2 + K) A) / 3)) / 4)
+    Cost: 300 constraints per permutation, ceil((1 + min(K, 1) + ceil((1 + (2 + K) A) / 3)) / 4)
     permutations (one at 4 assets, two with 3 pledge classes).
     """
+    if (pledge_digest is None) != (not pledged):
+        raise ValueError("leaf_hash takes a pledge digest exactly when it takes pledged amounts")
     with cs.scope("leaf_hash"):
         packed = pack(cs, [cs.constant(LEAF_TAG), *equities, *debts, *pledged], AMOUNT_BITS)
-        return poseidon_hash(cs, [commitment, *packed], t=TREE_HASH_T)
+        return poseidon_hash(cs, [commitment, *([pledge_digest] if pledged else []), *packed], t=TREE_HASH_T)
 
 
 def node_hash(

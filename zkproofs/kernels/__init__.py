@@ -112,10 +112,10 @@ def poseidon_hash_many(inputs: Sequence[Sequence[int]], opt: "OptimizedConstants
 
 def merkle_sum_leaves(
     keys: Sequence[Sequence[int]], amounts: Sequence[Sequence[int]], commitment_opt: "OptimizedConstants",
-    leaf_opt: "OptimizedConstants", n_amounts: int, n_sums: int, sum_bytes: int, tag: int,
+    leaf_opt: "OptimizedConstants", n_amounts: int, n_sums: int, sum_bytes: int, tag: int, prefix: Sequence[int] = (),
 ) -> bytes:
     """Leaf records of many users in one call; see :func:`reference.merkle_sum_leaves`. O(n) permutations."""
-    return _chosen().merkle_sum_leaves(keys, amounts, commitment_opt, leaf_opt, n_amounts, n_sums, sum_bytes, tag)
+    return _chosen().merkle_sum_leaves(keys, amounts, commitment_opt, leaf_opt, n_amounts, n_sums, sum_bytes, tag, prefix)
 
 
 def merkle_sum_level(records: bytes, opt: "OptimizedConstants", n_sums: int, sum_bytes: int, slot_bits: int, tag: int) -> bytes:

@@ -717,7 +717,7 @@ static PyMethodDef methods[] = {
     {"permute_many", py_permute_many, METH_VARARGS, "permute_many(capsule, states) -> list of states"},
     {"hash_many", py_hash_many, METH_VARARGS, "hash_many(capsule, inputs) -> list of digests"},
     {"merkle_sum_leaves", py_merkle_sum_leaves, METH_VARARGS,
-     "merkle_sum_leaves(capsule_t3, capsule_t5, keys, amounts, n_amounts, n_sums, sum_bytes, tag) -> leaf records"},
+     "merkle_sum_leaves(capsule_t3, capsule_t5, keys, amounts, n_amounts, n_sums, sum_bytes, tag, prefix) -> leaf records"},
     {"merkle_sum_level", py_merkle_sum_level, METH_VARARGS,
      "merkle_sum_level(capsule, records, n_sums, sum_bytes, slot_bits, tag) -> parent records"},
     {"ntt", py_ntt, METH_VARARGS, "ntt(values, n, omega, pre_shift, post_factor, post_shift) -> list"},

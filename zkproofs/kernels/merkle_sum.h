@@ -75,6 +75,7 @@ static int packed_count(int count, int bits) { return (count + 254 / bits - 1) /
 
 #define MAX_SUMS 4096  /* 2A sums per record: up to 2048 assets (OKX publishes 220) */
 #define MAX_LEAF_AMOUNTS 8192  /* amounts a leaf hashes: 2A sums and K A pledged amounts */
+#define MAX_LEAF_PREFIX 4      /* elements hashed between the commitment and the amounts (the pledge classes' digest) */
 
 /* merkle_sum_level(capsule, records, n_sums, sum_bytes, slot_bits, tag) -> bytes: the
    parent records of the 2m child records in `records` (pairs left, right in order). */
@@ -163,14 +164,15 @@ done:
     return result;
 }
 
-/* merkle_sum_leaves(capsule_t3, capsule_t5, keys, amounts, n_amounts, n_sums, sum_bytes, tag) -> bytes:
+/* merkle_sum_leaves(capsule_t3, capsule_t5, keys, amounts, n_amounts, n_sums, sum_bytes, tag, prefix) -> bytes:
    the leaf records of users with keys[i] = (id field, salt) (canonical elements) and
-   amounts[i] (n_amounts ints in [0, 2^64), all hashed; the first n_sums are the record's sums). */
+   amounts[i] (n_amounts ints in [0, 2^64), all hashed; the first n_sums are the record's sums);
+   prefix: up to MAX_LEAF_PREFIX canonical elements hashed after the commitment, the same in every leaf. */
 static PyObject *py_merkle_sum_leaves(PyObject *self, PyObject *args) {
-    PyObject *cap3, *cap5, *keys_o, *amounts_o;
+    PyObject *cap3, *cap5, *keys_o, *amounts_o, *prefix_o;
     int n_amounts, n_sums, sum_bytes;
     unsigned long long tag;
-    if (!PyArg_ParseTuple(args, "OOOOiiiK", &cap3, &cap5, &keys_o, &amounts_o, &n_amounts, &n_sums, &sum_bytes, &tag)) return NULL;
+    if (!PyArg_ParseTuple(args, "OOOOiiiKO", &cap3, &cap5, &keys_o, &amounts_o, &n_amounts, &n_sums, &sum_bytes, &tag, &prefix_o)) return NULL;
     poseidon_t *p3 = get_poseidon(cap3), *p5 = get_poseidon(cap5);
     if (p3 == NULL || p5 == NULL) return NULL;
     if (p3->t != 3 || n_sums < 1 || n_sums > MAX_SUMS || n_amounts < n_sums || n_amounts > MAX_LEAF_AMOUNTS || sum_bytes < 8 || sum_bytes > 16) {
@@ -178,16 +180,29 @@ static PyObject *py_merkle_sum_leaves(PyObject *self, PyObject *args) {
                      p3->t, n_amounts, n_sums, sum_bytes);
         return NULL;
     }
+    fr prefix[MAX_LEAF_PREFIX];
+    PyObject *prefix_seq = PySequence_Fast(prefix_o, "prefix must be a sequence");
+    if (prefix_seq == NULL) return NULL;
+    const int n_prefix = (int)PySequence_Fast_GET_SIZE(prefix_seq);
+    int bad_prefix = n_prefix > MAX_LEAF_PREFIX;
+    for (int i = 0; i < n_prefix && !bad_prefix; i++) bad_prefix = load(PySequence_Fast_GET_ITEM(prefix_seq, i), &prefix[i], 1) != 0;
+    Py_DECREF(prefix_seq);
+    if (bad_prefix) {
+        PyErr_Clear();
+        PyErr_Format(NonCanonical, "merkle_sum_leaves: the prefix is not at most %d elements in [0, r)", MAX_LEAF_PREFIX);
+        return NULL;
+    }
     PyObject *keys = PySequence_Fast(keys_o, "keys must be a sequence");
     if (keys == NULL) return NULL;
     PyObject *amounts = PySequence_Fast(amounts_o, "amounts must be a sequence");
     if (amounts == NULL) { Py_DECREF(keys); return NULL; }
     const Py_ssize_t n = PySequence_Fast_GET_SIZE(keys), size = 32 + (Py_ssize_t)n_sums * sum_bytes;
-    const int values = 1 + n_amounts, length = 1 + packed_count(values, 64);
+    const Py_ssize_t rows_alloc = n < CHUNK ? (n > 0 ? n : 1) : CHUNK;  /* a chunk's rows, or fewer for a small call */
+    const int values = 1 + n_amounts, length = 1 + n_prefix + packed_count(values, 64);
     PyObject *result = NULL;
-    fr *pairs = PyMem_RawMalloc(sizeof(fr) * 2 * CHUNK), *commits = PyMem_RawMalloc(sizeof(fr) * CHUNK);
-    fr *rows = PyMem_RawMalloc(sizeof(fr) * (size_t)length * CHUNK), *digests = PyMem_RawMalloc(sizeof(fr) * CHUNK);
-    uint64_t *amts = PyMem_RawMalloc(sizeof(uint64_t) * (size_t)n_amounts * CHUNK);
+    fr *pairs = PyMem_RawMalloc(sizeof(fr) * 2 * rows_alloc), *commits = PyMem_RawMalloc(sizeof(fr) * rows_alloc);
+    fr *rows = PyMem_RawMalloc(sizeof(fr) * (size_t)length * rows_alloc), *digests = PyMem_RawMalloc(sizeof(fr) * rows_alloc);
+    uint64_t *amts = PyMem_RawMalloc(sizeof(uint64_t) * (size_t)n_amounts * rows_alloc);
     u128 *packed = PyMem_RawMalloc(sizeof(u128) * (size_t)values);
     if (PySequence_Fast_GET_SIZE(amounts) != n) {
         PyErr_Format(PyExc_ValueError, "merkle_sum_leaves: %zd keys but %zd amount rows", n, PySequence_Fast_GET_SIZE(amounts));
@@ -240,7 +255,8 @@ static PyObject *py_merkle_sum_leaves(PyObject *self, PyObject *args) {
             packed[0] = tag;
             for (int i = 0; i < n_amounts; i++) packed[1 + i] = amts[k * n_amounts + i];
             rows[k * length] = commits[k];
-            pack_values(&rows[k * length + 1], packed, values, 64);
+            for (int i = 0; i < n_prefix; i++) rows[k * length + 1 + i] = prefix[i];
+            pack_values(&rows[k * length + 1 + n_prefix], packed, values, 64);
         }
         sponge_batch(p5, rows, length, count, &cap_leaf, digests);
         for (Py_ssize_t k = 0; k < count; k++) {

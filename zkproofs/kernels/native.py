@@ -73,9 +73,9 @@ def poseidon_hash_many(inputs: Sequence[Sequence[int]], opt: "OptimizedConstants
 
 
 def merkle_sum_leaves(keys, amounts, commitment_opt: "OptimizedConstants", leaf_opt: "OptimizedConstants", n_amounts: int, n_sums: int,
-                      sum_bytes: int, tag: int) -> bytes:
+                      sum_bytes: int, tag: int, prefix=()) -> bytes:
     """C twin of :func:`zkproofs.kernels.reference.merkle_sum_leaves`."""
-    return _native.merkle_sum_leaves(_instance(commitment_opt), _instance(leaf_opt), keys, amounts, n_amounts, n_sums, sum_bytes, tag)
+    return _native.merkle_sum_leaves(_instance(commitment_opt), _instance(leaf_opt), keys, amounts, n_amounts, n_sums, sum_bytes, tag, prefix)
 
 
 def merkle_sum_level(records: bytes, opt: "OptimizedConstants", n_sums: int, sum_bytes: int, slot_bits: int, tag: int) -> bytes:

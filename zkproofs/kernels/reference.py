@@ -152,6 +152,7 @@ HASH_BYTES = 32
 PACK_BITS = 254
 MAX_SUMS = 4096  # 2A sums per record: up to 2048 assets (the C kernel's MAX_SUMS)
 MAX_LEAF_AMOUNTS = 8192  # amounts a leaf hashes: 2A sums and K A pledged amounts (the C kernel's)
+MAX_LEAF_PREFIX = 4  # elements hashed between the commitment and the amounts (the C kernel's)
 
 
 def _pack(values: Sequence[int], bits: int) -> list[int]:
@@ -172,15 +173,17 @@ def _records(hashes: Sequence[int], sums: Sequence[Sequence[int]], sum_bytes: in
 
 def merkle_sum_leaves(
     keys: Sequence[Sequence[int]], amounts: Sequence[Sequence[int]], commitment_opt: "OptimizedConstants",
-    leaf_opt: "OptimizedConstants", n_amounts: int, n_sums: int, sum_bytes: int, tag: int,
+    leaf_opt: "OptimizedConstants", n_amounts: int, n_sums: int, sum_bytes: int, tag: int, prefix: Sequence[int] = (),
 ) -> bytes:
     """The leaf records of n users: record i is leaf_i (32 bytes, big-endian) then the first
     ``n_sums`` of amounts[i] (``sum_bytes`` bytes each, big-endian), where
-    leaf_i = sponge(leaf_opt)([sponge(commitment_opt)([id, salt]), *pack_64([tag, *amounts[i]])])
+    leaf_i = sponge(leaf_opt)([sponge(commitment_opt)([id, salt]), *prefix, *pack_64([tag, *amounts[i]])])
     hashes all ``n_amounts`` amounts (equities, debts, then pledged amounts that are committed
-    but not summed) and keys[i] = (id, salt). The leaf layout of :mod:`zkproofs.tree.hashing`.
+    but not summed), keys[i] = (id, salt) and ``prefix`` (at most 4 field elements, the same in
+    every leaf: the pledge classes' digest) follows the commitment. The leaf layout of
+    :mod:`zkproofs.tree.hashing`.
 
-    Raises NonCanonicalFieldElement for a key that is not two elements of [0, r), ValueError
+    Raises NonCanonicalFieldElement for a key or prefix that is not made of elements of [0, r), ValueError
     for amounts that are not ``n_amounts`` ints (bool excluded) in [0, 2^64), unequal lengths
     or an unsupported shape (commitment width other than 3, 1..4096 sums, n_sums <= n_amounts
     <= 8192, 8..16 bytes per sum). O(n) permutations: one t = 3 and
@@ -189,6 +192,8 @@ def merkle_sum_leaves(
     if commitment_opt.t != 3 or not 1 <= n_sums <= MAX_SUMS or not n_sums <= n_amounts <= MAX_LEAF_AMOUNTS or not 8 <= sum_bytes <= 16:
         raise ValueError(f"merkle_sum_leaves: unsupported shape (t = {commitment_opt.t} commitment, {n_amounts} amounts, "
                          f"{n_sums} sums of {sum_bytes} bytes)")
+    if len(prefix) > MAX_LEAF_PREFIX or not all(type(x) is int and 0 <= x < R for x in prefix):
+        raise NonCanonicalFieldElement(f"merkle_sum_leaves: the prefix is not at most {MAX_LEAF_PREFIX} elements in [0, r)")
     if len(amounts) != len(keys):
         raise ValueError(f"merkle_sum_leaves: {len(keys)} keys but {len(amounts)} amount rows")
     for j, (key, row) in enumerate(zip(keys, amounts)):
@@ -199,7 +204,7 @@ def merkle_sum_leaves(
     if not keys:
         return b""
     commits = poseidon_hash_many([list(k) for k in keys], commitment_opt)
-    digests = poseidon_hash_many([[c, *_pack([tag, *row], 64)] for c, row in zip(commits, amounts)], leaf_opt)
+    digests = poseidon_hash_many([[c, *prefix, *_pack([tag, *row], 64)] for c, row in zip(commits, amounts)], leaf_opt)
     return _records(digests, [row[:n_sums] for row in amounts], sum_bytes)
 
 

@@ -32,7 +32,7 @@ from zkproofs.groth16.serialize import proof_from_dict, proof_to_dict, public_in
 from zkproofs.groth16.serialize import vk_hash
 from zkproofs.groth16.trust import KeyTrust, Transcript, TrustReport, require_trusted
 from zkproofs.jsontext import is_exactly
-from zkproofs.tree.hashing import TreeError, json_field, user_commitment
+from zkproofs.tree.hashing import TreeError, json_field, pledge_digest, user_commitment
 from zkproofs.tree.proof import InclusionProof, _ints, _scalar
 from zkproofs.tree.root import PublishedRoot
 
@@ -49,6 +49,7 @@ def circuit_inputs(proof: InclusionProof) -> dict[str, Any]:
         "equities": list(proof.equities),
         "debts": list(proof.debts),
         "pledged": [list(proof.pledged[k * n : (k + 1) * n]) for k in range(len(proof.pledges))],
+        **({"pledge_classes": pledge_digest(proof.pledges)} if proof.pledges else {}),
         "root": proof.root_hash,
         "root_equities": list(proof.root_sums[:n]),
         "root_debts": list(proof.root_sums[n:]),
@@ -163,6 +164,8 @@ def zk_failure(obj: Any, root: PublishedRoot, vk: VerifyingKey, trusted: TrustRe
         expected[f"root_debts[{i}]"] = root.debt_totals[i]
         for k, amounts in enumerate(pledged):
             expected[f"pledged[{k}][{i}]"] = amounts[i]
+    if root.pledges:
+        expected["pledge_classes"] = pledge_digest(root.pledges)
     public = public_inputs_in_order(vk, named)
     for name in vk.public_names:
         if named[name] != expected[name]:

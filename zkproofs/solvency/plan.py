@@ -26,10 +26,11 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from circuits import get_circuit
+from zkproofs.accounts.model import MAX_PLEDGES
 from zkproofs.circuit import Circuit
 from zkproofs.errors import SolvencyError
 from zkproofs.solvency.policy import TierSlots, flat_inputs
-from zkproofs.tree.hashing import MAX_DEPTH
+from zkproofs.tree.hashing import MAX_DEPTH, leaf_prefix
 from zkproofs.tree.root import PublishedRoot
 
 DEFAULT_BATCH_HEIGHT = 5
@@ -115,7 +116,7 @@ def make_plan(depth: int, assets: int, tiers: int, *, pledges: int = 0, batch_he
     if batch_height is None:
         batch_height = DEFAULT_PLEDGED_BATCH_HEIGHT if pledges else DEFAULT_BATCH_HEIGHT
     for name, value, low, high in (("depth", depth, 2, MAX_DEPTH), ("batch height", batch_height, 1, MAX_DEPTH), ("levels", levels, 1, 16),
-                                   ("tiers", tiers, 1, 64), ("assets", assets, 1, 1024), ("pledges", pledges, 0, 16)):
+                                   ("tiers", tiers, 1, 64), ("assets", assets, 1, 1024), ("pledges", pledges, 0, MAX_PLEDGES)):
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise SolvencyError(f"{name} {value!r} is not in [{low}, {high}]" + (" (a tree of 3 or more accounts)" if name == "depth" else ""))
     return ProofPlan(depth, assets, tiers, min(batch_height, depth - 1), levels, pledges)
@@ -123,13 +124,13 @@ def make_plan(depth: int, assets: int, tiers: int, *, pledges: int = 0, batch_he
 
 def expected_public(plan: ProofPlan, layer: Layer, index: int, slots: Sequence[TierSlots], commitments: Sequence[Sequence[int | None]],
                     root: PublishedRoot) -> list[int]:
-    """The public inputs of proof ``index`` of ``layer``: the policy's tier slots and the batch's output
-    commitment; the 2^c child commitments of the layer below, by position, and the output; or the
+    """The public inputs of proof ``index`` of ``layer``: the policy's tier slots, the digest of the root's
+    pledge classes (if any) and the batch's output commitment; the 2^c child commitments of the layer below, by position, and the output; or the
     children and the root file's hash and totals. What the coordinator checks each returned proof
     against and what the verifier recomputes (:mod:`zkproofs.solvency.verify`). IndexError-free only
     for commitment lists of the plan's shape (the verifier checks that first)."""
     if layer.role == "batch":
-        return flat_inputs(slots, plan.assets) + [commitments[0][index]]
+        return flat_inputs(slots, plan.assets) + leaf_prefix(root.pledges) + [commitments[0][index]]
     children = list(commitments[layer.index - 1][index * layer.fan_in : (index + 1) * layer.fan_in])
     if layer.role == "aggregate":
         return children + [commitments[layer.index][index]]

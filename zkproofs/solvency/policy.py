@@ -198,7 +198,7 @@ def policy_from_dict(obj: Any, where: str = "policy") -> SolvencyPolicy:
         pledge_obj = entry.get("pledge_tiers", {})
         if not isinstance(pledge_obj, dict) or not all(c for c in pledge_obj):
             raise SolvencyError(f"{here}: pledge_tiers must be an object of pledge class -> tiers")
-        pledge_tiers = tuple((c, _tiers(t, f"{here}: pledge class {c}")) for c, t in pledge_obj.items())
+        pledge_tiers = tuple(sorted((c, _tiers(t, f"{here}: pledge class {c}")) for c, t in pledge_obj.items()))  # by name: one canonical form
         out[symbol] = AssetPolicy(price, decimals, _tiers(entry["tiers"], here), pledge_tiers)
     return SolvencyPolicy(out)
 

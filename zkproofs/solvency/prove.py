@@ -152,7 +152,7 @@ def prepare(store: TreeStore, root: PublishedRoot, policy: SolvencyPolicy, plan:
         check_leaf(leaf, slots, root.assets, root.pledges)
         batch.append(leaf)
         if len(batch) == size:
-            hashes, top = subtree_root(batch, plan.depth)
+            hashes, top = subtree_root(batch, plan.depth, root.pledges)
             check_against_store(store, batch, hashes, top, plan.batch_height, len(tops))
             tops.append(top)
             batch = []
@@ -175,7 +175,7 @@ def tasks(store: TreeStore, prepared: Prepared, skip: set[tuple[int, int]]) -> I
         batch.append(leaf)
         if len(batch) == size:
             if (0, index) not in skip:
-                inputs = batch_inputs(batch, prepared.slots, prepared.blindings[0][index], plan.assets, plan.pledges)
+                inputs = batch_inputs(batch, prepared.slots, prepared.blindings[0][index], plan.assets, prepared.root.pledges)
                 yield Task(0, index, label, inputs,
                            expected_public(plan, batch_layer, index, prepared.slots, prepared.commitments, prepared.root))
             batch, index = [], index + 1

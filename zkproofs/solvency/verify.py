@@ -1,13 +1,15 @@
 """The auditor's (or anyone's) check of a global proof against a published root, without the database.
 
-Accepts only if: the set answers this root (hash, depth, assets) under the verifier's own
+Accepts only if: the set answers this root (hash, depth, assets, pledge classes) under the verifier's own
 policy (the prices, decimals and tiers the auditor holds: a set proven at other prices is
 rejected, not re-judged); it has every proof the plan calls for; every key is the one
 the set names and one the verifier trusts (:func:`zkproofs.groth16.trust.require_trusted`:
 a ceremony key whose transcript was verified, or a single-party key with the explicit
 opt-in); every proof verifies with the public inputs the verifier computes itself: the
 policy's tier slots (:func:`zkproofs.solvency.policy.policy_inputs` from the verifier's
-policy, which the set must name) and the batch's output commitment for a batch; the commitments of exactly
+policy, which the set must name; per pledge class of the root, that class's tiers), the digest of the
+root's pledge class names (which every leaf hashes, so relabelled classes fail) and the batch's output
+commitment for a batch; the commitments of exactly
 its 2^c children in the layer below, in order, and its output for an aggregation; the
 children and the root file's hash and totals for the top proof. The wiring is by
 position, so every subtree commitment is consumed exactly once, and the top proof ties

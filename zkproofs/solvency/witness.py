@@ -35,6 +35,7 @@ from zkproofs.tree.hashing import (
     node_hashes,
     order_key,
     pad_id_field,
+    pledge_digest,
     pad_salt,
     subtree_commitment,
 )
@@ -143,10 +144,10 @@ def check_leaf(leaf: Leaf, slots: Sequence[TierSlots], assets: Sequence[Asset], 
         )
 
 
-def subtree_root(leaves: Sequence[Leaf], depth: int) -> tuple[list[int], Node]:
-    """(leaf hashes, (hash, sums) of the subtree whose leaves are ``leaves``) in a tree of ``depth``.
-    O(len(leaves)) t = 5 permutations, batched per level (:func:`combine`)."""
-    hashes = leaf_hashes([(leaf.commitment, (*leaf.equities, *leaf.debts, *leaf.pledged)) for leaf in leaves])
+def subtree_root(leaves: Sequence[Leaf], depth: int, pledges: Sequence[str] = ()) -> tuple[list[int], Node]:
+    """(leaf hashes, (hash, sums) of the subtree whose leaves are ``leaves``) in a tree of ``depth`` with the
+    pledge classes ``pledges``. O(len(leaves)) t = 5 permutations, batched per level (:func:`combine`)."""
+    hashes = leaf_hashes([(leaf.commitment, (*leaf.equities, *leaf.debts, *leaf.pledged)) for leaf in leaves], pledges)
     return hashes, combine([(h, (*leaf.equities, *leaf.debts)) for h, leaf in zip(hashes, leaves)], depth)
 
 
@@ -175,11 +176,13 @@ def check_root(top: Node, root: PublishedRoot, where: str) -> None:
         raise StatementFails(f"{where}: root hash {root.root_hash} is not the root of the stored leaves ({node_hash_value})")
 
 
-def batch_inputs(leaves: Sequence[Leaf], slots: Sequence[TierSlots], blinding_value: int, n_assets: int, pledges: int = 0) -> dict:
+def batch_inputs(leaves: Sequence[Leaf], slots: Sequence[TierSlots], blinding_value: int, n_assets: int, pledges: Sequence[str] = ()) -> dict:
     """Inputs of :class:`circuits.solvency_batch.SolvencyBatch` for ``leaves`` of ``n_assets`` assets and
-    ``pledges`` pledge classes (the commitment is derived)."""
+    the pledge classes ``pledges`` (the commitment is derived)."""
     tiers = len(slots[0].slopes)
-    inputs: dict = dict(zip(slot_names(n_assets, tiers, pledges), flat_inputs(slots, n_assets)))
+    inputs: dict = dict(zip(slot_names(n_assets, tiers, len(pledges)), flat_inputs(slots, n_assets)))
+    if pledges:
+        inputs["pledge_classes"] = pledge_digest(pledges)
     for j, leaf in enumerate(leaves):
         inputs[f"leaf_commitments[{j}]"] = leaf.commitment
         for i in range(n_assets):

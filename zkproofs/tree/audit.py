@@ -8,7 +8,7 @@ Checks, in order (each a :class:`AuditCheck` in the report):
 2. *ranges*: every amount < 2^64 and every sum at height k < 2^(64 + k)
    (checked while recomputing; a violation fails check 1 and 2);
 3. *root file*: the published root equals the stored root node, depth, assets
-   and record of excluded accounts;
+   pledge classes and record of excluded accounts;
 4. *excluded*: no input account was left out of the tree
    (:mod:`zkproofs.tree.excluded`), or the auditor accepts the ones that were
    (``accept_excluded``); otherwise a failed check naming their number and balances.
@@ -98,7 +98,7 @@ def _recompute(store: TreeStore, accounts: AccountSet, progress: Progress | None
             mismatches.append(f"account {account.id!r}: stored leaf index differs from the secret's")
 
     try:
-        tree = hash_tree(len(accounts.assets), accounts.accounts, store.secret, compare, pledges=len(accounts.pledges), height=store.fixed_height,
+        tree = hash_tree(len(accounts.assets), accounts.accounts, store.secret, compare, pledges=tuple(accounts.pledges), height=store.fixed_height,
                          workers=workers, progress=progress, placed=placed)
     except TreeError as exc:
         return [AuditCheck("ranges", False, str(exc)), AuditCheck("recompute", False, "accounts cannot form a tree")]
@@ -143,6 +143,7 @@ def audit_tree(
         and stored_root.assets == root.assets
         and stored_root.sums == root.sums
         and stored_root.excluded == root.excluded
+        and stored_root.pledges == root.pledges
     )
     checks.append(AuditCheck("root file", same, "published root equals the stored root" if same else "published root differs from the stored tree"))
     if not same:

@@ -1,6 +1,7 @@
 """Building a Merkle-sum liability tree from an :class:`~zkproofs.accounts.AccountSet` or a stream of accounts.
 
-Steps: check every account (A equities and debts each < 2^64); order accounts
+Steps: check every account (A equities and debts and K x A pledged amounts each
+< 2^64, the pledges of an asset at most its equity); order accounts
 and padding leaves by a keyed shuffle (HMAC of the tree secret), sorted
 externally so that the accounts are never all held
 (:class:`~zkproofs.tree.order.LeafOrder`, which also finds duplicate ids); hash
@@ -159,17 +160,18 @@ def leaf_order(accounts: AccountSet, secret: bytes) -> tuple[int, list[int]]:
         return order.depth, [-1 - leaf if isinstance(leaf, int) else index[leaf.id] for _, leaf in order]
 
 
-def hash_subtree(secret: bytes, depth: int, n_assets: int, pledges: int, first_leaf: int,
+def hash_subtree(secret: bytes, depth: int, n_assets: int, pledges: tuple[str, ...], first_leaf: int,
                  leaves: Sequence[LeafItem]) -> tuple[list[bytes], int, tuple[int, ...]]:
     """Hash the subtree whose leaves are ``leaves`` (a power of two of them, from leaf ``first_leaf``;
-    an account's amounts are its equities, debts and ``pledges`` x ``n_assets`` pledged amounts).
+    an account's amounts are its equities, debts and the pledged amounts of the pledge classes
+    ``pledges``, len(pledges) x ``n_assets``, class-major).
 
     Returns (records per height, bottom first, as :class:`NodeCodec` bytes; the
     subtree root's hash; its sums). A pure function of its inputs: the task a
     worker process runs. Cost: len(leaves) commitments and 2 len(leaves) - 1
     tree hashes, one batched Poseidon call per level.
     """
-    zero = (0,) * ((2 + pledges) * n_assets)
+    zero = (0,) * ((2 + len(pledges)) * n_assets)
     keys: list[tuple[int, int]] = []
     sums: list[tuple[int, ...]] = []
     for item in leaves:
@@ -181,7 +183,7 @@ def hash_subtree(secret: bytes, depth: int, n_assets: int, pledges: int, first_l
             canonical = id_bytes(account_id)
             keys.append((id_field_of(canonical), user_salt_of(secret, canonical)))
             sums.append(amounts)
-    records = leaf_records(keys, sums, depth, 2 * n_assets)
+    records = leaf_records(keys, sums, depth, 2 * n_assets, pledges)
     levels = [records]
     codec = NodeCodec(depth, n_assets)
     while len(records) > codec.size:
@@ -199,7 +201,8 @@ Placed = Callable[[int, Account], None]
 """placed(leaf index, account): called for every account, in leaf order, as the tree is hashed."""
 
 
-def _subtree_tasks(order: LeafOrder, secret: bytes, n_assets: int, pledges: int, size: int, placed: Placed | None) -> Iterator[tuple]:
+def _subtree_tasks(order: LeafOrder, secret: bytes, n_assets: int, pledges: tuple[str, ...], size: int,
+                   placed: Placed | None) -> Iterator[tuple]:
     """hash_subtree arguments for each run of ``size`` consecutive leaves of ``order``, read lazily."""
     depth = order.depth
     items: list[LeafItem] = []
@@ -234,7 +237,7 @@ def hash_tree(
     secret: bytes,
     sink: RowSink,
     *,
-    pledges: int = 0,
+    pledges: tuple[str, ...] = (),
     height: int | None = None,
     workers: int | None = None,
     progress: Progress | None = None,
@@ -251,8 +254,9 @@ def hash_tree(
     the levels above them are hashed here; memory is one sort run plus the
     tasks in flight plus N / 2^12 subtree roots, never a level of the tree.
     Rows reach ``sink`` level-interleaved, each level in order; ``placed``
-    learns each account's leaf. ``pledges``: the number K of pledge classes
-    (every account carries K x n_assets pledged amounts, which its leaf commits).
+    learns each account's leaf. ``pledges``: the names of the K pledge classes
+    (every account carries K x n_assets pledged amounts, which its leaf commits
+    with the classes' digest).
     ``height`` H: the fixed-height tree of
     :func:`hash_fixed_height` (which holds the accounts). Raises TreeError as
     LeafOrder and :func:`fixed_height_placement`.
@@ -261,7 +265,7 @@ def hash_tree(
         return hash_fixed_height(n_assets, accounts, secret, height, sink, pledges=pledges, workers=workers, progress=progress, placed=placed)
     # accounts already held (a sequence) gain nothing from spilling: one run
     run_size = max(1, len(accounts)) if isinstance(accounts, Sequence) else None
-    with LeafOrder(accounts, secret, n_assets, pledges=pledges, run_size=run_size, tmp_dir=tmp_dir) as order:
+    with LeafOrder(accounts, secret, n_assets, pledges=len(pledges), run_size=run_size, tmp_dir=tmp_dir) as order:
         depth = order.depth
         codec = NodeCodec(depth, n_assets)
         writer = ChunkWriter(codec, sink)
@@ -306,10 +310,12 @@ def hash_tree(
     return HashedTree(depth, leaf_count, account_count, root_hash, root_sums)
 
 
-def hash_leaves(secret: bytes, items: Sequence[tuple[str, tuple[int, ...]]]) -> list[int]:
-    """Leaf hashes of (account id, amounts): salts, commitments, one batched leaf hash. A pool task."""
+def hash_leaves(context: tuple[bytes, tuple[str, ...]], items: Sequence[tuple[str, tuple[int, ...]]]) -> list[int]:
+    """Leaf hashes of (account id, amounts) in a tree of (secret, pledge classes): salts, commitments,
+    one batched leaf hash. A pool task."""
+    secret, pledges = context
     keys = [(id_field(account_id), user_salt(secret, account_id)) for account_id, _ in items]
-    return leaf_hashes(list(zip(commitments(keys), [sums for _, sums in items])))
+    return leaf_hashes(list(zip(commitments(keys), [amounts for _, amounts in items])), pledges)
 
 
 def hash_nodes(depth: int, pairs: Sequence[tuple[int, tuple[int, ...], int, tuple[int, ...]]]) -> list[int]:
@@ -348,7 +354,7 @@ def hash_fixed_height(
     height: int,
     sink: RowSink,
     *,
-    pledges: int = 0,
+    pledges: tuple[str, ...] = (),
     workers: int | None = None,
     progress: Progress | None = None,
     placed: Placed | None = None,
@@ -364,7 +370,7 @@ def hash_fixed_height(
     + N node hashes, so O(N H), not O(2^H); levels of 2^12 or more hashes are
     spread over ``workers`` processes.
     """
-    placement = fixed_height_placement(accounts, secret, height, n_assets, pledges)
+    placement = fixed_height_placement(accounts, secret, height, n_assets, len(pledges))
     codec = NodeCodec(height, n_assets)
     zero = (0,) * (2 * n_assets)
     workers = workers or os.cpu_count() or 1
@@ -377,7 +383,7 @@ def hash_fixed_height(
         items.append((account.id, (*account.equities, *account.debts, *account.collateral)))
     pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 and len(items) >= PARALLEL_THRESHOLD else None
     try:
-        hashes = _split(hash_leaves, secret, items, pool, workers)
+        hashes = _split(hash_leaves, (secret, pledges), items, pool, workers)
         level = [(idx, h, amounts[: 2 * n_assets]) for (idx, _), h, (_, amounts) in zip(placement, hashes, items)]
         for k in range(height):
             present = {idx for idx, _, _ in level}
@@ -472,7 +478,7 @@ def build_tree(
             if len(rows) == ACCOUNT_ROWS_PER_INSERT:
                 flush()
 
-        tree = hash_tree(n_assets, accounts.accounts, secret, sink, pledges=len(accounts.pledges), height=height, workers=workers,
+        tree = hash_tree(n_assets, accounts.accounts, secret, sink, pledges=tuple(accounts.pledges), height=height, workers=workers,
                          progress=progress, placed=placed, tmp_dir=tmp_dir)
         flush()
         conn.executemany(

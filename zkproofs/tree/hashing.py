@@ -13,7 +13,9 @@ Layout (version 2, "packed"). Hashes are Poseidon sponges
 * id field      = SHA-512(b"zkproofs/account-id/v1" || utf8(id)) mod r
 * salt          = HMAC-SHA512(tree_secret, b"salt/" || utf8(id)) mod r
 * commitment    = Poseidon_t3([id field, salt])
-* leaf          = Poseidon_t5([commitment, *pack_64([LEAF_TAG, e_1..e_A, d_1..d_A, p_1..p_KA])])
+* leaf          = Poseidon_t5([commitment, *pack_64([LEAF_TAG, e_1..e_A, d_1..d_A])])  (no pledge classes)
+* leaf          = Poseidon_t5([commitment, pledge digest, *pack_64([LEAF_TAG, e_1..e_A, d_1..d_A, p_1..p_KA])])
+* pledge digest = SHA-512(b"zkproofs/pledge-classes/v1" || "\n".join(class names)) mod r
 * node          = Poseidon_t5([h_L, h_R, *pack_W([NODE_TAG, E_L, D_L, E_R, D_R])])
 
 where e/d are a leaf's per-asset equities and debts, p its pledged amounts
@@ -26,10 +28,17 @@ w = W = 64 + depth, the bit length of the root's sums, so every sum at any
 height fits its slot. Packing is injective because every slot value is
 range-checked below 2^w (here and in the circuit) and S w <= 254 < log2 r.
 Pledged amounts are committed, not summed: node sums are equities and debts
-only, so a node is the same with or without pledge classes; the root file
-names the classes (``pledges``), which fixes the leaf's length.
+only, so a node is the same with or without pledge classes. Every leaf of a
+tree with pledge classes hashes their digest, so the root hash binds the
+classes' names, order and number (the root file lists them; a list relabelled
+there gives other leaf hashes, and a class's amounts are valued by its name's
+tiers): the amounts are bound by position, the positions by the digest.
+A leaf with pledge classes has at least one input more than one without
+(the digest), so the two never hash alike.
 The tags (LEAF_TAG = 1, NODE_TAG = 2) occupy slot 0; leaf and node inputs also
-differ in length, which the sponge's capacity (length * 2^64) separates.
+differ in length (4 and 8 inputs at 4 assets and depth <= 20; where they could
+coincide, as with 3 pledge classes, the tags in slot 0 differ), and the sponge's
+capacity (length * 2^64) separates lengths.
 
 Why this layout: the version-1 node hashed [tag, h_L, 2A sums, h_R, 2A sums]
 one per field element: 19 inputs, 5 permutations at 4 assets, a leaf 3, plus
@@ -85,6 +94,7 @@ PACK_BITS = 254
 LAYOUT_VERSION = 2
 """Version of the leaf and node encodings above (1: one sum per field element)."""
 ID_DOMAIN = b"zkproofs/account-id/v1"
+PLEDGE_DOMAIN = b"zkproofs/pledge-classes/v1"
 PAD_ID_DOMAIN = b"pad-id/"
 SECRET_BYTES = 32
 
@@ -212,10 +222,22 @@ def pack(values: Sequence[int], bits: int) -> list[int]:
     return out
 
 
-def leaf_inputs(commitment_value: int, amounts: Sequence[int]) -> list[int]:
-    """[commitment, *pack_64([LEAF_TAG, *amounts])]: the sponge inputs of a leaf (amounts: equities,
-    debts, then pledged amounts)."""
-    return [commitment_value, *pack([LEAF_TAG, *amounts], AMOUNT_BITS)]
+def pledge_digest(pledges: Sequence[str]) -> int:
+    """The digest of a tree's pledge class names that its leaves hash: SHA-512(b"zkproofs/pledge-classes/v1"
+    || "\n".join(names)) mod r (names as :func:`zkproofs.accounts.model.pledge_problem` allows: no newline)."""
+    return int.from_bytes(hashlib.sha512(PLEDGE_DOMAIN + "\n".join(pledges).encode("ascii")).digest(), "big") % R
+
+
+def leaf_prefix(pledges: Sequence[str]) -> list[int]:
+    """What a leaf hashes between the commitment and the amounts: [] without pledge classes, else
+    [:func:`pledge_digest`]."""
+    return [pledge_digest(pledges)] if pledges else []
+
+
+def leaf_inputs(commitment_value: int, amounts: Sequence[int], pledges: Sequence[str] = ()) -> list[int]:
+    """[commitment, *leaf_prefix(pledges), *pack_64([LEAF_TAG, *amounts])]: the sponge inputs of a leaf
+    (amounts: equities, debts, then the pledged amounts of the classes ``pledges``)."""
+    return [commitment_value, *leaf_prefix(pledges), *pack([LEAF_TAG, *amounts], AMOUNT_BITS)]
 
 
 def node_inputs(left_hash: int, left_sums: Sequence[int], right_hash: int, right_sums: Sequence[int], depth: int) -> list[int]:
@@ -223,20 +245,26 @@ def node_inputs(left_hash: int, left_sums: Sequence[int], right_hash: int, right
     return [left_hash, right_hash, *pack([NODE_TAG, *left_sums, *right_sums], slot_bits(depth))]
 
 
-def leaf_hash(commitment_value: int, equities: Sequence[int], debts: Sequence[int], pledged: Sequence[int] = ()) -> int:
-    """Poseidon_t5(:func:`leaf_inputs`) of equities, debts and pledged amounts (K x A, class-major; none
-    in a tree without pledge classes). Amounts must be in [0, 2^64) (TreeError otherwise)."""
+def leaf_hash(commitment_value: int, equities: Sequence[int], debts: Sequence[int], pledged: Sequence[int] = (),
+              pledges: Sequence[str] = ()) -> int:
+    """Poseidon_t5(:func:`leaf_inputs`) of equities, debts and the pledged amounts (K x A, class-major)
+    of the pledge classes ``pledges`` (none in a tree without pledge classes). Amounts must be in
+    [0, 2^64) and there must be len(pledges) x A pledged amounts (TreeError otherwise)."""
+    if len(pledged) != len(pledges) * len(equities):
+        raise TreeError(f"leaf: {len(pledged)} pledged amounts for {len(pledges)} pledge classes and {len(equities)} assets")
     check_sums((*equities, *debts, *pledged), 0, "leaf")
-    return poseidon_hash(leaf_inputs(commitment_value, (*equities, *debts, *pledged)), t=TREE_HASH_T)
+    return poseidon_hash(leaf_inputs(commitment_value, (*equities, *debts, *pledged), pledges), t=TREE_HASH_T)
 
 
-def leaf_hashes(leaves: Sequence[tuple[int, Sequence[int]]]) -> list[int]:
-    """:func:`leaf_hash` of each (commitment, amounts) in one batched Poseidon call (ranges: the caller's).
+def leaf_hashes(leaves: Sequence[tuple[int, Sequence[int]]], pledges: Sequence[str] = ()) -> list[int]:
+    """:func:`leaf_hash` of each (commitment, amounts) of a tree with the pledge classes ``pledges``, in one
+    batched Poseidon call (ranges and lengths: the caller's).
 
-    O(n) t = 5 permutations: ceil((1 + ceil((1 + (2 + K) A) / 3)) / 4) each (one at 4 assets
-    without pledge classes, two with Binance's three).
+    O(n) t = 5 permutations: ceil((1 + min(K, 1) + ceil((1 + (2 + K) A) / 3)) / 4) each (one at 4
+    assets without pledge classes, two with Binance's three).
     """
-    return poseidon_hash_many([leaf_inputs(c, sums) for c, sums in leaves], t=TREE_HASH_T)
+    prefix = leaf_prefix(pledges)
+    return poseidon_hash_many([[c, *prefix, *pack([LEAF_TAG, *amounts], AMOUNT_BITS)] for c, amounts in leaves], t=TREE_HASH_T)
 
 
 def node_hash(left_hash: int, left_sums: Sequence[int], right_hash: int, right_sums: Sequence[int], *, depth: int) -> int:
@@ -278,18 +306,20 @@ def record_sum_bytes(depth: int) -> int:
     return (AMOUNT_BITS + depth + 7) // 8
 
 
-def leaf_records(keys: Sequence[tuple[int, int]], amounts: Sequence[Sequence[int]], depth: int, n_sums: int) -> bytes:
+def leaf_records(keys: Sequence[tuple[int, int]], amounts: Sequence[Sequence[int]], depth: int, n_sums: int,
+                 pledges: Sequence[str] = ()) -> bytes:
     """Stored records (:class:`zkproofs.tree.store.NodeCodec`) of the leaves of users with
     keys (id field, salt) and amounts ((2 + K) A each: equities, debts, pledged amounts, each
     < 2^64), in one kernel call (:func:`zkproofs.kernels.merkle_sum_leaves`): the commitment,
-    the leaf hash of :func:`leaf_hash` and the first ``n_sums`` = 2A amounts as sums, with no
-    Python object per leaf.
+    the leaf hash of :func:`leaf_hash` (with the digest of ``pledges``, the tree's pledge classes)
+    and the first ``n_sums`` = 2A amounts as sums, with no Python object per leaf.
 
     Raises ValueError (NonCanonicalFieldElement for a key) as the kernel does; the caller
     has checked the accounts. O(n) permutations (2 per user at 4 assets, 3 with 3 pledge classes).
     """
     n_amounts = len(amounts[0]) if amounts else n_sums
-    return kernels.merkle_sum_leaves(keys, amounts, _opt(COMMITMENT_T), _opt(TREE_HASH_T), n_amounts, n_sums, record_sum_bytes(depth), LEAF_TAG)
+    return kernels.merkle_sum_leaves(keys, amounts, _opt(COMMITMENT_T), _opt(TREE_HASH_T), n_amounts, n_sums, record_sum_bytes(depth), LEAF_TAG,
+                                     leaf_prefix(pledges))
 
 
 def parent_records(records: bytes, depth: int, n_sums: int) -> bytes:
@@ -338,7 +368,9 @@ def hash_parameters() -> dict:
         "commitment_r_p": ROUNDS[COMMITMENT_T][1],
         "sponge": "capacity = len(inputs) * 2^64, rate t-1, output state[1]",
         "layout": LAYOUT_VERSION,
-        "leaf": "[commitment, *pack_64([leaf_tag, *equities, *debts, *pledged])], pledged: pledge classes x assets, class-major",
+        "leaf": "[commitment, *pack_64([leaf_tag, *equities, *debts])] without pledge classes, else "
+                "[commitment, pledge_digest, *pack_64([leaf_tag, *equities, *debts, *pledged])], pledged: classes x assets, class-major",
+        "pledge_digest": "sha512(zkproofs/pledge-classes/v1 || newline-joined class names) mod r",
         "node": "[h_L, h_R, *pack_W([node_tag, *sums_L, *sums_R])], W = amount_bits + depth",
         "pack": "254 // w values of w bits per field element, little-endian, last zero-filled",
         "leaf_tag": LEAF_TAG,

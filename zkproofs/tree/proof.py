@@ -121,7 +121,7 @@ def path_root(proof: InclusionProof) -> tuple[int, tuple[int, ...]]:
     for field_name, value in (("salt", proof.salt), ("root hash", proof.root_hash)):
         if not 0 <= value < R:
             raise TreeError(f"proof: {field_name} is not in [0, r)")
-    current = leaf_hash(proof.commitment, proof.equities, proof.debts, proof.pledged)
+    current = leaf_hash(proof.commitment, proof.equities, proof.debts, proof.pledged, proof.pledges)
     if not 0 <= proof.leaf_index < (1 << proof.depth):
         raise TreeError(f"proof: leaf index {proof.leaf_index} does not fit depth {proof.depth}")
     for k, (sib_hash, sib_sums) in enumerate(proof.siblings):

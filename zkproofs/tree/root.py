@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from zkproofs.accounts.amounts import format_amount
-from zkproofs.accounts.model import MAX_DECIMALS, Asset
+from zkproofs.accounts.model import MAX_DECIMALS, Asset, pledge_problem
 from zkproofs.field import decode_scalar, parse_decimal
 from zkproofs.jsontext import is_exactly, loads
 from zkproofs.tree.excluded import Excluded
@@ -143,8 +143,9 @@ def root_from_dict(obj: Any, where: str = "root") -> PublishedRoot:
         raise TreeError(f"{where}: missing field 'excluded' (the input accounts left out of the totals)")
     excluded = Excluded.from_dict(obj["excluded"], tuple(assets), f"{where}.excluded")
     pledges = json_field(obj, "pledges", list, where)
-    if not all(isinstance(p, str) and p for p in pledges) or len(set(pledges)) != len(pledges):
-        raise TreeError(f"{where}.pledges: expected a list of distinct pledge class names")
+    problem = pledge_problem(pledges)
+    if problem:
+        raise TreeError(f"{where}.pledges: {problem}")
     if (2 + len(pledges)) * len(assets) > MAX_LEAF_AMOUNTS:
         raise TreeError(f"{where}.pledges: {len(pledges)} classes over {len(assets)} assets exceed {MAX_LEAF_AMOUNTS} amounts per leaf")
     return PublishedRoot(root_hash, depth, tuple(assets), equity, debt, str(obj.get("created_at", "")), verification_key=key, excluded=excluded,

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from zkproofs.accounts.model import Asset
+from zkproofs.accounts.model import Asset, pledge_problem
 from zkproofs.jsontext import loads
 from zkproofs.tree.hashing import TreeError, record_sum_bytes, user_salt
 
@@ -266,8 +266,9 @@ class TreeStore:
         """The pledge classes every leaf commits (meta ``pledges``), () when the input had none."""
         where = f"{self.path}: meta pledges"
         value = loads(self.meta.get("pledges", ""), where, TreeError)
-        if not isinstance(value, list) or not all(isinstance(p, str) and p for p in value) or len(set(value)) != len(value):
-            raise TreeError(f"{where}: expected a JSON list of distinct names")
+        problem = pledge_problem(value) if isinstance(value, list) else "expected a JSON list"
+        if problem:
+            raise TreeError(f"{where}: {problem}")
         return tuple(value)
 
     @property
