@@ -4,6 +4,7 @@
     python benchmarks/bench_tree.py --build-logs 10      # quicker
     python benchmarks/bench_tree.py --with-2-20          # also build 2^20 users and ZK depth 20
     python benchmarks/bench_tree.py --workers 1          # single-core build
+    python benchmarks/bench_tree.py --build-logs 16 --pledged-logs 16 --zk-depths --layout-depths   # 3 pledge classes vs none
     python benchmarks/bench_tree.py --stream-logs 24 --build-logs --zk-depths --layout-depths
                                                          # 2^24 users streamed from a generator
 
@@ -60,33 +61,39 @@ from zkproofs.tree.root import PublishedRoot, root_to_json
 ASSETS = tuple(Asset(s, 8) for s in ("BTC", "ETH", "BNB", "USDT"))
 
 
-def account_rows(n: int, seed: int = 1) -> Iterator[Account]:
-    """The benchmark's n users, made one at a time (a generator: the streaming build holds none of them)."""
+PLEDGES = ("loan", "margin", "portfolio")
+
+
+def account_rows(n: int, seed: int = 1, pledged: bool = False) -> Iterator[Account]:
+    """The benchmark's n users, made one at a time (a generator: the streaming build holds none of them);
+    ``pledged``: with Binance's three pledge classes (a quarter, an eighth and an eighth of each equity)."""
     rng = random.Random(seed)
     for i in range(n):
         equities = tuple(rng.randrange(1 << 40) for _ in ASSETS)
         debts = tuple(rng.randrange(1 << 30) if i % 8 == 0 and j == 3 else 0 for j in range(len(ASSETS)))
-        yield Account(f"user{i:08d}", equities, debts)
+        yield Account(f"user{i:08d}", equities, debts, tuple(e // share for share in (4, 8, 8) for e in equities) if pledged else ())
 
 
-def accounts(n: int, seed: int = 1) -> AccountSet:
-    return AccountSet(ASSETS, tuple(account_rows(n, seed)), source="benchmark")
+def accounts(n: int, seed: int = 1, pledged: bool = False) -> AccountSet:
+    return AccountSet(ASSETS, tuple(account_rows(n, seed, pledged)), source="benchmark", pledges=PLEDGES if pledged else ())
 
 
 def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def bench_build(log_n: int, folder: Path, workers: int | None, stream: bool = False) -> tuple[dict, Path]:
-    """Build 2^log_n users: from an AccountSet made first (held), or streamed from a generator (``stream``)."""
-    data = AccountStream(ASSETS, account_rows(1 << log_n), source="benchmark") if stream else accounts(1 << log_n)
-    db = folder / f"tree_{log_n}{'_stream' if stream else ''}.db"
+def bench_build(log_n: int, folder: Path, workers: int | None, stream: bool = False, pledged: bool = False) -> tuple[dict, Path]:
+    """Build 2^log_n users: from an AccountSet made first (held), or streamed from a generator (``stream``);
+    ``pledged``: with 3 pledge classes."""
+    data = AccountStream(ASSETS, account_rows(1 << log_n), source="benchmark") if stream else accounts(1 << log_n, pledged=pledged)
+    db = folder / f"tree_{log_n}{'_stream' if stream else ''}{'_pledged' if pledged else ''}.db"
     started = time.perf_counter()
     summary = build_tree(data, db, secret=bytes(32), workers=workers, tmp_dir=folder)
     elapsed = time.perf_counter() - started
     return {
         "users": f"2^{log_n}",
         "input": "stream" if stream else "set",
+        "pledges": len(data.pledges),
         "depth": summary.depth,
         "build_s": round(elapsed, 2),
         "max_rss_mb": round(rss_mb()),
@@ -220,6 +227,7 @@ def main() -> None:
     parser.add_argument("--zk-depths", type=int, nargs="*", default=[10, 16], help="ZK inclusion circuit depths")
     parser.add_argument("--with-2-20", action="store_true", help="also build 2^20 users and run ZK depth 20")
     parser.add_argument("--stream-logs", type=int, nargs="*", default=[], help="log2 of user counts to build from a generator (run first: peak RSS is monotone)")
+    parser.add_argument("--pledged-logs", type=int, nargs="*", default=[], help="log2 of user counts to build with 3 pledge classes")
     parser.add_argument("--workers", type=int, default=None, help="hashing processes (default: all cores)")
     parser.add_argument("--layout-depths", type=int, nargs="*", default=[16, 24], help="depths of the layout comparison")
     args = parser.parse_args()
@@ -233,8 +241,9 @@ def main() -> None:
         folder = Path(tmp)
         os.environ["ZKPROOFS_CACHE_DIR"] = str(folder / "usercache")
         builds = []
-        for log_n, stream in [(n, True) for n in sorted(set(args.stream_logs))] + [(n, False) for n in logs]:
-            row, db = bench_build(log_n, folder, args.workers, stream)
+        runs = [(n, True, False) for n in sorted(set(args.stream_logs))] + [(n, False, False) for n in logs]
+        for log_n, stream, pledged in runs + [(n, False, True) for n in sorted(set(args.pledged_logs))]:
+            row, db = bench_build(log_n, folder, args.workers, stream, pledged)
             row["serve_ms"] = round(bench_serve(db, 1 << log_n) * 1000, 2)
             builds.append(row)
             print(table([row]).splitlines()[-1], flush=True)

@@ -265,7 +265,7 @@ def global_proof(sc: Scenario) -> Rows:
         root = published_root(store)
     atomic_write_text(root_path, root_to_json(root))
     policy = load_policy(data_file("sample_solvency_policy.json"))
-    plan = make_plan(root.depth, len(root.assets), policy.max_tiers() + 1, batch_height=SOLVENCY_BATCH_HEIGHT)
+    plan = make_plan(root.depth, len(root.assets), policy.max_tiers() + 1, pledges=len(root.pledges), batch_height=SOLVENCY_BATCH_HEIGHT)
     t0 = time.perf_counter()
     single_party_setup(plan, keys, party="demo exchange")
     t_setup = time.perf_counter() - t0
@@ -298,9 +298,9 @@ def global_proof(sc: Scenario) -> Rows:
         rows.append(("a negative balance written into the database", "cannot prove: " + _refused(
             lambda: prove_solvency(store, root, policy, plan, keys, sc.workdir / "unused", scheduler=INPROCESS))))
     borrower = next(a for a in accounts.accounts if any(a.debts))
-    slots = policy_inputs(policy, root.assets, plan.tiers)
+    slots = policy_inputs(policy, root.assets, plan.tiers, root.pledges)
     usdt = max(range(len(root.assets)), key=lambda i: slots[i].debt_unit)
-    value, debt = account_values(slots, borrower.equities, borrower.debts)
+    value, debt = account_values(slots, borrower.collateral if root.pledges else borrower.equities, borrower.debts)
     extra = (value - debt) // slots[usdt].debt_unit + 1
     raised = tuple(d + extra if i == usdt else d for i, d in enumerate(borrower.debts))
     under = AccountSet(accounts.assets, tuple(dataclasses.replace(a, debts=raised) if a.id == borrower.id else a for a in accounts.accounts),

@@ -1,11 +1,11 @@
 """The published global proof: a folder the auditor and customers verify without the database.
 
-Layout (``format`` "zkproofs/solvency-proofs", ``version`` 1)::
+Layout (``format`` "zkproofs/solvency-proofs", ``version`` 2; version 1 plans had no pledge classes)::
 
     DIR/manifest.json  {"format", "version", "created_at",
                         "root_hash" (decimal string: the root file it answers),
                         "policy" (the policy file's object: prices and tiers),
-                        "plan" ({depth, assets, tiers, batch_height, levels}),
+                        "plan" ({depth, assets, tiers, batch_height, levels, pledges}),
                         "keys" ({key label: SHA-256 of the verification key used}),
                         "layers": [{"circuit", "params", "file", "count"}]}
     DIR/layer-L.json   {"proofs": [{"commitment" (decimal string; absent in the root layer),
@@ -42,7 +42,7 @@ from zkproofs.solvency.plan import ProofPlan, key_label, plan_from_dict
 from zkproofs.solvency.policy import SolvencyPolicy, policy_from_dict
 
 SET_FORMAT = "zkproofs/solvency-proofs"
-SET_VERSION = 1
+SET_VERSION = 2
 G1_BYTES, G2_BYTES = 48, 96
 _DECIMAL = re.compile(r"0|[1-9][0-9]*", re.ASCII)
 

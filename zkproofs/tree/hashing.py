@@ -36,9 +36,11 @@ tiers): the amounts are bound by position, the positions by the digest.
 A leaf with pledge classes has at least one input more than one without
 (the digest), so the two never hash alike.
 The tags (LEAF_TAG = 1, NODE_TAG = 2) occupy slot 0; leaf and node inputs also
-differ in length (4 and 8 inputs at 4 assets and depth <= 20; where they could
-coincide, as with 3 pledge classes, the tags in slot 0 differ), and the sponge's
-capacity (length * 2^64) separates lengths.
+mostly differ in length (4 and 8 inputs at 4 assets and depth <= 20), which the
+sponge's capacity (length * 2^64) separates; where they coincide (8 and 8 with 3
+pledge classes) their third inputs differ in the low 64 bits (LEAF_TAG = 1 in a
+leaf's first packed element, NODE_TAG = 2 in a node's), so a leaf and a node hash
+alike only by a Poseidon collision.
 
 Why this layout: the version-1 node hashed [tag, h_L, 2A sums, h_R, 2A sums]
 one per field element: 19 inputs, 5 permutations at 4 assets, a leaf 3, plus

@@ -265,7 +265,9 @@ class TreeStore:
     def pledges(self) -> tuple[str, ...]:
         """The pledge classes every leaf commits (meta ``pledges``), () when the input had none."""
         where = f"{self.path}: meta pledges"
-        value = loads(self.meta.get("pledges", ""), where, TreeError)
+        if "pledges" not in self.meta:
+            raise TreeError(f"{where}: missing")
+        value = loads(self.meta["pledges"], where, TreeError)
         problem = pledge_problem(value) if isinstance(value, list) else "expected a JSON list"
         if problem:
             raise TreeError(f"{where}: {problem}")
