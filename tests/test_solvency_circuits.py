@@ -205,6 +205,13 @@ def test_output_commitment_cannot_be_replaced():
     assert failing(r1cs, forged(witness, r1cs.num_public, witness[r1cs.num_public] + 1)) == "output commitment"
 
 
+def test_default_batches_stay_under_2_16_constraints_with_pledges():
+    from zkproofs.solvency.plan import default_batch_height
+
+    assert [default_batch_height(k) for k in (0, 1, 2, 3, 16)] == [5, 4, 4, 3, 3]
+    assert make_plan(12, 4, 5, pledges=3).batch_height == 3 and make_plan(12, 4, 5).batch_height == 5
+
+
 def test_batch_parameters_are_checked():
     with pytest.raises(CircuitError):
         SolvencyBatch(depth=3, assets=2, tiers=2, height=3)

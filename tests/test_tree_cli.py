@@ -258,4 +258,4 @@ def test_a_binance_tree_commits_pledges_and_keys_must_cover_them(tmp_path):
     run("solvency", "policy", "--binance", users.parent / "cex_assets_info.csv", "--out", policy)
     plan = json.loads(run("solvency", "setup", "--root", tmp_path / "root.json", "--policy", policy, "--out", tmp_path / "s", "--dry-run",
                           "--json").output)
-    assert plan["plan"]["pledges"] == 3 and plan["plan"]["batch_height"] == 1  # min(4, depth - 1)
+    assert plan["plan"]["pledges"] == 3 and plan["plan"]["batch_height"] == 1  # min(3, depth - 1)

@@ -16,8 +16,9 @@ D - b <= c. Every proof's circuit, and hence every key, is fixed by (D, A, slots
 (K: the tree's pledge classes, which only the batch circuit reads):
 :meth:`ProofPlan.circuits`. The defaults (b = 5, c = 5) keep every circuit at 4 assets
 and up to 5 tier slots under 2^16 constraints (62,849 for a batch of 32 leaves, 56,161
-for an aggregation of 32 commitments at depth 12); with pledge classes a leaf costs about
-twice as much (4,041 constraints at K = 3), so b defaults to 4 (64,657 for 16 leaves).
+for an aggregation of 32 commitments at depth 12); pledge classes make a leaf dearer
+(2,784 constraints at K = 1, 4,341 at K = 3, Binance's), so b defaults to 4 for K <= 2
+(44,545 for 16 leaves at K = 1) and 3 above (34,729 for 8 leaves at K = 3).
 """
 
 from __future__ import annotations
@@ -34,8 +35,13 @@ from zkproofs.tree.hashing import MAX_DEPTH, leaf_prefix
 from zkproofs.tree.root import PublishedRoot
 
 DEFAULT_BATCH_HEIGHT = 5
-DEFAULT_PLEDGED_BATCH_HEIGHT = 4
 DEFAULT_LEVELS = 5
+
+
+def default_batch_height(pledges: int) -> int:
+    """The batch height that keeps a batch under 2^16 constraints at 4 assets and up to 5 tier
+    slots (module docstring): 5 without pledge classes, 4 with one or two, 3 with more."""
+    return DEFAULT_BATCH_HEIGHT if pledges == 0 else 4 if pledges <= 2 else 3
 
 
 @dataclass(frozen=True)
@@ -107,14 +113,14 @@ class ProofPlan:
 
 def make_plan(depth: int, assets: int, tiers: int, *, pledges: int = 0, batch_height: int | None = None,
               levels: int = DEFAULT_LEVELS) -> ProofPlan:
-    """The plan for a tree; the batch height (default 5, or 4 with pledge classes: module
-    docstring) is lowered to depth - 1 for small trees.
+    """The plan for a tree; the batch height (default :func:`default_batch_height`) is lowered
+    to depth - 1 for small trees.
 
     SolvencyError for a tree of depth 1 (two leaves: nothing to aggregate, and a batch
     over the whole tree would reveal its totals twice over), or out-of-range parameters.
     """
     if batch_height is None:
-        batch_height = DEFAULT_PLEDGED_BATCH_HEIGHT if pledges else DEFAULT_BATCH_HEIGHT
+        batch_height = default_batch_height(pledges)
     for name, value, low, high in (("depth", depth, 2, MAX_DEPTH), ("batch height", batch_height, 1, MAX_DEPTH), ("levels", levels, 1, 16),
                                    ("tiers", tiers, 1, 64), ("assets", assets, 1, 1024), ("pledges", pledges, 0, MAX_PLEDGES)):
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
