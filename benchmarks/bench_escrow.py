@@ -9,6 +9,10 @@ Run: ``PYTHONPATH=. python benchmarks/bench_escrow.py [--repeat 3] [--notes 1000
 * a two-leg settlement's verification, median of 20: both legs in one batch
   (:func:`zkproofs.groth16.verifier.verify_batch`) against two single
   verifications, in the same run;
+* the same batch with the input combination by arkworks' MSM against the kernels'
+  fixed-base tables the venue's service prepares its keys with
+  (:func:`zkproofs.groth16.verifier.prepare`, ``fixed_base=True``), interleaved, median of
+  20 each, and the tables' one-time cost;
 * a two-leg settlement through :meth:`zkproofs.settlement.venue.Venue.settle`
   on a fresh SQLite ledger: both proofs verified, then the one transaction
   (median of ``--repeat`` settlements of distinct note pairs; the pairs are
@@ -38,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from circuits.valid_transition import ValidTransition  # noqa: E402
 from zkproofs.groth16 import setup, verify, verify_batch  # noqa: E402
+from zkproofs.groth16 import verifier as verifier_module  # noqa: E402
 from zkproofs.groth16.qap import domain_for  # noqa: E402
 from zkproofs.groth16.serialize import proof_from_dict  # noqa: E402
 from zkproofs.settlement.note_tree import NoteTree  # noqa: E402
@@ -141,6 +146,21 @@ def bench_proofs(repeat: int) -> None:
             started = time.perf_counter()
             assert all(verify(pk.vk, xs, p, backend="arkworks") for xs, p in two)
             single_times.append(time.perf_counter() - started)
+        cold, hot = [], []  # the input combination by the backend's MSM, then by fixed-base tables (the service's keys)
+        started = time.perf_counter()
+        pvk = verifier_module.prepare(pk.vk, "arkworks", fixed_base=True)
+        build = time.perf_counter() - started
+        tables = pvk.ic_state.pop("native")
+        for _ in range(20):
+            for made, times in ((None, cold), (tables, hot)):
+                if made is None:
+                    pvk.ic_state.pop("native", None)
+                else:
+                    pvk.ic_state["native"] = made
+                started = time.perf_counter()
+                assert verify_batch(pk.vk, two, backend="arkworks") == [True, True]
+                times.append(time.perf_counter() - started)
+        pvk.ic_state.pop("native", None)
         settle_times = []
         for la, lb in legs:
             started = time.perf_counter()
@@ -155,6 +175,9 @@ def bench_proofs(repeat: int) -> None:
     print(f"one proof verified, median of 20: {statistics.median(verify_times) * 1000:.1f} ms")
     b, s2 = statistics.median(batch_times), statistics.median(single_times)
     print(f"two legs verified, median of 20: batch {b * 1000:.1f} ms, two single verifications {s2 * 1000:.1f} ms (ratio {s2 / b:.2f})")
+    c, h = statistics.median(cold), statistics.median(hot)
+    print(f"two legs batched, median of 20 interleaved: IC by arkworks' MSM {c * 1000:.2f} ms, by fixed-base tables {h * 1000:.2f} ms "
+          f"(ratio {c / h:.2f}; the tables built once in {build * 1000:.0f} ms)")
     print(f"two-leg settlement (2 verifications + checks + one SQLite transaction), median of {len(settle_times)}: "
           f"{statistics.median(settle_times) * 1000:.1f} ms")
 

@@ -28,6 +28,7 @@ import click
 from cli.common import backend_option, key_trust, reports_errors
 from zkproofs.errors import MalformedInput
 from zkproofs.service_guard import Limits
+from zkproofs.groth16.verifier import prepare
 from zkproofs.settlement.venue import load_venue_key, open_venue
 from zkproofs.settlement.venue_policy import load_venue_policy
 
@@ -131,6 +132,9 @@ def serve(policy_path: str, keys_dir: str, db: str, host: str, port: int, token_
             for suffix in ("", "-wal", "-shm", "-journal"):
                 Path(db + suffix).unlink(missing_ok=True)
         raise
+    for vk in (venue.vk, venue.liquidation_vk):  # a long-running verifier: fixed-base tables for the keys' IC points
+        if vk is not None:
+            prepare(vk, backend, fixed_base=True)
     app = create_app(venue, operator_token=token, server_paths=[policy_path, keys_dir, db], limits=limits)
     bound = sock.getsockname()[1]
     click.echo(f"venue {venue.policy.name} ({', '.join(venue.policy.markets)}) on http://{host}:{bound} (ledger {db})")

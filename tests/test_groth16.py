@@ -280,3 +280,45 @@ def test_prover_checks_refuse_after_the_msms_have_started(cubic_pk):
     forged[-1] = (forged[-1] + 1) % R
     with pytest.raises(UnsatisfiedConstraint):
         prove(cubic_pk, r1cs, forged)
+
+
+def test_a_key_prepared_with_fixed_base_tables_gives_the_same_verdicts(balance_pk, balance_proof):
+    """A key prepared for many checks (the venue's service) computes the input combination from
+    the kernels' fixed-base tables: single and batched verdicts stay exactly those of the MSM."""
+    from zkproofs import kernels
+    from zkproofs.groth16 import verifier
+
+    if kernels.active_kernels() != "native":
+        pytest.skip("the fixed-base tables are used with the compiled kernels only")
+    proof, public = balance_proof
+    threshold, commitment = public
+    vk = balance_pk.vk
+    pvk = verifier.prepare(vk, "arkworks", fixed_base=True)
+    assert "native" in pvk.ic_state
+    assert verify(vk, public, proof) is True
+    assert verify(vk, [threshold + 1, commitment], proof) is False
+    assert verify_batch(vk, [(public, proof), (public, proof)]) == [True, True]
+    assert verify_batch(vk, [(public, proof), ([threshold, commitment + 1], proof)]) == [True, False]
+    kernels.use_kernels("python")  # tables of other kernels are not used
+    try:
+        assert verify(vk, public, proof) is True and verify(vk, [threshold + 1, commitment], proof) is False
+    finally:
+        kernels.use_kernels("native")
+
+
+def test_fixed_base_combination_skips_an_identity_ic_point():
+    """A public input no constraint reads has IC point 0: it gets no table and adds nothing."""
+    from zkproofs import kernels
+    from zkproofs.backends import get_backend
+    from zkproofs.groth16 import verifier
+
+    if kernels.active_kernels() != "native":
+        pytest.skip("the fixed-base tables are used with the compiled kernels only")
+    be = get_backend("arkworks")
+    g = be.g1_generator()
+    ic = (be.g1_mul(g, 3), be.g1_mul(g, 0), be.g1_mul(g, R - 5))
+    pvk = verifier.PreparedVerifyingKey(None, None, None, None, None, ic)
+    verifier._ic_tables(be, pvk)
+    assert be.g1_is_identity(ic[1]) and pvk.ic_state["native"][0] == [0, 2]
+    for scalars in ([1, 2, 3], [0, 9, 0], [R - 1, 1, 1]):
+        assert verifier._ic_combination(be, pvk, scalars) == be.g1_msm(ic, scalars)

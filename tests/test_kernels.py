@@ -543,6 +543,48 @@ def test_fixed_base_refuses_a_base_off_the_curve(kern):
         kern.fixed_base_table("G3", _generator_lem("G1"), 4)
 
 
+# fixed-base MSM (a hot verification key's input combination) ---------------------------------
+@pytest.mark.parametrize("group", ["G1", "G2"])
+def test_fixed_base_msm_is_the_discrete_log_sum(kern, group):
+    """sum k_j (m_j G) = (sum k_j m_j) G against py_ecc, with a repeated base under equal
+    scalars (the accumulator doubles), a base and its negation (it cancels to infinity on
+    the way), edge scalars, and tables of two window widths mixed."""
+    rng = random.Random(5)
+    multiples = [5, 5, 9, R - 9, 1, 2] + [rng.randrange(1, R) for _ in range(6)]
+    scalars = [7, 7, 3, 3, R - 1, 0, 2**64, 2**254, 1, 16, rng.randrange(R), rng.randrange(R)]
+    lem = _msm_bases_lem(group, multiples)
+    size = 96 if group == "G1" else 192
+    tables = [kern.fixed_base_table(group, lem[j * size : (j + 1) * size], 1 if j % 2 else 1000) for j in range(len(multiples))]
+    expected = _py_ecc_multiples(group, [sum(k * m for k, m in zip(scalars, multiples)) % R])
+    assert kern.fixed_base_msm(tables, scalars) == expected
+    assert kern.fixed_base_msm(tables[:4], [1, R - 1, 0, 0]) == bytes(size)  # 5G - 5G: infinity
+    assert kern.fixed_base_msm([], []) == bytes(96)
+
+
+@settings(max_examples=10, deadline=None)
+@given(data=st.data())
+def test_fixed_base_msm_native_equals_reference(data):
+    native = _native_or_skip()
+    group = data.draw(st.sampled_from(["G1", "G2"]))
+    n = data.draw(st.integers(1, 20))
+    multiples = data.draw(st.lists(st.integers(1, R - 1), min_size=n, max_size=n))
+    scalars = data.draw(st.lists(st.one_of(st.sampled_from([0, 1, R - 1]), st.integers(0, R - 1)), min_size=n, max_size=n))
+    size = 96 if group == "G1" else 192
+    lem = _msm_bases_lem(group, multiples)
+    bases = [lem[j * size : (j + 1) * size] for j in range(n)]
+    expected = reference.fixed_base_msm([reference.fixed_base_table(group, b, 1000) for b in bases], scalars)
+    assert native.fixed_base_msm([native.fixed_base_table(group, b, 1000) for b in bases], scalars) == expected
+
+
+def test_fixed_base_msm_refuses_bad_input(kern):
+    g1 = kern.fixed_base_table("G1", _generator_lem("G1"), 4)
+    g2 = kern.fixed_base_table("G2", _generator_lem("G2"), 4)
+    for tables, scalars, message in (([g1, g1], [1], "2 tables but 1 scalars"), ([g1, g2], [1, 1], "both groups"),
+                                     ([g1, g1], [1, R], "#1"), ([g1], [-1], "#0")):
+        with pytest.raises(ValueError, match=message):
+            kern.fixed_base_msm(tables, scalars)
+
+
 # multi-scalar multiplication (the Groth16 prover) ---------------------------------------------
 def _msm_bases_lem(group, multiples):
     """Bases m_j G as snarkjs' LEM bytes (m = 0: the point at infinity), by the reference

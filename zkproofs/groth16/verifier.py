@@ -23,6 +23,13 @@ makes the product 1, so a batch holding a bad proof passes with probability at
 most 1 / (2^128 - 1); if only z_0 != 1 the product is z_0 != 1. A batch that
 fails is re-checked proof by proof to say which ones are bad.
 
+The input combination L (one MSM over the key's fixed IC points per check) is the
+curve backend's MSM, unless a long-running verifier (the venue's HTTP service) prepared
+the key with ``fixed_base=True`` (:func:`prepare`) while the compiled kernels are active:
+then a fixed-base window table per IC point (built once, about 11 ms per point) gives
+L by :func:`zkproofs.kernels.fixed_base_msm`, at most ceil(255 / w) mixed additions per
+point, about 3 times faster than arkworks' MSM at 23 points. Both give the same point.
+
 Two channels (as arkworks): a well-formed but wrong proof returns False;
 input that cannot be checked raises a typed error from :mod:`zkproofs.errors`:
 CircuitMismatch (key of another circuit), DegenerateKey (gamma = delta, delta =
@@ -34,11 +41,14 @@ outside the subgroup, bad encoding, or the identity for A, B or C).
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Sequence
 
+from zkproofs import kernels
 from zkproofs.backends import CurveBackend, get_backend
+from zkproofs.ceremony import encoding as enc
 from zkproofs.errors import CircuitMismatch, InvalidPoint, MalformedInput, PublicInputCountMismatch
 from zkproofs.field import R, decode_scalar
 from zkproofs.groth16.keys import Proof, VerifyingKey
@@ -55,6 +65,8 @@ class PreparedVerifyingKey:
     neg_gamma_g2: Any
     neg_delta_g2: Any
     ic: tuple
+    ic_state: dict = field(default_factory=dict, compare=False, repr=False)
+    """The IC points' fixed-base tables by kernels name, once :func:`prepare` built them."""
 
 
 def decode_key_points(be: CurveBackend, vk: VerifyingKey) -> tuple[Any, Any, Any, Any]:
@@ -94,9 +106,16 @@ def _prepare(vk: VerifyingKey, backend_name: str) -> PreparedVerifyingKey:
     )
 
 
-def prepare(vk: VerifyingKey, backend: str | None = None) -> PreparedVerifyingKey:
-    """Decode and check the key's points (DegenerateKey, InvalidPoint) and precompute e(alpha, beta) (cached)."""
-    return _prepare(vk, get_backend(backend).name)
+def prepare(vk: VerifyingKey, backend: str | None = None, *, fixed_base: bool = False) -> PreparedVerifyingKey:
+    """Decode and check the key's points (DegenerateKey, InvalidPoint) and precompute e(alpha, beta) (cached).
+
+    ``fixed_base``: also build the IC points' fixed-base tables when the compiled kernels are
+    active (module docstring), for a process that will check many proofs under this key:
+    about 11 ms per public input once, then about 1 ms saved per check at 23 inputs."""
+    pvk = _prepare(vk, get_backend(backend).name)
+    if fixed_base and kernels.active_kernels() == "native":
+        _ic_tables(get_backend(backend), pvk)
+    return pvk
 
 
 def _proof_point(decode, is_identity, data: bytes, name: str) -> Any:
@@ -132,8 +151,33 @@ def verify(vk: VerifyingKey, public_inputs: Sequence[int | str], proof: Proof, *
     return _check_one(be, _prepare(vk, be.name), *_decoded(be, vk, public_inputs, proof))
 
 
+FIXED_BASE_COUNT = 1 << 10
+"""The number of uses the tables' window width is chosen for (:func:`zkproofs.kernels.reference.fixed_base_window`: 8 bits)."""
+_TABLES_LOCK = threading.Lock()
+
+
+def _ic_tables(be: CurveBackend, pvk: PreparedVerifyingKey) -> None:
+    """Build the fixed-base tables of the key's IC points for the active (compiled) kernels, once.
+    Identity IC points (a public input no constraint reads) get none: they contribute nothing."""
+    with _TABLES_LOCK:
+        if kernels.active_kernels() not in pvk.ic_state:
+            present = [j for j, p in enumerate(pvk.ic) if not be.g1_is_identity(p)]
+            tables = [kernels.fixed_base_table("G1", enc.g1_to_lem(be, pvk.ic[j]), FIXED_BASE_COUNT) for j in present]
+            pvk.ic_state[kernels.active_kernels()] = (present, tables)
+
+
+def _ic_combination(be: CurveBackend, pvk: PreparedVerifyingKey, scalars: Sequence[int]) -> Any:
+    """sum_j scalars[j] IC_j (scalars in [0, r), one per IC point): by the key's fixed-base tables if it
+    was prepared with them for the kernels now active (module docstring), else by the backend's MSM."""
+    tables = pvk.ic_state.get(kernels.active_kernels()) if kernels.active_kernels() == "native" else None
+    if tables is not None:
+        present, made = tables
+        return enc.g1_from_lem(be, kernels.fixed_base_msm(made, [scalars[j] for j in present]), check=False)
+    return be.g1_msm(pvk.ic, scalars)
+
+
 def _check_one(be: CurveBackend, pvk: PreparedVerifyingKey, xs: list[int], a: Any, b: Any, c: Any) -> bool:
-    acc = be.g1_add(pvk.ic[0], be.g1_msm(pvk.ic[1:], xs))
+    acc = _ic_combination(be, pvk, [1, *xs])
     lhs = be.multi_pairing([(a, b), (acc, pvk.neg_gamma_g2), (c, pvk.neg_delta_g2)])
     return be.gt_eq(lhs, pvk.alpha_beta)
 
@@ -165,7 +209,7 @@ def verify_batch(vk: VerifyingKey, items: Sequence[tuple[Sequence[int | str], Pr
     ]
     pairs = [(a if w == 1 else be.g1_mul(a, w), b) for w, (_, a, b, _) in zip(weights, decoded)]
     pairs += [
-        (be.g1_msm(pvk.ic, ic_scalars), pvk.neg_gamma_g2),
+        (_ic_combination(be, pvk, ic_scalars), pvk.neg_gamma_g2),
         (be.g1_msm([c for _, _, _, c in decoded], weights), pvk.neg_delta_g2),
         (be.g1_mul(pvk.neg_alpha_g1, ic_scalars[0]), pvk.beta_g2),
     ]

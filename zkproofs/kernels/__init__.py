@@ -145,6 +145,13 @@ def fixed_base_mul(table: object, scalars: Sequence[int]) -> bytes:
     return _chosen().fixed_base_mul(table, scalars)
 
 
+def fixed_base_msm(tables: Sequence[object], scalars: Sequence[int]) -> bytes:
+    """LEM bytes of sum_j k_j B_j over fixed bases prepared by :func:`fixed_base_table`; see
+    :func:`reference.fixed_base_msm`. O(sum of the tables' windows) additions; the native
+    kernel releases the GIL. Tables must have been made by the kernels now active."""
+    return _chosen().fixed_base_msm(tables, scalars)
+
+
 def msm_bases(group: str, lem: bytes) -> object:
     """The points of a proving-key query ("G1" or "G2", LEM bytes) prepared for :func:`msm`;
     see :func:`reference.msm_bases`. O(n)."""
@@ -163,4 +170,4 @@ def fq_from_mont_many(data: bytes) -> bytes:
     return _chosen().fq_from_mont_many(data)
 
 
-__all__ = ["KERNELS", "active_kernels", "batch_inverse", "fixed_base_mul", "fixed_base_table", "fq_from_mont_many", "merkle_sum_leaves", "msm", "msm_bases", "merkle_sum_level", "native_code_path", "native_unavailable_reason", "ntt", "permute_many", "poseidon_hash_many", "use_kernels"]
+__all__ = ["KERNELS", "active_kernels", "batch_inverse", "fixed_base_msm", "fixed_base_mul", "fixed_base_table", "fq_from_mont_many", "merkle_sum_leaves", "msm", "msm_bases", "merkle_sum_level", "native_code_path", "native_unavailable_reason", "ntt", "permute_many", "poseidon_hash_many", "use_kernels"]

@@ -117,6 +117,53 @@ static PyObject *py_fixed_base_mul(PyObject *self, PyObject *args) {
     return out;
 }
 
+/* fixed_base_msm(capsules, scalars) -> bytes: LEM bytes of sum_j k_j B_j, B_j the base of
+   capsules[j] (tables of one group), k_j ints in [0, r) (ValueError naming the first other
+   one, or for unequal lengths or mixed groups). sum_j rows_j mixed additions at most,
+   without the GIL. */
+static PyObject *py_fixed_base_msm(PyObject *self, PyObject *args) {
+    PyObject *caps, *seq;
+    if (!PyArg_ParseTuple(args, "OO", &caps, &seq)) return NULL;
+    PyObject *fast = PySequence_Fast(caps, "fixed_base_msm: expected a sequence of tables");
+    if (fast == NULL) return NULL;
+    Py_ssize_t n_tables = PySequence_Fast_GET_SIZE(fast), n;
+    const void **tables = PyMem_RawMalloc(sizeof(void *) * (size_t)(n_tables ? n_tables : 1));
+    if (tables == NULL) { Py_DECREF(fast); return PyErr_NoMemory(); }
+    int group = 0;
+    for (Py_ssize_t j = 0; j < n_tables; j++) {
+        fb_table *t = PyCapsule_GetPointer(PySequence_Fast_GET_ITEM(fast, j), "zkproofs.fixed_base");
+        if (t == NULL || (group && t->group != group)) {
+            if (t != NULL) PyErr_SetString(PyExc_ValueError, "fixed_base_msm: tables of both groups");
+            PyMem_RawFree(tables);
+            Py_DECREF(fast);
+            return NULL;
+        }
+        group = t->group;
+        tables[j] = group == 1 ? (const void *)&t->g1 : (const void *)&t->g2;
+    }
+    uint64_t *limbs = scalar_limbs(seq, "fixed_base_msm", &n);
+    if (limbs == NULL || n != n_tables) {
+        if (limbs != NULL) PyErr_Format(PyExc_ValueError, "fixed_base_msm: %zd tables but %zd scalars", n_tables, n);
+        PyMem_RawFree(limbs);
+        PyMem_RawFree(tables);
+        Py_DECREF(fast);
+        return NULL;
+    }
+    PyObject *out = PyBytes_FromStringAndSize(NULL, group == 2 ? 192 : 96);
+    if (out != NULL) {
+        unsigned char *dst = (unsigned char *)PyBytes_AS_STRING(out);
+        Py_BEGIN_ALLOW_THREADS
+        if (group == 2) g2_tables_msm((const g2_table *const *)tables, limbs, (size_t)n, dst);
+        else if (group == 1) g1_tables_msm((const g1_table *const *)tables, limbs, (size_t)n, dst);
+        else memset(dst, 0, 96);  /* no tables: the empty sum, G1's point at infinity */
+        Py_END_ALLOW_THREADS
+    }
+    PyMem_RawFree(limbs);
+    PyMem_RawFree(tables);
+    Py_DECREF(fast);
+    return out;
+}
+
 /* fq_from_mont_many(data) -> bytes: every 48-byte F_q block of data, little-endian
    Montgomery form (LEM) in, little-endian standard form out; ValueError naming the first
    block that is not < q. One product per block. */

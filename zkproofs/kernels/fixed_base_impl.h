@@ -94,3 +94,28 @@ static int CURVE(table_mul)(const CURVE(table) *tb, const uint64_t *scalars, siz
     return 0;
 }
 #undef FB_BLOCK
+
+/* out (one affine point, LEM as above) = sum_j k_j B_j over n tables of one group (the
+   bases B_j fixed: a verification key's IC points, Groth 2016 section 3.2's input
+   combination), every scalar k_j 4 little-endian limbs, standard form, k_j < 2^(w_j rows_j).
+   Each scalar's non-zero windows are mixed additions into one accumulator: at most
+   sum_j rows_j additions and one inversion, no doubling. Not constant-time (public inputs
+   only). Runs without the GIL. */
+static void CURVE(tables_msm)(const CURVE(table) *const *tables, const uint64_t *scalars, size_t n, unsigned char *out) {
+    CURVE(jac) acc;
+    memset(&acc, 0, sizeof acc);
+    for (size_t j = 0; j < n; j++) {
+        const CURVE(table) *tb = tables[j];
+        const uint64_t *s = scalars + 4 * j;
+        for (int i = 0; i < tb->rows; i++) {
+            uint64_t digit = scalar_window(s, i * tb->window, tb->window);
+            if (digit) CURVE(madd)(&acc, &acc, &tb->points[(size_t)i * tb->per_row + (digit - 1)]);
+        }
+    }
+    CURVE(aff) aff;
+    unsigned char inf;
+    FE scratch;
+    CURVE(normalize)(&aff, &inf, &acc, 1, &scratch);
+    if (inf) memset(out, 0, 2 * sizeof(FE));
+    else fq_store_lem(out, (const fq *)&aff, 2 * sizeof(FE) / sizeof(fq));
+}

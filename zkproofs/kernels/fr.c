@@ -724,6 +724,7 @@ static PyMethodDef methods[] = {
     {"batch_inverse", py_batch_inverse, METH_O, "batch_inverse(values) -> list"},
     {"fixed_base_table", py_fixed_base_table, METH_VARARGS, "fixed_base_table(group, base_lem, window) -> capsule"},
     {"fixed_base_mul", py_fixed_base_mul, METH_VARARGS, "fixed_base_mul(capsule, scalars) -> LEM bytes"},
+    {"fixed_base_msm", py_fixed_base_msm, METH_VARARGS, "fixed_base_msm(capsules, scalars) -> LEM bytes of one point"},
     {"fq_from_mont_many", py_fq_from_mont_many, METH_O, "fq_from_mont_many(lem_bytes) -> standard-form bytes"},
     {"msm_bases", py_msm_bases, METH_VARARGS, "msm_bases(group, lem_bytes) -> capsule"},
     {"msm", py_msm, METH_VARARGS, "msm(capsule, scalars, offset) -> LEM bytes of the sum"},

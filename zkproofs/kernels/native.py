@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Sequence
 from zkproofs.kernels import _native
 
 _REQUIRED = ("poseidon_new", "permute_many", "hash_many", "merkle_sum_leaves", "merkle_sum_level", "ntt", "batch_inverse", "set_isa", "isa",
-             "fixed_base_table", "fixed_base_mul", "fq_from_mont_many", "msm_bases", "msm")
+             "fixed_base_table", "fixed_base_mul", "fixed_base_msm", "fq_from_mont_many", "msm_bases", "msm")
 _missing = [name for name in _REQUIRED if not hasattr(_native, name)]
 if _missing:  # an extension built from an older fr.c (a checkout updated without reinstalling)
     raise ImportError(f"the compiled kernels are older than this source (no {', '.join(_missing)}); rebuild them: pip install -e .")
@@ -105,6 +105,11 @@ def fixed_base_table(group: str, base_lem: bytes, count: int) -> object:
         return _native.fixed_base_table(1 if group == "G1" else 2, bytes(base_lem), fixed_base_window(count))
     except ValueError as exc:
         raise InvalidPoint(str(exc)) from None
+
+
+def fixed_base_msm(tables: Sequence[object], scalars: Sequence[int]) -> bytes:
+    """C twin of :func:`zkproofs.kernels.reference.fixed_base_msm`."""
+    return _native.fixed_base_msm(tables, scalars)
 
 
 def fixed_base_mul(table: object, scalars: Sequence[int]) -> bytes:

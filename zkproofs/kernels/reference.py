@@ -352,6 +352,33 @@ def fixed_base_table(group: str, base_lem: bytes, count: int) -> object:
     return group, be, base
 
 
+def fixed_base_msm(tables: Sequence[object], scalars: Sequence[int]) -> bytes:
+    """snarkjs' LEM bytes of the one point sum_j k_j B_j, B_j the base of ``tables[j]``
+    (:func:`fixed_base_table`, all of one group), k_j in [0, r): the input combination of a
+    Groth16 verification (Groth 2016 section 3.2) over a key's fixed IC points. The
+    reference is the curve backend's MSM; the C twin adds each scalar's windows from the
+    tables into one accumulator (at most sum_j ceil(255 / w_j) mixed additions, no
+    doubling). ValueError for a scalar outside [0, r), unequal lengths or tables of both
+    groups. Not constant-time: public inputs only."""
+    from zkproofs.ceremony import encoding as enc
+
+    if len(tables) != len(scalars):
+        raise ValueError(f"fixed_base_msm: {len(tables)} tables but {len(scalars)} scalars")
+    for i, k in enumerate(scalars):
+        if not isinstance(k, int) or isinstance(k, bool) or not 0 <= k < R:
+            raise ValueError(f"fixed_base_msm: scalar #{i} is not in [0, r)")
+    groups = {group for group, _, _ in tables}  # type: ignore[misc]
+    if len(groups) > 1:
+        raise ValueError("fixed_base_msm: tables of both groups")
+    group = groups.pop() if groups else "G1"
+    from zkproofs.backends import get_backend
+
+    be = tables[0][1] if tables else get_backend()  # type: ignore[index]
+    msm = be.g1_msm if group == "G1" else be.g2_msm
+    point = msm([base for _, _, base in tables], list(scalars))  # type: ignore[misc]
+    return enc.points_to_lem(be, group, [point])
+
+
 def fixed_base_mul(table: object, scalars: Sequence[int]) -> bytes:
     """snarkjs' LEM bytes (section layout: affine x || y in Montgomery form, the point at
     infinity all zeros) of [k] base for each k in ``scalars``, concatenated (96 bytes per G1
