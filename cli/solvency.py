@@ -98,7 +98,8 @@ def policy_cmd(info_csv: str, table: str, out_path: str) -> None:
 @click.option("--party", help="Who runs this single-party setup (recorded in every key; it could forge proofs).")
 @click.option("--batch-height", type=click.IntRange(1, 20),
               help="Leaves per batch proof: 2^HEIGHT [default: 5, 32 leaves, under 2^16 constraints at 4 assets and 5 tier "
-                   "slots; with pledge classes, whose leaves cost more, 4 for one or two classes and 3 for Binance's three].")
+                   "slots; with pledge classes, whose leaves cost more, 4 for one or two classes, 3 for three (Binance's) to "
+                   "eight, 2 above].")
 @click.option("--levels", type=click.IntRange(1, 16), default=5, show_default=True,
               help="Commitments per aggregation proof: 2^LEVELS.")
 @click.option("--tiers", type=click.IntRange(1, 64), help="Tier slots per asset [default: the policy's most tiers + 1].")

@@ -714,3 +714,51 @@ def test_an_extension_built_from_older_source_is_refused(monkeypatch):
     monkeypatch.delitem(sys.modules, "zkproofs.kernels.native", raising=False)
     with pytest.raises(ImportError, match=r"older than this source \(no merkle_sum_leaves, .*pip install -e"):
         importlib.import_module("zkproofs.kernels.native")
+
+
+def test_curve_kernels_take_ints_only_and_own_their_arguments(kern):
+    """A bool is not a scalar (the twins agree), and a scalar sequence whose iteration empties the
+    tables' list cannot leave the kernel reading freed tables (it holds its own references)."""
+    g1 = kern.fixed_base_table("G1", _generator_lem("G1"), 4)
+    for bad in (True, 1.0):
+        with pytest.raises(ValueError, match="#1"):
+            kern.fixed_base_msm([g1, g1], [1, bad])
+        with pytest.raises(ValueError, match="#1"):
+            kern.fixed_base_mul(g1, [1, bad])
+    tables = [kern.fixed_base_table("G1", _generator_lem("G1"), 4) for _ in range(3)]
+
+    def scalars():
+        yield 1
+        yield 2
+        tables.clear()
+        yield 3
+
+    with pytest.raises(ValueError, match="0 tables but 3 scalars"):  # the scalars are read first, then the tables
+        kern.fixed_base_msm(tables, scalars())
+    tables = [kern.fixed_base_table("G1", _generator_lem("G1"), 4) for _ in range(3)]
+    assert kern.fixed_base_msm(tables, [1, 2, 3]) == _py_ecc_multiples("G1", [6])
+
+
+def test_merkle_sum_leaves_owns_its_sequences(kern):
+    """A key whose iteration empties the caller's list of keys changes nothing: the kernel holds
+    its own copy (the C kernel used to read the list again, after it was emptied)."""
+    keys, amounts = [], [[1, 2], [3, 4]]
+
+    class Key:
+        def __init__(self, a, b):
+            self.pair = (a, b)
+
+        def __iter__(self):
+            keys.clear()
+            return iter(self.pair)
+
+        def __len__(self):
+            return 2
+
+        def __getitem__(self, i):
+            keys.clear()
+            return self.pair[i]
+
+    keys += [Key(1, 2), Key(3, 4)]
+    expected = reference.merkle_sum_leaves([(1, 2), (3, 4)], amounts, OPT3, OPT5, 2, 2, 9, 1)
+    assert kern.merkle_sum_leaves(keys, amounts, OPT3, OPT5, 2, 2, 9, 1) == expected

@@ -208,7 +208,7 @@ def test_output_commitment_cannot_be_replaced():
 def test_default_batches_stay_under_2_16_constraints_with_pledges():
     from zkproofs.solvency.plan import default_batch_height
 
-    assert [default_batch_height(k) for k in (0, 1, 2, 3, 16)] == [5, 4, 4, 3, 3]
+    assert [default_batch_height(k) for k in (0, 1, 2, 3, 8, 9, 16)] == [5, 4, 4, 3, 3, 2, 2]
     assert make_plan(12, 4, 5, pledges=3).batch_height == 3 and make_plan(12, 4, 5).batch_height == 5
 
 

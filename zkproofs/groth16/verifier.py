@@ -66,7 +66,9 @@ class PreparedVerifyingKey:
     neg_delta_g2: Any
     ic: tuple
     ic_state: dict = field(default_factory=dict, compare=False, repr=False)
-    """The IC points' fixed-base tables by kernels name, once :func:`prepare` built them."""
+    """The IC points' fixed-base tables by kernels name, once :func:`prepare` built them. They live
+    as long as this cached entry (the 32 most recent keys): a process cycling through more keys
+    loses them, which costs speed only (the MSM serves)."""
 
 
 def decode_key_points(be: CurveBackend, vk: VerifyingKey) -> tuple[Any, Any, Any, Any]:

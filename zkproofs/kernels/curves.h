@@ -7,8 +7,9 @@
 #include "fq.h"
 
 /* The ints of a sequence as 4 little-endian limbs each (standard form), every one in
-   [0, r): a new PyMem_RawMalloc'd array of *n_out scalars, or NULL with TypeError or
-   ValueError ("<what>: scalar #i is not in [0, r)") set. Needs the GIL. */
+   [0, r): a new PyMem_RawMalloc'd array of *n_out scalars, or NULL with ValueError
+   ("<what>: scalar #i is not in [0, r)", also for a bool or a non-int) or TypeError (not a
+   sequence) set. Needs the GIL. */
 static uint64_t *scalar_limbs(PyObject *seq, const char *what, Py_ssize_t *n_out) {
     PyObject *fast = PySequence_Fast(seq, "expected a sequence of ints");
     if (fast == NULL) return NULL;
@@ -18,7 +19,7 @@ static uint64_t *scalar_limbs(PyObject *seq, const char *what, Py_ssize_t *n_out
     PyObject **items = PySequence_Fast_ITEMS(fast);
     for (Py_ssize_t i = 0; i < n; i++) {
         unsigned char buf[32];
-        int rc = int_to_bytes(items[i], buf);
+        int rc = PyBool_Check(items[i]) || !PyLong_Check(items[i]) ? 1 : int_to_bytes(items[i], buf);  /* as the twins: ints only */
         if (rc == 0) {
             limbs_from_bytes(limbs + 4 * i, buf);
             if (geq_p(limbs + 4 * i)) rc = 1;

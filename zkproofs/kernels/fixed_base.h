@@ -124,32 +124,31 @@ static PyObject *py_fixed_base_mul(PyObject *self, PyObject *args) {
 static PyObject *py_fixed_base_msm(PyObject *self, PyObject *args) {
     PyObject *caps, *seq;
     if (!PyArg_ParseTuple(args, "OO", &caps, &seq)) return NULL;
-    PyObject *fast = PySequence_Fast(caps, "fixed_base_msm: expected a sequence of tables");
-    if (fast == NULL) return NULL;
-    Py_ssize_t n_tables = PySequence_Fast_GET_SIZE(fast), n;
+    Py_ssize_t n;
+    uint64_t *limbs = scalar_limbs(seq, "fixed_base_msm", &n);  /* first: it may run Python code */
+    if (limbs == NULL) return NULL;
+    PyObject *owned = PySequence_Tuple(caps);  /* our own references: the tables outlive the GIL-free loop */
+    if (owned == NULL) { PyMem_RawFree(limbs); return NULL; }
+    Py_ssize_t n_tables = PyTuple_GET_SIZE(owned);
+    PyObject *out = NULL;
     const void **tables = PyMem_RawMalloc(sizeof(void *) * (size_t)(n_tables ? n_tables : 1));
-    if (tables == NULL) { Py_DECREF(fast); return PyErr_NoMemory(); }
+    if (tables == NULL) { PyErr_NoMemory(); goto done; }
+    if (n != n_tables) {
+        PyErr_Format(PyExc_ValueError, "fixed_base_msm: %zd tables but %zd scalars", n_tables, n);
+        goto done;
+    }
     int group = 0;
     for (Py_ssize_t j = 0; j < n_tables; j++) {
-        fb_table *t = PyCapsule_GetPointer(PySequence_Fast_GET_ITEM(fast, j), "zkproofs.fixed_base");
-        if (t == NULL || (group && t->group != group)) {
-            if (t != NULL) PyErr_SetString(PyExc_ValueError, "fixed_base_msm: tables of both groups");
-            PyMem_RawFree(tables);
-            Py_DECREF(fast);
-            return NULL;
+        fb_table *t = PyCapsule_GetPointer(PyTuple_GET_ITEM(owned, j), "zkproofs.fixed_base");
+        if (t == NULL) goto done;
+        if (group && t->group != group) {
+            PyErr_SetString(PyExc_ValueError, "fixed_base_msm: tables of both groups");
+            goto done;
         }
         group = t->group;
         tables[j] = group == 1 ? (const void *)&t->g1 : (const void *)&t->g2;
     }
-    uint64_t *limbs = scalar_limbs(seq, "fixed_base_msm", &n);
-    if (limbs == NULL || n != n_tables) {
-        if (limbs != NULL) PyErr_Format(PyExc_ValueError, "fixed_base_msm: %zd tables but %zd scalars", n_tables, n);
-        PyMem_RawFree(limbs);
-        PyMem_RawFree(tables);
-        Py_DECREF(fast);
-        return NULL;
-    }
-    PyObject *out = PyBytes_FromStringAndSize(NULL, group == 2 ? 192 : 96);
+    out = PyBytes_FromStringAndSize(NULL, group == 2 ? 192 : 96);
     if (out != NULL) {
         unsigned char *dst = (unsigned char *)PyBytes_AS_STRING(out);
         Py_BEGIN_ALLOW_THREADS
@@ -158,9 +157,10 @@ static PyObject *py_fixed_base_msm(PyObject *self, PyObject *args) {
         else memset(dst, 0, 96);  /* no tables: the empty sum, G1's point at infinity */
         Py_END_ALLOW_THREADS
     }
+done:
     PyMem_RawFree(limbs);
     PyMem_RawFree(tables);
-    Py_DECREF(fast);
+    Py_DECREF(owned);
     return out;
 }
 

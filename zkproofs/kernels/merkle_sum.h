@@ -192,9 +192,10 @@ static PyObject *py_merkle_sum_leaves(PyObject *self, PyObject *args) {
         PyErr_Format(NonCanonical, "merkle_sum_leaves: the prefix is not at most %d elements in [0, r)", MAX_LEAF_PREFIX);
         return NULL;
     }
-    PyObject *keys = PySequence_Fast(keys_o, "keys must be a sequence");
+    /* tuples of our own: a key's or a row's conversion cannot shrink the sequences under us */
+    PyObject *keys = PySequence_Tuple(keys_o);
     if (keys == NULL) return NULL;
-    PyObject *amounts = PySequence_Fast(amounts_o, "amounts must be a sequence");
+    PyObject *amounts = PySequence_Tuple(amounts_o);
     if (amounts == NULL) { Py_DECREF(keys); return NULL; }
     const Py_ssize_t n = PySequence_Fast_GET_SIZE(keys), size = 32 + (Py_ssize_t)n_sums * sum_bytes;
     const Py_ssize_t rows_alloc = n < CHUNK ? (n > 0 ? n : 1) : CHUNK;  /* a chunk's rows, or fewer for a small call */

@@ -189,6 +189,7 @@ def merkle_sum_leaves(
     <= 8192, 8..16 bytes per sum). O(n) permutations: one t = 3 and
     ceil((1 + ceil((1 + n_amounts) / 3)) / (t - 1)) of leaf_opt's t.
     """
+    keys, amounts = list(keys), list(amounts)  # our own copies (as the C twin): a key's iteration cannot shrink them
     if commitment_opt.t != 3 or not 1 <= n_sums <= MAX_SUMS or not n_sums <= n_amounts <= MAX_LEAF_AMOUNTS or not 8 <= sum_bytes <= 16:
         raise ValueError(f"merkle_sum_leaves: unsupported shape (t = {commitment_opt.t} commitment, {n_amounts} amounts, "
                          f"{n_sums} sums of {sum_bytes} bytes)")
@@ -362,6 +363,8 @@ def fixed_base_msm(tables: Sequence[object], scalars: Sequence[int]) -> bytes:
     groups. Not constant-time: public inputs only."""
     from zkproofs.ceremony import encoding as enc
 
+    scalars = list(scalars)  # read first, then the tables (as the C twin)
+    tables = list(tables)
     if len(tables) != len(scalars):
         raise ValueError(f"fixed_base_msm: {len(tables)} tables but {len(scalars)} scalars")
     for i, k in enumerate(scalars):
@@ -390,7 +393,7 @@ def fixed_base_mul(table: object, scalars: Sequence[int]) -> bytes:
 
     group, be, base = table  # type: ignore[misc]
     for i, k in enumerate(scalars):
-        if not isinstance(k, int) or not 0 <= k < R:
+        if not isinstance(k, int) or isinstance(k, bool) or not 0 <= k < R:
             raise ValueError(f"fixed_base_mul: scalar #{i} is not in [0, r)")
     points = (be.g1_batch_mul if group == "G1" else be.g2_batch_mul)(base, scalars)
     return enc.points_to_lem(be, group, points)
@@ -454,7 +457,7 @@ def msm(bases: object, scalars: Sequence[int], offset: int = 0) -> bytes:
     if offset < 0 or offset + len(scalars) > len(points):
         raise ValueError(f"msm: {len(scalars)} scalars from offset {offset} do not fit {len(points)} bases")
     for i, k in enumerate(scalars):
-        if not isinstance(k, int) or not 0 <= k < R:
+        if not isinstance(k, int) or isinstance(k, bool) or not 0 <= k < R:
             raise ValueError(f"msm: scalar #{i} is not in [0, r)")
     window = points[offset : offset + len(scalars)]
     total = (be.g1_msm if group == "G1" else be.g2_msm)(window, scalars)

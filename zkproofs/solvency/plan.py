@@ -40,8 +40,9 @@ DEFAULT_LEVELS = 5
 
 def default_batch_height(pledges: int) -> int:
     """The batch height that keeps a batch under 2^16 constraints at 4 assets and up to 5 tier
-    slots (module docstring): 5 without pledge classes, 4 with one or two, 3 with more."""
-    return DEFAULT_BATCH_HEIGHT if pledges == 0 else 4 if pledges <= 2 else 3
+    slots (module docstring): 5 without pledge classes, 4 with one or two, 3 with three to
+    eight (62,265 constraints at 8), 2 with more (up to 16 classes)."""
+    return DEFAULT_BATCH_HEIGHT if pledges == 0 else 4 if pledges <= 2 else 3 if pledges <= 8 else 2
 
 
 @dataclass(frozen=True)

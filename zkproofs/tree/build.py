@@ -23,7 +23,7 @@ accounts at secret-keyed random leaves of 2^H, only their paths hashed, the
 siblings off those paths secret-derived padding nodes (:func:`hash_fixed_height`).
 
 Cost (complete tree): N commitments (t = 3) and 2N - 1 tree hashes (t = 5) for N padded
-leaves, 4 permutations per user at 4 assets and depth <= 20 (5 deeper or with Binance's
+leaves, 4 permutations per user at 4 assets and depth <= 20 (5 deeper, 6 with Binance's
 3 pledge classes; the
 layout is in :mod:`zkproofs.tree.hashing`), spread over ``workers`` processes.
 Memory (complete tree): one sort run (2^18 accounts) while reading, then one

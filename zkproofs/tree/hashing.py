@@ -7,7 +7,7 @@ hash binds each child's full per-asset sums), multi-asset with debt as in Summa
 padding. Knows nothing of constraints; :mod:`zkproofs.gadgets.merkle_sum`
 mirrors it and a test holds the two together.
 
-Layout (version 2, "packed"). Hashes are Poseidon sponges
+Layout (version 3, "packed", with pledge classes). Hashes are Poseidon sponges
 (:func:`zkproofs.poseidon.poseidon_hash`) over the BLS12-381 scalar field r:
 
 * id field      = SHA-512(b"zkproofs/account-id/v1" || utf8(id)) mod r
@@ -37,7 +37,7 @@ A leaf with pledge classes has at least one input more than one without
 (the digest), so the two never hash alike.
 The tags (LEAF_TAG = 1, NODE_TAG = 2) occupy slot 0; leaf and node inputs also
 mostly differ in length (4 and 8 inputs at 4 assets and depth <= 20), which the
-sponge's capacity (length * 2^64) separates; where they coincide (8 and 8 with 3
+sponge's capacity (length * 2^64) separates; where they coincide (8 and 8 with 2
 pledge classes) their third inputs differ in the low 64 bits (LEAF_TAG = 1 in a
 leaf's first packed element, NODE_TAG = 2 in a node's), so a leaf and a node hash
 alike only by a Poseidon collision.
@@ -93,8 +93,8 @@ MAX_DEPTH = 64
 """Deepest tree supported (2^64 leaves); a sum slot of 64 + depth <= 128 bits fits a field element."""
 PACK_BITS = 254
 """Bits of a packed field element: 2^254 < r, so a packed element is canonical and packing injective."""
-LAYOUT_VERSION = 2
-"""Version of the leaf and node encodings above (1: one sum per field element)."""
+LAYOUT_VERSION = 3
+"""Version of the leaf and node encodings above (1: one sum per field element; 2: packed, no pledge classes)."""
 ID_DOMAIN = b"zkproofs/account-id/v1"
 PLEDGE_DOMAIN = b"zkproofs/pledge-classes/v1"
 PAD_ID_DOMAIN = b"pad-id/"
@@ -263,7 +263,7 @@ def leaf_hashes(leaves: Sequence[tuple[int, Sequence[int]]], pledges: Sequence[s
     batched Poseidon call (ranges and lengths: the caller's).
 
     O(n) t = 5 permutations: ceil((1 + min(K, 1) + ceil((1 + (2 + K) A) / 3)) / 4) each (one at 4
-    assets without pledge classes, two with Binance's three).
+    assets without pledge classes, three with Binance's three).
     """
     prefix = leaf_prefix(pledges)
     return poseidon_hash_many([[c, *prefix, *pack([LEAF_TAG, *amounts], AMOUNT_BITS)] for c, amounts in leaves], t=TREE_HASH_T)
@@ -317,7 +317,7 @@ def leaf_records(keys: Sequence[tuple[int, int]], amounts: Sequence[Sequence[int
     and the first ``n_sums`` = 2A amounts as sums, with no Python object per leaf.
 
     Raises ValueError (NonCanonicalFieldElement for a key) as the kernel does; the caller
-    has checked the accounts. O(n) permutations (2 per user at 4 assets, 3 with 3 pledge classes).
+    has checked the accounts. O(n) permutations (2 per user at 4 assets, 4 with 3 pledge classes).
     """
     n_amounts = len(amounts[0]) if amounts else n_sums
     return kernels.merkle_sum_leaves(keys, amounts, _opt(COMMITMENT_T), _opt(TREE_HASH_T), n_amounts, n_sums, record_sum_bytes(depth), LEAF_TAG,

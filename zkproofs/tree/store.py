@@ -1,6 +1,6 @@
 """SQLite storage of a liability tree: one file, written atomically, read by primary key.
 
-Tables (``FORMAT_VERSION`` 3; version 2 had no pledge classes and is refused):
+Tables (``FORMAT_VERSION`` 4; earlier versions hash leaves otherwise and are refused):
 
 * ``meta(key PRIMARY KEY, value)``: format_version, tree_secret (hex; the
   exchange's secret, never published), depth, shape ("complete": 2^depth
@@ -43,7 +43,7 @@ from zkproofs.accounts.model import Asset, pledge_problem
 from zkproofs.jsontext import loads
 from zkproofs.tree.hashing import TreeError, record_sum_bytes, user_salt
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 CHUNK_BITS = 4
 CHUNK = 1 << CHUNK_BITS
 """Nodes per ``nodes`` row."""
