@@ -176,5 +176,3 @@ class Backend:
     def gt_eq(self, a, b) -> bool:
         return a == b
 
-    def gt_one(self):
-        return GT.one()

@@ -76,5 +76,3 @@ class CurveBackend(Protocol):
 
     def gt_eq(self, a: GT, b: GT) -> bool: ...
 
-    def gt_one(self) -> GT:
-        """The identity of the target group (what a satisfied pairing-product check equals)."""

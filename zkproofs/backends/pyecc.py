@@ -186,5 +186,3 @@ class Backend:
     def gt_eq(self, a, b) -> bool:
         return a == b
 
-    def gt_one(self):
-        return FQ12.one()

@@ -7,21 +7,24 @@ computed once per key and backend (:func:`prepare`).
 :func:`verify_batch` checks n proofs under one key with one multi-pairing, the
 small-exponents batch test (Bellare, Garay, Rabin, "Fast batch verification for
 modular exponentiation and digital signatures", EUROCRYPT 1998, section 3.3; for
-Groth16 as Zcash's ``bellman::groth16::batch`` does): with weights r_0 = 1 and
-r_i (i >= 1) uniform in [1, 2^128) drawn after the proofs are fixed,
+Groth16 as Zcash's ``bellman::groth16::batch`` does), with weights that sum to one so
+that e(alpha, beta), precomputed, is the right-hand side and needs no pairing of its
+own: r_i (i >= 1) uniform in [2, 2^128) drawn after the proofs are fixed, and
+r_0 = 1 - sum_(i>=1) r_i mod r (never 0: the sum is at least 2 and far below r);
 
     prod_i e(r_i A_i, B_i) * e(sum_i r_i L_i, -gamma) * e(sum_i r_i C_i, -delta)
-        * e(-(sum_i r_i) alpha, beta) = 1.
+        = e(alpha, beta).
 
-The B_i differ, so each proof keeps its own pairing; the other three are shared:
-n + 3 Miller loops and one final exponentiation instead of 3n and n, and
-sum_i r_i L_i = (sum_i r_i) IC_0 + sum_j (sum_i r_i x_ij) IC_j is one MSM over
-the key's IC points. Soundness: the product is prod_i z_i^(r_i), with z_i = 1
-exactly when proof i passes :func:`verify`; if some z_j != 1 with j >= 1, fixing
-the other weights leaves at most one r_j mod r (r prime: G_T has order r) that
-makes the product 1, so a batch holding a bad proof passes with probability at
-most 1 / (2^128 - 1); if only z_0 != 1 the product is z_0 != 1. A batch that
-fails is re-checked proof by proof to say which ones are bad.
+The B_i differ, so each proof keeps its own pairing; the other two are shared:
+n + 2 Miller loops and one final exponentiation instead of 3n and n, and
+sum_i r_i L_i = sum_j (sum_i r_i x_ij) IC_j (x_i0 = 1) is one MSM over the key's IC
+points. Soundness: with z_i = e(A_i, B_i) e(L_i, -gamma) e(C_i, -delta) / e(alpha, beta)
+(z_i = 1 exactly when proof i passes :func:`verify`), the check is
+prod_i z_i^(r_i) = z_0 * prod_(i>=1) (z_i / z_0)^(r_i) = 1. If some z_j != z_0 (j >= 1),
+fixing the other weights leaves at most one r_j mod r (r prime: G_T has order r) that
+passes, so a batch holding a bad proof passes with probability at most 1 / (2^128 - 2);
+if every z_i = z_0, the product is z_0, which is 1 only if every proof is valid. A batch
+that fails is re-checked proof by proof to say which ones are bad.
 
 The input combination L (one MSM over the key's fixed IC points per check) is the
 curve backend's MSM, unless a long-running verifier (the venue's HTTP service) prepared
@@ -60,7 +63,6 @@ class PreparedVerifyingKey:
     """Decoded, checked points of a key for one backend, with e(alpha, beta) and the negations the checks use."""
 
     alpha_beta: Any
-    neg_alpha_g1: Any
     beta_g2: Any
     neg_gamma_g2: Any
     neg_delta_g2: Any
@@ -100,7 +102,6 @@ def _prepare(vk: VerifyingKey, backend_name: str) -> PreparedVerifyingKey:
     alpha, beta, gamma, delta = decode_key_points(be, vk)
     return PreparedVerifyingKey(
         alpha_beta=be.pairing(alpha, beta),
-        neg_alpha_g1=be.g1_neg(alpha),
         beta_g2=beta,
         neg_gamma_g2=be.g2_neg(gamma),
         neg_delta_g2=be.g2_neg(delta),
@@ -187,11 +188,18 @@ def _check_one(be: CurveBackend, pvk: PreparedVerifyingKey, xs: list[int], a: An
 BATCH_WEIGHT_BITS = 128
 
 
+def _batch_weights(n: int) -> list[int]:
+    """n weights summing to 1 mod r: r_1..r_(n-1) uniform in [2, 2^128) from the OS CSPRNG,
+    r_0 = 1 - their sum (module docstring)."""
+    rest = [secrets.randbelow((1 << BATCH_WEIGHT_BITS) - 2) + 2 for _ in range(n - 1)]
+    return [(1 - sum(rest)) % R, *rest]
+
+
 def verify_batch(vk: VerifyingKey, items: Sequence[tuple[Sequence[int | str], Proof]], *,
                  backend: str | None = None) -> list[bool]:
     """One verdict per (public_inputs, proof) of ``items``, all under ``vk``: [verify(...) for each].
 
-    Checks the whole batch with one multi-pairing (module docstring: n + 3
+    Checks the whole batch with one multi-pairing (module docstring: n + 2
     pairings, one final exponentiation, one IC MSM of l points plus n-point MSMs);
     only if that fails, each proof is verified alone, so the verdicts say which
     proofs are bad. Weights come from the OS CSPRNG after decoding. Raises the
@@ -205,16 +213,15 @@ def verify_batch(vk: VerifyingKey, items: Sequence[tuple[Sequence[int | str], Pr
     pvk = _prepare(vk, be.name)
     if len(items) == 1:
         return [_check_one(be, pvk, *decoded[0])]
-    weights = [1] + [secrets.randbelow((1 << BATCH_WEIGHT_BITS) - 1) + 1 for _ in items[1:]]
-    ic_scalars = [sum(weights) % R] + [
+    weights = _batch_weights(len(items))
+    ic_scalars = [1] + [
         sum(w * xs[j] for w, (xs, _, _, _) in zip(weights, decoded)) % R for j in range(vk.num_public)
     ]
-    pairs = [(a if w == 1 else be.g1_mul(a, w), b) for w, (_, a, b, _) in zip(weights, decoded)]
+    pairs = [(be.g1_mul(a, w), b) for w, (_, a, b, _) in zip(weights, decoded)]
     pairs += [
         (_ic_combination(be, pvk, ic_scalars), pvk.neg_gamma_g2),
         (be.g1_msm([c for _, _, _, c in decoded], weights), pvk.neg_delta_g2),
-        (be.g1_mul(pvk.neg_alpha_g1, ic_scalars[0]), pvk.beta_g2),
     ]
-    if be.gt_eq(be.multi_pairing(pairs), be.gt_one()):
+    if be.gt_eq(be.multi_pairing(pairs), pvk.alpha_beta):
         return [True] * len(items)
     return [_check_one(be, pvk, *d) for d in decoded]

@@ -19,7 +19,7 @@ Any refusal changes nothing.
 Reason codes (:class:`Reason`) name every refusal. A settlement id already
 settled with the same two nullifiers answers ``ALREADY_SETTLED`` with the
 record, so a client that lost the response can tell that it was applied.
-Both legs of a settlement are verified in one batch (n + 3 pairings, not 3n). Cost per transition: one Groth16 verification, O(depth) SQLite reads and
+Both legs of a settlement are verified in one batch (n + 2 pairings, not 3n). Cost per transition: one Groth16 verification, O(depth) SQLite reads and
 hashes for the tree, one transaction.
 """
 

@@ -20,7 +20,7 @@ Each layer is checked with one batched Groth16 verification
 (:func:`zkproofs.groth16.verifier.verify_batch`: a random linear combination with
 128-bit weights, so proofs that are wrong only in ways that cancel out, such as C + D in
 one and C - D in another, fail); if a layer's batch fails, each proof of it is checked
-alone so the report names the bad ones. Cost: per layer n + 3 pairings and n 128-bit G1
+alone so the report names the bad ones. Cost: per layer n + 2 pairings and n G1
 multiplications, plus one IC MSM; with arkworks about 1 to 2 ms per proof.
 """
 
