@@ -126,9 +126,10 @@ def test_batch_accepts_good_proofs_and_names_each_bad_one(cubic_pk, cubic_proof,
 
 @pytest.mark.parametrize("backend", ["arkworks", "py_ecc"])
 def test_batch_weights_catch_errors_that_cancel(cubic_pk, cubic_proof, backend, monkeypatch):
-    """Two valid proofs whose C points are moved by +D and -D: each is invalid, and their sum
-    still satisfies the unweighted batch equation. Only the random 128-bit weights catch them
-    (bellman's batch verifier draws them for this reason)."""
+    """Two valid proofs whose C points are moved by +D and -D: each is invalid, and under equal
+    weights (1/2 each: weights sum to one) their errors cancel and the batch equation holds.
+    The random 128-bit weights, which never take that value, catch them (bellman's batch
+    verifier draws random weights for this reason)."""
     from zkproofs.backends import get_backend
     from zkproofs.groth16 import verifier as verifier_module
 
@@ -322,3 +323,61 @@ def test_fixed_base_combination_skips_an_identity_ic_point():
     assert be.g1_is_identity(ic[1]) and pvk.ic_state["native"][0] == [0, 2]
     for scalars in ([1, 2, 3], [0, 9, 0], [R - 1, 1, 1]):
         assert verifier._ic_combination(be, pvk, scalars) == be.g1_msm(ic, scalars)
+
+
+def _cubic_item(pk, x):
+    r1cs, witness = Cubic().synthesize({"x": x, "y": x**3 + x + 5})
+    return [x**3 + x + 5], prove(pk, r1cs, witness)
+
+
+@pytest.mark.parametrize("n", [2, 3, 5])
+def test_batch_weights_sum_to_one_and_are_fresh_128_bit(n):
+    from zkproofs.groth16 import verifier
+
+    draws = [verifier._batch_weights(n) for _ in range(200)]
+    rest = [r for w in draws for r in w[1:]]
+    assert all(len(w) == n and sum(w) % R == 1 and w[0] != 0 for w in draws)
+    assert all(2 <= r < 1 << 128 for r in rest)
+    assert len(set(rest)) == len(rest) and max(r.bit_length() for r in rest) >= 120
+
+
+@pytest.mark.parametrize("backend", ["arkworks", "py_ecc"])
+@pytest.mark.parametrize("n", [2, 3])
+def test_a_good_batch_passes_the_batch_equation_itself(cubic_pk, backend, n, monkeypatch):
+    """Valid proofs (one statement twice) pass without the proof-by-proof fallback: the weighted
+    equation itself holds, whatever the weights."""
+    from zkproofs.groth16 import verifier
+
+    items = [_cubic_item(cubic_pk, x) for x in range(2, 1 + n)] + [_cubic_item(cubic_pk, 2)]
+
+    def no_fallback(*args):
+        raise AssertionError("the batch equation failed on valid proofs")
+
+    monkeypatch.setattr(verifier, "_check_one", no_fallback)
+    assert verify_batch(cubic_pk.vk, items, backend=backend) == [True] * n
+
+
+@pytest.mark.parametrize("backend", ["arkworks", "py_ecc"])
+def test_two_bad_proofs_built_for_one_weight_pass_only_at_that_weight(cubic_pk, backend, monkeypatch):
+    """C_0 + t D and C_1 + (t - 1) D pass the batch iff r_1 = t (r_0 = 1 - r_1): one value among
+    2^128 - 2, the soundness bound of the module docstring, met exactly."""
+    import types
+
+    from zkproofs.backends import get_backend
+    from zkproofs.groth16 import verifier
+
+    be = get_backend(backend)
+    d = be.g1_mul(be.g1_generator(), 987654321)
+    t = 2**127 + 12345
+
+    def shift(item, k):
+        xs, proof = item
+        return xs, dataclasses.replace(proof, c=be.g1_to_bytes(be.g1_add(be.g1_from_bytes(proof.c), be.g1_mul(d, k))))
+
+    items = [shift(_cubic_item(cubic_pk, 3), t), shift(_cubic_item(cubic_pk, 2), t - 1)]
+    assert [verify(cubic_pk.vk, *item, backend=backend) for item in items] == [False, False]
+    assert verify_batch(cubic_pk.vk, items, backend=backend) == [False, False]
+    for drawn, verdict in ((t - 2, [True, True]), (t - 1, [False, False])):  # randbelow + 2 = t, then t + 1
+        with monkeypatch.context() as m:
+            m.setattr(verifier, "secrets", types.SimpleNamespace(randbelow=lambda bound, drawn=drawn: drawn))
+            assert verify_batch(cubic_pk.vk, items, backend=backend) == verdict
