@@ -33,7 +33,7 @@ from zkproofs.tree import TreeStore, build_tree, make_inclusion_proof, published
 from zkproofs.tree.audit import audit_tree
 from zkproofs.tree.excluded import Excluded
 from zkproofs.tree.publish import publish, recover, remove_stale, staging_path
-from zkproofs.tree.proof import inclusion_failure, proof_from_dict, proof_to_json
+from zkproofs.tree.proof import inclusion_failure, pledged_to_dict, proof_from_dict, proof_to_json
 from zkproofs.tree.root import root_from_dict, root_to_dict, root_to_json
 from zkproofs.proofs.inclusion import inclusion_circuit, is_zk_proof, make_zk_proof, trust_inclusion_key, zk_failure, zk_to_json
 
@@ -284,8 +284,7 @@ def verify_cmd(proof_path: str, root_path: str, vk_path: str | None, trust_singl
         failure = inclusion_failure(proof, root)
         kind, user = "plain", proof.user_id
         balances = ([str(v) for v in proof.equities], [str(v) for v in proof.debts])
-        n = len(proof.assets)
-        pledged = {c: [str(v) for v in proof.pledged[k * n : (k + 1) * n]] for k, c in enumerate(proof.pledges)}
+        pledged = pledged_to_dict(proof.pledges, proof.pledged, len(proof.assets))
     if as_json:
         emit_json({"included": failure is None, "reason": failure, "kind": kind, "user_id": user, "root_hash": str(root.root_hash),
                    "key": key_report.to_dict() if key_report else None, "excluded_accounts": root.excluded.accounts})

@@ -318,7 +318,7 @@ def test_fixed_base_combination_skips_an_identity_ic_point():
     be = get_backend("arkworks")
     g = be.g1_generator()
     ic = (be.g1_mul(g, 3), be.g1_mul(g, 0), be.g1_mul(g, R - 5))
-    pvk = verifier.PreparedVerifyingKey(None, None, None, None, ic)
+    pvk = verifier.PreparedVerifyingKey(None, None, None, ic)
     verifier._ic_tables(be, pvk)
     assert be.g1_is_identity(ic[1]) and pvk.ic_state["native"][0] == [0, 2]
     for scalars in ([1, 2, 3], [0, 9, 0], [R - 1, 1, 1]):

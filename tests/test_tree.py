@@ -624,3 +624,14 @@ def test_root_pledges_are_parsed_strictly(pledged_tree, pledges, message):
         doc["pledges"] = pledges
     with pytest.raises(TreeError, match=message):
         root_from_dict(doc)
+
+
+@pytest.mark.parametrize("pledged,message", [([], "must be dict"), ({"lo\nan": ["1", "0"]}, "1 to 32 ASCII"),
+                                             ({"loan": ["1"]}, "list of 2"), ({"loan": [1, 0]}, "decimal")])
+def test_a_proofs_pledged_field_is_parsed_strictly(pledged_tree, pledged, message):
+    db, _ = pledged_tree
+    with TreeStore(db) as store:
+        doc = proof_to_dict(make_inclusion_proof(store, "alice"))
+    doc["pledged"] = pledged
+    with pytest.raises(TreeError, match=message):
+        proof_from_dict(doc)

@@ -63,12 +63,12 @@ class PreparedVerifyingKey:
     """Decoded, checked points of a key for one backend, with e(alpha, beta) and the negations the checks use."""
 
     alpha_beta: Any
-    beta_g2: Any
     neg_gamma_g2: Any
     neg_delta_g2: Any
     ic: tuple
     ic_state: dict = field(default_factory=dict, compare=False, repr=False)
-    """The IC points' fixed-base tables by kernels name, once :func:`prepare` built them. They live
+    """The IC points' fixed-base tables for the compiled kernels (key "native"), once :func:`prepare`
+    built them. They live
     as long as this cached entry (the 32 most recent keys): a process cycling through more keys
     loses them, which costs speed only (the MSM serves)."""
 
@@ -102,7 +102,6 @@ def _prepare(vk: VerifyingKey, backend_name: str) -> PreparedVerifyingKey:
     alpha, beta, gamma, delta = decode_key_points(be, vk)
     return PreparedVerifyingKey(
         alpha_beta=be.pairing(alpha, beta),
-        beta_g2=beta,
         neg_gamma_g2=be.g2_neg(gamma),
         neg_delta_g2=be.g2_neg(delta),
         ic=tuple(be.g1_from_bytes(x) for x in vk.ic),
@@ -115,9 +114,10 @@ def prepare(vk: VerifyingKey, backend: str | None = None, *, fixed_base: bool = 
     ``fixed_base``: also build the IC points' fixed-base tables when the compiled kernels are
     active (module docstring), for a process that will check many proofs under this key:
     about 11 ms per public input once, then about 1 ms saved per check at 23 inputs."""
-    pvk = _prepare(vk, get_backend(backend).name)
+    be = get_backend(backend)
+    pvk = _prepare(vk, be.name)
     if fixed_base and kernels.active_kernels() == "native":
-        _ic_tables(get_backend(backend), pvk)
+        _ic_tables(be, pvk)
     return pvk
 
 
@@ -163,16 +163,16 @@ def _ic_tables(be: CurveBackend, pvk: PreparedVerifyingKey) -> None:
     """Build the fixed-base tables of the key's IC points for the active (compiled) kernels, once.
     Identity IC points (a public input no constraint reads) get none: they contribute nothing."""
     with _TABLES_LOCK:
-        if kernels.active_kernels() not in pvk.ic_state:
+        if "native" not in pvk.ic_state:
             present = [j for j, p in enumerate(pvk.ic) if not be.g1_is_identity(p)]
-            tables = [kernels.fixed_base_table("G1", enc.g1_to_lem(be, pvk.ic[j]), FIXED_BASE_COUNT) for j in present]
-            pvk.ic_state[kernels.active_kernels()] = (present, tables)
+            pvk.ic_state["native"] = (present, [kernels.fixed_base_table("G1", enc.g1_to_lem(be, pvk.ic[j]), FIXED_BASE_COUNT)
+                                                for j in present])
 
 
 def _ic_combination(be: CurveBackend, pvk: PreparedVerifyingKey, scalars: Sequence[int]) -> Any:
     """sum_j scalars[j] IC_j (scalars in [0, r), one per IC point): by the key's fixed-base tables if it
     was prepared with them for the kernels now active (module docstring), else by the backend's MSM."""
-    tables = pvk.ic_state.get(kernels.active_kernels()) if kernels.active_kernels() == "native" else None
+    tables = pvk.ic_state.get("native") if kernels.active_kernels() == "native" else None
     if tables is not None:
         present, made = tables
         return enc.g1_from_lem(be, kernels.fixed_base_msm(made, [scalars[j] for j in present]), check=False)

@@ -370,16 +370,14 @@ def fixed_base_msm(tables: Sequence[object], scalars: Sequence[int]) -> bytes:
     for i, k in enumerate(scalars):
         if not isinstance(k, int) or isinstance(k, bool) or not 0 <= k < R:
             raise ValueError(f"fixed_base_msm: scalar #{i} is not in [0, r)")
+    if not tables:
+        return bytes(96)  # the empty sum: G1's point at infinity, as the C twin
     groups = {group for group, _, _ in tables}  # type: ignore[misc]
     if len(groups) > 1:
         raise ValueError("fixed_base_msm: tables of both groups")
-    group = groups.pop() if groups else "G1"
-    from zkproofs.backends import get_backend
-
-    be = tables[0][1] if tables else get_backend()  # type: ignore[index]
+    group, be, _ = tables[0]  # type: ignore[misc]
     msm = be.g1_msm if group == "G1" else be.g2_msm
-    point = msm([base for _, _, base in tables], list(scalars))  # type: ignore[misc]
-    return enc.points_to_lem(be, group, [point])
+    return enc.points_to_lem(be, group, [msm([base for _, _, base in tables], scalars)])  # type: ignore[misc]
 
 
 def fixed_base_mul(table: object, scalars: Sequence[int]) -> bytes:

@@ -33,7 +33,7 @@ from zkproofs.groth16.serialize import vk_hash
 from zkproofs.groth16.trust import KeyTrust, Transcript, TrustReport, require_trusted
 from zkproofs.jsontext import is_exactly
 from zkproofs.tree.hashing import TreeError, json_field, pledge_digest, user_commitment
-from zkproofs.tree.proof import InclusionProof, _ints, _scalar
+from zkproofs.tree.proof import InclusionProof, _ints, _scalar, pledged_from_dict, pledged_to_dict
 from zkproofs.tree.root import PublishedRoot
 
 ZK_FORMAT = "zkproofs/zk-inclusion-proof"
@@ -94,7 +94,7 @@ def make_zk_proof(pk: ProvingKey, proof: InclusionProof) -> dict[str, Any]:
         "assets": list(proof.assets),
         "equities": [str(v) for v in proof.equities],
         "debts": [str(v) for v in proof.debts],
-        "pledged": {c: [str(v) for v in proof.pledged[k * len(proof.assets) : (k + 1) * len(proof.assets)]] for k, c in enumerate(proof.pledges)},
+        "pledged": pledged_to_dict(proof.pledges, proof.pledged, len(proof.assets)),
         "groth16": proof_to_dict(groth, pk.vk, witness[1 : r1cs.num_public + 1]),
     }
 
@@ -147,10 +147,9 @@ def zk_failure(obj: Any, root: PublishedRoot, vk: VerifyingKey, trusted: TrustRe
     salt = _scalar(json_field(obj, "salt", str, where), f"{where}.salt")
     equities = _ints(json_field(obj, "equities", list, where), n, f"{where}.equities")
     debts = _ints(json_field(obj, "debts", list, where), n, f"{where}.debts")
-    pledged_obj = json_field(obj, "pledged", dict, where)
-    if list(pledged_obj) != list(root.pledges):
-        return f"the proof's pledge classes {list(pledged_obj)} differ from the root's {list(root.pledges)}"
-    pledged = [_ints(amounts, n, f"{where}.pledged.{c}") for c, amounts in pledged_obj.items()]
+    pledges, pledged = pledged_from_dict(json_field(obj, "pledged", dict, where), n, f"{where}.pledged")
+    if pledges != root.pledges:
+        return f"the proof's pledge classes {list(pledges)} differ from the root's {list(root.pledges)}"
     if not trusted.covers(vk, MerkleSumInclusion.name, inclusion_circuit(root.depth, n, len(root.pledges)).params):
         raise UntrustedKey(f"{where}: the trust decision given was made for another key or circuit shape")
     groth, named = proof_from_dict(json_field(obj, "groth16", dict, where), f"{where}.groth16")
@@ -162,8 +161,8 @@ def zk_failure(obj: Any, root: PublishedRoot, vk: VerifyingKey, trusted: TrustRe
         expected[f"debts[{i}]"] = debts[i]
         expected[f"root_equities[{i}]"] = root.equity_totals[i]
         expected[f"root_debts[{i}]"] = root.debt_totals[i]
-        for k, amounts in enumerate(pledged):
-            expected[f"pledged[{k}][{i}]"] = amounts[i]
+        for k in range(len(pledges)):
+            expected[f"pledged[{k}][{i}]"] = pledged[k * n + i]
     if root.pledges:
         expected["pledge_classes"] = pledge_digest(root.pledges)
     public = public_inputs_in_order(vk, named)

@@ -236,10 +236,10 @@ def leaf_prefix(pledges: Sequence[str]) -> list[int]:
     return [pledge_digest(pledges)] if pledges else []
 
 
-def leaf_inputs(commitment_value: int, amounts: Sequence[int], pledges: Sequence[str] = ()) -> list[int]:
-    """[commitment, *leaf_prefix(pledges), *pack_64([LEAF_TAG, *amounts])]: the sponge inputs of a leaf
-    (amounts: equities, debts, then the pledged amounts of the classes ``pledges``)."""
-    return [commitment_value, *leaf_prefix(pledges), *pack([LEAF_TAG, *amounts], AMOUNT_BITS)]
+def leaf_inputs(commitment_value: int, amounts: Sequence[int], prefix: Sequence[int] = ()) -> list[int]:
+    """[commitment, *prefix, *pack_64([LEAF_TAG, *amounts])]: the sponge inputs of a leaf (amounts:
+    equities, debts, then the pledged amounts; ``prefix``: :func:`leaf_prefix` of the tree's pledge classes)."""
+    return [commitment_value, *prefix, *pack([LEAF_TAG, *amounts], AMOUNT_BITS)]
 
 
 def node_inputs(left_hash: int, left_sums: Sequence[int], right_hash: int, right_sums: Sequence[int], depth: int) -> list[int]:
@@ -255,7 +255,7 @@ def leaf_hash(commitment_value: int, equities: Sequence[int], debts: Sequence[in
     if len(pledged) != len(pledges) * len(equities):
         raise TreeError(f"leaf: {len(pledged)} pledged amounts for {len(pledges)} pledge classes and {len(equities)} assets")
     check_sums((*equities, *debts, *pledged), 0, "leaf")
-    return poseidon_hash(leaf_inputs(commitment_value, (*equities, *debts, *pledged), pledges), t=TREE_HASH_T)
+    return poseidon_hash(leaf_inputs(commitment_value, (*equities, *debts, *pledged), leaf_prefix(pledges)), t=TREE_HASH_T)
 
 
 def leaf_hashes(leaves: Sequence[tuple[int, Sequence[int]]], pledges: Sequence[str] = ()) -> list[int]:
@@ -265,8 +265,8 @@ def leaf_hashes(leaves: Sequence[tuple[int, Sequence[int]]], pledges: Sequence[s
     O(n) t = 5 permutations: ceil((1 + min(K, 1) + ceil((1 + (2 + K) A) / 3)) / 4) each (one at 4
     assets without pledge classes, three with Binance's three).
     """
-    prefix = leaf_prefix(pledges)
-    return poseidon_hash_many([[c, *prefix, *pack([LEAF_TAG, *amounts], AMOUNT_BITS)] for c, amounts in leaves], t=TREE_HASH_T)
+    prefix = leaf_prefix(pledges)  # one digest for the whole batch
+    return poseidon_hash_many([leaf_inputs(c, amounts, prefix) for c, amounts in leaves], t=TREE_HASH_T)
 
 
 def node_hash(left_hash: int, left_sums: Sequence[int], right_hash: int, right_sums: Sequence[int], *, depth: int) -> int:

@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Sequence
 
-from zkproofs.accounts.model import canonical_id
+from zkproofs.accounts.model import canonical_id, pledge_problem
 from zkproofs.errors import NonCanonicalFieldElement
 from zkproofs.field import R, decode_scalar, parse_decimal
 from zkproofs.jsontext import is_exactly
@@ -185,7 +185,7 @@ def proof_to_dict(proof: InclusionProof) -> dict[str, Any]:
         "assets": list(proof.assets),
         "equities": [str(v) for v in proof.equities],
         "debts": [str(v) for v in proof.debts],
-        "pledged": {c: [str(v) for v in proof.pledged[k * n : (k + 1) * n]] for k, c in enumerate(proof.pledges)},
+        "pledged": pledged_to_dict(proof.pledges, proof.pledged, n),
         "path": [{"hash": str(h), **_sums_dict(s, n)} for h, s in proof.siblings],
         "root": {"hash": str(proof.root_hash), **_sums_dict(proof.root_sums, n)},
     }
@@ -194,6 +194,22 @@ def proof_to_dict(proof: InclusionProof) -> dict[str, Any]:
 def proof_to_json(proof: InclusionProof) -> str:
     """:func:`proof_to_dict` as indented JSON text."""
     return json.dumps(proof_to_dict(proof), indent=2) + "\n"
+
+
+def pledged_to_dict(pledges: Sequence[str], pledged: Sequence[int], n: int) -> dict[str, list[str]]:
+    """{class: [n decimal strings]} of K x n pledged amounts (class-major): the proofs' ``pledged`` field."""
+    return {c: [str(v) for v in pledged[k * n : (k + 1) * n]] for k, c in enumerate(pledges)}
+
+
+def pledged_from_dict(obj: Any, n: int, where: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """(pledge classes, K x n pledged amounts class-major) of a proof's ``pledged`` field
+    (:func:`pledged_to_dict`); TreeError naming ``where`` for anything malformed."""
+    if not isinstance(obj, dict):
+        raise TreeError(f"{where}: expected an object of pledge class -> amounts")
+    problem = pledge_problem(list(obj))
+    if problem:
+        raise TreeError(f"{where}: {problem}")
+    return tuple(obj), tuple(v for c, amounts in obj.items() for v in _ints(amounts, n, f"{where}.{c}"))
 
 
 def _ints(values: Any, n: int, where: str) -> tuple[int, ...]:
@@ -238,8 +254,7 @@ def proof_from_dict(obj: Any, where: str = "proof") -> InclusionProof:
         raise TreeError(f"{where}.leaf_index: negative")
     user_id = json_field(obj, "user_id", str, where)
     id_bytes(user_id)  # TreeError now, as malformed input, for an id with no UTF-8 form
-    pledged_obj = json_field(obj, "pledged", dict, where)
-    pledged = tuple(v for c, amounts in pledged_obj.items() for v in _ints(amounts, n, f"{where}.pledged.{c}"))
+    pledges, pledged = pledged_from_dict(json_field(obj, "pledged", dict, where), n, f"{where}.pledged")
     return InclusionProof(
         user_id=user_id,
         salt=_scalar(json_field(obj, "salt", str, where), f"{where}.salt"),
@@ -251,6 +266,6 @@ def proof_from_dict(obj: Any, where: str = "proof") -> InclusionProof:
         root_hash=_scalar(json_field(root, "hash", str, f"{where}.root"), f"{where}.root.hash"),
         root_sums=_ints(json_field(root, "equities", list, f"{where}.root"), n, f"{where}.root.equities")
         + _ints(json_field(root, "debts", list, f"{where}.root"), n, f"{where}.root.debts"),
-        pledges=tuple(pledged_obj),
+        pledges=pledges,
         pledged=pledged,
     )
