@@ -101,6 +101,9 @@ def bind(host: str, port: int) -> socket.socket:
               help="Seconds a client has to send a request's body (408 after).")
 @click.option("--timeout-keep-alive", default=DEFAULTS.timeout_keep_alive, show_default=True, type=click.FloatRange(0.1, 3600),
               help="Seconds an idle keep-alive connection stays open.")
+@click.option("--submission-threads", default=None, type=click.IntRange(1, 1024),
+              help="Submissions checked at once; the rest wait their turn. Default: the CPU cores this process may "
+                   f"use (here {DEFAULTS.submission_threads}): more threads only contend for the GIL.")
 @click.option("--submissions-per-second", "rate", default=DEFAULTS.submissions_per_second, show_default=True,
               type=click.FloatRange(0.01, 1e6), help="Deposits, withdrawals and settlements per second per client address (429 above).")
 @click.option("--submission-burst", "burst", default=DEFAULTS.submission_burst, show_default=True, type=click.IntRange(1, 1 << 20),
@@ -108,7 +111,7 @@ def bind(host: str, port: int) -> socket.socket:
 @backend_option
 @reports_errors
 def serve(policy_path: str, keys_dir: str, db: str, host: str, port: int, token_file: str | None,
-          zkey_path: str | None, ptau_path: str | None, reverify: bool, limit_concurrency: int, header_timeout: float,
+          zkey_path: str | None, ptau_path: str | None, reverify: bool, limit_concurrency: int, header_timeout: float, submission_threads: int | None,
           body_timeout: float, timeout_keep_alive: float, rate: float, burst: int, backend: str | None) -> None:
     """Run the venue's HTTP service: deposits, withdrawals, settlements, roots, paths; docs at /docs."""
     import uvicorn
@@ -117,7 +120,8 @@ def serve(policy_path: str, keys_dir: str, db: str, host: str, port: int, token_
     from zkproofs.service_guard import uvicorn_config
 
     limits = Limits(submissions_per_second=rate, submission_burst=burst, body_timeout=body_timeout,
-                    header_timeout=header_timeout, timeout_keep_alive=timeout_keep_alive, limit_concurrency=limit_concurrency)
+                    header_timeout=header_timeout, timeout_keep_alive=timeout_keep_alive, limit_concurrency=limit_concurrency,
+                    submission_threads=submission_threads or DEFAULTS.submission_threads)
 
     token = read_operator_token(token_file)
     trust, transcript = key_trust(False, zkey_path, ptau_path, reverify)

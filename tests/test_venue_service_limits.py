@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 
 from tests.venue_stream import new_venue, replay, stream
 from zkproofs.service import create_app
-from zkproofs.service_guard import Limits, RateLimiter, uvicorn_config
+from zkproofs.service_guard import Limits, RateLimiter, cores, uvicorn_config
 
 OPEN = Limits(submissions_per_second=1e6, submission_burst=10**6)
 CLF = re.compile(r'^(\S+) - - \[\d{2}/[A-Z][a-z]{2}/\d{4}:\d{2}:\d{2}:\d{2} \+0000\] "([A-Z]+) (\S+) HTTP/1\.1" (\d{3}) (\d+|-)$')
@@ -66,6 +66,34 @@ def test_submissions_over_the_rate_get_429_with_retry_after(venue, s):
         assert client.get("/roots").status_code == 200  # reads are not submissions
         now[0] += 2
         assert client.post("/withdrawals", json=body).status_code != 429
+
+
+def test_submissions_are_checked_at_most_submission_threads_at_once(venue, s, monkeypatch):
+    """Eight concurrent withdrawals under ``submission_threads=2``: the venue sees two at a time, and every
+    request is still answered (the others waited their turn). The default is one thread per core."""
+    assert Limits().submission_threads == cores() >= 1
+    running, most, lock, withdraw = [0], [0], threading.Lock(), venue.withdraw
+
+    def counted(body):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.05)
+        with lock:
+            running[0] -= 1
+        return withdraw(body)
+
+    monkeypatch.setattr(venue, "withdraw", counted)
+    app = create_app(venue, limits=Limits(submissions_per_second=1e6, submission_burst=10**6, submission_threads=2))
+
+    async def eight():
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://venue") as client:
+            return await asyncio.gather(*(client.post("/withdrawals", json=s.race[0]) for _ in range(8)))
+
+    answers = asyncio.run(eight())
+    assert most[0] == 2
+    assert all(a.status_code != 500 and "reason" in a.json() for a in answers)
 
 
 def test_refusals_are_counted_and_never_stored(venue, s):

@@ -61,7 +61,9 @@ counted). Bodies are decoded with :func:`zkproofs.jsontext.loads` (duplicate
 keys, NaN and deep nesting refused), then validated against the schema, then
 checked by the venue. Client-facing messages never carry server paths
 (:meth:`ServiceState.scrub`) or tracebacks. Verification and every SQLite call
-run in the threadpool, off the event loop.
+run in worker threads, off the event loop; submissions at most
+``limits.submission_threads`` at once (default: one per core), the others
+waiting their turn in arrival order.
 """
 
 
@@ -75,6 +77,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Callable, Literal
 
+import anyio
+import anyio.to_thread
 from fastapi import FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -270,6 +274,7 @@ def create_app(venue: Venue, *, operator_token: bytes | None = None, server_path
     """
     state = ServiceState(venue, operator_token, venue.policy.max_request_bytes, limits,
                          _server_paths(venue, list(server_paths or [])))
+    submissions = anyio.CapacityLimiter(limits.submission_threads)
     limiter = RateLimiter(limits.submissions_per_second, limits.submission_burst, **({"clock": clock} if clock else {}))
     max_page = limits.max_page
     models = request_models(venue)
@@ -353,7 +358,7 @@ def create_app(venue: Venue, *, operator_token: bytes | None = None, server_path
 
     async def decide(call: Callable[..., Decision], *args: Any) -> JSONResponse:
         try:
-            decision = await run_in_threadpool(call, *args)
+            decision = await anyio.to_thread.run_sync(call, *args, limiter=submissions)
         except sqlite3.Error as exc:
             log.error("ledger error: %s", exc)
             raise Refusal(503, "LEDGER_UNAVAILABLE", "the venue's ledger cannot be written now; try again later",
