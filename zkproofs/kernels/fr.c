@@ -344,9 +344,6 @@ typedef struct {
     uint64_t *ifma;  /* the same constants as block, x 2^260 mod r in 5 limbs of 52 bits (poseidon_ifma.h) */
 } poseidon_t;
 
-/* 512-bit accumulator of lazy dot products (9 limbs; bounds in poseidon_isa.h). */
-typedef struct { uint64_t l[9]; } wide_t;
-
 #define FR_ADX 0
 #include "poseidon_isa.h"
 #undef FR_ADX

@@ -264,8 +264,9 @@ def hash_tree(
     """
     if height is not None:
         return hash_fixed_height(n_assets, accounts, secret, height, sink, pledges=pledges, workers=workers, progress=progress, placed=placed)
-    # accounts already held (a sequence) gain nothing from spilling: one run
-    run_size = max(1, len(accounts)) if isinstance(accounts, Sequence) else None
+    # accounts already held (a sequence) gain nothing from spilling: one run of every entry, the
+    # accounts and their padding (at most as many: a run of exactly N entries spilled all of them)
+    run_size = 2 * max(1, len(accounts)) if isinstance(accounts, Sequence) else None
     with LeafOrder(accounts, secret, n_assets, pledges=len(pledges), run_size=run_size, tmp_dir=tmp_dir) as order:
         depth = order.depth
         codec = NodeCodec(depth, n_assets)
