@@ -429,7 +429,9 @@ def new_secret() -> bytes:
 
 
 def _json_ints(values: Sequence[int]) -> str:
-    return "[" + ",".join(map(str, values)) + "]"
+    """A JSON list of ``values``, which :func:`~zkproofs.tree.order.check_account` held to be ints
+    (Python's list repr is then JSON, and made in C)."""
+    return str(list(values))
 
 
 ACCOUNT_ROWS_PER_INSERT = 8192
@@ -471,8 +473,14 @@ def build_tree(
         def sink(height: int, chunk: int, mask: int, data: bytes) -> None:
             conn.execute("INSERT INTO nodes(height, chunk, mask, data) VALUES (?, ?, ?, ?)", (height, chunk, mask, data))
 
+        # Accounts arrive in leaf order, a keyed shuffle of their ids: inserted straight into the
+        # table clustered by id, each row landed on a random page (7.8 s for 2^20 accounts). They are
+        # staged in a temporary table in arrival order and moved in id order at the end (3.6 s).
+        conn.execute("CREATE TEMP TABLE staged_accounts (id TEXT NOT NULL, leaf_index INTEGER NOT NULL, "
+                     "equities TEXT NOT NULL, debts TEXT NOT NULL, collateral TEXT NOT NULL)")
+
         def flush() -> None:
-            conn.executemany("INSERT INTO accounts(id, leaf_index, equities, debts, collateral) VALUES (?, ?, ?, ?, ?)", rows)
+            conn.executemany("INSERT INTO staged_accounts VALUES (?, ?, ?, ?, ?)", rows)
             rows.clear()
 
         def placed(index: int, a: Account) -> None:
@@ -483,6 +491,9 @@ def build_tree(
         tree = hash_tree(n_assets, accounts.accounts, secret, sink, pledges=tuple(accounts.pledges), height=height, workers=workers,
                          progress=progress, placed=placed, tmp_dir=tmp_dir)
         flush()
+        conn.execute("INSERT INTO accounts(id, leaf_index, equities, debts, collateral) "
+                     "SELECT id, leaf_index, equities, debts, collateral FROM staged_accounts ORDER BY id")
+        conn.execute("DROP TABLE staged_accounts")
         conn.executemany(
             "INSERT INTO assets(position, symbol, decimals) VALUES (?, ?, ?)",
             [(i, a.symbol, a.decimals) for i, a in enumerate(accounts.assets)],
