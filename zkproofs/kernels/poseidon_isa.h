@@ -1,8 +1,11 @@
 /*
  * The Poseidon hot path of fr.c, compiled once per instruction set: included by fr.c
  * with FR_ADX 0 (portable C, `unsigned __int128` products) and, on x86-64 with GCC or
- * Clang, again with FR_ADX 1 (the same algorithms with the BMI2 `mulx` and ADX carry
- * intrinsics, every function compiled with __attribute__((target("bmi2,adx")))). fr.c
+ * Clang, again with FR_ADX 1 (the same algorithms; the product, the sum and the dot
+ * product's multiply-accumulate in inline assembly with BMI2 `mulx`, ADX `adcx`/`adox`
+ * and branch-free `cmov` reductions, every function compiled with
+ * __attribute__((target("bmi2,adx")))). Not constant-time in general, but the ADX
+ * path's arithmetic has no data-dependent branch. fr.c
  * picks one at import from CPUID (leaf 7: EBX bit 8 BMI2, bit 19 ADX), so no -march
  * flag is needed and the extension still runs on an x86-64 without them; tests run
  * both (set_isa). Both compute bit-for-bit the same function.
