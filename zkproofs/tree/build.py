@@ -12,7 +12,11 @@ records: :func:`zkproofs.tree.hashing.leaf_records`,
 :func:`~zkproofs.tree.hashing.parent_records`, no Python object per node);
 hash the levels above the subtrees in the parent process; store everything
 into SQLite in one transaction, one row per chunk of 16 nodes of a level
-(:mod:`zkproofs.tree.store`), atomically.
+(:mod:`zkproofs.tree.store`), atomically; account rows are staged in a
+temporary table as they come (leaf order) and moved into the id-clustered
+table in id order at the end (SQLite's temporary files, in ``SQLITE_TMPDIR``
+or the system's temporary directory, hold about the accounts table's size
+twice meanwhile).
 
 Parent sums are left + right (full sums, Hu, Zhang, Guo 2019). Every leaf
 amount is checked < 2^64, so a sum at height k is < 2^(64 + k) by induction
