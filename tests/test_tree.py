@@ -139,6 +139,18 @@ def test_parallel_build_equals_sequential(tmp_path, monkeypatch):
         assert list(s.rows()) == list(p.rows())
 
 
+@pytest.mark.parametrize("bad_id, message", [("\ud800", "unpaired surrogate"), ("user3", "duplicate account id")])
+def test_order_keys_from_the_workers_refuse_what_the_parent_would(tmp_path, monkeypatch, bad_id, message):
+    """A held set large enough for a pool has its order keys computed in the workers: an id that is not
+    Unicode text, or a second account with an id, still fails the build and writes nothing."""
+    monkeypatch.setattr(build_module, "PARALLEL_THRESHOLD", 8)
+    good = account_set(40)
+    accounts = AccountSet(good.assets, (*good.accounts[:30], Account(bad_id, (1, 1), (0, 0)), *good.accounts[30:]), source="test")
+    with pytest.raises(TreeError, match=message):
+        build_tree(accounts, tmp_path / "t.db", secret=SECRET, workers=2)
+    assert not (tmp_path / "t.db").exists()
+
+
 def test_a_tree_of_many_assets_proves_inclusion(tmp_path):
     """OKX publishes 220 assets: 440 sums per record, beyond what one field element of packed sums holds."""
     assets = tuple(Asset(f"A{i}", 0) for i in range(220))

@@ -41,6 +41,7 @@ import json
 import os
 import time
 from collections import deque
+from contextlib import ExitStack
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from operator import add, itemgetter
@@ -69,7 +70,7 @@ from zkproofs.tree.hashing import (
     user_salt,
     user_salt_of,
 )
-from zkproofs.tree.order import LeafOrder, check_account, check_asset_count, check_secret
+from zkproofs.tree.order import LeafOrder, account_keys, check_account, check_asset_count, check_secret
 from zkproofs.tree.store import CHUNK, CHUNK_BITS, FORMAT_VERSION, ChunkWriter, NodeCodec, atomic_database
 
 Progress = Callable[[int, int], None]
@@ -268,14 +269,24 @@ def hash_tree(
     """
     if height is not None:
         return hash_fixed_height(n_assets, accounts, secret, height, sink, pledges=pledges, workers=workers, progress=progress, placed=placed)
-    # accounts already held (a sequence) gain nothing from spilling: one run of every entry, the
-    # accounts and their padding (at most as many: a run of exactly N entries spilled all of them)
-    run_size = 2 * max(1, len(accounts)) if isinstance(accounts, Sequence) else None
-    with LeafOrder(accounts, secret, n_assets, pledges=len(pledges), run_size=run_size, tmp_dir=tmp_dir) as order:
+    workers = workers or os.cpu_count() or 1
+    held = isinstance(accounts, Sequence)
+    with ExitStack() as stack:
+        pool: Executor | None = None
+        keys: Iterator[bytes] | None = None
+        if held and workers > 1 and len(accounts) > PARALLEL_THRESHOLD // 2:  # then 2^depth >= PARALLEL_THRESHOLD
+            # the leaf order's first pass alone held the parent for about 6 us per account while the
+            # workers waited: they compute the order keys while the parent checks the amounts
+            pool = stack.enter_context(ProcessPoolExecutor(max_workers=workers))
+            keys = _account_keys(pool, secret, accounts, workers)
+        # accounts already held (a sequence) gain nothing from spilling: one run of every entry, the
+        # accounts and their padding (at most as many: a run of exactly N entries spilled all of them)
+        run_size = 2 * max(1, len(accounts)) if held else None
+        order = stack.enter_context(LeafOrder(accounts, secret, n_assets, pledges=len(pledges), run_size=run_size,
+                                              tmp_dir=tmp_dir, keys=keys))
         depth = order.depth
         codec = NodeCodec(depth, n_assets)
         writer = ChunkWriter(codec, sink)
-        workers = workers or os.cpu_count() or 1
         parallel = workers > 1 and order.leaf_count >= PARALLEL_THRESHOLD
         # with a pool, at least 8 subtrees so both cores stay busy to the end
         sub = min(SUBTREE_BITS, depth - 3) if parallel else min(SUBTREE_BITS, depth)
@@ -296,8 +307,9 @@ def hash_tree(
 
         tasks = _subtree_tasks(order, secret, n_assets, pledges, size, placed)
         if parallel:
-            with ProcessPoolExecutor(max_workers=workers) as pool:
-                _run_pool(pool, tasks, workers * QUEUED_PER_WORKER, collect)
+            if pool is None:
+                pool = stack.enter_context(ProcessPoolExecutor(max_workers=workers))
+            _run_pool(pool, tasks, workers * QUEUED_PER_WORKER, collect)
         else:
             for index, task in enumerate(tasks):
                 collect(index, hash_subtree(*task))
@@ -411,6 +423,16 @@ def hash_fixed_height(
         progress(total, total)
     (_, root_hash, root_sums), = level
     return HashedTree(height, 1 << height, len(placement), root_hash, root_sums)
+
+
+def _account_keys(pool: Executor, secret: bytes, accounts: Sequence[Account], workers: int) -> Iterator[bytes]:
+    """The accounts' order keys (:func:`~zkproofs.tree.order.account_keys`), computed across ``pool``
+    in chunks submitted now and read in order as the caller iterates."""
+    size = max(1, -(-len(accounts) // (QUEUED_PER_WORKER * workers)))
+    futures = [pool.submit(account_keys, secret, [a.id for a in accounts[i : i + size]])
+               for i in range(0, len(accounts), size)]
+    for future in futures:
+        yield from future.result()
 
 
 def _run_pool(pool: Executor, tasks: Iterator[tuple], window: int, collect: Callable[[int, tuple], None]) -> None:

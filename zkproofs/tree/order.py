@@ -63,6 +63,13 @@ def check_account(account: Account, num_assets: int, pledges: int = 0, where: st
             raise TreeError(f"{where} {account.id!r}: asset {i} has {pledged} base units pledged, more than its equity {account.equities[i]}")
 
 
+def account_keys(secret: bytes, ids: Iterable[str]) -> list[bytes]:
+    """The order keys of accounts with ``ids`` (what :class:`LeafOrder` computes for each;
+    a worker process computes them for a held set while the parent checks the amounts).
+    TreeError for an id that is not valid Unicode text. O(len(ids))."""
+    return [order_key(secret, b"id/" + id_bytes(i)) for i in ids]
+
+
 def depth_for(count: int) -> int:
     """Smallest depth >= 1 with 2^depth >= count. TreeError if count is 0 or too large."""
     if count < 1:
@@ -111,7 +118,7 @@ class LeafOrder:
     """
 
     def __init__(self, accounts: Iterable[Account], secret: bytes, n_assets: int, *, pledges: int = 0, run_size: int | None = None,
-                 tmp_dir: str | os.PathLike | None = None):
+                 tmp_dir: str | os.PathLike | None = None, keys: Iterable[bytes] | None = None):
         check_secret(secret)
         check_asset_count(n_assets, pledges)
         run_size = RUN_SIZE if run_size is None else run_size
@@ -124,7 +131,7 @@ class LeafOrder:
         self._consumed = False
         run: list[Entry] = []
         try:
-            for entry in self._keyed(accounts, secret, n_assets, pledges):
+            for entry in self._keyed(accounts, secret, n_assets, pledges, keys):
                 run.append(entry)
                 if len(run) == run_size:
                     self._spill(run)
@@ -136,13 +143,16 @@ class LeafOrder:
             self.close()
             raise
 
-    def _keyed(self, accounts: Iterable[Account], secret: bytes, n_assets: int, pledges: int) -> Iterator[Entry]:
-        """Every account (checked), then the padding leaves, with its order key; sets
+    def _keyed(self, accounts: Iterable[Account], secret: bytes, n_assets: int, pledges: int,
+               keys: Iterable[bytes] | None) -> Iterator[Entry]:
+        """Every account (checked), then the padding leaves, with its order key (from ``keys``,
+        :func:`account_keys` of the same accounts computed elsewhere, when given); sets
         ``accounts``, ``depth`` and ``leaf_count`` once the accounts are counted."""
         count = 0
+        given = iter(keys) if keys is not None else None
         for account in accounts:
             check_account(account, n_assets, pledges)
-            yield order_key(secret, b"id/" + id_bytes(account.id)), account
+            yield (next(given) if given is not None else order_key(secret, b"id/" + id_bytes(account.id))), account
             count += 1
         self.accounts = count
         self.depth = depth_for(count)
