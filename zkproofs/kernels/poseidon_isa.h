@@ -188,7 +188,7 @@ static FR_TARGET inline void ISA(csub)(uint64_t t[4], uint64_t *hi) {
    in a three-word accumulator, so the sum never leaves registers; then Montgomery REDC
    of the nine words (each step's carry carried to the top without a branch) and the
    conditional subtractions the bound above requires (CSUBS(n)), without a branch.
-   Always inlined with a constant n by ISA(dot), so the loops unroll. */
+   Always inlined into ISA(dot), with a constant n at t = 3 and 5 so the loops unroll. */
 static FR_TARGET inline __attribute__((always_inline)) void ISA(dot_n)(fr *o, const fr *m, const fr *s, const int n) {
     /* Two accumulators, (c0, c1, c2) for even i and (d0, d1, d2) for odd i, merged at the end of
        each column: one carry chain through every product was the dot's critical path. */
@@ -310,7 +310,9 @@ static FR_TARGET void ISA(permute)(const poseidon_t *p, fr *s) {
 
 /* ISA(permute) of two independent states, step by step together: one state's rounds are a
    chain of dependent products (above all the partial rounds' S-box and y0), so a second
-   chain beside it fills the CPU's pipeline (measured: see ISA(permute_batch)). */
+   chain beside it fills the CPU's pipeline (measured: see ISA(permute_batch)). Written out
+   beside ISA(permute) on purpose: one always-inlined body over 1 or 2 lanes (tried) made
+   both 10 % slower with GCC 12. */
 static FR_TARGET void ISA(permute2)(const poseidon_t *p, fr *s, fr *u) {
     const int t = p->t;
     for (int i = 0; i < t; i++) {

@@ -63,11 +63,16 @@ def check_account(account: Account, num_assets: int, pledges: int = 0, where: st
             raise TreeError(f"{where} {account.id!r}: asset {i} has {pledged} base units pledged, more than its equity {account.equities[i]}")
 
 
+def account_key(secret: bytes, account_id: str) -> bytes:
+    """An account's order key: :func:`~zkproofs.tree.hashing.order_key` of b"id/" + its canonical id.
+    TreeError for an id that is not valid Unicode text."""
+    return order_key(secret, b"id/" + id_bytes(account_id))
+
+
 def account_keys(secret: bytes, ids: Iterable[str]) -> list[bytes]:
-    """The order keys of accounts with ``ids`` (what :class:`LeafOrder` computes for each;
-    a worker process computes them for a held set while the parent checks the amounts).
-    TreeError for an id that is not valid Unicode text. O(len(ids))."""
-    return [order_key(secret, b"id/" + id_bytes(i)) for i in ids]
+    """:func:`account_key` of each of ``ids`` (a worker process computes them for a held set
+    while the parent checks the amounts). O(len(ids))."""
+    return [account_key(secret, i) for i in ids]
 
 
 def depth_for(count: int) -> int:
@@ -152,7 +157,7 @@ class LeafOrder:
         given = iter(keys) if keys is not None else None
         for account in accounts:
             check_account(account, n_assets, pledges)
-            yield (next(given) if given is not None else order_key(secret, b"id/" + id_bytes(account.id))), account
+            yield (next(given) if given is not None else account_key(secret, account.id)), account
             count += 1
         self.accounts = count
         self.depth = depth_for(count)
