@@ -2,8 +2,9 @@
  * The Poseidon hot path of fr.c, compiled once per instruction set: included by fr.c
  * with FR_ADX 0 (portable C, `unsigned __int128` products) and, on x86-64 with GCC or
  * Clang, again with FR_ADX 1 (the same algorithms; the product, the sum and the dot
- * product's multiply-accumulate in inline assembly with BMI2 `mulx`, ADX `adcx`/`adox`
- * and branch-free `cmov` reductions, every function compiled with
+ * product (whole at t = 3 and 5, its multiply-accumulate at other widths) in inline
+ * assembly with BMI2 `mulx`, ADX `adcx`/`adox` and branch-free `cmov` reductions,
+ * every function compiled with
  * __attribute__((target("bmi2,adx")))). Not constant-time in general, but the ADX
  * path's arithmetic has no data-dependent branch. fr.c
  * picks one at import from CPUID (leaf 7: EBX bit 8 BMI2, bit 19 ADX), so no -march
@@ -249,10 +250,122 @@ static FR_TARGET inline __attribute__((always_inline)) void ISA(dot_n)(fr *o, co
     o->l[3] = t[3];
 }
 
+#if FR_ADX
+/* The lazy dot product at t = 3 and t = 5 in assembly: the same algorithm as ISA(dot_n)
+   (column-wise products into two three-word accumulators, then one reduction), with
+   every load, product and carry written out, because GCC 12 spilled ISA(dot_n)'s
+   accumulators and cached operands through the stack (2.6 of its 6 instructions per
+   product were moves; perf, 4 December). DOT_P(X, i, j, l) adds m_i[j] s_i[l] to
+   accumulator X (c or d); DOT_COLk(X, i) adds every product of term i in column k
+   (j + l = k); DOT_MERGE(k) folds d into c, stores word k of the 512-bit sum to z and
+   shifts c down a word. Offsets are assembler expressions (32 bytes an element). */
+#define DOT_P(X, i, j, l) \
+    "movq 32*" #i "+8*" #j "(%[m]), %%rdx\n\t" \
+    "mulxq 32*" #i "+8*" #l "(%[s]), %%rax, %[T]\n\t" \
+    "addq %%rax, %[" #X "0]\n\t" \
+    "adcq %[T], %[" #X "1]\n\t" \
+    "adcq $0, %[" #X "2]\n\t"
+#define DOT_COL0(X, i) DOT_P(X, i, 0, 0)
+#define DOT_COL1(X, i) DOT_P(X, i, 0, 1) DOT_P(X, i, 1, 0)
+#define DOT_COL2(X, i) DOT_P(X, i, 0, 2) DOT_P(X, i, 1, 1) DOT_P(X, i, 2, 0)
+#define DOT_COL3(X, i) DOT_P(X, i, 0, 3) DOT_P(X, i, 1, 2) DOT_P(X, i, 2, 1) DOT_P(X, i, 3, 0)
+#define DOT_COL4(X, i) DOT_P(X, i, 1, 3) DOT_P(X, i, 2, 2) DOT_P(X, i, 3, 1)
+#define DOT_COL5(X, i) DOT_P(X, i, 2, 3) DOT_P(X, i, 3, 2)
+#define DOT_COL6(X, i) DOT_P(X, i, 3, 3)
+#define DOT_MERGE(k) \
+    "addq %[d0], %[c0]\n\t" \
+    "adcq %[d1], %[c1]\n\t" \
+    "adcq %[d2], %[c2]\n\t" \
+    "movq %[c0], 8*" #k "(%[z])\n\t" \
+    "movq %[c1], %[c0]\n\t" \
+    "movq %[c2], %[c1]\n\t" \
+    "xorl %k[c2], %k[c2]\n\t" \
+    "xorl %k[d0], %k[d0]\n\t" \
+    "xorl %k[d1], %k[d1]\n\t" \
+    "xorl %k[d2], %k[d2]\n\t"
+#define DOT_TERMS3(COL) COL(c, 0) COL(d, 1) COL(c, 2)
+#define DOT_TERMS5(COL) COL(c, 0) COL(d, 1) COL(c, 2) COL(d, 3) COL(c, 4)
+#define DOT_COLUMNS(TERMS) \
+    TERMS(DOT_COL0) DOT_MERGE(0) TERMS(DOT_COL1) DOT_MERGE(1) TERMS(DOT_COL2) DOT_MERGE(2) \
+    TERMS(DOT_COL3) DOT_MERGE(3) TERMS(DOT_COL4) DOT_MERGE(4) TERMS(DOT_COL5) DOT_MERGE(5) \
+    TERMS(DOT_COL6) DOT_MERGE(6) \
+    "movq %[c0], 56(%[z])\n\t" \
+    "movq %[c1], 64(%[z])\n\t"
+/* One conditional subtraction of r from (h, t3..t0), without a branch. */
+#define DOT_CSUB \
+    "movq %[t0], %%rax\n\t" \
+    "subq 0(%[p]), %%rax\n\t" \
+    "movq %[t1], %%rdx\n\t" \
+    "sbbq 8(%[p]), %%rdx\n\t" \
+    "movq %[t2], %[u2]\n\t" \
+    "sbbq 16(%[p]), %[u2]\n\t" \
+    "movq %[t3], %[u3]\n\t" \
+    "sbbq 24(%[p]), %[u3]\n\t" \
+    "movq %[h], %[uh]\n\t" \
+    "sbbq $0, %[uh]\n\t" \
+    "cmovncq %%rax, %[t0]\n\t" \
+    "cmovncq %%rdx, %[t1]\n\t" \
+    "cmovncq %[u2], %[t2]\n\t" \
+    "cmovncq %[u3], %[t3]\n\t" \
+    "cmovncq %[uh], %[h]\n\t"
+
+/* o = sum_{i < n} m_i s_i for n = 3 or 5: the nine words z of the sum (columns above), then
+   REDC as the low half's Montgomery reduction plus the high half: u = (z_lo + Q r) / 2^256
+   <= r (four MA_DIV_SHIFT steps, the carry word zero), u + z_hi < (0.4529 n + 1) r (the
+   bound at the top of this file), then CSUBS(n) conditional subtractions. */
+static FR_TARGET inline __attribute__((always_inline)) void ISA(dot_asm)(fr *o, const fr *m, const fr *s, const int n) {
+    uint64_t z[9], c0 = 0, c1 = 0, c2 = 0, d0 = 0, d1 = 0, d2 = 0, T;
+    if (n == 5)
+        __asm__(DOT_COLUMNS(DOT_TERMS5)
+                : [c0] "+&r"(c0), [c1] "+&r"(c1), [c2] "+&r"(c2), [d0] "+&r"(d0), [d1] "+&r"(d1), [d2] "+&r"(d2),
+                  [T] "=&r"(T), "=m"(*(uint64_t(*)[9])z)
+                : [m] "r"(m), [s] "r"(s), [z] "r"(z), "m"(*(const fr(*)[5])m), "m"(*(const fr(*)[5])s)
+                : "rax", "rdx", "cc");
+    else
+        __asm__(DOT_COLUMNS(DOT_TERMS3)
+                : [c0] "+&r"(c0), [c1] "+&r"(c1), [c2] "+&r"(c2), [d0] "+&r"(d0), [d1] "+&r"(d1), [d2] "+&r"(d2),
+                  [T] "=&r"(T), "=m"(*(uint64_t(*)[9])z)
+                : [m] "r"(m), [s] "r"(s), [z] "r"(z), "m"(*(const fr(*)[3])m), "m"(*(const fr(*)[3])s)
+                : "rax", "rdx", "cc");
+    uint64_t t0 = z[0], t1 = z[1], t2 = z[2], t3 = z[3], h, u2, u3, uh, A = 0;
+    __asm__(MA_DIV_SHIFT MA_DIV_SHIFT MA_DIV_SHIFT MA_DIV_SHIFT
+            "addq 32(%[z]), %[t0]\n\t"
+            "adcq 40(%[z]), %[t1]\n\t"
+            "adcq 48(%[z]), %[t2]\n\t"
+            "adcq 56(%[z]), %[t3]\n\t"
+            "movq 64(%[z]), %[h]\n\t"
+            "adcq $0, %[h]\n\t"
+            : [t0] "+&r"(t0), [t1] "+&r"(t1), [t2] "+&r"(t2), [t3] "+&r"(t3), [A] "+&r"(A), [T] "=&r"(T), [h] "=&r"(h)
+            : [p] "r"(PMOD), [z] "r"(z), "m"(*(const uint64_t(*)[9])z)
+            : "rax", "rdx", "cc");
+    if (n == 5)
+        __asm__(DOT_CSUB DOT_CSUB DOT_CSUB
+                : [t0] "+&r"(t0), [t1] "+&r"(t1), [t2] "+&r"(t2), [t3] "+&r"(t3), [h] "+&r"(h),
+                  [u2] "=&r"(u2), [u3] "=&r"(u3), [uh] "=&r"(uh)
+                : [p] "r"(PMOD)
+                : "rax", "rdx", "cc");
+    else
+        __asm__(DOT_CSUB DOT_CSUB
+                : [t0] "+&r"(t0), [t1] "+&r"(t1), [t2] "+&r"(t2), [t3] "+&r"(t3), [h] "+&r"(h),
+                  [u2] "=&r"(u2), [u3] "=&r"(u3), [uh] "=&r"(uh)
+                : [p] "r"(PMOD)
+                : "rax", "rdx", "cc");
+    o->l[0] = t0;
+    o->l[1] = t1;
+    o->l[2] = t2;
+    o->l[3] = t3;
+}
+#endif
+
 static FR_TARGET NOINLINE void ISA(dot)(fr *o, const fr *m, const fr *s, int n) {
     switch (n) {  /* the widths the product uses, unrolled; any other t through the general loop */
+#if FR_ADX
+    case 3: ISA(dot_asm)(o, m, s, 3); break;
+    case 5: ISA(dot_asm)(o, m, s, 5); break;
+#else
     case 3: ISA(dot_n)(o, m, s, 3); break;
     case 5: ISA(dot_n)(o, m, s, 5); break;
+#endif
     default: ISA(dot_n)(o, m, s, n); break;
     }
 }
