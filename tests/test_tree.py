@@ -44,6 +44,8 @@ from zkproofs.tree.hashing import (
     pad_id_field,
     pad_node_hash,
     pad_salt,
+    TreeKeys,
+    tree_keys,
     user_commitment,
 )
 from zkproofs.tree.proof import InclusionProof, proof_from_dict, proof_to_dict
@@ -149,6 +151,36 @@ def test_order_keys_from_the_workers_refuse_what_the_parent_would(tmp_path, monk
     with pytest.raises(TreeError, match=message):
         build_tree(accounts, tmp_path / "t.db", secret=SECRET, workers=2)
     assert not (tmp_path / "t.db").exists()
+
+
+@pytest.mark.parametrize("gc_on", [True, False])
+def test_a_build_leaves_the_garbage_collector_as_it_found_it(tmp_path, monkeypatch, gc_on):
+    """build_tree pauses Python's cyclic collector while it works, and restores it, also after a failure."""
+    import gc
+
+    was = gc.isenabled()
+    (gc.enable if gc_on else gc.disable)()
+    try:
+        build_tree(account_set(20), tmp_path / "t.db", secret=SECRET)
+        assert gc.isenabled() is gc_on
+        duplicate = account_set(3)
+        with pytest.raises(TreeError, match="duplicate"):
+            build_tree(AccountSet(duplicate.assets, duplicate.accounts * 2), tmp_path / "u.db", secret=SECRET)
+        assert gc.isenabled() is gc_on
+    finally:
+        (gc.enable if was else gc.disable)()
+
+
+@settings(max_examples=60, deadline=None)
+@given(key=st.binary(max_size=300), message=st.binary(max_size=300))
+def test_tree_keys_are_hmac(key, message):
+    """TreeKeys precomputes the key's padded blocks: the bytes of RFC 2104 HMAC (hmac.digest), any key length."""
+    import hmac
+
+    keys = TreeKeys(key)
+    assert keys.sha256(message) == hmac.digest(key, message, "sha256")
+    assert keys.sha512(message) == hmac.digest(key, message, "sha512")
+    assert tree_keys(keys) is keys
 
 
 def test_a_tree_of_many_assets_proves_inclusion(tmp_path):

@@ -50,6 +50,45 @@ def test_spilled_runs_merge_to_the_in_memory_order(tmp_path, n, run_size):
     assert os.listdir(tmp_path) == []  # the spilled runs are gone
 
 
+@pytest.mark.parametrize("n", [1, 5, 37])
+@pytest.mark.parametrize("run_size", [1, 3, 16])
+def test_a_held_sequence_spills_to_the_same_order(tmp_path, n, run_size):
+    # a held sequence is checked and keyed in bulk, then cut into runs: the same order as one in-memory run
+    with LeafOrder(accounts(n), SECRET, 2) as whole:
+        expected = [(key, leaf if isinstance(leaf, int) else leaf.id) for key, leaf in whole]
+    with LeafOrder(accounts(n), SECRET, 2, run_size=run_size, tmp_dir=tmp_path) as spilled:
+        assert [(key, leaf if isinstance(leaf, int) else leaf.id) for key, leaf in spilled] == expected
+    assert os.listdir(tmp_path) == []
+
+
+def test_buckets_sort_like_one_sort():
+    # keys sharing first bytes, and every first byte: the buckets read in order are the sorted run
+    run = [(bytes([b, c]), f"leaf{b}-{c}") for b in (255, 0, 7, 7, 128) for c in (9, 1, 200)]
+    run += [(bytes([b]), b) for b in range(255, -1, -5)]
+    assert list(order_module._sorted_buckets(order_module._buckets(list(run)))) == sorted(run, key=lambda e: e[0])
+
+
+BAD_ACCOUNTS = [
+    (Account("neg", (-1, 0), (0, 0)), "neg"),
+    (Account("big", (1 << 64, 0), (0, 0)), "big"),
+    (Account("flag", (True, 0), (0, 0)), "flag"),
+    (Account("real", (1.0, 0), (0, 0)), "real"),
+    (Account("short", (1,), (0, 0)), "expected 2 equities"),
+    (Account("pledged", (1, 0), (0, 0), (1, 0)), "pledged amounts"),
+]
+
+
+@pytest.mark.parametrize("bad, message", BAD_ACCOUNTS)
+def test_the_bulk_check_raises_what_the_per_account_check_raises(bad, message):
+    rows = accounts(5) + [bad] + accounts(3) + [Account("later", (-5, 0), (0, 0))]
+    with pytest.raises(TreeError, match=message) as one:
+        order_module.check_account(bad, 2)
+    with pytest.raises(TreeError) as bulk:
+        order_module.check_accounts(rows, 2)
+    assert str(bulk.value) == str(one.value)  # the first bad account in order, the same words
+    order_module.check_accounts(accounts(9), 2)
+
+
 def test_leaf_order_does_not_depend_on_the_input_order():
     forward = leaf_order(AccountSet(ASSETS, tuple(accounts(20))), SECRET)
     backward = leaf_order(AccountSet(ASSETS, tuple(reversed(accounts(20)))), SECRET)

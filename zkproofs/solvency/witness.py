@@ -78,10 +78,10 @@ def tree_leaves(store: TreeStore, chunk: int = 1 << 12) -> Iterator[Leaf]:
     2^D / chunk batched Poseidon calls (one t = 3 permutation per leaf)."""
     if store.fixed_height is not None:
         raise SolvencyError(f"{store.path}: a fixed-height tree (tree build --height) has no global proof yet: its padding nodes are not leaves")
-    depth, n_assets, secret = store.depth, len(store.assets), store.secret
+    depth, n_assets, keys = store.depth, len(store.assets), store.keys
     n_pledged = len(store.pledges) * n_assets
     taken = store.account_count()
-    pads = sorted(range((1 << depth) - taken), key=lambda p: order_key(secret, b"pad/" + str(p).encode()))
+    pads = sorted(range((1 << depth) - taken), key=lambda p: order_key(keys, b"pad/" + str(p).encode()))
     pad_iter = iter(pads)
     pending: list[tuple[int, str | None, tuple[int, int], tuple[int, ...], tuple[int, ...], tuple[int, ...]]] = []
 
@@ -102,7 +102,7 @@ def tree_leaves(store: TreeStore, chunk: int = 1 << 12) -> Iterator[Leaf]:
                                 f"and {n_pledged} pledged amounts")
         while next_index < account.leaf_index:
             pad = next(pad_iter)
-            pending.append((next_index, None, (pad_id_field(secret, pad), pad_salt(secret, pad)), zero, zero, no_pledge))
+            pending.append((next_index, None, (pad_id_field(keys, pad), pad_salt(keys, pad)), zero, zero, no_pledge))
             next_index += 1
         pending.append((next_index, account.id, (id_field(account.id), account.salt), account.equities, account.debts, account.collateral))
         next_index += 1
@@ -110,7 +110,7 @@ def tree_leaves(store: TreeStore, chunk: int = 1 << 12) -> Iterator[Leaf]:
             yield from flush()
     while next_index < 1 << depth:
         pad = next(pad_iter)
-        pending.append((next_index, None, (pad_id_field(secret, pad), pad_salt(secret, pad)), zero, zero, no_pledge))
+        pending.append((next_index, None, (pad_id_field(keys, pad), pad_salt(keys, pad)), zero, zero, no_pledge))
         next_index += 1
         if len(pending) >= chunk:
             yield from flush()

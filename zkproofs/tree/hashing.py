@@ -62,8 +62,7 @@ a 4-way selection per level in the circuit.
 from __future__ import annotations
 
 import hashlib
-import hmac
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence, Union
 
 from zkproofs import kernels
 from zkproofs.accounts.model import canonical_id
@@ -115,8 +114,54 @@ def json_field(obj: Any, key: str, kind: type, where: str) -> Any:
     return value
 
 
-def _hmac_field(secret: bytes, message: bytes) -> int:
-    return int.from_bytes(hmac.digest(secret, message, "sha512"), "big") % R
+class _Hmac:
+    """HMAC (RFC 2104) under one key with the key's two padded blocks hashed once: each message
+    then costs a copy of each state and the message's own blocks. The same bytes as
+    ``hmac.digest(key, message, hash)`` (tests hold them equal), about 2.5x faster for the
+    short messages of a tree (0.8 against 2.1 us for SHA-256: hmac.digest sets the key up in
+    OpenSSL on every call)."""
+
+    __slots__ = ("_inner", "_outer")
+
+    def __init__(self, key: bytes, constructor: Callable[..., Any]):
+        block = constructor().block_size
+        key = (constructor(key).digest() if len(key) > block else key).ljust(block, b"\0")
+        self._inner = constructor(bytes(b ^ 0x36 for b in key))
+        self._outer = constructor(bytes(b ^ 0x5C for b in key))
+
+    def __call__(self, message: bytes) -> bytes:
+        inner = self._inner.copy()
+        inner.update(message)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.digest()
+
+
+class TreeKeys:
+    """The keyed hashes of one tree secret (salts, padding, leaf order), set up once for many
+    calls: a build's worker makes one per subtree. Every function of this module that takes
+    a ``secret`` takes a TreeKeys as well (:data:`Secret`)."""
+
+    __slots__ = ("sha256", "sha512")
+
+    def __init__(self, secret: bytes):
+        self.sha256 = _Hmac(secret, hashlib.sha256)
+        """HMAC-SHA256 under the secret."""
+        self.sha512 = _Hmac(secret, hashlib.sha512)
+        """HMAC-SHA512 under the secret."""
+
+
+Secret = Union[bytes, TreeKeys]
+"""A tree secret (32 bytes), or its :class:`TreeKeys`."""
+
+
+def tree_keys(secret: Secret) -> TreeKeys:
+    """``secret``'s :class:`TreeKeys` (itself if it is one)."""
+    return secret if isinstance(secret, TreeKeys) else TreeKeys(secret)
+
+
+def _hmac_field(secret: Secret, message: bytes) -> int:
+    return int.from_bytes(tree_keys(secret).sha512(message), "big") % R
 
 
 def id_bytes(account_id: str) -> bytes:
@@ -138,45 +183,45 @@ def id_field_of(canonical: bytes) -> int:
     return int.from_bytes(hashlib.sha512(ID_DOMAIN + canonical).digest(), "big") % R
 
 
-def user_salt(secret: bytes, account_id: str) -> int:
+def user_salt(secret: Secret, account_id: str) -> int:
     """The user's secret salt: HMAC-SHA512(secret, b"salt/" || utf8(id)) mod r."""
     return user_salt_of(secret, id_bytes(account_id))
 
 
-def user_salt_of(secret: bytes, canonical: bytes) -> int:
+def user_salt_of(secret: Secret, canonical: bytes) -> int:
     """:func:`user_salt` of an id already turned into :func:`id_bytes`."""
     return _hmac_field(secret, b"salt/" + canonical)
 
 
-def pad_id_field(secret: bytes, index: int) -> int:
+def pad_id_field(secret: Secret, index: int) -> int:
     """Id field of padding leaf number ``index`` (0-based among the pads): an HMAC output."""
     return _hmac_field(secret, PAD_ID_DOMAIN + str(index).encode())
 
 
-def pad_salt(secret: bytes, index: int) -> int:
+def pad_salt(secret: Secret, index: int) -> int:
     """Salt of padding leaf number ``index``: HMAC-SHA512(secret, b"pad/" || index) mod r."""
     return _hmac_field(secret, b"pad/" + str(index).encode())
 
 
-def order_key(secret: bytes, label: bytes) -> bytes:
+def order_key(secret: Secret, label: bytes) -> bytes:
     """Sort key of a leaf in the keyed shuffle: HMAC-SHA256(secret, b"order/" || label).
 
     Sorting leaves by this key is a permutation chosen by the secret, so a leaf's
     position leaks nothing about the id or the input order. Labels: b"id/" + id
     for accounts, b"pad/" + index for padding.
     """
-    return hmac.digest(secret, b"order/" + label, "sha256")
+    return tree_keys(secret).sha256(b"order/" + label)
 
 
-def position_candidate(secret: bytes, account_id: str, attempt: int, height: int) -> int:
+def position_candidate(secret: Secret, account_id: str, attempt: int, height: int) -> int:
     """Candidate leaf of an account in a fixed-height tree (DAPOL+ NDM-SMT, Ji and Chalkias 2021):
     HMAC-SHA256(secret, b"pos/" || attempt || b"/" || utf8(id)) mod 2^height; attempt 0, 1, ...
     until a free leaf is found (collisions)."""
-    digest = hmac.digest(secret, b"pos/" + str(attempt).encode() + b"/" + id_bytes(account_id), "sha256")
+    digest = tree_keys(secret).sha256(b"pos/" + str(attempt).encode() + b"/" + id_bytes(account_id))
     return int.from_bytes(digest, "big") % (1 << height)
 
 
-def pad_node_hash(secret: bytes, height: int, idx: int) -> int:
+def pad_node_hash(secret: Secret, height: int, idx: int) -> int:
     """Hash of the padding node (height, idx) of a fixed-height tree: HMAC-SHA512(secret,
     b"pad-node/" || height || b"/" || idx) mod r, with zero sums. Without the secret it
     cannot be told from a Poseidon output, so a padding node looks like a real node whose
@@ -337,6 +382,14 @@ def parent_records(records: bytes, depth: int, n_sums: int) -> bytes:
 
 def _opt(t: int):
     return optimized_constants(poseidon_params(t))
+
+
+def prepare_hashes() -> None:
+    """Derive the tree's Poseidon constants and the kernels' copy of them now (cached per process):
+    a process pool forked after this inherits them, where each worker took about 0.2 s over its
+    first task deriving them (2^16 users hash in about 3 s on two cores). O(1)."""
+    for t in (COMMITMENT_T, TREE_HASH_T):
+        kernels.permute_many([[0] * t], _opt(t))
 
 
 def sum_bound(height: int) -> int:

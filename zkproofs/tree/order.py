@@ -8,8 +8,11 @@ merge sort, so that a tree of 2^24 accounts can be built from a stream:
 
 1. accounts arrive from any iterable, each checked (:func:`check_account`) and
    keyed, into a run of at most ``run_size`` entries; a full run is sorted and
-   spilled to a temporary file (pickled blocks of :data:`BLOCK` entries);
+   spilled to a temporary file (pickled blocks of :data:`BLOCK` entries); a
+   held sequence is checked and keyed in bulk (:func:`check_accounts`);
 2. once N is known, the padding leaves' keys follow as runs of their own;
+   the last run stays in memory, split by key prefix and sorted a bucket at a
+   time as it is read (:func:`_buckets`);
 3. :func:`heapq.merge` of the runs yields the leaves in key order.
 
 Two accounts with the same id have the same key, so they meet in the merge:
@@ -28,11 +31,12 @@ import os
 import pickle
 import shutil
 import tempfile
-from operator import itemgetter
-from typing import BinaryIO, Iterable, Iterator
+from itertools import chain
+from operator import attrgetter, itemgetter
+from typing import BinaryIO, Iterable, Iterator, Sequence
 
 from zkproofs.accounts.model import Account
-from zkproofs.tree.hashing import AMOUNT_BITS, MAX_ASSETS, MAX_DEPTH, MAX_LEAF_AMOUNTS, SECRET_BYTES, TreeError, check_sums, id_bytes, order_key
+from zkproofs.tree.hashing import AMOUNT_BITS, MAX_ASSETS, MAX_DEPTH, MAX_LEAF_AMOUNTS, SECRET_BYTES, Secret, TreeError, check_sums, id_bytes, order_key, tree_keys
 
 RUN_SIZE = 1 << 18
 """Entries per sorted run (about 100 MB of Python objects at 4 assets)."""
@@ -63,7 +67,22 @@ def check_account(account: Account, num_assets: int, pledges: int = 0, where: st
             raise TreeError(f"{where} {account.id!r}: asset {i} has {pledged} base units pledged, more than its equity {account.equities[i]}")
 
 
-def account_key(secret: bytes, account_id: str) -> bytes:
+def check_accounts(accounts: Sequence[Account], num_assets: int, pledges: int = 0) -> None:
+    """:func:`check_account` of every account of a held sequence, the same errors (the first bad
+    account in order), the common case in bulk at C speed: the lengths, types and range of all
+    amounts at once (about 0.5 us an account instead of 2), the per-account pass only when
+    something is wrong or pledges must be held to equities. O(N K A)."""
+    equities, debts, collateral = (list(map(attrgetter(name), accounts)) for name in ("equities", "debts", "collateral"))
+    widths = (set(map(len, equities)), set(map(len, debts)), set(map(len, collateral)))
+    if widths == ({num_assets}, {num_assets}, {pledges * num_assets}) and not pledges:
+        values = list(chain.from_iterable(chain(equities, debts)))
+        if set(map(type, values)) == {int} and min(values) >= 0 and max(values) < AMOUNT_BOUND:
+            return
+    for account in accounts:
+        check_account(account, num_assets, pledges)
+
+
+def account_key(secret: Secret, account_id: str) -> bytes:
     """An account's order key: :func:`~zkproofs.tree.hashing.order_key` of b"id/" + its canonical id.
     TreeError for an id that is not valid Unicode text."""
     return order_key(secret, b"id/" + id_bytes(account_id))
@@ -72,7 +91,8 @@ def account_key(secret: bytes, account_id: str) -> bytes:
 def account_keys(secret: bytes, ids: Iterable[str]) -> list[bytes]:
     """:func:`account_key` of each of ``ids`` (a worker process computes them for a held set
     while the parent checks the amounts). O(len(ids))."""
-    return [account_key(secret, i) for i in ids]
+    keys = tree_keys(secret)
+    return [account_key(keys, i) for i in ids]
 
 
 def depth_for(count: int) -> int:
@@ -98,6 +118,27 @@ def check_asset_count(n_assets: int, pledges: int = 0) -> None:
         raise TreeError(f"an account set needs 1 to {MAX_ASSETS} assets, not {n_assets}")
     if (2 + pledges) * n_assets > MAX_LEAF_AMOUNTS:
         raise TreeError(f"{n_assets} assets with {pledges} pledge classes make leaves of more than {MAX_LEAF_AMOUNTS} amounts")
+
+
+def _buckets(run: list[Entry]) -> list[list[Entry]]:
+    """``run`` split by its keys' first byte into 256 buckets, in key order, each still unsorted.
+
+    Order keys are HMAC outputs, so the buckets are about equal; sorting them one at a time as
+    the leaves are read (:func:`_sorted_buckets`) lets a build hash its first subtree after
+    sorting 1/256 of the run (the whole sort took 0.7-0.9 s at 2^20 accounts before the
+    first subtree could start). O(len(run))."""
+    buckets: list[list[Entry]] = [[] for _ in range(256)]
+    for entry in run:
+        buckets[entry[0][0]].append(entry)
+    return buckets
+
+
+def _sorted_buckets(buckets: list[list[Entry]]) -> Iterator[Entry]:
+    """The entries of :func:`_buckets` in key order, each bucket sorted (and released) as it is reached."""
+    for i, bucket in enumerate(buckets):
+        bucket.sort(key=itemgetter(0))
+        buckets[i] = []
+        yield from bucket
 
 
 def _read_run(handle: BinaryIO) -> Iterator[Entry]:
@@ -132,18 +173,23 @@ class LeafOrder:
         self._tmp_root = tmp_dir
         self._folder: str | None = None
         self._spilled: list[str] = []
-        self._memory: list[list[Entry]] = []
+        self._memory: list[list[list[Entry]]] = []
         self._consumed = False
         run: list[Entry] = []
         try:
-            for entry in self._keyed(accounts, secret, n_assets, pledges, keys):
-                run.append(entry)
-                if len(run) == run_size:
-                    self._spill(run)
-                    run = []
+            if isinstance(accounts, Sequence):
+                entries = self._keyed_held(accounts, secret, n_assets, pledges, keys)
+                for start in range(0, len(entries) - run_size + 1, run_size):
+                    self._spill(entries[start : start + run_size])
+                run = entries[len(entries) - len(entries) % run_size :]
+            else:
+                for entry in self._keyed(accounts, secret, n_assets, pledges, keys):
+                    run.append(entry)
+                    if len(run) == run_size:
+                        self._spill(run)
+                        run = []
             if run:
-                run.sort(key=itemgetter(0))
-                self._memory.append(run)
+                self._memory.append(_buckets(run))
         except BaseException:
             self.close()
             raise
@@ -159,11 +205,29 @@ class LeafOrder:
             check_account(account, n_assets, pledges)
             yield (next(given) if given is not None else account_key(secret, account.id)), account
             count += 1
+        yield from self._padding(count, secret)
+
+    def _keyed_held(self, accounts: Sequence[Account], secret: bytes, n_assets: int, pledges: int,
+                    keys: Iterable[bytes] | None) -> list[Entry]:
+        """:meth:`_keyed` of a held sequence as one list, each step in bulk: the accounts checked
+        at once (:func:`check_accounts`, while ``keys`` may still be computed elsewhere), then
+        paired with their keys."""
+        check_accounts(accounts, n_assets, pledges)
+        key_list = list(keys) if keys is not None else account_keys(secret, [account.id for account in accounts])
+        if len(key_list) != len(accounts):
+            raise ValueError(f"{len(key_list)} order keys for {len(accounts)} accounts")
+        entries: list[Entry] = list(zip(key_list, accounts))
+        entries.extend(self._padding(len(accounts), secret))
+        return entries
+
+    def _padding(self, count: int, secret: bytes) -> Iterator[Entry]:
+        """Set ``accounts``, ``depth`` and ``leaf_count`` for ``count`` accounts; yield the padding leaves with their keys."""
         self.accounts = count
         self.depth = depth_for(count)
         self.leaf_count = 1 << self.depth
+        keys = tree_keys(secret)
         for pad in range(self.leaf_count - count):
-            yield order_key(secret, b"pad/" + str(pad).encode()), pad
+            yield order_key(keys, b"pad/" + str(pad).encode()), pad
 
     def _spill(self, run: list[Entry]) -> None:
         run.sort(key=itemgetter(0))
@@ -181,7 +245,7 @@ class LeafOrder:
         self._consumed = True
         handles = [open(path, "rb") for path in self._spilled]
         try:
-            sources = [_read_run(handle) for handle in handles] + [iter(run) for run in self._memory]
+            sources = [_read_run(handle) for handle in handles] + [_sorted_buckets(run) for run in self._memory]
             merged = sources[0] if len(sources) == 1 else heapq.merge(*sources, key=itemgetter(0))
             previous = None
             for key, leaf in merged:

@@ -32,6 +32,7 @@ temporary file beside the target and ``os.replace`` it (see
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sqlite3
 import tempfile
@@ -41,7 +42,7 @@ from typing import Iterator, Sequence
 
 from zkproofs.accounts.model import Asset, pledge_problem
 from zkproofs.jsontext import loads
-from zkproofs.tree.hashing import TreeError, record_sum_bytes, user_salt
+from zkproofs.tree.hashing import TreeError, TreeKeys, record_sum_bytes, user_salt
 
 FORMAT_VERSION = 4
 CHUNK_BITS = 4
@@ -273,6 +274,11 @@ class TreeStore:
             raise TreeError(f"{where}: {problem}")
         return tuple(value)
 
+    @functools.cached_property
+    def keys(self) -> TreeKeys:
+        """The secret's :class:`~zkproofs.tree.hashing.TreeKeys` (set up on first use: a scan of every account derives every salt)."""
+        return TreeKeys(self.secret)
+
     @property
     def secret(self) -> bytes:
         """The tree secret (salts, padding, leaf order). Confidential to the exchange."""
@@ -311,7 +317,7 @@ class TreeStore:
         return AccountRow(
             id=row[0],
             leaf_index=_int(row[1], f"{where} leaf_index"),
-            salt=user_salt(self.secret, row[0]),
+            salt=user_salt(self.keys, row[0]),
             equities=_int_list(row[2], f"{where} equities"),
             debts=_int_list(row[3], f"{where} debts"),
             collateral=_int_list(row[4], f"{where} collateral"),
