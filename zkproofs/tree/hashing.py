@@ -125,9 +125,9 @@ class _Hmac:
 
     def __init__(self, key: bytes, constructor: Callable[..., Any]):
         block = constructor().block_size
-        key = (constructor(key).digest() if len(key) > block else key).ljust(block, b"\0")
-        self._inner = constructor(bytes(b ^ 0x36 for b in key))
-        self._outer = constructor(bytes(b ^ 0x5C for b in key))
+        padded = int.from_bytes((constructor(key).digest() if len(key) > block else key).ljust(block, b"\0"), "big")
+        self._inner = constructor((padded ^ int.from_bytes(b"\x36" * block, "big")).to_bytes(block, "big"))
+        self._outer = constructor((padded ^ int.from_bytes(b"\x5c" * block, "big")).to_bytes(block, "big"))
 
     def __call__(self, message: bytes) -> bytes:
         inner = self._inner.copy()

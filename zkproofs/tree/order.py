@@ -201,9 +201,10 @@ class LeafOrder:
         ``accounts``, ``depth`` and ``leaf_count`` once the accounts are counted."""
         count = 0
         given = iter(keys) if keys is not None else None
+        tree = tree_keys(secret)
         for account in accounts:
             check_account(account, n_assets, pledges)
-            yield (next(given) if given is not None else account_key(secret, account.id)), account
+            yield (next(given) if given is not None else account_key(tree, account.id)), account
             count += 1
         yield from self._padding(count, secret)
 
