@@ -12,8 +12,11 @@ records: :func:`zkproofs.tree.hashing.leaf_records`,
 :func:`~zkproofs.tree.hashing.parent_records`, no Python object per node);
 hash the levels above the subtrees in the parent process; store everything
 into SQLite in one transaction, one row per chunk of 16 nodes of a level
-(:mod:`zkproofs.tree.store`), atomically; account rows are inserted as
-they come (leaf order), their id index updated as they go.
+(:mod:`zkproofs.tree.store`), atomically; account rows are staged in a
+temporary table as they come (leaf order) and moved into the id-clustered
+table in id order at the end (SQLite's temporary files, in ``SQLITE_TMPDIR``
+or the system's temporary directory, hold about the accounts table's size
+twice meanwhile).
 
 Parent sums are left + right (full sums, Hu, Zhang, Guo 2019). Every leaf
 amount is checked < 2^64, so a sum at height k is < 2^(64 + k) by induction
@@ -524,8 +527,14 @@ def build_tree(
         def sink(height: int, chunk: int, mask: int, data: bytes) -> None:
             conn.execute("INSERT INTO nodes(height, chunk, mask, data) VALUES (?, ?, ?, ?)", (height, chunk, mask, data))
 
+        # Accounts arrive in leaf order, a keyed shuffle of their ids: inserted straight into the
+        # table clustered by id, each row landed on a random page (7.8 s for 2^20 accounts). They are
+        # staged in a temporary table in arrival order and moved in id order at the end (3.6 s).
+        conn.execute("CREATE TEMP TABLE staged_accounts (id TEXT NOT NULL, leaf_index INTEGER NOT NULL, "
+                     "equities TEXT NOT NULL, debts TEXT NOT NULL, collateral TEXT NOT NULL)")
+
         def flush() -> None:
-            conn.executemany("INSERT INTO accounts(id, leaf_index, equities, debts, collateral) VALUES (?, ?, ?, ?, ?)", rows)
+            conn.executemany("INSERT INTO staged_accounts VALUES (?, ?, ?, ?, ?)", rows)
             rows.clear()
 
         def placed(index: int, a: Account) -> None:
@@ -536,6 +545,9 @@ def build_tree(
         tree = hash_tree(n_assets, accounts.accounts, secret, sink, pledges=tuple(accounts.pledges), height=height, workers=workers,
                          progress=progress, placed=placed, tmp_dir=tmp_dir)
         flush()
+        conn.execute("INSERT INTO accounts(id, leaf_index, equities, debts, collateral) "
+                     "SELECT id, leaf_index, equities, debts, collateral FROM staged_accounts ORDER BY id")
+        conn.execute("DROP TABLE staged_accounts")
         conn.executemany(
             "INSERT INTO assets(position, symbol, decimals) VALUES (?, ?, ?)",
             [(i, a.symbol, a.decimals) for i, a in enumerate(accounts.assets)],

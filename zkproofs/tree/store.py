@@ -10,7 +10,7 @@ Tables (``FORMAT_VERSION`` 4; earlier versions hash leaves otherwise and are ref
   pledges (JSON list of the pledge classes' names, :class:`~zkproofs.accounts.model.AccountSet`)
   (the root hash and totals are the root node's row, never copied here);
 * ``assets(position PRIMARY KEY, symbol UNIQUE, decimals)``;
-* ``accounts(id UNIQUE, leaf_index, equities, debts, collateral)``
+* ``accounts(id PRIMARY KEY, leaf_index, equities, debts, collateral)``
   (amounts JSON int lists in base units, ``collateral`` the K x A pledged
   amounts the leaf commits, class-major; the salt is not stored: it is
   HMAC(tree_secret, id), derived on read);
@@ -22,12 +22,7 @@ Tables (``FORMAT_VERSION`` 4; earlier versions hash leaves otherwise and are ref
   (:class:`NodeCodec`) is the hash as 32 big-endian bytes, then the 2A sums
   (equity sums, then debt sums) as ceil((64 + depth) / 8) big-endian bytes each.
 
-``meta`` and ``nodes`` are WITHOUT ROWID (clustered by key); ``accounts`` is a
-rowid table in the order a build inserts it (leaf order, a keyed shuffle of the
-ids) with an index on id: clustered by id, each account landed on a random page
-of full rows (7.8 s for 2^20 accounts; staging them and moving them in id order
-at the end cost 2.2 s of one core, the index 3.5 s shared with the hashing and
-0.05 s at the end, about 3 % more file). Chunk rows cut the row count
+All tables are WITHOUT ROWID (clustered by key). Chunk rows cut the row count
 by 16 (a build of 2^20 users writes 131,072 rows instead of 2^21) and keep
 one inclusion proof at one primary-key read per level. Writers build into a
 temporary file beside the target and ``os.replace`` it (see
@@ -60,12 +55,12 @@ SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE assets (position INTEGER PRIMARY KEY, symbol TEXT NOT NULL UNIQUE, decimals INTEGER NOT NULL);
 CREATE TABLE accounts (
-    id TEXT NOT NULL UNIQUE,
+    id TEXT PRIMARY KEY,
     leaf_index INTEGER NOT NULL,
     equities TEXT NOT NULL,
     debts TEXT NOT NULL,
     collateral TEXT NOT NULL
-);
+) WITHOUT ROWID;
 CREATE TABLE nodes (
     height INTEGER NOT NULL,
     chunk INTEGER NOT NULL,
