@@ -41,6 +41,24 @@
 
 #if FR_ADX
 static const uint64_t PMOD[4] = {P0, P1, P2, P3};
+/* The branch-free conditional subtraction of r: SUB_R puts (T3..T0) - r in (U3..U0), its
+   borrow in CF; KEEP_IF_NC copies U into T when there was no borrow (cmovnc). Operands are
+   asm operand strings ("%[t0]", "%%rax"); r is read from PMOD through %[p]. */
+#define SUB_R(T0, T1, T2, T3, U0, U1, U2, U3) \
+    "movq " T0 ", " U0 "\n\t" \
+    "subq 0(%[p]), " U0 "\n\t" \
+    "movq " T1 ", " U1 "\n\t" \
+    "sbbq 8(%[p]), " U1 "\n\t" \
+    "movq " T2 ", " U2 "\n\t" \
+    "sbbq 16(%[p]), " U2 "\n\t" \
+    "movq " T3 ", " U3 "\n\t" \
+    "sbbq 24(%[p]), " U3 "\n\t"
+#define KEEP_IF_NC(T0, T1, T2, T3, U0, U1, U2, U3) \
+    "cmovncq " U0 ", " T0 "\n\t" \
+    "cmovncq " U1 ", " T1 "\n\t" \
+    "cmovncq " U2 ", " T2 "\n\t" \
+    "cmovncq " U3 ", " T3 "\n\t"
+#define T_WORDS "%[t0]", "%[t1]", "%[t2]", "%[t3]"
 #define MA_DIV_SHIFT \
     "movabsq $0xfffffffeffffffff, %%rdx\n\t" \
     "imulq %[t0], %%rdx\n\t" \
@@ -106,18 +124,8 @@ static FR_TARGET inline void ISA(mul)(fr *o, const fr *a, const fr *b) {
         MA_WORD_N(8) MA_DIV_SHIFT
         MA_WORD_N(16) MA_DIV_SHIFT
         MA_WORD_N(24) MA_DIV_SHIFT
-        "movq %[t0], %%rax\n\t"
-        "subq 0(%[p]), %%rax\n\t"
-        "movq %[t1], %%rdx\n\t"
-        "sbbq 8(%[p]), %%rdx\n\t"
-        "movq %[t2], %[A]\n\t"
-        "sbbq 16(%[p]), %[A]\n\t"
-        "movq %[t3], %[T]\n\t"
-        "sbbq 24(%[p]), %[T]\n\t"
-        "cmovncq %%rax, %[t0]\n\t"
-        "cmovncq %%rdx, %[t1]\n\t"
-        "cmovncq %[A], %[t2]\n\t"
-        "cmovncq %[T], %[t3]\n\t"
+        SUB_R(T_WORDS, "%%rax", "%%rdx", "%[A]", "%[T]")
+        KEEP_IF_NC(T_WORDS, "%%rax", "%%rdx", "%[A]", "%[T]")
         : [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [A] "=&r"(A), [T] "=&r"(T)
         : [a] "r"(a->l), [b] "r"(b->l), [p] "r"(PMOD), "m"(*(const uint64_t(*)[4])a->l), "m"(*(const uint64_t(*)[4])b->l)
         : "rax", "rdx", "cc");
@@ -141,18 +149,8 @@ static FR_TARGET inline void ISA(add)(fr *o, const fr *a, const fr *b) {
         "adcq 8(%[b]), %[t1]\n\t"
         "adcq 16(%[b]), %[t2]\n\t"
         "adcq 24(%[b]), %[t3]\n\t"  /* < 2r < 2^256: no carry out */
-        "movq %[t0], %[u0]\n\t"
-        "subq 0(%[p]), %[u0]\n\t"
-        "movq %[t1], %[u1]\n\t"
-        "sbbq 8(%[p]), %[u1]\n\t"
-        "movq %[t2], %[u2]\n\t"
-        "sbbq 16(%[p]), %[u2]\n\t"
-        "movq %[t3], %[u3]\n\t"
-        "sbbq 24(%[p]), %[u3]\n\t"
-        "cmovncq %[u0], %[t0]\n\t"
-        "cmovncq %[u1], %[t1]\n\t"
-        "cmovncq %[u2], %[t2]\n\t"
-        "cmovncq %[u3], %[t3]\n\t"
+        SUB_R(T_WORDS, "%[u0]", "%[u1]", "%[u2]", "%[u3]")
+        KEEP_IF_NC(T_WORDS, "%[u0]", "%[u1]", "%[u2]", "%[u3]")
         : [t0] "+&r"(t0), [t1] "+&r"(t1), [t2] "+&r"(t2), [t3] "+&r"(t3),
           [u0] "=&r"(u0), [u1] "=&r"(u1), [u2] "=&r"(u2), [u3] "=&r"(u3)
         : [b] "r"(b->l), [p] "r"(PMOD), "m"(*(const uint64_t(*)[4])b->l)
@@ -300,21 +298,18 @@ static FR_TARGET inline __attribute__((always_inline)) void ISA(dot_n)(fr *o, co
     "movq %[w2], 64(%[z])\n\t"
 /* One conditional subtraction of r from (h, t3..t0), without a branch. */
 #define DOT_CSUB \
-    "movq %[t0], %%rax\n\t" \
-    "subq 0(%[p]), %%rax\n\t" \
-    "movq %[t1], %%rdx\n\t" \
-    "sbbq 8(%[p]), %%rdx\n\t" \
-    "movq %[t2], %[u2]\n\t" \
-    "sbbq 16(%[p]), %[u2]\n\t" \
-    "movq %[t3], %[u3]\n\t" \
-    "sbbq 24(%[p]), %[u3]\n\t" \
+    SUB_R(T_WORDS, "%%rax", "%%rdx", "%[u2]", "%[u3]") \
     "movq %[h], %[uh]\n\t" \
     "sbbq $0, %[uh]\n\t" \
-    "cmovncq %%rax, %[t0]\n\t" \
-    "cmovncq %%rdx, %[t1]\n\t" \
-    "cmovncq %[u2], %[t2]\n\t" \
-    "cmovncq %[u3], %[t3]\n\t" \
+    KEEP_IF_NC(T_WORDS, "%%rax", "%%rdx", "%[u2]", "%[u3]") \
     "cmovncq %[uh], %[h]\n\t"
+/* DOT_ROWS over the N terms of m and s into z (the operands of DOT_ROWS). */
+#define DOT_ACCUMULATE(TERMS, N) \
+    __asm__(DOT_ROWS(TERMS) \
+            : [w0] "+&r"(w0), [w1] "+&r"(w1), [w2] "+&r"(w2), [w3] "+&r"(w3), [w4] "+&r"(w4), [w5] "+&r"(w5), \
+              [T] "=&r"(T), "=m"(*(uint64_t(*)[9])z) \
+            : [m] "r"(m), [s] "r"(s), [z] "r"(z), "m"(*(const fr(*)[N])m), "m"(*(const fr(*)[N])s) \
+            : "rax", "rdx", "cc")
 
 /* o = sum_{i < n} m_i s_i for n = 3 or 5: the nine words z of the sum (rows above), then
    REDC as the low half's Montgomery reduction plus the high half: u = (z_lo + Q r) / 2^256
@@ -323,17 +318,9 @@ static FR_TARGET inline __attribute__((always_inline)) void ISA(dot_n)(fr *o, co
 static FR_TARGET inline __attribute__((always_inline)) void ISA(dot_asm)(fr *o, const fr *m, const fr *s, const int n) {
     uint64_t z[9], w0 = 0, w1 = 0, w2 = 0, w3 = 0, w4 = 0, w5 = 0, T;
     if (n == 5)
-        __asm__(DOT_ROWS(DOT_TERMS5)
-                : [w0] "+&r"(w0), [w1] "+&r"(w1), [w2] "+&r"(w2), [w3] "+&r"(w3), [w4] "+&r"(w4), [w5] "+&r"(w5),
-                  [T] "=&r"(T), "=m"(*(uint64_t(*)[9])z)
-                : [m] "r"(m), [s] "r"(s), [z] "r"(z), "m"(*(const fr(*)[5])m), "m"(*(const fr(*)[5])s)
-                : "rax", "rdx", "cc");
+        DOT_ACCUMULATE(DOT_TERMS5, 5);
     else
-        __asm__(DOT_ROWS(DOT_TERMS3)
-                : [w0] "+&r"(w0), [w1] "+&r"(w1), [w2] "+&r"(w2), [w3] "+&r"(w3), [w4] "+&r"(w4), [w5] "+&r"(w5),
-                  [T] "=&r"(T), "=m"(*(uint64_t(*)[9])z)
-                : [m] "r"(m), [s] "r"(s), [z] "r"(z), "m"(*(const fr(*)[3])m), "m"(*(const fr(*)[3])s)
-                : "rax", "rdx", "cc");
+        DOT_ACCUMULATE(DOT_TERMS3, 3);
     uint64_t t0 = z[0], t1 = z[1], t2 = z[2], t3 = z[3], h, u2, u3, uh, A = 0;
     __asm__(MA_DIV_SHIFT MA_DIV_SHIFT MA_DIV_SHIFT MA_DIV_SHIFT
             "addq 32(%[z]), %[t0]\n\t"
@@ -345,14 +332,8 @@ static FR_TARGET inline __attribute__((always_inline)) void ISA(dot_asm)(fr *o, 
             : [t0] "+&r"(t0), [t1] "+&r"(t1), [t2] "+&r"(t2), [t3] "+&r"(t3), [A] "+&r"(A), [T] "=&r"(T), [h] "=&r"(h)
             : [p] "r"(PMOD), [z] "r"(z), "m"(*(const uint64_t(*)[9])z)
             : "rax", "rdx", "cc");
-    if (n == 5)
-        __asm__(DOT_CSUB DOT_CSUB DOT_CSUB
-                : [t0] "+&r"(t0), [t1] "+&r"(t1), [t2] "+&r"(t2), [t3] "+&r"(t3), [h] "+&r"(h),
-                  [u2] "=&r"(u2), [u3] "=&r"(u3), [uh] "=&r"(uh)
-                : [p] "r"(PMOD)
-                : "rax", "rdx", "cc");
-    else
-        __asm__(DOT_CSUB DOT_CSUB
+    for (int k = 0; k < CSUBS(n); k++)  /* n is a constant here: unrolled */
+        __asm__(DOT_CSUB
                 : [t0] "+&r"(t0), [t1] "+&r"(t1), [t2] "+&r"(t2), [t3] "+&r"(t3), [h] "+&r"(h),
                   [u2] "=&r"(u2), [u3] "=&r"(u3), [uh] "=&r"(uh)
                 : [p] "r"(PMOD)

@@ -55,10 +55,8 @@ from zkproofs.tree.hashing import (
     MAX_DEPTH,
     SECRET_BYTES,
     TreeError,
+    commitment_inputs,
     commitments,
-    id_bytes,
-    id_field,
-    id_field_of,
     leaf_hashes,
     leaf_records,
     node_hashes,
@@ -69,8 +67,6 @@ from zkproofs.tree.hashing import (
     position_candidate,
     prepare_hashes,
     tree_keys,
-    user_salt,
-    user_salt_of,
 )
 from zkproofs.tree.order import LeafOrder, account_key, account_keys, check_account, check_asset_count, check_secret
 from zkproofs.tree.store import CHUNK, CHUNK_BITS, FORMAT_VERSION, ChunkWriter, NodeCodec, atomic_database
@@ -193,8 +189,7 @@ def hash_subtree(secret: bytes, depth: int, n_assets: int, pledges: tuple[str, .
             sums.append(zero)
         else:
             account_id, amounts = item
-            canonical = id_bytes(account_id)
-            keys.append((id_field_of(canonical), user_salt_of(tree, canonical)))
+            keys.append(commitment_inputs(tree, account_id))
             sums.append(amounts)
     records = leaf_records(keys, sums, depth, 2 * n_assets, pledges)
     levels = [records]
@@ -342,7 +337,7 @@ def hash_leaves(context: tuple[bytes, tuple[str, ...]], items: Sequence[tuple[st
     one batched leaf hash. A pool task."""
     secret, pledges = context
     tree = tree_keys(secret)
-    keys = [(id_field(account_id), user_salt(tree, account_id)) for account_id, _ in items]
+    keys = [commitment_inputs(tree, account_id) for account_id, _ in items]
     return leaf_hashes(list(zip(commitments(keys), [amounts for _, amounts in items])), pledges)
 
 

@@ -193,6 +193,13 @@ def user_salt_of(secret: Secret, canonical: bytes) -> int:
     return _hmac_field(secret, b"salt/" + canonical)
 
 
+def commitment_inputs(secret: Secret, account_id: str) -> tuple[int, int]:
+    """(:func:`id_field`, :func:`user_salt`) of an account, the inputs of its commitment, its id
+    encoded once. TreeError as :func:`id_bytes`."""
+    canonical = id_bytes(account_id)
+    return id_field_of(canonical), user_salt_of(secret, canonical)
+
+
 def pad_id_field(secret: Secret, index: int) -> int:
     """Id field of padding leaf number ``index`` (0-based among the pads): an HMAC output."""
     return _hmac_field(secret, PAD_ID_DOMAIN + str(index).encode())
