@@ -44,7 +44,8 @@ static const uint64_t PMOD[4] = {P0, P1, P2, P3};
 /* The branch-free conditional subtraction of r: SUB_R puts (T3..T0) - r in (U3..U0), its
    borrow in CF; KEEP_IF_NC copies U into T when there was no borrow (cmovnc). Operands are
    asm operand strings ("%[t0]", "%%rax"); r is read from PMOD through %[p]. */
-#define SUB_R(T0, T1, T2, T3, U0, U1, U2, U3) \
+#define SUB_R(...) SUB_R_(__VA_ARGS__) /* expands T_WORDS before counting */
+#define SUB_R_(T0, T1, T2, T3, U0, U1, U2, U3) \
     "movq " T0 ", " U0 "\n\t" \
     "subq 0(%[p]), " U0 "\n\t" \
     "movq " T1 ", " U1 "\n\t" \
@@ -53,7 +54,8 @@ static const uint64_t PMOD[4] = {P0, P1, P2, P3};
     "sbbq 16(%[p]), " U2 "\n\t" \
     "movq " T3 ", " U3 "\n\t" \
     "sbbq 24(%[p]), " U3 "\n\t"
-#define KEEP_IF_NC(T0, T1, T2, T3, U0, U1, U2, U3) \
+#define KEEP_IF_NC(...) KEEP_IF_NC_(__VA_ARGS__)
+#define KEEP_IF_NC_(T0, T1, T2, T3, U0, U1, U2, U3) \
     "cmovncq " U0 ", " T0 "\n\t" \
     "cmovncq " U1 ", " T1 "\n\t" \
     "cmovncq " U2 ", " T2 "\n\t" \
